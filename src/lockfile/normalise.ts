@@ -1,0 +1,128 @@
+/**
+ * Canonical form of a Lockfile: fixed key order, sorted lists, optional fields dropped when unset.
+ *
+ * The writer serialises the canonical form, so the same lock always produces the same bytes
+ * whatever order the solver or resolver returned things in.
+ */
+import type {
+  LockedCondaPackage,
+  LockedGoToolchain,
+  Lockfile,
+  LockfileGoInput,
+  LockfileMetadata,
+} from './model.js';
+
+/** Plain code-unit comparison: locale-independent, total. */
+export function cmpStr(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Field order of a conda package block, as in model.ts. */
+export const PACKAGE_KEYS = [
+  'platform',
+  'name',
+  'version',
+  'build',
+  'build_number',
+  'subdir',
+  'channel',
+  'url',
+  'fn',
+  'md5',
+  'sha256',
+  'size',
+  'depends',
+  'constrains',
+  'noarch',
+  'timestamp',
+  'license',
+  'track_features',
+] as const satisfies ReadonlyArray<keyof LockedCondaPackage>;
+
+export const GO_KEYS = [
+  'platform',
+  'version',
+  'os',
+  'arch',
+  'filename',
+  'url',
+  'sha256',
+  'size',
+] as const satisfies ReadonlyArray<keyof LockedGoToolchain>;
+
+export const METADATA_KEYS = [
+  'tool_version',
+  'platforms',
+  'channels',
+  'sources',
+  'content_hash',
+  'specs',
+  'virtual_packages',
+  'go',
+] as const satisfies ReadonlyArray<keyof LockfileMetadata>;
+
+export const GO_INPUT_KEYS = ['spec', 'source', 'releases_url'] as const satisfies ReadonlyArray<keyof LockfileGoInput>;
+
+export function comparePackages(a: LockedCondaPackage, b: LockedCondaPackage): number {
+  return (
+    cmpStr(a.platform, b.platform) ||
+    cmpStr(a.name, b.name) ||
+    cmpStr(a.version, b.version) ||
+    cmpStr(a.build, b.build) ||
+    cmpStr(a.subdir, b.subdir) ||
+    cmpStr(a.url, b.url)
+  );
+}
+
+export function compareGo(a: LockedGoToolchain, b: LockedGoToolchain): number {
+  return cmpStr(a.platform, b.platform) || cmpStr(a.version, b.version) || cmpStr(a.filename, b.filename);
+}
+
+function pick<T extends object>(obj: T, keys: ReadonlyArray<keyof T>): T {
+  const out: Partial<T> = {};
+  for (const k of keys) {
+    const v = obj[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out as T;
+}
+
+function sortedRecord<V>(rec: Record<string, V>, mapValue: (v: V) => V = (v) => v): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const k of Object.keys(rec).sort(cmpStr)) out[k] = mapValue(rec[k]!);
+  return out;
+}
+
+export function normalisePackage(p: LockedCondaPackage): LockedCondaPackage {
+  const out = pick(p, PACKAGE_KEYS);
+  out.depends = [...p.depends].sort(cmpStr);
+  out.constrains = [...p.constrains].sort(cmpStr);
+  return out;
+}
+
+export function normaliseGo(g: LockedGoToolchain): LockedGoToolchain {
+  return pick(g, GO_KEYS);
+}
+
+export function normaliseMetadata(m: LockfileMetadata): LockfileMetadata {
+  const out = pick(m, METADATA_KEYS);
+  out.platforms = [...m.platforms].sort(cmpStr);
+  // Channel order is priority order and spec order is the user's: both are kept as given.
+  out.channels = m.channels.map((c) => ({ url: c.url }));
+  out.sources = [...m.sources];
+  out.specs = [...m.specs];
+  out.content_hash = sortedRecord(m.content_hash);
+  out.virtual_packages = sortedRecord(m.virtual_packages, (v) => [...v].sort(cmpStr));
+  if (m.go) out.go = pick(m.go, GO_INPUT_KEYS);
+  return out;
+}
+
+/** The canonical form: what `serializeLockfile` writes and `parseLockfile(serializeLockfile(x))` returns. */
+export function normaliseLockfile(lf: Lockfile): Lockfile {
+  return {
+    version: lf.version,
+    metadata: normaliseMetadata(lf.metadata),
+    packages: lf.packages.map(normalisePackage).sort(comparePackages),
+    go: lf.go.map(normaliseGo).sort(compareGo),
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * Lockfile reader: YAML → validated `Lockfile`.
+ *
+ * YAML syntax errors and schema violations become a `LockfileError` naming the file, the line
+ * (and column) where possible, and the field (`packages[3].sha256`, with the package it belongs to).
+ */
+import { readFile } from 'node:fs/promises';
+import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { LockfileError } from '../errors.js';
+import { LOCKFILE_VERSION, type Lockfile } from './model.js';
+import { describeSchemaError, instancePathSegments, schemaErrors } from './schema.js';
+
+const MAX_REPORTED = 10;
+
+export async function readLockfile(path: string): Promise<Lockfile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new LockfileError(`lockfile ${path} not found: create it with \`conda-go-lock lock\``, {
+        code: 'E_LOCKFILE_NOT_FOUND',
+        cause: err,
+      });
+    }
+    throw new LockfileError(`cannot read lockfile ${path}: ${(err as Error).message}`, { code: 'E_LOCKFILE_READ', cause: err });
+  }
+  return parseLockfile(text, path);
+}
+
+export function parseLockfile(text: string, path = '<lockfile>'): Lockfile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, version: '1.2' });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = lineCounter.linePos(e.pos[0]);
+    const msg = e.message.split('\n')[0];
+    throw new LockfileError(`${path}:${pos.line}:${pos.col}: not valid YAML: ${msg}`, { code: 'E_LOCKFILE_YAML' });
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new LockfileError(`${path}: cannot read YAML: ${(err as Error).message}`, { code: 'E_LOCKFILE_YAML', cause: err });
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new LockfileError(`${path}: not a conda-go-lock lockfile (expected a mapping with version, metadata, packages, go)`, {
+      code: 'E_LOCKFILE_SCHEMA',
+    });
+  }
+  const version = (data as Record<string, unknown>).version;
+  if (typeof version === 'number' && version !== LOCKFILE_VERSION) {
+    throw new LockfileError(
+      `${path}${lineOf(doc, lineCounter, ['version'])}: lockfile version ${version} is not supported (this conda-go-lock reads version ${LOCKFILE_VERSION}); ` +
+        (version > LOCKFILE_VERSION ? 'upgrade conda-go-lock' : 'regenerate it with `conda-go-lock lock`'),
+      { code: 'E_LOCKFILE_VERSION' },
+    );
+  }
+
+  const errors = schemaErrors(data);
+  if (errors.length > 0) {
+    const lines = errors.slice(0, MAX_REPORTED).map((e) => {
+      const segs = instancePathSegments(e.instancePath);
+      // For a missing/unknown key point at the key itself when it exists, else the enclosing node.
+      const p = e.params as Record<string, unknown>;
+      let at = segs;
+      if (e.keyword === 'additionalProperties') at = [...segs, String(p.additionalProperty)];
+      if (e.keyword === 'propertyNames' || (e.params as { propertyName?: string }).propertyName !== undefined) {
+        at = [...segs, String(p.propertyName)];
+      }
+      const d = describeSchemaError(e);
+      const loc = lineOf(doc, lineCounter, at, e.keyword === 'additionalProperties' || e.keyword === 'propertyNames');
+      return `${path}${loc}: ${d.field}${owner(data, segs)}: ${d.message}`;
+    });
+    if (errors.length > MAX_REPORTED) lines.push(`... and ${errors.length - MAX_REPORTED} more`);
+    const head = errors.length === 1 ? lines[0]! : `${path}: ${errors.length} schema errors:\n  ${lines.join('\n  ')}`;
+    throw new LockfileError(`${head}\n(the lockfile does not match schemas/lockfile.schema.json; regenerate it with \`conda-go-lock lock\`)`, {
+      code: 'E_LOCKFILE_SCHEMA',
+    });
+  }
+
+  const lockfile = data as Lockfile;
+  checkConsistency(lockfile, path, doc, lineCounter);
+  return lockfile;
+}
+
+/** Semantic checks the schema cannot express. */
+function checkConsistency(lf: Lockfile, path: string, doc: Document, lc: LineCounter): void {
+  const platforms = new Set(lf.metadata.platforms);
+  const seen = new Map<string, number>();
+  lf.packages.forEach((p, i) => {
+    if (!platforms.has(p.platform)) {
+      throw new LockfileError(
+        `${path}${lineOf(doc, lc, ['packages', i, 'platform'])}: packages[${i}] (${p.name} ${p.version}) is for platform ${p.platform}, which metadata.platforms does not list`,
+        { code: 'E_LOCKFILE_INVALID' },
+      );
+    }
+    const key = `${p.platform}\0${p.name}`;
+    const prev = seen.get(key);
+    if (prev !== undefined) {
+      throw new LockfileError(
+        `${path}${lineOf(doc, lc, ['packages', i])}: package ${p.name} is locked twice for ${p.platform} (packages[${prev}] and packages[${i}])`,
+        { code: 'E_LOCKFILE_INVALID' },
+      );
+    }
+    seen.set(key, i);
+  });
+  const goSeen = new Set<string>();
+  lf.go.forEach((g, i) => {
+    if (!platforms.has(g.platform) || goSeen.has(g.platform)) {
+      throw new LockfileError(
+        `${path}${lineOf(doc, lc, ['go', i, 'platform'])}: go[${i}] (go${g.version}): ` +
+          (goSeen.has(g.platform) ? `a second Go toolchain for ${g.platform}` : `platform ${g.platform} is not in metadata.platforms`),
+        { code: 'E_LOCKFILE_INVALID' },
+      );
+    }
+    goSeen.add(g.platform);
+  });
+}
+
+/** ` (package numpy 1.26.4 on linux-64)` for errors inside a package or Go entry. */
+function owner(data: unknown, segs: Array<string | number>): string {
+  const [section, index] = segs;
+  if ((section !== 'packages' && section !== 'go') || typeof index !== 'number') return '';
+  const item = (data as Record<string, unknown[]>)[section]?.[index] as Record<string, unknown> | undefined;
+  if (!item || typeof item !== 'object') return '';
+  const name = section === 'go' ? 'go' : typeof item.name === 'string' ? item.name : '?';
+  const version = typeof item.version === 'string' ? ` ${item.version}` : '';
+  const platform = typeof item.platform === 'string' ? ` on ${item.platform}` : '';
+  return ` (${section === 'go' ? 'Go toolchain' : 'package'} ${name}${version}${platform})`;
+}
+
+/** `:line:col` of the deepest existing node on `segs` (or of the key when `wantKey`). */
+function lineOf(doc: Document, lc: LineCounter, segs: Array<string | number>, wantKey = false): string {
+  let node: unknown = doc.contents;
+  let keyNode: Node | undefined;
+  let best: Node | undefined = isNode(node) ? node : undefined;
+  for (const seg of segs) {
+    keyNode = undefined;
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(seg));
+      if (!pair) break;
+      keyNode = isNode(pair.key) ? pair.key : undefined;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+    } else {
+      break;
+    }
+    if (isNode(node)) best = node;
+    else break;
+  }
+  const target = wantKey && keyNode ? keyNode : best;
+  const offset = target?.range?.[0];
+  if (offset === undefined) return '';
+  const pos = lc.linePos(offset);
+  return `:${pos.line}:${pos.col}`;
+}

@@ -1,0 +1,111 @@
+/**
+ * The lockfile JSON Schema (schemas/lockfile.schema.json), compiled once with ajv (draft 2020-12).
+ *
+ * The schema file is read at run time from the package's `schemas/` folder, which sits two levels
+ * above this module both in the source tree (src/lockfile) and in the build (dist/lockfile).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+
+const SCHEMA_CANDIDATES = ['../../schemas/lockfile.schema.json', '../../../schemas/lockfile.schema.json'];
+
+let compiled: ValidateFunction | undefined;
+let schemaJson: Record<string, unknown> | undefined;
+
+/** The parsed schema document. */
+export function lockfileSchema(): Record<string, unknown> {
+  if (schemaJson) return schemaJson;
+  let lastErr: unknown;
+  for (const rel of SCHEMA_CANDIDATES) {
+    try {
+      schemaJson = JSON.parse(readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8'));
+      return schemaJson!;
+    } catch (err) {
+      lastErr = err;
+    }
+  }
+  throw new Error(`conda-go-lock: cannot load schemas/lockfile.schema.json (installation broken?)`, { cause: lastErr });
+}
+
+function validator(): ValidateFunction {
+  if (!compiled) {
+    const ajv = new Ajv2020({ allErrors: true, strict: true });
+    compiled = ajv.compile(lockfileSchema());
+  }
+  return compiled;
+}
+
+/** Validate plain data against the lockfile schema; returns the errors (empty when valid). */
+export function schemaErrors(data: unknown): ErrorObject[] {
+  const validate = validator();
+  if (validate(data)) return [];
+  return pruneErrors(validate.errors ?? []);
+}
+
+/**
+ * ajv reports every failing branch of an `anyOf` plus the `anyOf` itself; keep the most specific
+ * error per instance path so messages stay short.
+ */
+function pruneErrors(errors: ErrorObject[]): ErrorObject[] {
+  const out: ErrorObject[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    if (e.keyword === 'anyOf' || e.keyword === 'if') continue;
+    const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(e);
+  }
+  return out.length ? out : errors;
+}
+
+/** `/packages/3/sha256` → `['packages', 3, 'sha256']` */
+export function instancePathSegments(instancePath: string): Array<string | number> {
+  if (!instancePath) return [];
+  return instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+/** `['packages', 3, 'sha256']` → `packages[3].sha256` */
+export function fieldName(segments: Array<string | number>): string {
+  let s = '';
+  for (const seg of segments) {
+    if (typeof seg === 'number') s += `[${seg}]`;
+    else s += s ? `.${seg}` : seg;
+  }
+  return s || '(top level)';
+}
+
+/** A human sentence for one ajv error (without location). */
+export function describeSchemaError(e: ErrorObject): { field: string; message: string } {
+  const segs = instancePathSegments(e.instancePath);
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required':
+      return { field: fieldName([...segs, String(p.missingProperty)]), message: 'is required but missing' };
+    case 'additionalProperties':
+      return { field: fieldName([...segs, String(p.additionalProperty)]), message: 'is not a known field' };
+    case 'enum':
+      return {
+        field: fieldName(segs),
+        message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+      };
+    case 'const':
+      return { field: fieldName(segs), message: `must be ${JSON.stringify(p.allowedValue)}` };
+    case 'pattern': {
+      const pattern = String(p.pattern);
+      let what = `must match ${pattern}`;
+      if (pattern === '^[0-9a-f]{64}$') what = 'must be a sha256: 64 lowercase hex digits';
+      else if (pattern === '^[0-9a-f]{32}$') what = 'must be an md5: 32 lowercase hex digits';
+      return { field: fieldName(segs), message: what };
+    }
+    case 'propertyNames':
+      return { field: fieldName([...segs, String(p.propertyName)]), message: 'is not a known platform' };
+    default:
+      return { field: fieldName(segs), message: e.message ?? e.keyword };
+  }
+}
