@@ -20,6 +20,8 @@ const fast = (extra: ConstructorParameters<typeof HttpClient>[0] = {}) =>
 beforeAll(async () => {
   server = await startChannelServer();
   server.route('/data.bin', BODY);
+  server.route('/slow.bin', BODY);
+  server.route('/slow2.bin', BODY);
   server.route('/doc.json', JSON.stringify({ hello: 'world' }), 'application/json');
   dir = await mkdtemp(join(tmpdir(), 'cgl-http-'));
 });
@@ -97,15 +99,20 @@ describe('HttpClient.request', () => {
   });
 
   it('times out a slow response, retries, and succeeds when the server recovers', async () => {
-    server.fault({ path: '/data.bin', fault: { kind: 'delay', ms: 600 }, times: 1 });
-    const res = await fast({ timeoutMs: 150 }).request(server.url('/data.bin'));
+    // The server logs a delayed request only once it answers, so count attempts via onRetry.
+    server.fault({ path: '/slow.bin', fault: { kind: 'delay', ms: 600 }, times: 1 });
+    const reasons: string[] = [];
+    const t0 = Date.now();
+    const res = await fast({ timeoutMs: 150, onRetry: (i) => reasons.push(i.reason) }).request(server.url('/slow.bin'));
     expect(res.body.equals(BODY)).toBe(true);
-    expect(server.requestsTo('/data.bin')).toHaveLength(2);
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toMatch(/timed out/);
+    expect(Date.now() - t0).toBeLessThan(550);
   });
 
   it('reports a timeout as a NetworkError once retries are exhausted', async () => {
-    server.fault({ path: '/data.bin', fault: { kind: 'delay', ms: 600 } });
-    const err = await fast({ timeoutMs: 100, retries: 1 }).request(server.url('/data.bin')).catch((e: unknown) => e);
+    server.fault({ path: '/slow2.bin', fault: { kind: 'delay', ms: 600 } });
+    const err = await fast({ timeoutMs: 100, retries: 1 }).request(server.url('/slow2.bin')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetworkError);
     expect((err as NetworkError).code).toBe('E_TIMEOUT');
     expect((err as Error).message).toMatch(/timed out/);
