@@ -208,6 +208,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+const USERINFO_RE = /^(https?:\/\/)([^/@?#]*)@/i;
+
 function isFileUrl(url: string): boolean {
   return url.startsWith('file:');
 }
@@ -305,10 +307,19 @@ export class HttpClient {
   private async send(url: string, options: RequestOptions): Promise<{ res: Dispatcher.ResponseData; idle: IdleTimer }> {
     const idle = new IdleTimer(this.timeoutMs, url);
     const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, ...options.headers };
+    // undici refuses URLs with `user:password@`: move them into an Authorization header.
+    let target = url;
+    const userinfo = USERINFO_RE.exec(url);
+    if (userinfo) {
+      target = userinfo[1] + url.slice(userinfo[0].length);
+      const [user = '', ...pass] = userinfo[2]!.split(':');
+      headers.authorization ??= `Basic ${Buffer.from(`${decodeURIComponent(user)}:${decodeURIComponent(pass.join(':'))}`).toString('base64')}`;
+    }
     try {
-      const res = await undiciRequest(url, {
+      const res = await undiciRequest(target, {
         method: options.method ?? 'GET',
-        headers: { 'user-agent': this.userAgent, ...options.headers },
+        headers,
         signal,
         dispatcher: this.dispatcher,
         headersTimeout: this.timeoutMs + 1_000,

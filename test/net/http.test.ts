@@ -126,6 +126,15 @@ describe('HttpClient.request', () => {
     expect(isNotFound(err)).toBe(true);
   });
 
+  it('sends user:password@ credentials as Basic auth and keeps them out of errors', async () => {
+    const url = server.url('/doc.json').replace('http://', 'http://alice:s3cr%40t@');
+    expect(await fast().getJson(url)).toEqual({ hello: 'world' });
+    const sent = server.requestsTo('/doc.json')[0]!.headers.authorization;
+    expect(sent).toBe(`Basic ${Buffer.from('alice:s3cr@t').toString('base64')}`);
+    const err = await fast().request(url.replace('doc.json', 'gone.json')).catch((e: unknown) => e);
+    expect((err as Error).message).not.toContain('s3cr');
+  });
+
   it('limits concurrency', async () => {
     server.fault({ path: '/data.bin', fault: { kind: 'delay', ms: 60 } });
     const client = fast({ concurrency: 2 });
