@@ -1,0 +1,268 @@
+/**
+ * Solve cases shared by the differential tests (test/solver/differential.test.ts) and the solver
+ * benchmark (bench/solve.ts): the fixture channel, per-subdir virtual packages, hand-chosen specs
+ * and a seeded generator of random spec sets drawn from the versions actually present.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fixture } from '../support/fixtures.js';
+import type { RattlerVirtualPackage } from './rattler-harness.js';
+
+/** conda-forge python 3.9 subchannel (May 2024), see ../shared/fixtures/SOURCES.md. */
+export const CHANNEL_DIR = fixture('repodata', 'conda-forge-subchannel-py39-2024-05');
+/** The channel URL the fixture's records claim (metadata.base_url). */
+export const CHANNEL_URL = 'https://conda.anaconda.org/conda-forge';
+
+export const SUBDIRS = ['linux-64', 'linux-aarch64', 'linux-ppc64le', 'osx-64', 'osx-arm64', 'win-64', 'win-arm64'] as const;
+export type FixtureSubdir = (typeof SUBDIRS)[number];
+
+/**
+ * Virtual packages of a typical host per subdir. The same list is given to both solvers
+ * (rattler receives them as records; see rattler-worker.mjs).
+ */
+export const VIRTUAL_PACKAGES: Record<FixtureSubdir, RattlerVirtualPackage[]> = {
+  'linux-64': [
+    { name: '__unix', version: '0' },
+    { name: '__linux', version: '5.10' },
+    { name: '__glibc', version: '2.28' },
+    { name: '__archspec', version: '1', build: 'x86_64' },
+  ],
+  'linux-aarch64': [
+    { name: '__unix', version: '0' },
+    { name: '__linux', version: '5.10' },
+    { name: '__glibc', version: '2.28' },
+    { name: '__archspec', version: '1', build: 'aarch64' },
+  ],
+  'linux-ppc64le': [
+    { name: '__unix', version: '0' },
+    { name: '__linux', version: '5.10' },
+    { name: '__glibc', version: '2.28' },
+    { name: '__archspec', version: '1', build: 'ppc64le' },
+  ],
+  'osx-64': [
+    { name: '__unix', version: '0' },
+    { name: '__osx', version: '10.15' },
+    { name: '__archspec', version: '1', build: 'x86_64' },
+  ],
+  'osx-arm64': [
+    { name: '__unix', version: '0' },
+    { name: '__osx', version: '11.0' },
+    { name: '__archspec', version: '1', build: 'arm64' },
+  ],
+  'win-64': [
+    { name: '__win', version: '0' },
+    { name: '__archspec', version: '1', build: 'x86_64' },
+  ],
+  'win-arm64': [
+    { name: '__win', version: '0' },
+    { name: '__archspec', version: '1', build: 'arm64' },
+  ],
+};
+
+export interface SolveCase {
+  /** Stable id used in test names, e.g. `linux-64 #17`. */
+  id: string;
+  subdir: FixtureSubdir;
+  specs: string[];
+}
+
+/**
+ * Hand-chosen cases: typical requests plus some that must be unsatisfiable. Each case only names
+ * packages present in its subdir (or noarch); `*` marks a case valid for every subdir but win-arm64
+ * (which has no python: zlib/zstd/bzip2/vc only).
+ */
+const HAND_PYTHON: string[][] = [
+  ['python 3.9.*'],
+  ['python 3.9.7'],
+  ['python >=3.9.10'],
+  ['python <3.9.5'],
+  ['python 3.9.* *_cpython'],
+  ['python ==3.9.0'],
+  ['python 3.9.*', 'openssl 1.1.*'],
+  ['python', 'openssl >=3'],
+  ['python >=3.9.10', 'sqlite <3.40'],
+  ['python 3.9.12', 'setuptools <60'],
+  ['python 3.9.*', 'pip', 'setuptools', 'wheel'],
+  ['pip'],
+  ['setuptools'],
+  ['sqlite'],
+  ['zlib 1.2.*'],
+  ['curl'],
+  ['python 3.9.4', 'zlib >=1.2.13'],
+  ['python_abi 3.9.*', 'python >=3.9.15'],
+  // unsatisfiable
+  ['python >=3.10'],
+  ['python 3.9.7', 'python 3.9.8'],
+  ['python 3.9.*', 'python_abi 3.8.*'],
+];
+
+const HAND_BY_SUBDIR: Partial<Record<FixtureSubdir, string[][]>> = {
+  'linux-64': [['python 3.9.* *_73_pypy'], ['pypy3.9'], ['libcxx'], ['openssl 1.0.2*']],
+  'osx-64': [['python 3.9.* *_73_pypy'], ['zstd'], ['libcxx 17.*'], ['llvm-openmp >=18']],
+  'osx-arm64': [['python 3.9.1rc1'], ['python >=3.9.1rc1,<3.9.2'], ['zstd'], ['llvm-openmp']],
+  'win-64': [['vc14_runtime'], ['python 3.9.*', 'vs2015_runtime <14.30'], ['m2w64-gcc-libs'], ['ucrt']],
+  'win-arm64': [
+    ['zlib'],
+    ['zlib 1.2.*'],
+    ['zstd'],
+    ['zstd <1.5.6', 'zlib 1.3'],
+    ['vc14_runtime 14.36.*'],
+    ['bzip2'],
+    ['libzlib <1.3'],
+    ['vc ==14.3 hc3ae7f9_12'],
+    ['zlib >=1.4'],
+  ],
+};
+
+export interface SubdirIndex {
+  /** name → distinct versions present (subdir + noarch), in file order. */
+  versions: Map<string, string[]>;
+  /** name → distinct `version build` pairs present. */
+  builds: Map<string, string[]>;
+}
+
+const indexCache = new Map<string, SubdirIndex>();
+
+function readRecords(subdir: string): Record<string, unknown>[] {
+  const json = JSON.parse(readFileSync(join(CHANNEL_DIR, subdir, 'repodata.json'), 'utf8')) as Record<
+    string,
+    Record<string, Record<string, unknown>> | undefined
+  >;
+  return [...Object.values(json.packages ?? {}), ...Object.values(json['packages.conda'] ?? {})];
+}
+
+/** Names and versions present for `subdir` + noarch (raw JSON, independent of our parser). */
+export function subdirIndex(subdir: FixtureSubdir): SubdirIndex {
+  const cached = indexCache.get(subdir);
+  if (cached) return cached;
+  const versions = new Map<string, Set<string>>();
+  const builds = new Map<string, Set<string>>();
+  for (const r of [...readRecords(subdir), ...readRecords('noarch')]) {
+    const name = String(r.name);
+    if (!versions.has(name)) versions.set(name, new Set());
+    if (!builds.has(name)) builds.set(name, new Set());
+    versions.get(name)!.add(String(r.version));
+    builds.get(name)!.add(`${String(r.version)} ${String(r.build)}`);
+  }
+  const idx: SubdirIndex = {
+    versions: new Map([...versions].map(([n, v]) => [n, [...v]])),
+    builds: new Map([...builds].map(([n, v]) => [n, [...v]])),
+  };
+  indexCache.set(subdir, idx);
+  return idx;
+}
+
+/** The hand-chosen cases whose names all exist in their subdir (+ noarch). */
+export function handCases(): SolveCase[] {
+  const out: SolveCase[] = [];
+  for (const subdir of SUBDIRS) {
+    const idx = subdirIndex(subdir);
+    const lists = [...(subdir === 'win-arm64' ? [] : HAND_PYTHON), ...(HAND_BY_SUBDIR[subdir] ?? [])];
+    let n = 0;
+    for (const specs of lists) {
+      const names = specs.map((s) => s.split(/[\s=<>!~]/)[0]!);
+      if (!names.every((name) => idx.versions.has(name))) continue;
+      out.push({ id: `${subdir} hand#${++n}`, subdir, specs });
+    }
+  }
+  return out;
+}
+
+/** mulberry32: a tiny seeded PRNG, so generated cases are the same on every run. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Rough version order, only used to make generated ranges usually non-empty
+ * (the solvers decide what actually matches).
+ */
+function roughCompare(a: string, b: string): number {
+  const pa = a.split(/[._-]/);
+  const pb = b.split(/[._-]/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? '0';
+    const y = pb[i] ?? '0';
+    const nx = Number.parseInt(x, 10);
+    const ny = Number.parseInt(y, 10);
+    if (!Number.isNaN(nx) && !Number.isNaN(ny) && nx !== ny) return nx - ny;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** `1.2.3` → one of `1`, `1.2`, `1.2.3` (at least one segment). */
+function prefixOf(v: string, rand: () => number): string {
+  const parts = v.split('.');
+  const keep = 1 + Math.floor(rand() * parts.length);
+  return parts.slice(0, keep).join('.');
+}
+
+function pick<T>(xs: readonly T[], rand: () => number): T {
+  return xs[Math.floor(rand() * xs.length)]!;
+}
+
+/** One random spec for `name` with a version constraint drawn from the versions present. */
+export function randomSpec(name: string, idx: SubdirIndex, rand: () => number): string {
+  const versions = idx.versions.get(name)!;
+  const v = pick(versions, rand);
+  const r = rand();
+  if (r < 0.1) return name;
+  if (r < 0.22) return `${name} >=${v}`;
+  if (r < 0.34) return `${name} <${v}`;
+  if (r < 0.44) return `${name} ==${v}`;
+  if (r < 0.56) return `${name} ${prefixOf(v, rand)}.*`;
+  if (r < 0.72) {
+    let w = pick(versions, rand);
+    for (let i = 0; i < 4 && w === v; i++) w = pick(versions, rand);
+    const [a, b] = [v, w].sort(roughCompare);
+    return rand() < 0.5 ? `${name} >=${a},<${b}` : `${name} >${a},<=${b}`;
+  }
+  if (r < 0.78) return `${name} =${prefixOf(v, rand)}`;
+  if (r < 0.84) return `${name} !=${v}`;
+  if (r < 0.9) return `${name} ${v}`;
+  if (r < 0.95) return `${name} ${prefixOf(v, rand)}.*|${prefixOf(pick(versions, rand), rand)}.*`;
+  // an exact version and build string from the records
+  return `${name} ${pick(idx.builds.get(name)!, rand)}`;
+}
+
+/**
+ * `count` random spec sets, spread over the subdirs (win-arm64, with 6 names, gets a smaller
+ * share): 1–4 distinct names present in the subdir (+ noarch), each with a random constraint.
+ */
+export function generatedCases(count: number, seed = 20240516): SolveCase[] {
+  const rand = prng(seed);
+  const weights: [FixtureSubdir, number][] = SUBDIRS.map((s) => [s, s === 'win-arm64' ? 0.4 : 1]);
+  const total = weights.reduce((a, [, w]) => a + w, 0);
+  const out: SolveCase[] = [];
+  const perSubdir = new Map<string, number>();
+  for (let i = 0; i < count; i++) {
+    // deterministic round-robin by weight
+    let x = ((i * 0.6180339887) % 1) * total;
+    let subdir: FixtureSubdir = SUBDIRS[0];
+    for (const [s, w] of weights) {
+      if (x < w) {
+        subdir = s;
+        break;
+      }
+      x -= w;
+    }
+    const idx = subdirIndex(subdir);
+    const names = [...idx.versions.keys()];
+    const k = 1 + Math.floor(rand() * 4);
+    const chosen = new Set<string>();
+    while (chosen.size < Math.min(k, names.length)) chosen.add(pick(names, rand));
+    const specs = [...chosen].map((name) => randomSpec(name, idx, rand));
+    const n = (perSubdir.get(subdir) ?? 0) + 1;
+    perSubdir.set(subdir, n);
+    out.push({ id: `${subdir} gen#${n}`, subdir, specs });
+  }
+  return out;
+}
