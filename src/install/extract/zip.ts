@@ -1,0 +1,95 @@
+/** yauzl helpers: open a zip, list its members with names checked by US, open member streams. */
+import type { Readable } from 'node:stream';
+import yauzl from 'yauzl';
+import { CondaGoLockError, UnsafeArchiveError } from '../../errors.js';
+import { checkEntryName } from './safe-writer.js';
+
+export interface ZipMember {
+  /** Decoded name exactly as stored (forward slashes; checked by checkEntryName). */
+  name: string;
+  isDirectory: boolean;
+  entry: yauzl.Entry;
+}
+
+export class ZipReader {
+  private constructor(
+    readonly archive: string,
+    private readonly zip: yauzl.ZipFile,
+  ) {}
+
+  static async open(archive: string): Promise<ZipReader> {
+    try {
+      // decodeStrings: false — we decode and validate names ourselves, so a traversal name is OUR
+      // UnsafeArchiveError naming the member, not a generic yauzl error.
+      const zip = await yauzl.openPromise(archive, {
+        lazyEntries: true,
+        autoClose: false,
+        decodeStrings: false,
+        validateEntrySizes: true,
+        strictFileNames: true,
+      });
+      return new ZipReader(archive, zip);
+    } catch (e) {
+      throw wrapZipError(archive, e);
+    }
+  }
+
+  /** All members, in central-directory order, after the name checks. */
+  async members(): Promise<ZipMember[]> {
+    const out: ZipMember[] = [];
+    try {
+      for await (const entry of this.zip.eachEntry()) {
+        const raw = entry.fileName as unknown as Buffer;
+        const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, raw, entry.extraFields, true);
+        const isDirectory = name.endsWith('/');
+        checkEntryName(this.archive, name, 'zip member');
+        out.push({ name, isDirectory, entry });
+      }
+    } catch (e) {
+      throw wrapZipError(this.archive, e);
+    }
+    return out;
+  }
+
+  async open(member: ZipMember): Promise<Readable> {
+    if (member.entry.isEncrypted()) {
+      throw new UnsafeArchiveError(`${this.archive}: zip member "${member.name}" is encrypted; cannot extract it`);
+    }
+    try {
+      const stream = await this.zip.openReadStreamPromise(member.entry);
+      return stream;
+    } catch (e) {
+      throw wrapZipError(this.archive, e);
+    }
+  }
+
+  /** Read a small member whole (metadata.json, a symlink target). */
+  async readSmall(member: ZipMember, limit: number): Promise<Buffer> {
+    if (member.entry.uncompressedSize > limit) {
+      throw new UnsafeArchiveError(
+        `${this.archive}: zip member "${member.name}" is ${member.entry.uncompressedSize} bytes, more than the ${limit} expected`,
+      );
+    }
+    const chunks: Buffer[] = [];
+    try {
+      for await (const c of await this.open(member)) chunks.push(c as Buffer);
+    } catch (e) {
+      throw wrapZipError(this.archive, e);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  close(): void {
+    this.zip.close();
+  }
+}
+
+export function wrapZipError(archive: string, e: unknown): Error {
+  if (e instanceof CondaGoLockError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return e as Error; // fs error (ENOENT, EACCES…)
+  return new UnsafeArchiveError(
+    `${archive}: corrupt or truncated zip data (${e instanceof Error ? e.message : String(e)}); delete the file and download it again`,
+    { cause: e },
+  );
+}
