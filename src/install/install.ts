@@ -1,0 +1,352 @@
+/**
+ * `installLockfile`: replay one platform of a lockfile into a prefix, without conda.
+ *
+ * 1. Take the prefix lock; refuse a non-empty directory that is not an environment.
+ * 2. No-op when the prefix already holds exactly the lockfile's set (conda-meta records + our state
+ *    file, including the Go toolchain).
+ * 3. Download every package (and the Go archive) in parallel into the content-addressed cache,
+ *    verifying size then sha256 before anything is extracted; extract into the cache.
+ * 4. Link everything, in dependency order, into a staging sibling of the prefix with the FINAL prefix
+ *    path used for prefix replacement; write conda-meta; install the Go toolchain; swap the staging
+ *    dir into place. Any failure removes the staging dir and leaves the old prefix untouched.
+ */
+import { join, resolve } from 'node:path';
+import { copyFile } from 'node:fs/promises';
+import { InstallError } from '../errors.js';
+import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../lockfile/model.js';
+import type { ProgressReporter } from '../net/progress.js';
+import { mapLimit } from '../net/limit.js';
+import {
+  appendHistory,
+  buildPrefixRecord,
+  CONDA_META,
+  distOf,
+  HISTORY_FILE,
+  packageSetHash,
+  readPrefixRecords,
+  readPrefixState,
+  requestedSpecFor,
+  writePrefixRecord,
+  writePrefixState,
+  type PrefixRecord,
+  type PrefixState,
+} from './conda-meta.js';
+import { cacheKey, extractCached, fetchVerified, type Downloader, type Extractor } from './download.js';
+import { linkPackage, type Clobber } from './link.js';
+import { pythonMajorMinor, type PythonTarget } from './noarch-python.js';
+import {
+  acquirePrefixLock,
+  assertReplaceablePrefix,
+  createStaging,
+  removeStaging,
+  swapIntoPlace,
+} from './transaction.js';
+
+export type GoInstaller = (archivePath: string, prefix: string, platform: string) => Promise<unknown>;
+
+export interface InstallOptions {
+  lockfile: Lockfile;
+  /** Conda platform to install (linux-64, osx-arm64, win-64, ...). */
+  platform: string;
+  prefix: string;
+  /** `HttpClient` from src/net/http.ts, or anything with the same `download`. */
+  http: Downloader;
+  /** Package cache root: `<cacheDir>/pkgs`, `<cacheDir>/extracted`, `<cacheDir>/go`. */
+  cacheDir: string;
+  /** Parallel downloads/extractions (default 4). */
+  concurrency?: number;
+  progress?: ProgressReporter;
+  /** Install only the Go toolchain: the prefix holds Go and conda-meta state, no conda packages. */
+  onlyGo?: boolean;
+  /** Python X.Y for noarch: python packages when the set has no python record. */
+  pythonVersion?: string;
+  /** Recorded in conda-meta/history (`# cmd: ...`). */
+  command?: string;
+  /** Copy instead of hard-linking from the cache. */
+  copy?: boolean;
+  /** Warnings (clobbers, oddities); also printed through `progress.log` when given. */
+  onWarning?: (message: string) => void;
+  /** Override the archive extractor (default: src/install/extract `extractPackage`). */
+  extract?: Extractor;
+  /** Override the Go installer (default: src/install/go.ts `installGoToolchain`). */
+  installGo?: GoInstaller;
+}
+
+export interface InstallResult {
+  prefix: string;
+  platform: string;
+  /** True when the prefix already matched and nothing was done. */
+  upToDate: boolean;
+  /** dists linked, in install order. */
+  installed: string[];
+  /** dists that were in the prefix and are not in the new set. */
+  removed: string[];
+  clobbers: Clobber[];
+  go?: LockedGoToolchain;
+  /** Archives downloaded vs reused from the cache. */
+  downloaded: number;
+  reused: number;
+  warnings: string[];
+}
+
+/** The name part of a depends entry (`libgcc-ng >=7.3.0` → `libgcc-ng`). */
+function depName(dep: string): string {
+  return /^[^\s=<>!~[]+/.exec(dep.trim())?.[0] ?? dep.trim();
+}
+
+/**
+ * Dependencies before dependents (Kahn's algorithm); ties and cycles resolved by name so the order
+ * is deterministic. This is also the clobber order: a later package wins a shared path.
+ */
+export function installOrder<T extends Pick<LockedCondaPackage, 'name' | 'depends'>>(pkgs: readonly T[]): T[] {
+  const byName = new Map(pkgs.map((p) => [p.name, p]));
+  const deps = new Map<string, Set<string>>();
+  for (const p of pkgs) {
+    const ds = new Set(p.depends.map(depName).filter((n) => n !== p.name && byName.has(n)));
+    deps.set(p.name, ds);
+  }
+  const done = new Set<string>();
+  const out: T[] = [];
+  const names = [...byName.keys()].sort();
+  while (out.length < pkgs.length) {
+    let ready = names.filter((n) => !done.has(n) && [...deps.get(n)!].every((d) => done.has(d)));
+    // A dependency cycle: break it at the first remaining name.
+    if (ready.length === 0) ready = [names.find((n) => !done.has(n))!];
+    for (const n of ready) {
+      done.add(n);
+      out.push(byName.get(n)!);
+    }
+  }
+  return out;
+}
+
+function sameGo(a: LockedGoToolchain | null | undefined, b: LockedGoToolchain | null | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  return (
+    a.version === b.version &&
+    a.os === b.os &&
+    a.arch === b.arch &&
+    a.filename === b.filename &&
+    a.url === b.url &&
+    a.sha256.toLowerCase() === b.sha256.toLowerCase() &&
+    a.size === b.size
+  );
+}
+
+/** Whether the prefix state + conda-meta already match the wanted set. */
+export function prefixUpToDate(args: {
+  state: PrefixState | undefined;
+  records: readonly PrefixRecord[];
+  packages: readonly LockedCondaPackage[];
+  go: LockedGoToolchain | undefined;
+  platform: string;
+  onlyGo: boolean;
+}): boolean {
+  const { state } = args;
+  if (!state) return false;
+  if (state.platform !== args.platform || state.only_go !== args.onlyGo) return false;
+  if (!sameGo(state.go, args.go)) return false;
+  if (state.packages_hash !== packageSetHash(args.packages)) return false;
+  const want = args.packages.map((p) => `${distOf(p)} ${p.sha256.toLowerCase()}`).sort();
+  const have = args.records.map((r) => `${distOf(r)} ${String(r.sha256).toLowerCase()}`).sort();
+  return want.length === have.length && want.every((w, i) => w === have[i]);
+}
+
+/** The platform's packages of a lockfile (or none with onlyGo), checked for duplicate names. */
+export function packagesFor(lockfile: Lockfile, platform: string): LockedCondaPackage[] {
+  const pkgs = lockfile.packages.filter((p) => p.platform === platform);
+  const seen = new Map<string, LockedCondaPackage>();
+  for (const p of pkgs) {
+    const prev = seen.get(p.name);
+    if (prev) {
+      throw new InstallError(`lockfile lists ${p.name} twice for ${platform} (${distOf(prev)} and ${distOf(p)}); re-lock`);
+    }
+    seen.set(p.name, p);
+  }
+  return pkgs;
+}
+
+export async function installLockfile(opts: InstallOptions): Promise<InstallResult> {
+  const prefix = resolve(opts.prefix);
+  const { platform, lockfile } = opts;
+  const onlyGo = opts.onlyGo ?? false;
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    opts.onWarning?.(m);
+    opts.progress?.log(`warning: ${m}`);
+  };
+  const pkgs = onlyGo ? [] : packagesFor(lockfile, platform);
+  const go = lockfile.go.find((g) => g.platform === platform);
+  if (!lockfile.metadata.platforms.includes(platform) && pkgs.length === 0 && !go) {
+    throw new InstallError(
+      `the lockfile has no entries for platform ${platform} (it covers ${lockfile.metadata.platforms.join(', ') || 'none'}); ` +
+        `add the platform and re-lock`,
+    );
+  }
+  if (onlyGo && !go) throw new InstallError(`the lockfile pins no Go toolchain for ${platform}; nothing to install with --only-go`);
+
+  const result: InstallResult = {
+    prefix,
+    platform,
+    upToDate: false,
+    installed: [],
+    removed: [],
+    clobbers: [],
+    go,
+    downloaded: 0,
+    reused: 0,
+    warnings,
+  };
+
+  const lock = await acquirePrefixLock(prefix);
+  try {
+    const kind = await assertReplaceablePrefix(prefix);
+    const oldRecords = kind === 'environment' ? await readPrefixRecords(prefix) : [];
+    const state = kind === 'environment' ? await readPrefixState(prefix) : undefined;
+    if (prefixUpToDate({ state, records: oldRecords, packages: pkgs, go, platform, onlyGo })) {
+      result.upToDate = true;
+      opts.progress?.log(`${prefix} is already up to date`);
+      return result;
+    }
+
+    // Python for noarch: python packages.
+    const pythonRec = pkgs.find((p) => p.name === 'python');
+    const pythonVersion = pythonRec?.version ?? opts.pythonVersion;
+    const python: PythonTarget | undefined = pythonVersion ? { version: pythonMajorMinor(pythonVersion) } : undefined;
+    const needsPython = pkgs.find((p) => p.noarch === 'python');
+    if (needsPython && !python) {
+      throw new InstallError(
+        `${distOf(needsPython)} is a noarch: python package but the lockfile has no python for ${platform}; ` +
+          `add python to the environment and re-lock`,
+      );
+    }
+
+    // Download + extract.
+    // Loaded lazily so that callers that inject their own extractor / Go installer do not load them.
+    const extract = opts.extract ?? (await import('./extract/index.js')).extractPackage;
+    const concurrency = opts.concurrency ?? 4;
+    const fetchOne = async (p: LockedCondaPackage) => {
+      const label = distOf(p);
+      const task = opts.progress?.task(label, p.size);
+      try {
+        const got = await fetchVerified(
+          opts.http,
+          { label, url: p.url, fn: p.fn, sha256: p.sha256, md5: p.md5, size: p.size },
+          opts.cacheDir,
+          'pkgs',
+          (n) => task?.update(n),
+        );
+        if (got.cached) result.reused++;
+        else result.downloaded++;
+        const ex = await extractCached(extract, got.path, cacheKey({ label, url: p.url, fn: p.fn, sha256: p.sha256, md5: p.md5 }), opts.cacheDir);
+        return { pkg: p, archive: got.path, extracted: ex.path };
+      } finally {
+        task?.done();
+      }
+    };
+    const fetchGo = async () => {
+      if (!go) return undefined;
+      const label = `go${go.version} ${go.os}/${go.arch}`;
+      const task = opts.progress?.task(label, go.size);
+      try {
+        const got = await fetchVerified(
+          opts.http,
+          { label, url: go.url, fn: go.filename, sha256: go.sha256, size: go.size },
+          opts.cacheDir,
+          'go',
+          (n) => task?.update(n),
+        );
+        if (got.cached) result.reused++;
+        else result.downloaded++;
+        return got.path;
+      } finally {
+        task?.done();
+      }
+    };
+    const [fetched, goArchive] = await Promise.all([mapLimit(pkgs, concurrency, fetchOne), fetchGo()]);
+    const byName = new Map(fetched.map((f) => [f.pkg.name, f]));
+
+    // Link into staging.
+    const staging = await createStaging(prefix);
+    try {
+      const owners = new Map<string, string>();
+      for (const p of installOrder(pkgs)) {
+        const f = byName.get(p.name)!;
+        const dist = distOf(p);
+        const linked = await linkPackage({
+          extractedDir: f.extracted,
+          destDir: staging,
+          targetPrefix: prefix,
+          platform,
+          dist,
+          noarch: p.noarch,
+          python,
+          owners,
+          copy: opts.copy,
+          warn,
+        });
+        result.clobbers.push(...linked.clobbers);
+        await writePrefixRecord(
+          staging,
+          buildPrefixRecord({
+            pkg: p,
+            paths: linked.paths,
+            requestedSpec: requestedSpecFor(p.name, lockfile.metadata.specs),
+            extractedDir: f.extracted,
+            tarballPath: f.archive,
+            hardlinked: linked.stats.hardlinked > 0,
+          }),
+        );
+        result.installed.push(dist);
+      }
+      if (go && goArchive) {
+        const installGo = opts.installGo ?? (await import('./go.js')).installGoToolchain;
+        await installGo(goArchive, staging, platform);
+      }
+
+      // History: keep the old log, append this transaction.
+      if (kind === 'environment') {
+        await copyFile(join(prefix, CONDA_META, HISTORY_FILE), join(staging, CONDA_META, HISTORY_FILE)).catch(
+          (err: NodeJS.ErrnoException) => {
+            if (err.code !== 'ENOENT') throw err;
+          },
+        );
+      }
+      const newKeys = new Set(pkgs.map((p) => `${distOf(p)} ${p.sha256.toLowerCase()}`));
+      const oldKeys = new Set(oldRecords.map((r) => `${distOf(r)} ${String(r.sha256).toLowerCase()}`));
+      const removed = oldRecords.filter((r) => !newKeys.has(`${distOf(r)} ${String(r.sha256).toLowerCase()}`));
+      const added = pkgs.filter((p) => !oldKeys.has(`${distOf(p)} ${p.sha256.toLowerCase()}`));
+      result.removed = removed.map(distOf);
+      await appendHistory(staging, {
+        date: new Date(),
+        command: opts.command ?? `conda-go-lock install --platform ${platform} --prefix ${prefix}`,
+        added,
+        removed,
+      });
+      await writePrefixState(staging, {
+        tool: 'conda-go-lock',
+        state_version: 1,
+        platform,
+        content_hash: lockfile.metadata.content_hash?.[platform] ?? null,
+        packages_hash: packageSetHash(pkgs),
+        only_go: onlyGo,
+        go: go ?? null,
+      });
+
+      // The prefix may have been created meanwhile by something that is not us: check again.
+      await assertReplaceablePrefix(prefix);
+      await swapIntoPlace(staging, prefix);
+    } catch (err) {
+      await removeStaging(staging);
+      throw err;
+    }
+    opts.progress?.log(
+      `installed ${result.installed.length} package(s)${go ? ` and go ${go.version}` : ''} into ${prefix}` +
+        (result.clobbers.length ? ` (${result.clobbers.length} clobbered path(s))` : ''),
+    );
+    return result;
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,355 @@
+/**
+ * Link one extracted package directory into a prefix.
+ *
+ * The file list comes from info/paths.json (paths_version 1); packages older than paths.json
+ * (e.g. 2016 noarch tarballs) fall back to info/files + info/has_prefix + info/no_link.
+ *
+ * - Files that need no prefix replacement are hard-linked from the extracted cache; a copy is made
+ *   when hard links are impossible (EXDEV: cache on another device, EPERM, EMLINK, ...) or when the
+ *   entry is marked `no_link`.
+ * - Files with a prefix placeholder are read, rewritten (see prefix-replace.ts) for the FINAL prefix
+ *   path, and written fresh with the source file's mode.
+ * - softlinks are recreated as symlinks with the same target.
+ * - noarch: python paths are relocated and entry points generated (see noarch-python.ts).
+ * - When a path already exists in the destination because an earlier package (in install order)
+ *   wrote it, this package's file replaces it and the clobber is reported.
+ *
+ * The returned `paths` describe the files AS INSTALLED (sha256 after prefix replacement), ready for
+ * conda-meta (see conda-meta.ts).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, copyFile, link, lstat, mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join, posix } from 'node:path';
+import { InstallError, UnsafeArchiveError } from '../errors.js';
+import type { NoArchKind } from '../conda/record.js';
+import { applyPrefixReplacement, DEFAULT_PLACEHOLDER, type FileMode } from './prefix-replace.js';
+import { entryPointScript, noarchPythonPath, readEntryPoints, type PythonTarget } from './noarch-python.js';
+
+export type PathType = 'hardlink' | 'softlink' | 'directory';
+
+/** One entry of a package's file list, normalised from paths.json or the legacy files. */
+export interface PackagePath {
+  /** Relative path inside the package, forward slashes. */
+  path: string;
+  pathType: PathType;
+  placeholder?: string;
+  fileMode?: FileMode;
+  sha256?: string;
+  size?: number;
+  noLink?: boolean;
+}
+
+/** A path as installed, in conda-meta `paths_data` form. */
+export interface InstalledPath {
+  _path: string;
+  path_type: PathType | 'unix_python_entry_point' | 'windows_python_entry_point_script';
+  /** sha256 of the file as installed (after prefix replacement). Absent for directories. */
+  sha256?: string;
+  sha256_in_prefix?: string;
+  size_in_bytes?: number;
+  prefix_placeholder?: string;
+  file_mode?: FileMode;
+  no_link?: boolean;
+}
+
+export interface Clobber {
+  path: string;
+  /** dist (name-version-build) that had written the path before. */
+  previous: string;
+  /** dist that replaced it. */
+  by: string;
+}
+
+export interface LinkOptions {
+  /** Extracted package directory (info/ + files). */
+  extractedDir: string;
+  /** Directory the files are written into (a staging dir, or the prefix itself). */
+  destDir: string;
+  /** The prefix path the environment will finally live at; used for prefix replacement and shebangs. */
+  targetPrefix: string;
+  /** Target conda platform (linux-64, win-64, ...). */
+  platform: string;
+  /** name-version-build, for messages and clobber reports. */
+  dist: string;
+  noarch?: NoArchKind;
+  /** Required for noarch: python packages. */
+  python?: PythonTarget;
+  /** path → dist of the package that wrote it; updated by this call. Pass the same map for a whole install. */
+  owners?: Map<string, string>;
+  /** Disable hard links (always copy). */
+  copy?: boolean;
+  warn?: (message: string) => void;
+}
+
+export interface LinkResult {
+  paths: InstalledPath[];
+  clobbers: Clobber[];
+  /** Number of files hard-linked / copied / written with prefix replacement / symlinked. */
+  stats: { hardlinked: number; copied: number; replaced: number; symlinked: number };
+}
+
+/** Reject absolute paths, `..` segments, backslash tricks and empty paths. */
+export function checkRelativePath(p: string, dist: string): string {
+  const norm = p.replace(/\\/g, '/');
+  if (!norm || norm.startsWith('/') || /^[A-Za-z]:/.test(norm) || norm.split('/').some((s) => s === '..') || norm.includes('\0')) {
+    throw new UnsafeArchiveError(`${dist}: refusing to install path ${JSON.stringify(p)} outside the prefix`);
+  }
+  return posix.normalize(norm).replace(/^\.\//, '');
+}
+
+async function readJsonIfExists(file: string, dist: string): Promise<unknown | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InstallError(`${dist}: ${file} is not valid JSON; delete the extracted cache entry and retry`, { cause: err });
+  }
+}
+
+async function readLinesIfExists(file: string): Promise<string[] | undefined> {
+  try {
+    const text = await readFile(file, 'utf8');
+    return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Split a has_prefix line: `placeholder mode path`, or just `path`; parts may be double-quoted. */
+export function parseHasPrefixLine(line: string): { placeholder: string; mode: FileMode; path: string } {
+  const parts: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(line))) parts.push(m[1] !== undefined ? m[1] : m[2]!);
+  if (parts.length >= 3) {
+    const mode = parts[1] === 'binary' ? 'binary' : 'text';
+    return { placeholder: parts[0]!, mode, path: parts.slice(2).join(' ') };
+  }
+  return { placeholder: DEFAULT_PLACEHOLDER, mode: 'text', path: parts.join(' ') };
+}
+
+/** The package's file list. */
+export async function readPackagePaths(extractedDir: string, dist = '?'): Promise<PackagePath[]> {
+  const infoDir = join(extractedDir, 'info');
+  const pathsJson = (await readJsonIfExists(join(infoDir, 'paths.json'), dist)) as
+    | { paths_version?: number; paths?: Array<Record<string, unknown>> }
+    | undefined;
+  if (pathsJson) {
+    if (!Array.isArray(pathsJson.paths)) throw new InstallError(`${dist}: info/paths.json has no "paths" list`);
+    if (pathsJson.paths_version !== undefined && pathsJson.paths_version !== 1) {
+      throw new InstallError(`${dist}: info/paths.json has unsupported paths_version ${pathsJson.paths_version}`);
+    }
+    return pathsJson.paths.map((e) => {
+      const path = checkRelativePath(String(e._path ?? ''), dist);
+      const pt = String(e.path_type ?? 'hardlink');
+      if (pt !== 'hardlink' && pt !== 'softlink' && pt !== 'directory') {
+        throw new InstallError(`${dist}: info/paths.json: ${path} has unknown path_type ${JSON.stringify(pt)}`);
+      }
+      const out: PackagePath = { path, pathType: pt };
+      if (typeof e.prefix_placeholder === 'string' && e.prefix_placeholder) {
+        out.placeholder = e.prefix_placeholder;
+        out.fileMode = e.file_mode === 'binary' ? 'binary' : 'text';
+      }
+      if (typeof e.sha256 === 'string') out.sha256 = e.sha256;
+      if (typeof e.size_in_bytes === 'number') out.size = e.size_in_bytes;
+      if (e.no_link === true) out.noLink = true;
+      return out;
+    });
+  }
+  const files = await readLinesIfExists(join(infoDir, 'files'));
+  if (!files) throw new InstallError(`${dist}: neither info/paths.json nor info/files found in ${extractedDir}`);
+  const prefixed = new Map<string, { placeholder: string; mode: FileMode }>();
+  for (const line of (await readLinesIfExists(join(infoDir, 'has_prefix'))) ?? []) {
+    const hp = parseHasPrefixLine(line);
+    prefixed.set(checkRelativePath(hp.path, dist), { placeholder: hp.placeholder, mode: hp.mode });
+  }
+  const noLink = new Set(((await readLinesIfExists(join(infoDir, 'no_link'))) ?? []).map((p) => checkRelativePath(p, dist)));
+  const out: PackagePath[] = [];
+  for (const f of files) {
+    const path = checkRelativePath(f, dist);
+    let pathType: PathType = 'hardlink';
+    try {
+      if ((await lstat(join(extractedDir, path))).isSymbolicLink()) pathType = 'softlink';
+    } catch {
+      // missing: reported when linking
+    }
+    const entry: PackagePath = { path, pathType };
+    const hp = prefixed.get(path);
+    if (hp && pathType === 'hardlink') {
+      entry.placeholder = hp.placeholder;
+      entry.fileMode = hp.mode;
+    }
+    if (noLink.has(path)) entry.noLink = true;
+    out.push(entry);
+  }
+  return out;
+}
+
+export async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    h.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: h.digest('hex'), size };
+}
+
+function sha256Buffer(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+const HARDLINK_FALLBACK = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', 'EACCES', 'ENOSYS']);
+
+/**
+ * Link one package. Paths are processed in file-list order; the returned `paths` are sorted by
+ * `_path` so conda-meta is deterministic.
+ */
+export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
+  const { extractedDir, destDir, targetPrefix, platform, dist } = opts;
+  const owners = opts.owners ?? new Map<string, string>();
+  const warn = opts.warn ?? (() => {});
+  if (opts.noarch === 'python' && !opts.python) {
+    throw new InstallError(`${dist} is a noarch: python package but the install set has no python record to place it`);
+  }
+  const entries = await readPackagePaths(extractedDir, dist);
+  const result: LinkResult = { paths: [], clobbers: [], stats: { hardlinked: 0, copied: 0, replaced: 0, symlinked: 0 } };
+
+  const targetPath = (p: string): string =>
+    opts.noarch === 'python' ? checkRelativePath(noarchPythonPath(p, opts.python!, platform), dist) : p;
+
+  /** Make `dest` writable for `rel`: parents created, an earlier package's file removed (and reported). */
+  const claim = async (rel: string, dest: string): Promise<void> => {
+    await mkdir(dirname(dest), { recursive: true });
+    const st = await lstat(dest).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (st) {
+      if (st.isDirectory()) throw new InstallError(`${dist}: cannot install file ${rel}: a directory of that name exists`);
+      const prev = owners.get(rel);
+      if (prev !== undefined && prev !== dist) {
+        result.clobbers.push({ path: rel, previous: prev, by: dist });
+        warn(`${rel}: file from ${prev} is clobbered by ${dist}`);
+      }
+      await rm(dest, { force: true });
+    }
+    owners.set(rel, dist);
+  };
+
+  for (const e of entries) {
+    const rel = targetPath(e.path);
+    const src = join(extractedDir, e.path);
+    const dest = join(destDir, rel);
+
+    if (e.pathType === 'directory') {
+      await mkdir(dest, { recursive: true });
+      result.paths.push({ _path: rel, path_type: 'directory' });
+      continue;
+    }
+
+    let srcStat;
+    try {
+      srcStat = await lstat(src);
+    } catch (err) {
+      throw new InstallError(`${dist}: ${e.path} is listed in the package's file list but missing from ${extractedDir}`, {
+        cause: err,
+      });
+    }
+
+    if (e.pathType === 'softlink' || srcStat.isSymbolicLink()) {
+      if (srcStat.isSymbolicLink()) {
+        const target = await readlink(src);
+        if (target === '') throw new InstallError(`${dist}: ${e.path} is a symbolic link with an empty target; the package is broken`);
+        await claim(rel, dest);
+        await symlink(target, dest);
+        result.stats.symlinked++;
+        const installed: InstalledPath = { _path: rel, path_type: 'softlink' };
+        if (e.sha256) installed.sha256 = e.sha256;
+        if (e.size !== undefined) installed.size_in_bytes = e.size;
+        result.paths.push(installed);
+        continue;
+      }
+      // A "softlink" entry that the archive stored as a regular file: copy it as it is.
+    }
+    if (srcStat.isDirectory()) {
+      throw new InstallError(`${dist}: ${e.path} is a directory in ${extractedDir} but listed as a file`);
+    }
+
+    await claim(rel, dest);
+    const mode = srcStat.mode & 0o7777;
+    let installed: InstalledPath;
+    if (e.placeholder) {
+      const data = await readFile(src);
+      const out = applyPrefixReplacement(
+        data,
+        { placeholder: e.placeholder, mode: e.fileMode ?? 'text' },
+        targetPrefix,
+        platform,
+        { package: dist, file: e.path },
+      );
+      await writeFile(dest, out, { mode });
+      await chmod(dest, mode);
+      result.stats.replaced++;
+      const sha = sha256Buffer(out);
+      installed = {
+        _path: rel,
+        path_type: 'hardlink',
+        sha256: sha,
+        sha256_in_prefix: sha,
+        size_in_bytes: out.length,
+        prefix_placeholder: e.placeholder,
+        file_mode: e.fileMode ?? 'text',
+      };
+    } else {
+      let linked = false;
+      if (!opts.copy && !e.noLink) {
+        try {
+          await link(src, dest);
+          linked = true;
+        } catch (err) {
+          if (!HARDLINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+        }
+      }
+      if (!linked) {
+        await copyFile(src, dest);
+        await chmod(dest, mode);
+      }
+      if (linked) result.stats.hardlinked++;
+      else result.stats.copied++;
+      const { sha256, size } = await sha256File(dest);
+      installed = { _path: rel, path_type: 'hardlink', sha256, sha256_in_prefix: sha256, size_in_bytes: size };
+    }
+    if (e.noLink) installed.no_link = true;
+    result.paths.push(installed);
+  }
+
+  if (opts.noarch === 'python') {
+    for (const ep of await readEntryPoints(extractedDir, dist)) {
+      const script = entryPointScript(ep, targetPrefix, platform);
+      const dest = join(destDir, script.path);
+      await claim(script.path, dest);
+      await writeFile(dest, script.content, { mode: 0o755 });
+      await chmod(dest, 0o755);
+      const sha = sha256Buffer(script.content);
+      result.paths.push({
+        _path: script.path,
+        path_type: script.pathType,
+        sha256: sha,
+        sha256_in_prefix: sha,
+        size_in_bytes: script.content.length,
+      });
+    }
+  }
+
+  result.paths.sort((a, b) => (a._path < b._path ? -1 : a._path > b._path ? 1 : 0));
+  return result;
+}

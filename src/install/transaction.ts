@@ -1,0 +1,153 @@
+/**
+ * The prefix transaction: nothing is ever half-installed.
+ *
+ * - `<prefix>.cgl-lock` (created with O_EXCL, holds the pid) keeps two installs from touching the
+ *   same prefix at once. A lock whose pid is no longer alive is stale and taken over.
+ * - The new environment is built in `<prefix>.cgl-staging-<rand>` (a sibling, so the final rename
+ *   stays on one filesystem), then swapped in: old prefix renamed aside, staging renamed to the
+ *   prefix, old removed. If the swap fails the old prefix is put back.
+ * - A directory that is not empty and has no conda-meta/ is never replaced: it is not an
+ *   environment and may hold someone's files.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { InstallError } from '../errors.js';
+
+export const E_PREFIX_LOCKED = 'E_PREFIX_LOCKED';
+export const E_PREFIX_NOT_ENV = 'E_PREFIX_NOT_ENV';
+
+export function lockFilePath(prefix: string): string {
+  return `${prefix}.cgl-lock`;
+}
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface PrefixLock {
+  path: string;
+  release(): Promise<void>;
+}
+
+/** Take the prefix lock or throw InstallError (code E_PREFIX_LOCKED) naming the holder. */
+export async function acquirePrefixLock(prefix: string): Promise<PrefixLock> {
+  const path = lockFilePath(prefix);
+  await mkdir(dirname(path), { recursive: true });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fh = await open(path, 'wx');
+      try {
+        await fh.writeFile(`${process.pid}\n`);
+      } finally {
+        await fh.close();
+      }
+      let released = false;
+      return {
+        path,
+        async release() {
+          if (released) return;
+          released = true;
+          await unlink(path).catch(() => {});
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const text = await readFile(path, 'utf8').catch(() => '');
+    const pid = Number.parseInt(text.trim(), 10);
+    if (text.trim() === '' && attempt === 0) {
+      // The holder may be between open() and write(): look again shortly.
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
+    if (pidAlive(pid)) {
+      throw new InstallError(
+        `${prefix} is being installed by another process (pid ${pid}, lock file ${path}); wait for it to finish, ` +
+          `or delete the lock file if that process is not conda-go-lock`,
+        { code: E_PREFIX_LOCKED },
+      );
+    }
+    // Stale: the holder died. Remove and retry.
+    await unlink(path).catch(() => {});
+  }
+  throw new InstallError(`could not take the prefix lock ${path}; delete it if no install is running`, {
+    code: E_PREFIX_LOCKED,
+  });
+}
+
+export async function withPrefixLock<T>(prefix: string, fn: () => Promise<T>): Promise<T> {
+  const lock = await acquirePrefixLock(prefix);
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Throw unless `prefix` is absent, empty, or an environment (has conda-meta/). */
+export async function assertReplaceablePrefix(prefix: string): Promise<'absent' | 'empty' | 'environment'> {
+  let st;
+  try {
+    st = await stat(prefix);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    throw err;
+  }
+  if (!st.isDirectory()) {
+    throw new InstallError(`${prefix} exists and is not a directory; choose another prefix`, { code: E_PREFIX_NOT_ENV });
+  }
+  const entries = await readdir(prefix);
+  if (entries.length === 0) return 'empty';
+  if (entries.includes('conda-meta')) return 'environment';
+  throw new InstallError(
+    `${prefix} is a non-empty directory without conda-meta/; refusing to replace it (it is not an environment). ` +
+      `Choose another prefix or empty it first`,
+    { code: E_PREFIX_NOT_ENV },
+  );
+}
+
+function rand(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/** Create the staging directory next to the prefix. */
+export async function createStaging(prefix: string): Promise<string> {
+  const staging = `${prefix}.cgl-staging-${rand()}`;
+  await mkdir(dirname(prefix), { recursive: true });
+  await mkdir(staging);
+  return staging;
+}
+
+/**
+ * Replace `prefix` with `staging` (both on the same filesystem). On failure the old prefix is
+ * restored and the error rethrown; on success the old tree is deleted.
+ */
+export async function swapIntoPlace(staging: string, prefix: string): Promise<void> {
+  let aside: string | undefined;
+  try {
+    await stat(prefix);
+    aside = join(dirname(prefix), `${basename(prefix)}.cgl-old-${rand()}`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (aside) await rename(prefix, aside);
+  try {
+    await rename(staging, prefix);
+  } catch (err) {
+    if (aside) await rename(aside, prefix).catch(() => {});
+    throw new InstallError(`could not move the new environment into ${prefix}: ${(err as Error).message}`, { cause: err });
+  }
+  if (aside) await rm(aside, { recursive: true, force: true });
+}
+
+export async function removeStaging(staging: string): Promise<void> {
+  await rm(staging, { recursive: true, force: true });
+}

@@ -1,0 +1,191 @@
+/**
+ * `verifyPrefix`: does a prefix still hold exactly what a lockfile pins for a platform?
+ *
+ * - every lockfile package has a conda-meta record with the same name-version-build and sha256,
+ *   and no other package record exists;
+ * - every file recorded in conda-meta `paths_data` exists and has the recorded sha256 (the hash
+ *   after prefix replacement). A path written by several packages (a clobber) passes when it
+ *   matches any of them; symlinks must still be symlinks, directories directories;
+ * - the Go toolchain pinned for the platform is what conda-meta/conda-go-lock.json records, and
+ *   PREFIX/go/VERSION names that version and PREFIX/go/bin/go(.exe) exists.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Lockfile, LockedGoToolchain } from '../lockfile/model.js';
+import { mapLimit } from '../net/limit.js';
+import { distOf, readPrefixRecords, readPrefixState, type PrefixRecord } from './conda-meta.js';
+import type { InstalledPath } from './link.js';
+
+export type VerifyProblemKind = 'missing-package' | 'extra-package' | 'modified-file' | 'missing-file' | 'go-mismatch';
+
+export interface VerifyProblem {
+  kind: VerifyProblemKind;
+  /** dist (name-version-build) or `go` for Go problems. */
+  package: string;
+  path?: string;
+  expected?: string;
+  actual?: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  problems: VerifyProblem[];
+  /** Number of files whose content was hashed. */
+  checkedFiles: number;
+}
+
+export interface VerifyOptions {
+  prefix: string;
+  lockfile: Lockfile;
+  platform: string;
+  /** Files hashed in parallel (default 8). */
+  concurrency?: number;
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+type Lstat = Awaited<ReturnType<typeof lstat>>;
+
+async function lstatOrUndefined(p: string): Promise<Lstat | undefined> {
+  try {
+    return await lstat(p);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+/** The hash a file entry should have in the prefix, when it records one. */
+function expectedSha(p: InstalledPath): string | undefined {
+  return (p.sha256_in_prefix ?? p.sha256)?.toLowerCase();
+}
+
+function isFileEntry(p: InstalledPath): boolean {
+  return p.path_type !== 'directory' && p.path_type !== 'softlink';
+}
+
+export function goVersionLine(go: Pick<LockedGoToolchain, 'version'>): string {
+  return `go${go.version}`;
+}
+
+export async function verifyPrefix(opts: VerifyOptions): Promise<VerifyResult> {
+  const prefix = resolve(opts.prefix);
+  const { platform, lockfile } = opts;
+  const problems: VerifyProblem[] = [];
+  const state = await readPrefixState(prefix);
+  const records = await readPrefixRecords(prefix);
+
+  // Packages.
+  const onlyGo = state?.only_go === true;
+  const wanted = onlyGo ? [] : lockfile.packages.filter((p) => p.platform === platform);
+  const recByName = new Map<string, PrefixRecord>(records.map((r) => [r.name, r]));
+  const wantedNames = new Set(wanted.map((p) => p.name));
+  for (const p of wanted) {
+    const r = recByName.get(p.name);
+    if (!r) {
+      problems.push({ kind: 'missing-package', package: distOf(p), expected: `${distOf(p)} (sha256 ${p.sha256})` });
+    } else if (distOf(r) !== distOf(p) || String(r.sha256).toLowerCase() !== p.sha256.toLowerCase()) {
+      problems.push({
+        kind: 'missing-package',
+        package: distOf(p),
+        expected: `${distOf(p)} (sha256 ${p.sha256})`,
+        actual: `${distOf(r)} (sha256 ${r.sha256})`,
+      });
+    }
+  }
+  for (const r of records) {
+    if (!wantedNames.has(r.name)) problems.push({ kind: 'extra-package', package: distOf(r), actual: distOf(r) });
+  }
+
+  // Files: group by path so clobbered paths pass when they match any owner.
+  const byPath = new Map<string, Array<{ dist: string; entry: InstalledPath }>>();
+  for (const r of records) {
+    for (const entry of r.paths_data?.paths ?? []) {
+      const list = byPath.get(entry._path) ?? [];
+      list.push({ dist: distOf(r), entry });
+      byPath.set(entry._path, list);
+    }
+  }
+  let checkedFiles = 0;
+  const pathProblems = await mapLimit([...byPath.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), opts.concurrency ?? 8, async ([rel, owners]) => {
+    const last = owners[owners.length - 1]!;
+    const st = await lstatOrUndefined(join(prefix, rel));
+    if (!st) return [{ kind: 'missing-file' as const, package: last.dist, path: rel }];
+    const kinds = new Set(owners.map((o) => o.entry.path_type));
+    if (kinds.has('directory') && owners.every((o) => o.entry.path_type === 'directory')) {
+      return st.isDirectory() ? [] : [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: 'directory', actual: 'not a directory' }];
+    }
+    if (owners.every((o) => o.entry.path_type === 'softlink')) {
+      // A softlink that the package stored as a regular file was installed as a file: both are fine.
+      return st.isSymbolicLink() || st.isFile()
+        ? []
+        : [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: 'symbolic link', actual: 'directory' }];
+    }
+    const fileOwners = owners.filter((o) => isFileEntry(o.entry));
+    if (!st.isFile()) {
+      return [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: 'regular file', actual: st.isDirectory() ? 'directory' : 'symbolic link' }];
+    }
+    const shas = fileOwners.map((o) => expectedSha(o.entry)).filter((s): s is string => s !== undefined);
+    if (shas.length === 0) return [];
+    checkedFiles++;
+    const actual = await sha256Of(join(prefix, rel));
+    if (shas.includes(actual)) return [];
+    const owner = fileOwners[fileOwners.length - 1]!;
+    return [{ kind: 'modified-file' as const, package: owner.dist, path: rel, expected: expectedSha(owner.entry) ?? shas[0], actual }];
+  });
+  for (const list of pathProblems) problems.push(...list);
+
+  // Go.
+  const go = lockfile.go.find((g) => g.platform === platform);
+  const recorded = state?.go ?? null;
+  if (go) {
+    if (!recorded) {
+      problems.push({ kind: 'go-mismatch', package: 'go', expected: goVersionLine(go), actual: 'no Go toolchain recorded in conda-meta/conda-go-lock.json' });
+    } else if (recorded.version !== go.version || recorded.sha256.toLowerCase() !== go.sha256.toLowerCase() || recorded.url !== go.url) {
+      problems.push({
+        kind: 'go-mismatch',
+        package: 'go',
+        expected: `${goVersionLine(go)} (sha256 ${go.sha256})`,
+        actual: `${goVersionLine(recorded)} (sha256 ${recorded.sha256})`,
+      });
+    }
+    const versionFile = join(prefix, 'go', 'VERSION');
+    let firstLine: string | undefined;
+    try {
+      firstLine = (await readFile(versionFile, 'utf8')).split(/\r?\n/)[0]!.trim();
+    } catch {
+      firstLine = undefined;
+    }
+    if (firstLine === undefined) {
+      problems.push({ kind: 'go-mismatch', package: 'go', path: 'go/VERSION', expected: goVersionLine(go), actual: 'missing' });
+    } else if (firstLine !== goVersionLine(go)) {
+      problems.push({ kind: 'go-mismatch', package: 'go', path: 'go/VERSION', expected: goVersionLine(go), actual: firstLine });
+    }
+    const goBin = platform.startsWith('win-') ? 'go/bin/go.exe' : 'go/bin/go';
+    const binSt = await lstatOrUndefined(join(prefix, goBin));
+    if (!binSt || !binSt.isFile()) {
+      problems.push({ kind: 'go-mismatch', package: 'go', path: goBin, expected: 'the go binary', actual: 'missing' });
+    }
+  } else if (recorded) {
+    problems.push({ kind: 'go-mismatch', package: 'go', expected: 'no Go toolchain', actual: goVersionLine(recorded) });
+  }
+
+  return { ok: problems.length === 0, problems, checkedFiles };
+}
+
+/** One line per problem, for the CLI. */
+export function formatVerifyProblem(p: VerifyProblem): string {
+  const where = p.path ? ` ${p.path}` : '';
+  const detail =
+    p.expected !== undefined || p.actual !== undefined
+      ? ` (expected ${p.expected ?? '-'}, found ${p.actual ?? '-'})`
+      : '';
+  return `${p.kind}: ${p.package}${where}${detail}`;
+}
