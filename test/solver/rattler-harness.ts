@@ -79,6 +79,12 @@ export class RattlerSolver {
     return run;
   }
 
+  /** Start the worker and load the WASM module without solving anything. */
+  async warmUp(): Promise<void> {
+    await this.start();
+    this.worker?.unref();
+  }
+
   /** Stop the worker (idempotent). */
   async close(): Promise<void> {
     await this.queue;
