@@ -49,6 +49,7 @@ const BRACKET_KEYS = new Set([
   'fn',
   'url',
   'license',
+  'license_family',
   'track_features',
   'namespace',
   'name',
@@ -189,6 +190,8 @@ export interface MatchSpecFields {
   fn?: string;
   url?: string;
   license?: string;
+  /** Glob, compared case-insensitively (`*gpl*` matches `LGPL`). */
+  licenseFamily?: string;
   trackFeatures?: string[];
 }
 
@@ -278,7 +281,7 @@ function positionalVersion(spec: string, text: string, hasBuild: boolean, opts: 
       throw specError(spec, (e as Error).message, e);
     }
   };
-  if (text === '==' || text === '=') throw specError(spec, `operator '${text}' without a version`);
+  if (text === '==') throw specError(spec, `operator '${text}' without a version`);
   if (text.startsWith('==') && !/[=,|<>!~()]/.test(text.slice(2))) {
     // `name==1.2` is exact; `==1.2.*` keeps its glob meaning.
     return parse(text);
@@ -348,12 +351,14 @@ export class MatchSpec implements MatchSpecFields {
   readonly fn?: string;
   readonly url?: string;
   readonly license?: string;
+  readonly licenseFamily?: string;
   readonly trackFeatures?: string[];
 
   private _key?: string;
   private readonly nameMatch: (s: string) => boolean;
   private readonly buildMatch?: (s: string) => boolean;
   private readonly licenseMatch?: (s: string) => boolean;
+  private readonly licenseFamilyMatch?: (s: string) => boolean;
 
   constructor(fields: MatchSpecFields) {
     const name = fields.name.toLowerCase();
@@ -370,10 +375,12 @@ export class MatchSpec implements MatchSpecFields {
     if (fields.fn) this.fn = fields.fn;
     if (fields.url) this.url = fields.url;
     if (fields.license) this.license = fields.license;
+    if (fields.licenseFamily) this.licenseFamily = fields.licenseFamily;
     if (fields.trackFeatures && fields.trackFeatures.length > 0) this.trackFeatures = [...fields.trackFeatures].sort();
     this.nameMatch = globMatcher(this.name);
     if (this.build !== undefined && this.build !== '*') this.buildMatch = globMatcher(this.build);
     if (this.license !== undefined) this.licenseMatch = globMatcher(this.license);
+    if (this.licenseFamily !== undefined) this.licenseFamilyMatch = globMatcher(this.licenseFamily.toLowerCase());
   }
 
   /** Parse a match spec; throws InvalidSpecError naming the spec. */
@@ -416,7 +423,9 @@ export class MatchSpec implements MatchSpecFields {
           channel = ch.slice(0, slash);
           subdir = last;
         } else channel = ch;
-        if (/\s/.test(channel)) throw specError(spec, `channel '${ch}' contains whitespace`);
+        // `*/linux-64::name` constrains only the subdir.
+        if (channel === '*') channel = undefined;
+        if (channel !== undefined && /\s/.test(channel)) throw specError(spec, `channel '${ch}' contains whitespace`);
       }
     }
 
@@ -438,7 +447,8 @@ export class MatchSpec implements MatchSpecFields {
     const { version: vtext, build: btext } = splitVersionBuild(spec, rest);
     let version: VersionSpec | undefined;
     let build = btext;
-    if (vtext !== undefined) version = positionalVersion(spec, vtext, btext !== undefined, opts);
+    // conda reads `name=` as just `name`.
+    if (vtext !== undefined && vtext !== '=') version = positionalVersion(spec, vtext, btext !== undefined, opts);
 
     // Bracket keys override positional parts.
     const parseVs = (v: string) => {
@@ -454,6 +464,7 @@ export class MatchSpec implements MatchSpecFields {
     let fn: string | undefined;
     let url: string | undefined;
     let license: string | undefined;
+    let licenseFamily: string | undefined;
     let trackFeatures: string[] | undefined;
     for (const [key, value] of brackets) {
       switch (key) {
@@ -483,11 +494,11 @@ export class MatchSpec implements MatchSpecFields {
           subdir = value;
           break;
         case 'md5':
-          if (!/^[0-9a-fA-F]{32}$/.test(value)) throw specError(spec, `md5 '${value}' is not 32 hex digits`);
+          if (!/^[0-9a-fA-F]+$/.test(value)) throw specError(spec, `md5 '${value}' is not hexadecimal`);
           md5 = value;
           break;
         case 'sha256':
-          if (!/^[0-9a-fA-F]{64}$/.test(value)) throw specError(spec, `sha256 '${value}' is not 64 hex digits`);
+          if (!/^[0-9a-fA-F]+$/.test(value)) throw specError(spec, `sha256 '${value}' is not hexadecimal`);
           sha256 = value;
           break;
         case 'fn':
@@ -499,6 +510,9 @@ export class MatchSpec implements MatchSpecFields {
         case 'license':
           license = value;
           break;
+        case 'license_family':
+          licenseFamily = value;
+          break;
         case 'track_features':
           trackFeatures = featureList(value);
           break;
@@ -506,13 +520,13 @@ export class MatchSpec implements MatchSpecFields {
           namespace = value;
           break;
         case 'name':
-          if (name !== '*' && value.toLowerCase() !== name.toLowerCase()) throw specError(spec, `bracket name '${value}' conflicts with '${name}'`);
-          name = value;
+          // As in conda, a bracket name never overrides a positional one; it only fills in `*`.
+          if (name === '*' && value !== '') name = value;
           break;
       }
     }
     try {
-      return new MatchSpec({ name, version, build, buildNumber, channel, subdir, namespace, md5, sha256, fn, url, license, trackFeatures });
+      return new MatchSpec({ name, version, build, buildNumber, channel, subdir, namespace, md5, sha256, fn, url, license, licenseFamily, trackFeatures });
     } catch (e) {
       throw specError(spec, (e as Error).message, e);
     }
@@ -531,6 +545,7 @@ export class MatchSpec implements MatchSpecFields {
       this.fn === undefined &&
       this.url === undefined &&
       this.license === undefined &&
+      this.licenseFamily === undefined &&
       this.trackFeatures === undefined
     );
   }
@@ -553,6 +568,8 @@ export class MatchSpec implements MatchSpecFields {
     if (this.md5 !== undefined && record.md5?.toLowerCase() !== this.md5) return false;
     if (this.sha256 !== undefined && record.sha256?.toLowerCase() !== this.sha256) return false;
     if (this.licenseMatch !== undefined && (record.license === undefined || !this.licenseMatch(record.license))) return false;
+    if (this.licenseFamilyMatch !== undefined && (record.license_family === undefined || !this.licenseFamilyMatch(record.license_family.toLowerCase())))
+      return false;
     if (this.trackFeatures !== undefined) {
       const have = new Set(featureList(record.track_features));
       if (have.size !== this.trackFeatures.length || this.trackFeatures.some((f) => !have.has(f))) return false;
@@ -584,6 +601,7 @@ export class MatchSpec implements MatchSpecFields {
     if (this.fn !== undefined) br.push(`fn=${quoteValue(this.fn)}`);
     if (this.url !== undefined) br.push(`url=${quoteValue(this.url)}`);
     if (this.license !== undefined) br.push(`license=${quoteValue(this.license)}`);
+    if (this.licenseFamily !== undefined) br.push(`license_family=${quoteValue(this.licenseFamily)}`);
     if (this.trackFeatures !== undefined) br.push(`track_features=${quoteValue(this.trackFeatures.join(' '))}`);
     if (br.length > 0) s += `[${br.join(', ')}]`;
     this._key = s;
@@ -623,6 +641,7 @@ export class MatchSpec implements MatchSpecFields {
       fn: this.fn,
       url: this.url,
       license: this.license,
+      licenseFamily: this.licenseFamily,
       trackFeatures: this.trackFeatures,
     };
   }
