@@ -1,0 +1,245 @@
+/**
+ * Human-readable explanations of a failed solve, built from the unsatisfiable core the CDCL
+ * core returns (the original requires / constrains / one-per-name clauses a proof used).
+ *
+ * The tree starts at the user's requested specs. Each candidate of a spec is either installable
+ * on its own (its only problems are conflicts with other requested specs) or not (a dependency has
+ * no candidates, a constraint rules it out, ...). Candidates with the same explanation are merged
+ * into one line (`python 3.9.19 | 3.9.18 would require`).
+ */
+import type { CoreClause } from '../core/solver.js';
+import type { NameId, SolvableId, VersionSetId } from '../core/provider.js';
+import type { Solver } from '../core/solver.js';
+import type { CondaProvider } from './provider.js';
+
+interface Node {
+  text: string;
+  children: Node[];
+  /** Installable on its own: its only problems are conflicts with other requested specs. */
+  installable: boolean;
+  /** For a candidate group with one non-dependency problem: that problem ("conflicts with ..."). */
+  reason?: string;
+}
+
+const MAX_DEPTH = 7;
+const MAX_VERSIONS_SHOWN = 6;
+
+export function explainUnsat(provider: CondaProvider, solver: Solver, core: readonly CoreClause[], platform: string): string {
+  const ex = new Explainer(provider, solver, core);
+  const roots = ex.rootNodes();
+  const lines = [`Cannot solve the requested packages for ${platform}:`];
+  render(roots, '', lines);
+  return lines.join('\n');
+}
+
+function render(nodes: Node[], prefix: string, out: string[]): void {
+  nodes.forEach((n, i) => {
+    const last = i === nodes.length - 1;
+    out.push(`${prefix}${last ? '└─ ' : '├─ '}${n.text}`);
+    render(n.children, prefix + (last ? '   ' : '│  '), out);
+  });
+}
+
+class Explainer {
+  private readonly requiresOf = new Map<number, VersionSetId[]>();
+  private readonly rootRequires: VersionSetId[] = [];
+  private readonly constrainedBy = new Map<SolvableId, { parent: SolvableId | null; vs: VersionSetId }[]>();
+  private readonly requiredOnName = new Map<NameId, { parent: SolvableId | null; vs: VersionSetId }[]>();
+  private readonly forbidNames = new Set<NameId>();
+  private readonly memo = new Map<SolvableId, Node[]>();
+  private readonly visiting = new Set<SolvableId>();
+
+  constructor(
+    private readonly p: CondaProvider,
+    private readonly solver: Solver,
+    core: readonly CoreClause[],
+  ) {
+    for (const c of core) {
+      if (c.kind === 'requires') {
+        if (c.parent === null) this.rootRequires.push(c.versionSet);
+        else push(this.requiresOf, c.parent, c.versionSet);
+        push(this.requiredOnName, p.versionSetName(c.versionSet), { parent: c.parent, vs: c.versionSet });
+      } else if (c.kind === 'constrains') {
+        push(this.constrainedBy, c.forbidden, { parent: c.parent, vs: c.versionSet });
+      } else {
+        this.forbidNames.add(c.name);
+      }
+    }
+  }
+
+  rootNodes(): Node[] {
+    const nodes: Node[] = [];
+    for (const vs of this.rootRequires) nodes.push(this.rootNode(vs));
+    // Installable requests last: the reader sees what is broken first.
+    nodes.sort((a, b) => Number(a.installable) - Number(b.installable));
+    if (nodes.length === 0) nodes.push({ text: 'the requested specs conflict (no further detail available)', children: [], installable: false });
+    return nodes;
+  }
+
+  private candidates(vs: VersionSetId): readonly SolvableId[] {
+    return (
+      this.solver.matchingCandidates(vs) ??
+      this.p.filterCandidates(vs, this.p.nameCandidates(this.p.versionSetName(vs)), false)
+    );
+  }
+
+  private rootNode(vs: VersionSetId): Node {
+    const label = this.p.displayVersionSet(vs);
+    const cands = this.candidates(vs);
+    if (cands.length === 0) return { text: `${label}${this.noCandidatesText(vs)}`, children: [], installable: false };
+    const groups = this.candidateGroups(cands, 0);
+    const ok = groups.filter((g) => g.installable);
+    if (ok.length > 0) {
+      return { text: `${label} can be installed with any of the following options:`, children: ok, installable: true };
+    }
+    return { text: `${label} cannot be installed because there are no viable options:`, children: groups, installable: false };
+  }
+
+  /** Candidates merged by identical explanations, in candidate order. */
+  private candidateGroups(cands: readonly SolvableId[], depth: number): Node[] {
+    const groups = new Map<string, { ids: SolvableId[]; problems: Node[] }>();
+    for (const s of cands) {
+      if (this.visiting.has(s)) continue;
+      const problems = this.problems(s, depth);
+      const key = JSON.stringify(problems);
+      const g = groups.get(key);
+      if (g) g.ids.push(s);
+      else groups.set(key, { ids: [s], problems });
+    }
+    const out: Node[] = [];
+    for (const { ids, problems } of groups.values()) {
+      const label = this.label(ids);
+      const installable = problems.every((n) => n.installable);
+      if (problems.length === 0) out.push({ text: label, children: [], installable: true });
+      else if (problems.length === 1 && problems[0]!.text.startsWith('\u0001')) {
+        // a single dependency: "x 1.0 would require" + the dependency node
+        const dep = problems[0]!;
+        out.push({ text: `${label} would require`, children: [{ ...dep, text: dep.text.slice(1) }], installable });
+      } else if (problems.length === 1) {
+        out.push({ text: `${label} ${problems[0]!.text}`, children: problems[0]!.children, installable, reason: problems[0]!.text });
+      } else {
+        out.push({
+          text: `${label} cannot be installed because:`,
+          children: problems.map((n) => (n.text.startsWith('\u0001') ? { ...n, text: `it would require ${n.text.slice(1)}` } : { ...n, text: `it ${n.text}` })),
+          installable,
+        });
+      }
+    }
+    return out;
+  }
+
+  private label(ids: SolvableId[]): string {
+    const name = this.p.displayName(this.p.solvableName(ids[0]!));
+    const versions: string[] = [];
+    for (const s of ids) {
+      const v = this.p.displaySolvableVersion(s);
+      if (!versions.includes(v)) versions.push(v);
+    }
+    const shown = versions.slice(0, MAX_VERSIONS_SHOWN).join(' | ');
+    const more = versions.length > MAX_VERSIONS_SHOWN ? ` (and ${versions.length - MAX_VERSIONS_SHOWN} more)` : '';
+    return `${name} ${shown}${more}`;
+  }
+
+  /** Why one candidate cannot be part of a solution, as nodes (text starting with \u0001 = a dependency). */
+  private problems(s: SolvableId, depth: number): Node[] {
+    const hit = this.memo.get(s);
+    if (hit) return hit;
+    const out: Node[] = [];
+    const name = this.p.solvableName(s);
+    for (const { parent, vs } of this.constrainedBy.get(s) ?? []) {
+      const by = parent === null ? 'the requested constraint' : this.p.displaySolvable(parent);
+      out.push({ text: `is ruled out by ${by} (${this.p.displayVersionSet(vs)})`, children: [], installable: parent === null });
+    }
+    if (this.forbidNames.has(name)) {
+      const conflicts = (this.requiredOnName.get(name) ?? []).filter(
+        ({ parent, vs }) => parent !== s && !this.candidates(vs).includes(s) && (parent === null || !this.visiting.has(parent)),
+      );
+      const seen = new Set<string>();
+      for (const { parent, vs } of conflicts.slice(0, 3)) {
+        const text =
+          parent === null
+            ? `conflicts with the requested ${this.p.displayVersionSet(vs)}`
+            : `conflicts with ${this.p.displayVersionSet(vs)} required by ${this.p.displaySolvable(parent)}`;
+        if (seen.has(text)) continue;
+        seen.add(text);
+        out.push({ text, children: [], installable: parent === null });
+      }
+    }
+    if (depth >= MAX_DEPTH) {
+      if (out.length === 0 && (this.requiresOf.get(s) ?? []).length > 0) out.push({ text: 'has conflicting dependencies (…)', children: [], installable: false });
+      return out;
+    }
+    this.visiting.add(s);
+    for (const vs of this.requiresOf.get(s) ?? []) {
+      const dep = this.dependencyNode(vs, depth + 1);
+      if (dep) out.push({ ...dep, text: `\u0001${dep.text}` });
+    }
+    this.visiting.delete(s);
+    this.memo.set(s, out);
+    return out;
+  }
+
+  private dependencyNode(vs: VersionSetId, depth: number): Node | undefined {
+    const label = this.p.displayVersionSet(vs);
+    const cands = this.candidates(vs);
+    if (cands.length === 0) return { text: `${label}${this.noCandidatesText(vs)}`, children: [], installable: false };
+    const groups = this.candidateGroups(cands, depth);
+    if (groups.length === 0) return undefined; // only cycles back into the path
+    // Every candidate only conflicts with the same requested spec: say it in one line.
+    const g = groups[0]!;
+    if (groups.length === 1 && g.reason !== undefined && g.children.length === 0) {
+      return { text: `${label}, which ${g.reason}`, children: [], installable: g.installable };
+    }
+    const installable = groups.some((g) => g.installable);
+    return { text: `${label}, which cannot be installed because there are no viable options:`, children: groups, installable };
+  }
+
+  private noCandidatesText(vs: VersionSetId): string {
+    const invalid = this.p.versionSetInvalid(vs);
+    if (invalid) return `, which is not a valid match spec (${invalid})`;
+    const nameId = this.p.versionSetName(vs);
+    const name = this.p.displayName(nameId);
+    const all = this.p.nameCandidates(nameId);
+    if (name.startsWith('__')) {
+      if (all.length === 0) return `, for which no candidates were found (the target has no virtual package ${name})`;
+      const have = all.map((s) => this.p.displaySolvableVersion(s)).join(', ');
+      return `, which the target's virtual package ${name} ${have} does not satisfy`;
+    }
+    if (!this.p.hasRecords(name)) return `, for which no candidates were found (no channel has a package named ${name})`;
+    return ', for which no candidates were found';
+  }
+}
+
+/** Message for requested specs that have no candidate at all. */
+export function describeMissing(p: CondaProvider, vss: readonly VersionSetId[], platform: string, channels: readonly string[]): string {
+  const where = channels.length ? ` in ${channels.join(', ')}` : '';
+  const parts = vss.map((vs) => {
+    const spec = p.displayVersionSet(vs);
+    const nameId = p.versionSetName(vs);
+    const name = p.displayName(nameId);
+    const all = p.nameCandidates(nameId);
+    if (name.startsWith('__')) {
+      if (all.length === 0) return `No candidates were found for ${spec} (requested) for ${platform}: the target has no virtual package ${name}.`;
+      return `No candidates were found for ${spec} (requested) for ${platform}: the virtual package is ${name} ${all.map((s) => p.displaySolvableVersion(s)).join(', ')}.`;
+    }
+    if (all.length === 0) {
+      return `No candidates were found for ${spec} (requested) for ${platform}: no package named ${name}${where} (looked in ${platform} and noarch); check the name and the channels.`;
+    }
+    const versions: string[] = [];
+    for (const s of all) {
+      const v = p.displaySolvableVersion(s);
+      if (!versions.includes(v)) versions.push(v);
+      if (versions.length >= 8) break;
+    }
+    const excluded = p.excludedByPriority.get(name);
+    const prio = excluded ? ` (records of ${name} in ${excluded.map((e) => e.channel).join(', ')} were not considered because of strict channel priority)` : '';
+    return `No candidates were found for ${spec} (requested) for ${platform}${where}; available versions of ${name}: ${versions.join(', ')}${all.length > versions.length ? ', …' : ''}${prio}.`;
+  });
+  return parts.join('\n');
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}

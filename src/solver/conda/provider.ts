@@ -1,0 +1,391 @@
+/**
+ * The conda DependencyProvider: conda semantics on top of the generic core.
+ *
+ * - Candidates of a name: its records from the highest-priority channel that has the name (strict
+ *   channel priority) or from every channel (disabled); `__name`s come only from the virtual packages.
+ * - Candidate order (best first), as rattler's resolvo provider: records without track_features before
+ *   records with them (fewer before more), then higher version, then higher build number; within a run
+ *   of equal keys, the record whose dependencies allow higher versions of the dependency names they
+ *   share, then the newer timestamp. Locked records are favored (tried first) but not forced.
+ * - depends / constrains strings are parsed lazily, once per distinct string, and interned as version sets.
+ */
+import { MatchSpec } from '../../conda/matchspec.js';
+import type { PackageRecord, RepoDataRecord } from '../../conda/record.js';
+import { featureList } from '../../conda/record.js';
+import { Version } from '../../conda/version.js';
+import type { Candidates, Dependencies, DependencyProvider, NameId, SolvableId, VersionSetId } from '../core/provider.js';
+
+export interface CondaProviderOptions {
+  records: readonly RepoDataRecord[];
+  virtualPackages: readonly PackageRecord[];
+  /** Channels in priority order (values of `record.channel`). Unlisted channels rank after listed ones. */
+  channels?: readonly string[];
+  channelPriority?: 'strict' | 'disabled';
+  locked?: readonly RepoDataRecord[];
+  /** Names whose candidates may come from any channel (a requested spec named a channel for them). */
+  channelPinnedNames?: ReadonlySet<string>;
+  deadline?: number;
+}
+
+export interface Solvable {
+  record: RepoDataRecord | PackageRecord;
+  name: NameId;
+  version: Version | undefined;
+  /** Number of track_features. */
+  tf: number;
+  timestamp: number;
+  virtual: boolean;
+  /** Lazily computed dependencies. */
+  deps?: Dependencies;
+}
+
+interface VersionSetEntry {
+  name: NameId;
+  text: string;
+  spec: MatchSpec | undefined;
+  /** Why the spec could not be parsed (it then matches nothing). */
+  invalid?: string;
+}
+
+/** Records of one name whose channel ranks worse than the chosen one (for explanations). */
+export interface ExcludedByPriority {
+  channel: string;
+  count: number;
+}
+
+export class CondaProvider implements DependencyProvider {
+  readonly names: string[] = [];
+  private readonly nameIds = new Map<string, NameId>();
+  readonly solvables: Solvable[] = [];
+  private readonly vsets: VersionSetEntry[] = [];
+  private readonly vsIds = new Map<string, VersionSetId>();
+
+  /** name → record indices (built once, one pass, without parsing anything). */
+  private readonly recordsByName = new Map<string, (RepoDataRecord | PackageRecord)[]>();
+  private readonly virtualNames = new Set<string>();
+  private readonly nameSolvables = new Map<NameId, SolvableId[]>();
+  private readonly favoredOf = new Map<NameId, SolvableId>();
+  private readonly lockedByName = new Map<string, RepoDataRecord[]>();
+  readonly excludedByPriority = new Map<string, ExcludedByPriority[]>();
+  private readonly channelRank = new Map<string, number>();
+  private readonly highestCache = new Map<VersionSetId, { version: Version; tf: boolean } | null>();
+  private readonly opts: CondaProviderOptions;
+
+  constructor(opts: CondaProviderOptions) {
+    this.opts = opts;
+    (opts.channels ?? []).forEach((c, i) => {
+      const key = normaliseChannel(c);
+      if (!this.channelRank.has(key)) this.channelRank.set(key, i);
+    });
+    for (const v of opts.virtualPackages) {
+      this.virtualNames.add(v.name);
+      push(this.recordsByName, v.name, v);
+    }
+    for (const r of opts.records) {
+      if (r.name.startsWith('__')) continue; // only the given virtual packages stand for `__` names
+      push(this.recordsByName, r.name, r);
+    }
+    for (const r of opts.locked ?? []) push(this.lockedByName, r.name, r);
+  }
+
+  // ------------------------------------------------------------------ interning
+
+  nameId(name: string): NameId {
+    let id = this.nameIds.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.names.push(name);
+      this.nameIds.set(name, id);
+    }
+    return id;
+  }
+
+  /** Intern a dependency/constraint string (parsed once). */
+  versionSet(text: string): VersionSetId {
+    let id = this.vsIds.get(text);
+    if (id !== undefined) return id;
+    let spec: MatchSpec | undefined;
+    let invalid: string | undefined;
+    let name: string;
+    try {
+      spec = MatchSpec.parse(text);
+      name = spec.name;
+    } catch (e) {
+      invalid = (e as Error).message;
+      name = text.trim().split(/[\s=<>!~[]/)[0]!.toLowerCase();
+    }
+    id = this.vsets.length;
+    this.vsets.push({ name: this.nameId(name), text, spec, invalid });
+    this.vsIds.set(text, id);
+    return id;
+  }
+
+  /** Intern an already parsed spec (the user's requested specs and pins). */
+  versionSetFromSpec(spec: MatchSpec, label?: string): VersionSetId {
+    const text = label ?? spec.toString();
+    const key = `\u0000${text}`;
+    let id = this.vsIds.get(key);
+    if (id !== undefined) return id;
+    id = this.vsets.length;
+    this.vsets.push({ name: this.nameId(spec.name), text, spec });
+    this.vsIds.set(key, id);
+    return id;
+  }
+
+  versionSetSpec(vs: VersionSetId): MatchSpec | undefined {
+    return this.vsets[vs]!.spec;
+  }
+
+  versionSetInvalid(vs: VersionSetId): string | undefined {
+    return this.vsets[vs]!.invalid;
+  }
+
+  /** Does any record (before channel priority) exist for the name? */
+  hasRecords(name: string): boolean {
+    return this.recordsByName.has(name) || this.lockedByName.has(name);
+  }
+
+  isVirtualName(name: string): boolean {
+    return name.startsWith('__');
+  }
+
+  // ------------------------------------------------------------------ DependencyProvider
+
+  candidates(name: NameId): Candidates {
+    const list = this.nameCandidates(name);
+    const fav = this.favoredOf.get(name);
+    return fav === undefined ? { candidates: list } : { candidates: list, favored: fav };
+  }
+
+  /** The candidate solvables of a name, best first (created on first use). */
+  nameCandidates(name: NameId): SolvableId[] {
+    const hit = this.nameSolvables.get(name);
+    if (hit) return hit;
+    const nameStr = this.names[name]!;
+    let recs = this.recordsByName.get(nameStr) ?? [];
+    if (nameStr.startsWith('__')) {
+      recs = recs.filter((r) => !('channel' in r) || this.virtualNames.has(r.name));
+    } else if ((this.opts.channelPriority ?? 'strict') === 'strict' && !this.opts.channelPinnedNames?.has(nameStr)) {
+      recs = this.applyChannelPriority(nameStr, recs as RepoDataRecord[]);
+    }
+    const locked = this.lockedByName.get(nameStr) ?? [];
+    const out: SolvableId[] = [];
+    const seenKeys = new Map<string, SolvableId>();
+    const add = (r: RepoDataRecord | PackageRecord, virtual: boolean) => {
+      const key = recordKey(r);
+      const dup = seenKeys.get(key);
+      if (dup !== undefined) return dup;
+      const id = this.solvables.length;
+      this.solvables.push({
+        record: r,
+        name,
+        version: Version.tryParse(r.version),
+        tf: featureList(r.track_features).length,
+        timestamp: r.timestamp ?? 0,
+        virtual,
+      });
+      seenKeys.set(key, id);
+      out.push(id);
+      return id;
+    };
+    const virtual = nameStr.startsWith('__');
+    for (const r of recs) add(r, virtual);
+    for (const r of locked) {
+      const id = add(r, false);
+      if (!this.favoredOf.has(name)) this.favoredOf.set(name, id);
+    }
+    out.sort((a, b) => this.simpleCompare(a, b));
+    this.nameSolvables.set(name, out);
+    return out;
+  }
+
+  private applyChannelPriority(name: string, recs: RepoDataRecord[]): RepoDataRecord[] {
+    if (recs.length === 0) return recs;
+    let bestRank = Infinity;
+    const rankOf = (r: RepoDataRecord) => this.channelRank.get(normaliseChannel(r.channel ?? '')) ?? this.channelRank.size;
+    for (const r of recs) {
+      const k = rankOf(r);
+      if (k < bestRank) bestRank = k;
+    }
+    const kept: RepoDataRecord[] = [];
+    const dropped = new Map<string, number>();
+    for (const r of recs) {
+      if (rankOf(r) === bestRank) kept.push(r);
+      else dropped.set(r.channel, (dropped.get(r.channel) ?? 0) + 1);
+    }
+    if (dropped.size) this.excludedByPriority.set(name, [...dropped].map(([channel, count]) => ({ channel, count })));
+    return kept;
+  }
+
+  dependencies(s: SolvableId): Dependencies {
+    const sol = this.solvables[s]!;
+    if (sol.deps) return sol.deps;
+    const requires: VersionSetId[] = [];
+    const constrains: VersionSetId[] = [];
+    for (const d of sol.record.depends ?? []) requires.push(this.versionSet(d));
+    for (const d of sol.record.constrains ?? []) constrains.push(this.versionSet(d));
+    // A record's track_features are not dependencies; `features` (old-style) are ignored like rattler does.
+    sol.deps = { requires, constrains };
+    return sol.deps;
+  }
+
+  filterCandidates(vs: VersionSetId, candidates: readonly SolvableId[], inverse: boolean): SolvableId[] {
+    const entry = this.vsets[vs]!;
+    const spec = entry.spec;
+    const out: SolvableId[] = [];
+    for (const s of candidates) {
+      const ok = spec !== undefined && this.matches(spec, s);
+      if (ok !== inverse) out.push(s);
+    }
+    return out;
+  }
+
+  private matches(spec: MatchSpec, s: SolvableId): boolean {
+    const sol = this.solvables[s]!;
+    if (spec.version !== undefined && sol.version === undefined) return false;
+    return spec.matches(sol.record);
+  }
+
+  sortCandidates(_vs: VersionSetId, candidates: SolvableId[]): SolvableId[] {
+    // Already in simple order (the name's order is preserved by filtering); refine runs of equal keys.
+    let start = 0;
+    while (start < candidates.length) {
+      let end = start + 1;
+      while (end < candidates.length && this.simpleCompare(candidates[start]!, candidates[end]!) === 0) end++;
+      if (end - start > 1) this.sortRunByDependencies(candidates, start, end);
+      start = end;
+    }
+    return candidates;
+  }
+
+  versionSetName(vs: VersionSetId): NameId {
+    return this.vsets[vs]!.name;
+  }
+  solvableName(s: SolvableId): NameId {
+    return this.solvables[s]!.name;
+  }
+  displayName(n: NameId): string {
+    return this.names[n]!;
+  }
+  displaySolvable(s: SolvableId): string {
+    const r = this.solvables[s]!.record;
+    return `${r.name} ${r.version} ${r.build}`;
+  }
+  displaySolvableVersion(s: SolvableId): string {
+    return this.solvables[s]!.record.version;
+  }
+  displayVersionSet(vs: VersionSetId): string {
+    return this.vsets[vs]!.text;
+  }
+  shouldCancel(): string | undefined {
+    if (this.opts.deadline !== undefined && Date.now() > this.opts.deadline) return 'timed out';
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ ordering
+
+  /** Track features (absent first, then fewer), then version, then build number; best first. */
+  simpleCompare(a: SolvableId, b: SolvableId): number {
+    const x = this.solvables[a]!;
+    const y = this.solvables[b]!;
+    if (x.tf !== y.tf) {
+      if (x.tf === 0) return -1;
+      if (y.tf === 0) return 1;
+      return x.tf - y.tf;
+    }
+    if (x.version !== y.version) {
+      if (x.version === undefined) return 1;
+      if (y.version === undefined) return -1;
+      const c = x.version.compare(y.version);
+      if (c !== 0) return -c;
+    }
+    return (y.record.build_number ?? 0) - (x.record.build_number ?? 0);
+  }
+
+  /**
+   * Order a run of candidates with equal simple keys: for the dependency names every candidate of the
+   * run requires (alphabetically), prefer the candidate whose requirement allows the highest version
+   * (a version without track_features beats one with); then the newest timestamp.
+   */
+  private sortRunByDependencies(c: SolvableId[], start: number, end: number): void {
+    const run = c.slice(start, end);
+    const perSolvable = new Map<SolvableId, Map<NameId, VersionSetId[]>>();
+    let shared: Set<NameId> | undefined;
+    for (const s of run) {
+      const byName = new Map<NameId, VersionSetId[]>();
+      for (const vs of this.dependencies(s).requires) push(byName, this.vsets[vs]!.name, vs);
+      perSolvable.set(s, byName);
+      if (shared === undefined) shared = new Set(byName.keys());
+      else for (const n of shared) if (!byName.has(n)) shared.delete(n);
+    }
+    const names = [...(shared ?? [])].sort((a, b) => cmpStr(this.names[a]!, this.names[b]!));
+    const best = new Map<string, { version: Version; tf: boolean } | null>();
+    const highestFor = (s: SolvableId, n: NameId) => {
+      const key = `${s}:${n}`;
+      if (best.has(key)) return best.get(key)!;
+      let top: { version: Version; tf: boolean } | null = null;
+      for (const vs of perSolvable.get(s)!.get(n)!) {
+        const h = this.highestVersion(vs);
+        if (h && (top === null || compareTracked(h, top) < 0)) top = h;
+      }
+      best.set(key, top);
+      return top;
+    };
+    run.sort((a, b) => {
+      for (const n of names) {
+        const va = highestFor(a, n);
+        const vb = highestFor(b, n);
+        if (va && !vb) return -1;
+        if (!va && vb) return 1;
+        if (!va || !vb) continue;
+        const d = compareTracked(va, vb);
+        if (d !== 0) return d;
+      }
+      return this.solvables[b]!.timestamp - this.solvables[a]!.timestamp;
+    });
+    for (let i = 0; i < run.length; i++) c[start + i] = run[i]!;
+  }
+
+  /** Highest version (and whether that record has track_features) among the candidates of a version set. */
+  private highestVersion(vs: VersionSetId): { version: Version; tf: boolean } | null {
+    const hit = this.highestCache.get(vs);
+    if (hit !== undefined) return hit;
+    const entry = this.vsets[vs]!;
+    let top: { version: Version; tf: boolean } | null = null;
+    if (entry.spec) {
+      for (const s of this.nameCandidates(entry.name)) {
+        const sol = this.solvables[s]!;
+        if (!sol.version || !this.matches(entry.spec, s)) continue;
+        if (top === null || top.version.compare(sol.version) < 0) top = { version: sol.version, tf: sol.tf > 0 };
+      }
+    }
+    this.highestCache.set(vs, top);
+    return top;
+  }
+}
+
+/** Negative when `a` is better: no track_features first, then the higher version. */
+function compareTracked(a: { version: Version; tf: boolean }, b: { version: Version; tf: boolean }): number {
+  if (a.tf !== b.tf) return a.tf ? 1 : -1;
+  return -a.version.compare(b.version);
+}
+
+function cmpStr(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+/** Identity of a record across channels/subdirs. */
+export function recordKey(r: RepoDataRecord | PackageRecord): string {
+  const rr = r as Partial<RepoDataRecord>;
+  return `${rr.channel ?? ''}|${r.subdir}|${r.name}-${r.version}-${r.build}`;
+}
+
+export function normaliseChannel(c: string): string {
+  return c.replace(/\/t\/[^/]+/, '').replace(/\/+$/, '').toLowerCase();
+}
