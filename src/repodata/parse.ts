@@ -189,7 +189,7 @@ function stringList(v: unknown): string[] {
 
 /** Normalise one raw repodata record. `fn` is its key in the packages map. */
 export function normaliseRecord(raw: Json, fn: string, ctx: RecordContext): RepoDataRecord {
-  const subdir = (typeof raw.subdir === 'string' && raw.subdir !== '' ? raw.subdir : ctx.subdir) ?? '';
+  const subdir = (typeof raw.subdir === 'string' && raw.subdir !== '' ? raw.subdir : ctx.subdir ?? subdirFromPlatform(raw)) ?? '';
   const build = typeof raw.build === 'string' ? raw.build : (raw.build_string as string);
   const fileName = typeof raw.fn === 'string' && raw.fn !== '' ? raw.fn : fn;
 
@@ -241,6 +241,24 @@ export function normaliseRecord(raw: Json, fn: string, ctx: RecordContext): Repo
     throw new InputError(`${ctx.source}: record ${fn} lacks name, version or build`, { code: 'E_REPODATA_INVALID' });
   }
   return rec;
+}
+
+const OS: Record<string, string> = { linux: 'linux', osx: 'osx', darwin: 'osx', win: 'win', win32: 'win' };
+const ARCH: Record<string, string> = {
+  x86_64: '64',
+  x86: '32',
+  aarch64: 'aarch64',
+  arm64: 'arm64',
+  ppc64le: 'ppc64le',
+  s390x: 's390x',
+  armv7l: 'armv7l',
+};
+
+/** Old records without `subdir`: derive it from `platform` + `arch` (linux + x86_64 → linux-64). */
+function subdirFromPlatform(raw: Json): string | undefined {
+  const os = typeof raw.platform === 'string' ? OS[raw.platform] : undefined;
+  const arch = typeof raw.arch === 'string' ? ARCH[raw.arch] : undefined;
+  return os && arch ? `${os}-${arch}` : undefined;
 }
 
 function channelUrlWithSubdir(channel: string, subdir: string): string {
