@@ -1,0 +1,515 @@
+/**
+ * environment.yml → EnvironmentSpec.
+ *
+ * The file is a conda environment file plus conda-go-lock's keys (`platforms`, `go`,
+ * `virtual-packages`); docs/environment.md describes the format and schemas/environment.schema.json
+ * is its contract. Parsing is pure except for reading a referenced go.mod, which goes through
+ * `opts.readFile`. Every problem is reported with file:line:column; all problems of a file are
+ * reported together.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import type { ErrorObject } from 'ajv/dist/2020.js';
+import { Channel } from '../conda/channel.js';
+import { MatchSpec } from '../conda/matchspec.js';
+import { KNOWN_PLATFORMS, parsePlatform, sortPlatforms, type Platform } from '../conda/platform.js';
+import { checkOverride, overrideFromValue, type VirtualPackageOverride } from '../conda/virtual-packages.js';
+import { InputError, type SourceLocation } from '../errors.js';
+import { parseGoSpec } from '../go/releases.js';
+import { goSpecFromGoMod, parseGoMod, type GoModSpec } from './gomod.js';
+import { evaluateSelector, parseSelectorComment } from './selectors.js';
+import {
+  Problems,
+  closest,
+  locate,
+  parseYamlSource,
+  pathText,
+  pointerSegments,
+  pruneSchemaErrors,
+  restOfLine,
+  schemaValidator,
+  type PathSegment,
+  type YamlSource,
+} from './yaml-source.js';
+
+/** One entry of `dependencies:`, with where it was written. */
+export interface EnvDependency {
+  spec: MatchSpec;
+  /** The string as written (without a trailing `# comment`). */
+  text: string;
+  file: string;
+  line: number;
+  column: number;
+  /** `linux64` from a `# [linux64]` comment (conda-lock / conda-build style selector). */
+  selector?: string;
+  /** Platforms the selector admits; undefined: every platform. */
+  platforms?: Platform[];
+}
+
+/** The Go toolchain the environment asks for. */
+export interface GoRequest {
+  /** Spec in the syntax of src/go `parseGoSpec`: `1.22.*`, `==1.22.5`, `>=1.21.3,<1.22`, `stable`... */
+  spec: string;
+  /** The value as written in the environment file (for a go.mod: `gomod: ./go.mod`). */
+  text: string;
+  /** Where the `go` entry is in the environment file. */
+  file: string;
+  line: number;
+  column: number;
+  /** Set when the version comes (partly) from a go.mod. */
+  gomod?: GoModSpec;
+}
+
+export interface EnvWarning {
+  message: string;
+  location: SourceLocation;
+}
+
+export interface EnvironmentSpec {
+  file: string;
+  name?: string;
+  /** Channels in priority order as written (`defaults` kept, `nodefaults` removed). See `expandChannels`. */
+  channels: string[];
+  /** The file listed `nodefaults`. */
+  nodefaults: boolean;
+  dependencies: EnvDependency[];
+  /** Sorted, deduplicated; undefined when the file has no `platforms:`. */
+  platforms?: Platform[];
+  go?: GoRequest;
+  /** Overrides from `virtual-packages:` (general ones first, then per-platform ones). */
+  virtualPackages: VirtualPackageOverride[];
+  /** Ignored keys and other non-fatal findings. */
+  warnings: EnvWarning[];
+}
+
+export interface ParseEnvironmentOptions {
+  /** Reads a go.mod named by `go: {gomod: ...}` (default: fs.readFileSync utf8). */
+  readFile?: (path: string) => string;
+  /** Directory relative paths are resolved against (default: the environment file's directory). */
+  baseDir?: string;
+}
+
+const KNOWN_KEYS = [
+  'name',
+  'channels',
+  'dependencies',
+  'platforms',
+  'go',
+  'virtual-packages',
+  'prefix',
+  'variables',
+  'category',
+  'allow-pypi-requests',
+  'pip-repositories',
+] as const;
+
+const IGNORED_KEYS: Record<string, string> = {
+  prefix: 'the install prefix is chosen on the command line (`install --prefix`)',
+  variables: 'environment variables are not part of a lock; set them in your activation scripts',
+  category: 'conda-go-lock locks all dependencies of a file together (no categories)',
+  'allow-pypi-requests': 'pip dependencies are not supported',
+  'pip-repositories': 'pip dependencies are not supported',
+};
+
+const PIP_MESSAGE =
+  'pip dependencies are not supported: conda-go-lock locks conda packages and a Go toolchain only. ' +
+  'Use the conda-forge package instead (most PyPI packages are there under the same name) or install pip packages separately after `conda-go-lock install`';
+
+/** Read and parse an environment file. Throws `InputError` (E_ENV_READ when it cannot be read). */
+export function loadEnvironmentFile(path: string, opts: ParseEnvironmentOptions = {}): EnvironmentSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(
+      code === 'ENOENT' ? 'environment file not found' : code === 'EISDIR' ? 'is a directory, not an environment file' : `cannot read environment file (${code ?? String(err)})`,
+      { code: 'E_ENV_READ', location: { file: path }, cause: err },
+    );
+  }
+  return parseEnvironmentYaml(text, path, { baseDir: dirname(path), ...opts });
+}
+
+/** Parse environment.yml text; `file` is used in messages and to resolve relative paths. */
+export function parseEnvironmentYaml(text: string, file: string, opts: ParseEnvironmentOptions = {}): EnvironmentSpec {
+  const src = parseYamlSource(text, file);
+  const problems = new Problems(file);
+  const data = src.data;
+  if (data === null || data === undefined) {
+    throw new InputError('the environment file is empty (expected at least `dependencies:` or `go:`)', {
+      code: 'E_ENV_SCHEMA',
+      location: { file },
+    });
+  }
+
+  const validate = schemaValidator('environment.schema.json');
+  if (!(validate as (d: unknown) => boolean)(data)) {
+    for (const e of pruneSchemaErrors(validate.errors ?? [])) reportSchemaError(src, problems, e);
+    // Also report pip sections now: someone fixing the first problem should hear about those too.
+    if (isRecord(data) && Array.isArray(data.dependencies)) {
+      data.dependencies.forEach((d, i) => {
+        if (isRecord(d) && 'pip' in d) problems.add(PIP_MESSAGE, locate(src, ['dependencies', i], { key: true }), 'E_ENV_PIP');
+      });
+    }
+    problems.throwIfAny();
+  }
+  const env = data as Record<string, unknown>;
+  const out: EnvironmentSpec = { file, channels: [], nodefaults: false, dependencies: [], virtualPackages: [], warnings: [] };
+  const warn = (message: string, path: PathSegment[], key = false): void => {
+    out.warnings.push({ message, location: locate(src, path, { key }) });
+  };
+
+  for (const [key, why] of Object.entries(IGNORED_KEYS)) {
+    if (key in env) warn(`'${key}' is ignored: ${why}`, [key], true);
+  }
+  if (typeof env.name === 'string') out.name = env.name;
+
+  // channels
+  const channels = (env.channels as string[] | null | undefined) ?? [];
+  const seenChannels = new Map<string, number>();
+  channels.forEach((raw, i) => {
+    const c = raw.trim();
+    if (c === 'nodefaults') {
+      out.nodefaults = true;
+      return;
+    }
+    if (seenChannels.has(c)) {
+      warn(`channel '${c}' is listed twice; the first position counts`, ['channels', i]);
+      return;
+    }
+    seenChannels.set(c, i);
+    if (c !== 'defaults') {
+      try {
+        Channel.parse(c, { cwd: opts.baseDir ?? dirname(file) });
+      } catch (err) {
+        problems.add((err as Error).message, locate(src, ['channels', i]), 'E_ENV_CHANNEL');
+        return;
+      }
+    }
+    out.channels.push(c);
+  });
+  if (out.nodefaults && out.channels.includes('defaults')) {
+    problems.add("'defaults' and 'nodefaults' are both listed", locate(src, ['channels']), 'E_ENV_CHANNEL');
+  }
+
+  // platforms
+  if (Array.isArray(env.platforms)) {
+    const ps: Platform[] = [];
+    (env.platforms as string[]).forEach((p, i) => {
+      const parsed = parsePlatform(p, 'platform'); // the schema's enum already admitted it
+      if (ps.includes(parsed)) warn(`platform '${parsed}' is listed twice`, ['platforms', i]);
+      ps.push(parsed);
+    });
+    out.platforms = sortPlatforms(ps);
+  }
+
+  // dependencies
+  let goInList: { value: unknown; path: PathSegment[] } | undefined;
+  const deps = (env.dependencies as unknown[] | null | undefined) ?? [];
+  deps.forEach((d, i) => {
+    const path: PathSegment[] = ['dependencies', i];
+    if (typeof d === 'string') {
+      const loc = locate(src, path);
+      const text = d.replace(/\s+#.*$/, '').trim();
+      let spec: MatchSpec;
+      try {
+        spec = MatchSpec.parse(text);
+      } catch (err) {
+        problems.add(`invalid dependency '${text}': ${stripSpecPrefix((err as Error).message, text)}`, loc, 'E_ENV_SPEC');
+        return;
+      }
+      const dep: EnvDependency = { spec, text, file, line: loc.line ?? 0, column: loc.column ?? 0 };
+      const selector = parseSelectorComment(restOfLine(src, path));
+      if (selector !== undefined) {
+        try {
+          dep.platforms = KNOWN_PLATFORMS.filter((p) => evaluateSelector(selector, p));
+          dep.selector = selector;
+        } catch (err) {
+          problems.add((err as Error).message, loc, 'E_ENV_SELECTOR');
+          return;
+        }
+      }
+      if (spec.name === 'go') {
+        warn("'go' here is the conda-forge package; to lock the official Go toolchain write `- go: \"1.22.*\"` or a top-level `go:` key", path);
+      }
+      out.dependencies.push(dep);
+      return;
+    }
+    if (isRecord(d) && 'pip' in d) {
+      problems.add(PIP_MESSAGE, locate(src, path, { key: true }), 'E_ENV_PIP');
+      return;
+    }
+    if (isRecord(d) && 'go' in d) {
+      if (goInList) {
+        problems.add(`the Go toolchain is given twice (also on line ${locate(src, goInList.path).line})`, locate(src, path), 'E_ENV_GO');
+        return;
+      }
+      goInList = { value: d.go, path: [...path, 'go'] };
+    }
+  });
+
+  // go
+  const goTop = 'go' in env ? { value: env.go, path: ['go'] as PathSegment[] } : undefined;
+  if (goTop && goInList) {
+    problems.add(
+      `the Go toolchain is given twice: top-level 'go' (line ${locate(src, goTop.path).line}) and in dependencies (line ${locate(src, goInList.path).line}); keep one`,
+      locate(src, goInList.path, { key: true }),
+      'E_ENV_GO',
+    );
+  } else if (goTop ?? goInList) {
+    const g = (goTop ?? goInList)!;
+    const req = goRequest(src, problems, g.value, g.path, opts);
+    if (req) out.go = req;
+  }
+
+  // virtual packages
+  if (isRecord(env['virtual-packages'])) {
+    const vp = env['virtual-packages'];
+    const general: VirtualPackageOverride[] = [];
+    const specific: VirtualPackageOverride[] = [];
+    for (const [key, value] of Object.entries(vp)) {
+      if (key.startsWith('__')) {
+        const o = virtualOverride(src, problems, key, value, ['virtual-packages', key]);
+        if (o) general.push(o);
+      } else {
+        const platform = key as Platform; // schema admitted only platform names
+        for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
+          const o = virtualOverride(src, problems, name, v, ['virtual-packages', key, name]);
+          if (o) specific.push({ ...o, platforms: [platform] });
+        }
+      }
+    }
+    out.virtualPackages = [...general, ...specific];
+  }
+
+  problems.throwIfAny();
+  return out;
+}
+
+function virtualOverride(
+  src: YamlSource,
+  problems: Problems,
+  name: string,
+  value: unknown,
+  path: PathSegment[],
+): VirtualPackageOverride | undefined {
+  const o = overrideFromValue(name, value as string | null);
+  const problem = checkOverride(o);
+  if (problem) {
+    problems.add(problem, locate(src, path, { key: !isVirtualName(name) ? true : false }), 'E_ENV_VIRTUAL_PACKAGE');
+    return undefined;
+  }
+  return o;
+}
+
+function isVirtualName(name: string): boolean {
+  return /^__[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name);
+}
+
+function goRequest(
+  src: YamlSource,
+  problems: Problems,
+  value: unknown,
+  path: PathSegment[],
+  opts: ParseEnvironmentOptions,
+): GoRequest | undefined {
+  const loc = locate(src, path);
+  const base = { file: src.file, line: loc.line ?? 0, column: loc.column ?? 0 };
+  let version: string | undefined;
+  let gomodPath: string | undefined;
+  let text: string;
+  if (typeof value === 'string') {
+    version = value.trim();
+    text = value;
+  } else {
+    const v = value as { version?: string; gomod?: string };
+    version = v.version?.trim();
+    gomodPath = v.gomod;
+    text = [version !== undefined ? `version: ${version}` : '', gomodPath !== undefined ? `gomod: ${gomodPath}` : ''].filter(Boolean).join(', ');
+  }
+
+  if (version !== undefined) {
+    const problem = checkGoSpec(version);
+    if (problem) {
+      problems.add(problem, locate(src, typeof value === 'string' ? path : [...path, 'version']), 'E_ENV_GO');
+      return undefined;
+    }
+  }
+
+  let gomod: GoModSpec | undefined;
+  if (gomodPath !== undefined) {
+    const baseDir = opts.baseDir ?? dirname(src.file);
+    const full = isAbsolute(gomodPath) ? gomodPath : resolvePath(baseDir, gomodPath);
+    const read = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+    let modText: string;
+    try {
+      modText = read(full);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      problems.add(`cannot read go.mod '${full}'${code ? ` (${code})` : ''}`, locate(src, [...path, 'gomod']), 'E_ENV_GO');
+      return undefined;
+    }
+    try {
+      gomod = goSpecFromGoMod(parseGoMod(modText, full));
+    } catch (err) {
+      // The go.mod's own location is in the message; say which environment entry pointed at it.
+      problems.add(`${(err as Error).message} (go.mod named here)`, locate(src, [...path, 'gomod']), (err as InputError).code ?? 'E_ENV_GO');
+      return undefined;
+    }
+  }
+
+  let spec: string;
+  if (gomod && version !== undefined && !/^(stable|latest|\*)$/i.test(version)) {
+    // Both: the toolchain must satisfy the explicit version and what go.mod asks for.
+    spec = `${version},${gomod.spec}`;
+    const problem = checkGoSpec(spec);
+    if (problem) {
+      problems.add(`cannot combine version '${version}' with go.mod's '${gomod.spec}': ${problem}`, loc, 'E_ENV_GO');
+      return undefined;
+    }
+  } else {
+    spec = gomod?.spec ?? version!;
+  }
+  const req: GoRequest = { spec, text, ...base };
+  if (gomod) req.gomod = gomod;
+  return req;
+}
+
+/** Error text for a Go spec the Go resolver would reject, or undefined. */
+function checkGoSpec(spec: string): string | undefined {
+  try {
+    parseGoSpec(spec);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function stripSpecPrefix(message: string, text: string): string {
+  // MatchSpec errors start with "invalid match spec '<text>': "; we already say which dependency.
+  const i = message.indexOf(`'${text}'`);
+  if (i >= 0) {
+    const after = message.slice(i + text.length + 2).replace(/^:\s*/, '');
+    if (after) return after;
+  }
+  return message;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function reportSchemaError(src: YamlSource, problems: Problems, e: ErrorObject): void {
+  const segs = pointerSegments(e.instancePath);
+  const p = e.params as Record<string, unknown>;
+  const where = pathText(segs);
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(p.additionalProperty);
+      const loc = locate(src, [...segs, key], { key: true });
+      if (segs.length === 0) {
+        const hint = closest(key, KNOWN_KEYS);
+        problems.add(
+          `unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}; known keys: ${KNOWN_KEYS.join(', ')}`,
+          loc,
+          'E_ENV_SCHEMA',
+        );
+      } else if (segs[0] === 'dependencies') {
+        problems.add(
+          `unknown mapping '${key}:' in dependencies (a dependency is a match spec string, or 'go:' for the Go toolchain)`,
+          loc,
+          'E_ENV_SCHEMA',
+        );
+      } else if (segs[0] === 'virtual-packages') {
+        const hint = closest(key, KNOWN_PLATFORMS);
+        problems.add(
+          `'${key}' in virtual-packages is neither a virtual package (__name) nor a platform${hint ? ` (did you mean '${hint}'?)` : ''}`,
+          loc,
+          'E_ENV_SCHEMA',
+        );
+      } else {
+        const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+        problems.add(`unknown key '${key}' in ${where}${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`, loc, 'E_ENV_SCHEMA');
+      }
+      return;
+    }
+    case 'enum': {
+      let msg = `${where} must be one of ${(p.allowedValues as unknown[]).join(', ')}`;
+      if (segs[0] === 'platforms' && typeof e.data === 'string') {
+        try {
+          parsePlatform(e.data);
+        } catch (err) {
+          msg = (err as Error).message;
+        }
+      }
+      problems.add(msg, locate(src, segs), 'E_ENV_SCHEMA');
+      return;
+    }
+    case 'type': {
+      const got = e.data === null ? 'empty' : Array.isArray(e.data) ? 'a list' : typeof e.data === 'object' ? 'a mapping' : `'${String(e.data)}'`;
+      problems.add(`${where} must be ${describeType(String(p.type))}, not ${got}`, locate(src, segs), 'E_ENV_SCHEMA');
+      return;
+    }
+    case 'anyOf': {
+      const description = (e.parentSchema as { description?: string } | undefined)?.description;
+      const got = e.data === null ? 'empty' : Array.isArray(e.data) ? 'a list' : typeof e.data === 'object' ? 'a mapping' : `'${String(e.data)}'`;
+      problems.add(`${where} must be ${description ?? 'a valid value'}, not ${got}`, locate(src, segs), 'E_ENV_SCHEMA');
+      return;
+    }
+    case 'minLength':
+      problems.add(`${where} must not be empty`, locate(src, segs), 'E_ENV_SCHEMA');
+      return;
+    case 'minProperties':
+      problems.add(`${where} must not be an empty mapping`, locate(src, segs), 'E_ENV_SCHEMA');
+      return;
+    case 'maxProperties':
+      problems.add(`${where} must have a single key (pip or go), found ${Object.keys(e.data as object).join(', ')}`, locate(src, segs), 'E_ENV_SCHEMA');
+      return;
+    case 'propertyNames':
+    case 'pattern': {
+      // propertyNames reports the offending name in params.propertyName (and a nested pattern error).
+      const name = p.propertyName !== undefined ? String(p.propertyName) : String(e.data);
+      if (e.keyword === 'pattern' && p.propertyName === undefined && segs[0] !== 'virtual-packages') {
+        problems.add(`${where} must match ${String(p.pattern)}`, locate(src, segs), 'E_ENV_SCHEMA');
+        return;
+      }
+      problems.add(
+        `'${name}' is not a virtual package name (virtual packages start with '__', e.g. __glibc)`,
+        locate(src, [...segs, name], { key: true }),
+        'E_ENV_SCHEMA',
+      );
+      return;
+    }
+    default:
+      problems.add(`${where} ${e.message ?? e.keyword}`, locate(src, segs), 'E_ENV_SCHEMA');
+  }
+}
+
+function describeType(t: string): string {
+  const words: Record<string, string> = {
+    string: 'a string',
+    array: 'a list',
+    object: 'a mapping',
+    boolean: 'true or false',
+    'string,null': 'a string',
+    'array,null': 'a list',
+    'object,null': 'a mapping',
+  };
+  return words[t] ?? t;
+}
+
+/** The dependencies that apply to `platform` (selectors evaluated). */
+export function dependenciesFor(env: EnvironmentSpec, platform: Platform): EnvDependency[] {
+  return env.dependencies.filter((d) => d.platforms === undefined || d.platforms.includes(platform));
+}
+
+/** The match specs that apply to `platform`. */
+export function matchSpecsFor(env: EnvironmentSpec, platform: Platform): MatchSpec[] {
+  return dependenciesFor(env, platform).map((d) => d.spec);
+}
+
+/** Where the dependency on `name` was written (for solver errors), or undefined. */
+export function dependencyLocation(env: EnvironmentSpec, name: string): SourceLocation | undefined {
+  const d = env.dependencies.find((x) => x.spec.name === name);
+  return d ? { file: d.file, line: d.line, column: d.column } : undefined;
+}
