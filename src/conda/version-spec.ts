@@ -281,7 +281,7 @@ export class VersionSpec {
     const hit = VersionSpec.cache.get(input);
     if (hit) return hit;
     if (typeof input !== 'string') throw new InvalidSpecError(`invalid version spec ${String(input)}: not a string`);
-    const spec = new VersionSpec(simplify(parseTree(input.trim())), input);
+    const spec = new VersionSpec(simplify(parseTree(input)), input);
     if (VersionSpec.cache.size >= CACHE_LIMIT) VersionSpec.cache.clear();
     VersionSpec.cache.set(input, spec);
     return spec;
