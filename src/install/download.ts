@@ -20,7 +20,7 @@ export interface Downloader {
   download(
     url: string,
     destFile: string,
-    opts?: { expectedSize?: number; onProgress?: (bytes: number) => void },
+    opts?: { expectedSize?: number; onProgress?: (received: number, total: number | undefined) => void },
   ): Promise<{ size: number; sha256: string; md5: string }>;
 }
 
@@ -106,7 +106,7 @@ export async function fetchVerified(
   a: PinnedArtifact,
   cacheDir: string,
   kind: 'pkgs' | 'go' = 'pkgs',
-  onProgress?: (bytes: number) => void,
+  onProgress?: (received: number, total: number | undefined) => void,
 ): Promise<FetchResult> {
   const dir = join(cacheDir, kind, cacheKey(a));
   const file = join(dir, safeFileName(a.fn, a.label));
@@ -118,7 +118,8 @@ export async function fetchVerified(
   const part = `${file}.part-${randomBytes(4).toString('hex')}`;
   let got: { size: number; sha256: string; md5: string };
   try {
-    got = await http.download(a.url, part, { expectedSize: a.size, onProgress });
+    // Size and hashes are checked here, not by the client, so the error names the package.
+    got = await http.download(a.url, part, { onProgress });
   } catch (err) {
     await rm(part, { force: true });
     throw err;

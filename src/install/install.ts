@@ -42,7 +42,12 @@ import {
   swapIntoPlace,
 } from './transaction.js';
 
-export type GoInstaller = (archivePath: string, prefix: string, platform: string) => Promise<unknown>;
+export type GoInstaller = (
+  archivePath: string,
+  prefix: string,
+  platform: string,
+  opts?: { finalPrefix?: string },
+) => Promise<unknown>;
 
 export interface InstallOptions {
   lockfile: Lockfile;
@@ -302,7 +307,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       }
       if (go && goArchive) {
         const installGo = opts.installGo ?? (await import('./go.js')).installGoToolchain;
-        await installGo(goArchive, staging, platform);
+        await installGo(goArchive, staging, platform, { finalPrefix: prefix });
       }
 
       // History: keep the old log, append this transaction.

@@ -1,0 +1,438 @@
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { InstallError, IntegrityError, NetworkError } from '../../src/errors.js';
+import { installLockfile, type InstallOptions } from '../../src/install/install.js';
+import { lockFilePath } from '../../src/install/transaction.js';
+import { verifyPrefix } from '../../src/install/verify.js';
+import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../../src/lockfile/model.js';
+import { HttpClient } from '../../src/net/http.js';
+import { startChannelServer, type ChannelServer } from '../support/channel-server.js';
+import { fixture, haveFixtures } from '../support/fixtures.js';
+
+interface PkgSpec {
+  file: string;
+  name: string;
+  version: string;
+  build: string;
+  build_number: number;
+  subdir: string;
+  noarch?: 'python' | 'generic';
+  depends?: string[];
+}
+
+const ZLIB_LINUX: PkgSpec = { file: 'defaults-zlib/linux-64/zlib-1.2.11-h7b6447c_3.tar.bz2', name: 'zlib', version: '1.2.11', build: 'h7b6447c_3', build_number: 3, subdir: 'linux-64', depends: ['libgcc-ng >=7.3.0'] };
+const ZLIB_OSX: PkgSpec = { file: 'defaults-zlib/osx-64/zlib-1.2.11-h1de35cc_3.tar.bz2', name: 'zlib', version: '1.2.11', build: 'h1de35cc_3', build_number: 3, subdir: 'osx-64' };
+const MOCK_OSX: PkgSpec = { file: 'mock-2.0.0-py37_1000.conda', name: 'mock', version: '2.0.0', build: 'py37_1000', build_number: 1000, subdir: 'osx-64', depends: ['pbr >=1.3', 'python >=3.7,<3.8.0a0', 'six'] };
+const R_MUTEX: PkgSpec = { file: '_r-mutex-1.0.1-anacondar_1.tar.bz2', name: '_r-mutex', version: '1.0.1', build: 'anacondar_1', build_number: 1, subdir: 'noarch', noarch: 'generic' };
+const PATCHES: PkgSpec = { file: 'conda-forge-repodata-patches-20180828-0.tar.bz2', name: 'conda-forge-repodata-patches', version: '20180828', build: '0', build_number: 0, subdir: 'noarch', noarch: 'generic' };
+const FLASK: PkgSpec = { file: 'flask-0.11.1-py_0.tar.bz2', name: 'flask', version: '0.11.1', build: 'py_0', build_number: 0, subdir: 'noarch', noarch: 'python', depends: ['python'] };
+
+let server: ChannelServer;
+let root: string;
+let http: HttpClient;
+let goArchive: Buffer;
+const GO_VERSION = '1.22.5';
+
+beforeAll(async () => {
+  if (!haveFixtures) return;
+  server = await startChannelServer();
+  server.mount('/pkgs', fixture('packages'));
+  goArchive = await fakeGoArchive(GO_VERSION);
+  server.route(`/go/go${GO_VERSION}.linux-amd64.tar.gz`, goArchive);
+  root = await mkdtemp(join(tmpdir(), 'cgl-install-'));
+  http = new HttpClient({ retries: 2, retryDelayMs: 5, maxRetryDelayMs: 20 });
+});
+afterAll(async () => {
+  await server?.stop();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+beforeEach(() => server?.clearFaults());
+
+/** A minimal go toolchain .tar.gz: go/VERSION, go/bin/go, go/src/fmt/print.go. */
+async function fakeGoArchive(version: string): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise((r) => pack.on('end', r));
+  const mtime = new Date(0);
+  pack.entry({ name: 'go/', type: 'directory', mode: 0o755, mtime });
+  pack.entry({ name: 'go/VERSION', mode: 0o644, mtime }, `go${version}\ntime 2024-07-02T00:00:00Z\n`);
+  pack.entry({ name: 'go/bin/', type: 'directory', mode: 0o755, mtime });
+  pack.entry({ name: 'go/bin/go', mode: 0o755, mtime }, '#!/bin/sh\necho fake go\n');
+  pack.entry({ name: 'go/src/fmt/print.go', mode: 0o644, mtime }, 'package fmt\n');
+  pack.finalize();
+  await done;
+  return gzipSync(Buffer.concat(chunks));
+}
+
+function digest(b: Buffer) {
+  return {
+    sha256: createHash('sha256').update(b).digest('hex'),
+    md5: createHash('md5').update(b).digest('hex'),
+    size: b.length,
+  };
+}
+
+async function locked(spec: PkgSpec, platform: string): Promise<LockedCondaPackage> {
+  const bytes = await readFile(fixture('packages', spec.file));
+  const fn = basename(spec.file);
+  return {
+    platform,
+    name: spec.name,
+    version: spec.version,
+    build: spec.build,
+    build_number: spec.build_number,
+    subdir: spec.subdir,
+    channel: server.url('/pkgs'),
+    url: server.url(`/pkgs/${spec.file}`),
+    fn,
+    ...digest(bytes),
+    depends: spec.depends ?? [],
+    constrains: [],
+    ...(spec.noarch ? { noarch: spec.noarch } : {}),
+    license: 'test',
+  };
+}
+
+function goFor(platform: string): LockedGoToolchain {
+  return {
+    platform,
+    version: GO_VERSION,
+    os: 'linux',
+    arch: 'amd64',
+    filename: `go${GO_VERSION}.linux-amd64.tar.gz`,
+    url: server.url(`/go/go${GO_VERSION}.linux-amd64.tar.gz`),
+    sha256: digest(goArchive).sha256,
+    size: goArchive.length,
+  };
+}
+
+function lockfile(packages: LockedCondaPackage[], go: LockedGoToolchain[] = []): Lockfile {
+  const platforms = [...new Set([...packages.map((p) => p.platform), ...go.map((g) => g.platform)])].sort();
+  return {
+    version: 1,
+    metadata: {
+      tool_version: '0.1.0',
+      platforms,
+      channels: [{ url: server.url('/pkgs') }],
+      sources: ['environment.yml'],
+      content_hash: Object.fromEntries(platforms.map((p) => [p, `hash-${p}`])),
+      specs: ['zlib 1.2.*'],
+      virtual_packages: {},
+    },
+    packages,
+    go,
+  };
+}
+
+async function linuxSet(): Promise<Lockfile> {
+  return lockfile([await locked(ZLIB_LINUX, 'linux-64'), await locked(R_MUTEX, 'linux-64'), await locked(PATCHES, 'linux-64')], [goFor('linux-64')]);
+}
+
+let seq = 0;
+function paths(tag: string) {
+  const base = join(root, `${tag}-${seq++}`);
+  return { prefix: join(base, 'env'), cacheDir: join(base, 'cache'), base };
+}
+
+function opts(lf: Lockfile, platform: string, p: { prefix: string; cacheDir: string }, extra: Partial<InstallOptions> = {}): InstallOptions {
+  return { lockfile: lf, platform, prefix: p.prefix, cacheDir: p.cacheDir, http, concurrency: 3, ...extra };
+}
+
+/** Every file/dir/symlink under `dir`: relative path → mode + sha256 (prefix text normalised) or link target. */
+async function treeManifest(dir: string, prefix: string, skip: (rel: string) => boolean = () => false): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (rel: string) => {
+    for (const name of (await readdir(join(dir, rel))).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      if (skip(r)) continue;
+      const abs = join(dir, r);
+      const st = await lstat(abs);
+      if (st.isSymbolicLink()) out[r] = `link ${await readlink(abs)}`;
+      else if (st.isDirectory()) {
+        out[r] = `dir ${(st.mode & 0o7777).toString(8)}`;
+        await walk(r);
+      } else {
+        const text = (await readFile(abs)).toString('latin1').split(prefix).join('<PREFIX>');
+        out[r] = `file ${(st.mode & 0o7777).toString(8)} ${createHash('sha256').update(text, 'latin1').digest('hex')}`;
+      }
+    }
+  };
+  await walk('');
+  return out;
+}
+
+async function siblings(p: { prefix: string }): Promise<string[]> {
+  try {
+    return (await readdir(dirname(p.prefix))).filter((n) => n !== 'cache').sort();
+  } catch {
+    return [];
+  }
+}
+
+describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () => {
+  it('lock object → install → verify round trip (linux-64 + Go), conda-meta and history written', async () => {
+    const lf = await linuxSet();
+    const p = paths('roundtrip');
+    const res = await installLockfile(opts(lf, 'linux-64', p));
+    expect(res.upToDate).toBe(false);
+    expect(res.installed.sort()).toEqual(['_r-mutex-1.0.1-anacondar_1', 'conda-forge-repodata-patches-20180828-0', 'zlib-1.2.11-h7b6447c_3']);
+    expect(res.downloaded).toBe(4);
+    expect(await siblings(p)).toEqual(['env']); // no staging, lock or old dirs left behind
+
+    // Prefix replacement used the FINAL prefix, not the staging dir.
+    const pc = await readFile(join(p.prefix, 'lib/pkgconfig/zlib.pc'), 'utf8');
+    expect(pc).toContain(`prefix=${p.prefix}\n`);
+    expect(pc).not.toContain('cgl-staging');
+
+    const meta = JSON.parse(await readFile(join(p.prefix, 'conda-meta/zlib-1.2.11-h7b6447c_3.json'), 'utf8'));
+    const z = lf.packages.find((x) => x.name === 'zlib')!;
+    expect(meta).toMatchObject({
+      name: 'zlib',
+      version: '1.2.11',
+      build: 'h7b6447c_3',
+      build_number: 3,
+      channel: `${server.url('/pkgs')}/linux-64`,
+      subdir: 'linux-64',
+      fn: z.fn,
+      url: z.url,
+      md5: z.md5,
+      sha256: z.sha256,
+      size: z.size,
+      depends: ['libgcc-ng >=7.3.0'],
+      requested_spec: 'zlib 1.2.*',
+      link: { type: 1 },
+    });
+    expect(meta.files).toContain('lib/pkgconfig/zlib.pc');
+    const pcEntry = meta.paths_data.paths.find((x: { _path: string }) => x._path === 'lib/pkgconfig/zlib.pc');
+    expect(pcEntry.sha256).toBe(createHash('sha256').update(pc).digest('hex'));
+    expect(meta.extracted_package_dir).toBe(join(p.cacheDir, 'extracted', z.sha256));
+    expect(meta.package_tarball_full_path).toBe(join(p.cacheDir, 'pkgs', z.sha256, z.fn));
+
+    const history = await readFile(join(p.prefix, 'conda-meta/history'), 'utf8');
+    expect(history).toMatch(/^==> \d{4}-\d\d-\d\d \d\d:\d\d:\d\d <==\n# cmd: conda-go-lock install/);
+    expect(history).toContain(`+${server.url('/pkgs')}::zlib-1.2.11-h7b6447c_3\n`);
+
+    const state = JSON.parse(await readFile(join(p.prefix, 'conda-meta/conda-go-lock.json'), 'utf8'));
+    expect(state).toMatchObject({ platform: 'linux-64', content_hash: 'hash-linux-64', only_go: false, go: { version: GO_VERSION } });
+    expect((await readFile(join(p.prefix, 'go/VERSION'), 'utf8')).split('\n')[0]).toBe(`go${GO_VERSION}`);
+
+    const v = await verifyPrefix({ prefix: p.prefix, lockfile: lf, platform: 'linux-64' });
+    expect(v.problems).toEqual([]);
+    expect(v.ok).toBe(true);
+    expect(v.checkedFiles).toBeGreaterThan(10);
+
+    // Second run: already up to date, nothing fetched.
+    const before = server.requests.length;
+    const again = await installLockfile(opts(lf, 'linux-64', p));
+    expect(again.upToDate).toBe(true);
+    expect(server.requests.length).toBe(before);
+  });
+
+  it('install twice → identical trees: same prefix path byte-for-byte, other prefixes up to the prefix string', async () => {
+    const lf = await linuxSet();
+    const base = join(root, `twice-${seq++}`);
+    const cacheDir = join(base, 'cache');
+    const a = join(base, 'envA');
+    const r1 = await installLockfile(opts(lf, 'linux-64', { prefix: a, cacheDir }));
+    const skipHistory = (r: string) => r === 'conda-meta/history';
+    const first = await treeManifest(a, '\0none', skipHistory);
+    expect(Object.keys(first).length).toBeGreaterThan(20);
+    // Same path again (the first tree moved away): byte-identical, cache reused, nothing fetched.
+    await rename(a, join(base, 'envA-first'));
+    const requests = server.requests.length;
+    const r2 = await installLockfile(opts(lf, 'linux-64', { prefix: a, cacheDir }));
+    expect(r1.downloaded).toBe(4);
+    expect(r2.downloaded).toBe(0);
+    expect(r2.reused).toBe(4);
+    expect(server.requests.length).toBe(requests);
+    expect(await treeManifest(a, '\0none', skipHistory)).toEqual(first);
+    expect(await treeManifest(join(base, 'envA-first'), '\0none', skipHistory)).toEqual(first);
+
+    // Another prefix of the same length, with a fresh cache: identical once the prefix string is
+    // normalised (conda-meta excluded: it records cache paths and hashes of prefix-replaced files).
+    const b = join(base, 'envB');
+    await installLockfile(opts(lf, 'linux-64', { prefix: b, cacheDir: join(base, 'cache2') }));
+    const noMeta = (r: string) => r.startsWith('conda-meta/');
+    expect(await treeManifest(b, b, noMeta)).toEqual(await treeManifest(a, a, noMeta));
+  });
+
+  it('osx-64 set (binary placeholders in dylibs, a .conda package) installs and verifies', async () => {
+    const lf = lockfile([await locked(ZLIB_OSX, 'osx-64'), await locked(MOCK_OSX, 'osx-64')]);
+    const p = paths('osx');
+    const res = await installLockfile(opts(lf, 'osx-64', p, { pythonVersion: '3.7' }));
+    expect(res.installed).toHaveLength(2);
+    const dylib = await readFile(join(p.prefix, 'lib/libz.1.2.11.dylib'));
+    expect(dylib.length).toBe(100996);
+    expect(dylib.includes(Buffer.from('_h_env_placehold'))).toBe(false);
+    expect(dylib.includes(Buffer.from(`${p.prefix}/lib`))).toBe(true);
+    expect((await verifyPrefix({ prefix: p.prefix, lockfile: lf, platform: 'osx-64' })).ok).toBe(true);
+  });
+
+  it('tampered package (server corrupts bytes) → IntegrityError, prefix not created, bad cache entry gone', async () => {
+    const lf = await linuxSet();
+    const p = paths('corrupt');
+    server.fault({ path: '/pkgs/defaults-zlib/linux-64/zlib-1.2.11-h7b6447c_3.tar.bz2', fault: { kind: 'corrupt' } });
+    const err = await installLockfile(opts(lf, 'linux-64', p)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect((err as Error).message).toContain('zlib-1.2.11-h7b6447c_3');
+    const z = lf.packages.find((x) => x.name === 'zlib')!;
+    expect((err as Error).message).toContain(z.sha256);
+    await expect(stat(p.prefix)).rejects.toThrow();
+    await expect(stat(join(p.cacheDir, 'pkgs', z.sha256))).rejects.toThrow();
+    await expect(stat(join(p.cacheDir, 'extracted', z.sha256))).rejects.toThrow();
+    expect(await siblings(p)).toEqual([]);
+  });
+
+  it('wrong sha256 in the lockfile → IntegrityError; an existing prefix is left untouched', async () => {
+    const good = await linuxSet();
+    const p = paths('wrongsha');
+    await installLockfile(opts(good, 'linux-64', p));
+    const before = await treeManifest(p.prefix, p.prefix);
+
+    const bad = structuredClone(good);
+    const z = bad.packages.find((x) => x.name === 'zlib')!;
+    z.sha256 = '0'.repeat(64);
+    bad.packages = bad.packages.filter((x) => x.name !== '_r-mutex'); // a different set, so it is not a no-op
+    const err = await installLockfile(opts(bad, 'linux-64', { ...p, cacheDir: join(p.base, 'cache-bad') })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect((err as Error).message).toMatch(/zlib-1\.2\.11-h7b6447c_3: sha256 mismatch .*expected 0{64}/);
+    expect(await treeManifest(p.prefix, p.prefix)).toEqual(before);
+    expect((await verifyPrefix({ prefix: p.prefix, lockfile: good, platform: 'linux-64' })).ok).toBe(true);
+    expect(await siblings(p)).toEqual(['cache-bad', 'env']);
+    expect(await readdir(join(p.base, 'cache-bad', 'pkgs'))).not.toContain('0'.repeat(64));
+  });
+
+  it('wrong size in the lockfile is reported as a size mismatch before hashing', async () => {
+    const lf = lockfile([await locked(R_MUTEX, 'linux-64')]);
+    lf.packages[0]!.size += 1;
+    const err = await installLockfile(opts(lf, 'linux-64', paths('size'))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect((err as Error).message).toMatch(/_r-mutex-1\.0\.1-anacondar_1: size mismatch .*expected 3567, got 3566/);
+  });
+
+  it('a download truncated once is retried and the install succeeds', async () => {
+    const lf = lockfile([await locked(ZLIB_LINUX, 'linux-64')]);
+    const p = paths('trunc-once');
+    const path = '/pkgs/defaults-zlib/linux-64/zlib-1.2.11-h7b6447c_3.tar.bz2';
+    server.fault({ path, fault: { kind: 'truncate', bytes: 1000 }, times: 1 });
+    const before = server.requestsTo(path).length;
+    await installLockfile(opts(lf, 'linux-64', p));
+    expect(server.requestsTo(path).length - before).toBe(2);
+    expect((await verifyPrefix({ prefix: p.prefix, lockfile: lf, platform: 'linux-64' })).ok).toBe(true);
+  });
+
+  it('a download that is always truncated fails cleanly: NetworkError, no prefix, no partial files', async () => {
+    const lf = lockfile([await locked(ZLIB_LINUX, 'linux-64')]);
+    const p = paths('trunc-always');
+    server.fault({ path: '/pkgs/defaults-zlib/linux-64/zlib-1.2.11-h7b6447c_3.tar.bz2', fault: { kind: 'truncate', bytes: 1000 } });
+    const err = await installLockfile(opts(lf, 'linux-64', p)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NetworkError);
+    await expect(stat(p.prefix)).rejects.toThrow();
+    expect(await siblings(p)).toEqual([]);
+    const leftovers: string[] = [];
+    const walk = async (d: string): Promise<void> => {
+      for (const n of await readdir(d).catch(() => [] as string[])) {
+        const abs = join(d, n);
+        if ((await lstat(abs)).isDirectory()) await walk(abs);
+        else leftovers.push(abs);
+      }
+    };
+    await walk(p.cacheDir);
+    expect(leftovers).toEqual([]);
+  });
+
+  it('a concurrent install of the same prefix is blocked by the lock; a stale lock is taken over', async () => {
+    const lf = await linuxSet();
+    const p = paths('concurrent');
+    const results = await Promise.allSettled([installLockfile(opts(lf, 'linux-64', p)), installLockfile(opts(lf, 'linux-64', p))]);
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(ok).toHaveLength(1);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.reason).toBeInstanceOf(InstallError);
+    expect((failed[0]!.reason as InstallError).code).toBe('E_PREFIX_LOCKED');
+    expect((failed[0]!.reason as Error).message).toContain(`pid ${process.pid}`);
+    await expect(stat(lockFilePath(p.prefix))).rejects.toThrow(); // released
+
+    // A lock left by a dead process is stale.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const p2 = paths('stale');
+    await mkdir(dirname(p2.prefix), { recursive: true });
+    await writeFile(lockFilePath(p2.prefix), `${dead}\n`);
+    const r = await installLockfile(opts(lf, 'linux-64', p2));
+    expect(r.installed).toHaveLength(3);
+    await expect(stat(lockFilePath(p2.prefix))).rejects.toThrow();
+  });
+
+  it('a package whose files are missing from the archive (flask fixture) fails cleanly; old prefix kept', async () => {
+    const first = lockfile([await locked(R_MUTEX, 'linux-64')]);
+    const p = paths('flask');
+    await installLockfile(opts(first, 'linux-64', p));
+    const before = await treeManifest(p.prefix, p.prefix);
+    const lf = lockfile([await locked(R_MUTEX, 'linux-64'), await locked(FLASK, 'linux-64')]);
+    const err = await installLockfile(opts(lf, 'linux-64', p, { pythonVersion: '3.5' })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InstallError);
+    expect((err as Error).message).toMatch(/flask-0\.11\.1-py_0: site-packages\/.* missing/);
+    expect(await treeManifest(p.prefix, p.prefix)).toEqual(before);
+    expect(await siblings(p)).toEqual(['env']);
+    // Without any python version a noarch: python package is refused before downloading anything.
+    const n = server.requests.length;
+    await expect(installLockfile(opts(lf, 'linux-64', paths('flask-nopy')))).rejects.toThrow(/flask-0\.11\.1-py_0 is a noarch: python package/);
+    expect(server.requests.length).toBe(n);
+  });
+
+  it('refuses to replace a non-empty directory that is not an environment', async () => {
+    const lf = lockfile([await locked(R_MUTEX, 'linux-64')]);
+    const p = paths('notenv');
+    await mkdir(p.prefix, { recursive: true });
+    await writeFile(join(p.prefix, 'precious.txt'), 'mine');
+    const err = await installLockfile(opts(lf, 'linux-64', p)).catch((e: unknown) => e);
+    expect((err as InstallError).code).toBe('E_PREFIX_NOT_ENV');
+    expect(await readFile(join(p.prefix, 'precious.txt'), 'utf8')).toBe('mine');
+  });
+
+  it('a changed lockfile replaces the environment; history records removals and additions', async () => {
+    const p = paths('update');
+    const v1 = lockfile([await locked(R_MUTEX, 'linux-64'), await locked(ZLIB_LINUX, 'linux-64')]);
+    await installLockfile(opts(v1, 'linux-64', p));
+    const v2 = lockfile([await locked(ZLIB_LINUX, 'linux-64'), await locked(PATCHES, 'linux-64')], [goFor('linux-64')]);
+    const res = await installLockfile(opts(v2, 'linux-64', p));
+    expect(res.upToDate).toBe(false);
+    expect(res.removed).toEqual(['_r-mutex-1.0.1-anacondar_1']);
+    await expect(stat(join(p.prefix, 'conda-meta/_r-mutex-1.0.1-anacondar_1.json'))).rejects.toThrow();
+    const history = await readFile(join(p.prefix, 'conda-meta/history'), 'utf8');
+    expect(history.match(/^==> /gm)).toHaveLength(2);
+    expect(history).toContain(`-${server.url('/pkgs')}::_r-mutex-1.0.1-anacondar_1\n`);
+    expect(history).toContain(`+${server.url('/pkgs')}::conda-forge-repodata-patches-20180828-0\n`);
+    expect((await verifyPrefix({ prefix: p.prefix, lockfile: v2, platform: 'linux-64' })).ok).toBe(true);
+    // Same set again: no-op; a different Go pin alone is enough to reinstall.
+    expect((await installLockfile(opts(v2, 'linux-64', p))).upToDate).toBe(true);
+    const v3 = structuredClone(v2);
+    v3.go = [];
+    const r3 = await installLockfile(opts(v3, 'linux-64', p));
+    expect(r3.upToDate).toBe(false);
+    await expect(stat(join(p.prefix, 'go'))).rejects.toThrow();
+  });
+
+  it('onlyGo installs just the Go toolchain', async () => {
+    const lf = await linuxSet();
+    const p = paths('onlygo');
+    const res = await installLockfile(opts(lf, 'linux-64', p, { onlyGo: true }));
+    expect(res.installed).toEqual([]);
+    expect((await readdir(join(p.prefix, 'conda-meta'))).sort()).toEqual(['conda-go-lock.json', 'history']);
+    expect(await readFile(join(p.prefix, 'go/bin/go'), 'utf8')).toContain('fake go');
+    expect((await verifyPrefix({ prefix: p.prefix, lockfile: lf, platform: 'linux-64' })).ok).toBe(true);
+  });
+
+  it('a platform the lockfile does not cover is an InstallError', async () => {
+    const lf = await linuxSet();
+    await expect(installLockfile(opts(lf, 'win-64', paths('noplat')))).rejects.toThrow(/no entries for platform win-64/);
+  });
+});
