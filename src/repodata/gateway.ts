@@ -1,0 +1,484 @@
+/**
+ * The repodata gateway: fetch, cache and parse the records the solver needs.
+ *
+ * For every channel × (subdirs + noarch) it tries, in order:
+ *   1. `repodata_shards.msgpack.zst` (CEP-16): only the shards of names reachable from the specs are
+ *      fetched — the records' `depends` are followed transitively; each shard is verified against
+ *      the sha256 the index names it by;
+ *   2. `repodata.json.zst`;
+ *   3. `repodata.json`.
+ * A 404 moves on to the next; any other failure is a NetworkError. A subdir that has none of them is
+ * empty, but a channel with no subdir at all is a "channel not found" NetworkError.
+ *
+ * Responses are cached on disk keyed by URL and revalidated with ETag / Last-Modified (304 → cache);
+ * shards are content-addressed and never revalidated. `offline` uses the cache only.
+ * `file://` channels are read from disk directly (no cache).
+ */
+import { Unpackr } from 'msgpackr';
+import { IntegrityError, NetworkError, OfflineCacheMissError } from '../errors.js';
+import type { RepoDataRecord } from '../conda/record.js';
+import { HttpClient, isNotFound } from '../net/http.js';
+import { silentProgress, type ProgressReporter } from '../net/progress.js';
+import { redactUrl } from '../net/redact.js';
+import { RepodataCache, defaultCacheDir, sha256Hex } from './cache.js';
+import { makeContext, normaliseRecord, parseRepoData, type RecordContext } from './parse.js';
+import { decompressZstd, ZstdError } from './zstd.js';
+
+/** What the gateway needs from a channel (src/conda/channel.ts `Channel` fits). */
+export interface GatewayChannel {
+  /** Token-free channel URL without trailing slash. */
+  readonly baseUrl: string;
+  /** Subdir URL, with token / credentials when configured, without trailing slash. */
+  subdirUrl(subdir: string): string;
+  readonly name?: string;
+}
+
+/** A spec as a MatchSpec (only `.name` is used here) or a match-spec string. */
+export type SpecLike = string | { readonly name: string };
+
+export interface GatewayOptions {
+  http?: HttpClient;
+  /** Default: defaultCacheDir() ($CONDA_GO_LOCK_CACHE, $XDG_CACHE_HOME/conda-go-lock, ~/.cache/conda-go-lock). */
+  cacheDir?: string;
+  /** Use only the cache; a missing entry is an OfflineCacheMissError naming the URL. */
+  offline?: boolean;
+  /** Parallel requests when the gateway creates its own HttpClient (default 8). */
+  concurrency?: number;
+  progress?: ProgressReporter;
+  /** Try CEP-16 sharded repodata first (default true). */
+  shards?: boolean;
+  /** Try repodata.json.zst before repodata.json (default true). */
+  zst?: boolean;
+}
+
+export interface QueryResult {
+  /** Records of every reachable name: by channel order, then subdir order (noarch last), then name. */
+  records: RepoDataRecord[];
+  /** Sorted unique names reachable from the specs that have at least one record. */
+  names: string[];
+  /** Sorted names that were looked for (specs or dependencies) but no channel/subdir has. */
+  missing: string[];
+}
+
+/** Which file a subdir's records came from. */
+export type SourceKind = 'shards' | 'repodata.json.zst' | 'repodata.json' | 'missing';
+
+export const SHARDS_INDEX = 'repodata_shards.msgpack.zst';
+const FULL_FILES = ['repodata.json.zst', 'repodata.json'] as const;
+
+const unpackr = new Unpackr({ mapsAsObjects: true, int64AsType: 'number' });
+
+/** The package name of a dependency / match spec string: `python >=3.9` → `python`, `conda-forge::numpy` → `numpy`. */
+export function specName(spec: string): string {
+  let s = spec.trim();
+  const ns = s.lastIndexOf('::');
+  if (ns >= 0) s = s.slice(ns + 2);
+  let end = 0;
+  while (end < s.length) {
+    const c = s.charCodeAt(end);
+    // stop at space, [ = < > ! ~ , | ( *
+    if (c === 32 || c === 91 || c === 61 || c === 60 || c === 62 || c === 33 || c === 126 || c === 44 || c === 124 || c === 40 || c === 9) break;
+    end++;
+  }
+  return s.slice(0, end).toLowerCase();
+}
+
+interface Source {
+  readonly kind: SourceKind;
+  readonly channel: GatewayChannel;
+  readonly subdir: string;
+  recordsFor(name: string): Promise<RepoDataRecord[]> | RepoDataRecord[];
+  all(): Promise<RepoDataRecord[]>;
+}
+
+class FullSource implements Source {
+  private readonly byName = new Map<string, RepoDataRecord[]>();
+  constructor(
+    readonly kind: SourceKind,
+    readonly channel: GatewayChannel,
+    readonly subdir: string,
+    private readonly records: RepoDataRecord[],
+  ) {
+    for (const r of records) {
+      const list = this.byName.get(r.name);
+      if (list) list.push(r);
+      else this.byName.set(r.name, [r]);
+    }
+  }
+  recordsFor(name: string): RepoDataRecord[] {
+    return this.byName.get(name) ?? [];
+  }
+  async all(): Promise<RepoDataRecord[]> {
+    return this.records;
+  }
+}
+
+class MissingSource implements Source {
+  readonly kind = 'missing' as const;
+  constructor(
+    readonly channel: GatewayChannel,
+    readonly subdir: string,
+  ) {}
+  recordsFor(): RepoDataRecord[] {
+    return [];
+  }
+  async all(): Promise<RepoDataRecord[]> {
+    return [];
+  }
+}
+
+interface ShardIndex {
+  /** name → sha256 hex */
+  shards: Map<string, string>;
+  /** Directory URL (with token) the shard files live under, ending in '/'. */
+  shardsBase: string;
+  ctx: RecordContext;
+}
+
+class ShardSource implements Source {
+  readonly kind = 'shards' as const;
+  private readonly memo = new Map<string, Promise<RepoDataRecord[]>>();
+  constructor(
+    readonly channel: GatewayChannel,
+    readonly subdir: string,
+    private readonly index: ShardIndex,
+    private readonly fetchShard: (url: string, sha256: string, name: string) => Promise<Buffer>,
+  ) {}
+
+  recordsFor(name: string): Promise<RepoDataRecord[]> | RepoDataRecord[] {
+    const sha = this.index.shards.get(name);
+    if (sha === undefined) return [];
+    let p = this.memo.get(name);
+    if (!p) {
+      p = this.load(name, sha);
+      this.memo.set(name, p);
+    }
+    return p;
+  }
+
+  private async load(name: string, sha: string): Promise<RepoDataRecord[]> {
+    const url = `${this.index.shardsBase}${sha}.msgpack.zst`;
+    const compressed = await this.fetchShard(url, sha, name);
+    let shard: unknown;
+    try {
+      shard = unpackr.unpack(await decompressZstd(compressed));
+    } catch (err) {
+      throw new IntegrityError(`shard for '${name}' at ${redactUrl(url)} cannot be decoded: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    return recordsFromShard(shard, this.index.ctx, name);
+  }
+
+  async all(): Promise<RepoDataRecord[]> {
+    const names = [...this.index.shards.keys()].sort();
+    const lists = await Promise.all(names.map((n) => this.recordsFor(n)));
+    return lists.flat();
+  }
+}
+
+function recordsFromShard(shard: unknown, ctx: RecordContext, name: string): RepoDataRecord[] {
+  if (shard === null || typeof shard !== 'object') return [];
+  const obj = shard as Record<string, unknown>;
+  const out: RepoDataRecord[] = [];
+  const conda = obj['packages.conda'] as Record<string, Record<string, unknown>> | undefined;
+  const tar = obj.packages as Record<string, Record<string, unknown>> | undefined;
+  const removed = Array.isArray(obj.removed) ? new Set(obj.removed as string[]) : undefined;
+  const stems = new Set<string>();
+  if (conda && typeof conda === 'object') {
+    for (const fn in conda) {
+      if (removed?.has(fn)) continue;
+      stems.add(fn.replace(/\.conda$/, ''));
+      out.push(normaliseRecord(conda[fn]!, fn, ctx));
+    }
+  }
+  if (tar && typeof tar === 'object') {
+    for (const fn in tar) {
+      if (removed?.has(fn)) continue;
+      if (fn.endsWith('.tar.bz2') && stems.has(fn.slice(0, -8))) continue;
+      out.push(normaliseRecord(tar[fn]!, fn, ctx));
+    }
+  }
+  // A shard only holds its own name; ignore anything else defensively.
+  return out.filter((r) => r.name === name);
+}
+
+function hexOf(v: unknown): string | undefined {
+  if (typeof v === 'string') return /^[0-9a-f]{64}$/i.test(v) ? v.toLowerCase() : undefined;
+  if (v instanceof Uint8Array && v.length === 32) return Buffer.from(v).toString('hex');
+  return undefined;
+}
+
+function withSlash(u: string): string {
+  return u.endsWith('/') ? u : `${u}/`;
+}
+
+function channelLabel(ch: GatewayChannel): string {
+  return redactUrl(ch.name && !ch.name.includes('://') ? ch.name : ch.baseUrl);
+}
+
+export class Gateway {
+  readonly http: HttpClient;
+  readonly cache: RepodataCache;
+  readonly offline: boolean;
+  private readonly progress: ProgressReporter;
+  private readonly useShards: boolean;
+  private readonly useZst: boolean;
+
+  constructor(options: GatewayOptions = {}) {
+    this.http = options.http ?? new HttpClient({ concurrency: options.concurrency ?? 8 });
+    this.cache = new RepodataCache(options.cacheDir ?? defaultCacheDir());
+    this.offline = options.offline ?? false;
+    this.progress = options.progress ?? silentProgress;
+    this.useShards = options.shards ?? true;
+    this.useZst = options.zst ?? true;
+  }
+
+  /** Records of every name reachable from `specs` in `channels` × (`subdirs` + noarch). */
+  async query(channels: readonly GatewayChannel[], subdirs: readonly string[], specs: readonly SpecLike[]): Promise<RepoDataRecord[]> {
+    return (await this.queryWithNames(channels, subdirs, specs)).records;
+  }
+
+  /** Like `query`, also returning the reachable names and the names nobody has. */
+  async queryWithNames(
+    channels: readonly GatewayChannel[],
+    subdirs: readonly string[],
+    specs: readonly SpecLike[],
+  ): Promise<QueryResult> {
+    const sources = await this.openAll(channels, subdirs, true);
+    const perSource = sources.map(() => new Map<string, RepoDataRecord[]>());
+    const seen = new Set<string>();
+    let frontier = [...new Set(specs.map((s) => (typeof s === 'string' ? specName(s) : s.name)))].filter(
+      (n) => n !== '' && !n.startsWith('__'),
+    );
+    while (frontier.length > 0) {
+      for (const n of frontier) seen.add(n);
+      const jobs: Array<Promise<void>> = [];
+      const next = new Set<string>();
+      for (const name of frontier) {
+        sources.forEach((src, i) => {
+          jobs.push(
+            Promise.resolve(src.recordsFor(name)).then((recs) => {
+              if (recs.length === 0) return;
+              perSource[i]!.set(name, recs);
+              for (const r of recs) {
+                for (const dep of r.depends) {
+                  const dn = specName(dep);
+                  if (dn !== '' && !seen.has(dn) && !dn.startsWith('__')) next.add(dn);
+                }
+              }
+            }),
+          );
+        });
+      }
+      await Promise.all(jobs);
+      frontier = [...next].filter((n) => !seen.has(n));
+    }
+    const records: RepoDataRecord[] = [];
+    const found = new Set<string>();
+    for (const m of perSource) {
+      for (const name of [...m.keys()].sort()) {
+        found.add(name);
+        for (const r of m.get(name)!) records.push(r);
+      }
+    }
+    const names = [...found].sort();
+    const missing = [...seen].filter((n) => !found.has(n)).sort();
+    return { records, names, missing };
+  }
+
+  /**
+   * Every record of one channel subdir (for `check` and explicit inspection). Uses the full
+   * repodata files when present, otherwise all shards. A subdir that does not exist is empty.
+   */
+  async subdirRecords(channel: GatewayChannel, subdir: string): Promise<RepoDataRecord[]> {
+    const src = await this.openSource(channel, subdir, false);
+    return src.all();
+  }
+
+  /** Which file each channel × subdir would be served from (diagnostics, `--verbose`). */
+  async sourceKinds(channels: readonly GatewayChannel[], subdirs: readonly string[]): Promise<Array<{ channel: string; subdir: string; kind: SourceKind }>> {
+    const sources = await this.openAll(channels, subdirs, true);
+    return sources.map((s) => ({ channel: channelLabel(s.channel), subdir: s.subdir, kind: s.kind }));
+  }
+
+  private async openAll(channels: readonly GatewayChannel[], subdirs: readonly string[], preferShards: boolean): Promise<Source[]> {
+    const subs = [...new Set([...subdirs, 'noarch'])];
+    const nested = await Promise.all(
+      channels.map(async (ch) => {
+        const list = await Promise.all(subs.map((sd) => this.openSource(ch, sd, preferShards)));
+        if (list.every((s) => s.kind === 'missing')) {
+          const where = redactUrl(ch.subdirUrl(subs[0]!).replace(/\/[^/]+$/, ''));
+          throw new NetworkError(
+            `channel not found: ${channelLabel(ch)} (${where}) has no repodata for any of ${subs.join(', ')} — check the channel name or URL`,
+            { code: 'E_CHANNEL_NOT_FOUND', url: where, status: 404 },
+          );
+        }
+        return list;
+      }),
+    );
+    return nested.flat();
+  }
+
+  /** Find and load the best available repodata file for one channel subdir. */
+  private async openSource(channel: GatewayChannel, subdir: string, preferShards: boolean): Promise<Source> {
+    const base = channel.subdirUrl(subdir).replace(/\/+$/, '');
+    const publicBase = `${channel.baseUrl.replace(/\/+$/, '')}/${subdir}/`;
+    const candidates: string[] = [];
+    if (this.useShards && preferShards) candidates.push(SHARDS_INDEX);
+    if (this.useZst) candidates.push(FULL_FILES[0]);
+    candidates.push(FULL_FILES[1]);
+    if (!preferShards && this.useShards) candidates.push(SHARDS_INDEX);
+
+    const task = this.progress.task(`${channelLabel(channel)}/${subdir}`);
+    let offlineMiss: OfflineCacheMissError | undefined;
+    try {
+      for (const file of candidates) {
+        const url = `${base}/${file}`;
+        let body: Buffer;
+        try {
+          body = await this.fetchCached(url);
+        } catch (err) {
+          if (isNotFound(err)) continue;
+          if (err instanceof OfflineCacheMissError) {
+            offlineMiss ??= err;
+            continue;
+          }
+          throw err;
+        }
+        const source = redactUrl(url);
+        if (file === SHARDS_INDEX) {
+          const index = await this.decodeIndex(body, url, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source });
+          return new ShardSource(channel, subdir, index, (u, sha, name) => this.fetchShard(u, sha, name));
+        }
+        const json = file.endsWith('.zst') ? await this.decompress(body, url) : body;
+        const records = parseRepoData(json, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source });
+        return new FullSource(file as SourceKind, channel, subdir, records);
+      }
+    } finally {
+      task.done();
+    }
+    if (offlineMiss) {
+      throw new OfflineCacheMissError(
+        `offline: no cached repodata for ${redactUrl(`${base}/repodata.json`)} — run once without --offline to fill the cache`,
+        { cause: offlineMiss },
+      );
+    }
+    return new MissingSource(channel, subdir);
+  }
+
+  private async decompress(body: Buffer, url: string): Promise<Buffer> {
+    try {
+      return await decompressZstd(body);
+    } catch (err) {
+      if (err instanceof ZstdError) {
+        throw new NetworkError(`corrupt zstd data from ${redactUrl(url)}: ${err.message}`, {
+          code: 'E_BAD_RESPONSE',
+          url: redactUrl(url),
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+
+  private async decodeIndex(
+    body: Buffer,
+    url: string,
+    parseOpts: { channel: string; subdir: string; baseUrl: string; source: string },
+  ): Promise<ShardIndex> {
+    let raw: unknown;
+    try {
+      raw = unpackr.unpack(await decompressZstd(body));
+    } catch (err) {
+      throw new NetworkError(`shard index ${redactUrl(url)} cannot be decoded: ${(err as Error).message}`, {
+        code: 'E_BAD_RESPONSE',
+        url: redactUrl(url),
+        cause: err,
+      });
+    }
+    const obj = (raw ?? {}) as { info?: Record<string, unknown>; shards?: Record<string, unknown> };
+    const info = obj.info ?? {};
+    const shards = new Map<string, string>();
+    for (const [name, v] of Object.entries(obj.shards ?? {})) {
+      const hex = hexOf(v);
+      if (hex) shards.set(name, hex);
+    }
+    // shards_base_url is relative to the index URL ('' = same directory).
+    const sbu = typeof info.shards_base_url === 'string' ? info.shards_base_url : '';
+    const shardsBase = sbu === '' ? url.slice(0, url.lastIndexOf('/') + 1) : withSlash(new URL(sbu, url).href);
+    const ctx = makeContext(parseOpts, info);
+    return { shards, shardsBase, ctx };
+  }
+
+  /** Shards are content-addressed: a cached copy whose bytes hash to `sha256` is always valid. */
+  private async fetchShard(url: string, sha256: string, name: string): Promise<Buffer> {
+    const cached = await this.cache.getShard(sha256);
+    if (cached) return cached;
+    if (url.startsWith('file:')) {
+      const res = await this.http.request(url);
+      this.verifyShard(res.body, sha256, url, name);
+      return res.body;
+    }
+    if (this.offline) {
+      throw new OfflineCacheMissError(
+        `offline: shard for '${name}' (${redactUrl(url)}) is not in the cache — run once without --offline`,
+      );
+    }
+    const res = await this.http.request(url);
+    this.verifyShard(res.body, sha256, url, name);
+    await this.cache.putShard(sha256, res.body);
+    return res.body;
+  }
+
+  private verifyShard(body: Buffer, sha256: string, url: string, name: string): void {
+    const got = sha256Hex(body);
+    if (got !== sha256) {
+      throw new IntegrityError(
+        `shard for '${name}' from ${redactUrl(url)} has sha256 ${got}, but the shard index says ${sha256} — the server's data is inconsistent or was tampered with`,
+      );
+    }
+  }
+
+  /**
+   * GET through the disk cache: revalidate a cached copy with If-None-Match / If-Modified-Since
+   * (304 → cached body), store new bodies atomically, remember 404s for offline runs.
+   */
+  private async fetchCached(url: string): Promise<Buffer> {
+    if (url.startsWith('file:')) return (await this.http.request(url)).body;
+    const cached = await this.cache.get(url);
+    if (this.offline) {
+      if (!cached) throw new OfflineCacheMissError(`offline: ${redactUrl(url)} is not in the cache`);
+      if (cached.meta.status === 404 || !cached.body) {
+        throw new NetworkError(`not found (cached HTTP 404): ${redactUrl(url)}`, {
+          code: 'E_NOT_FOUND',
+          url: redactUrl(url),
+          status: 404,
+        });
+      }
+      return cached.body;
+    }
+    const headers: Record<string, string> = {};
+    if (cached?.body) {
+      if (cached.meta.etag) headers['if-none-match'] = cached.meta.etag;
+      if (cached.meta.lastModified) headers['if-modified-since'] = cached.meta.lastModified;
+    }
+    let res;
+    try {
+      res = await this.http.request(url, { headers });
+    } catch (err) {
+      if (isNotFound(err)) await this.cache.putNotFound(url).catch(() => undefined);
+      throw err;
+    }
+    if (res.status === 304) {
+      if (cached?.body) {
+        await this.cache.touch(url, cached.meta).catch(() => undefined);
+        return cached.body;
+      }
+      // A 304 we did not ask for: fetch again without validators.
+      res = await this.http.request(url);
+    }
+    await this.cache.put(url, res.body, { etag: res.headers.etag, lastModified: res.headers['last-modified'] });
+    return res.body;
+  }
+}
