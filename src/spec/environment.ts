@@ -132,15 +132,28 @@ export function loadEnvironmentFile(path: string, opts: ParseEnvironmentOptions 
 
 /** Parse environment.yml text; `file` is used in messages and to resolve relative paths. */
 export function parseEnvironmentYaml(text: string, file: string, opts: ParseEnvironmentOptions = {}): EnvironmentSpec {
-  const src = parseYamlSource(text, file);
+  let src: YamlSource;
+  try {
+    src = parseYamlSource(text, file);
+  } catch (err) {
+    if (/\{%|\{\{/.test(text)) {
+      throw new InputError('this looks like a conda-build recipe (meta.yaml with Jinja templates), not an environment file', {
+        code: 'E_ENV_NOT_ENVIRONMENT',
+        location: (err as InputError).location ?? { file },
+        cause: err,
+      });
+    }
+    throw err;
+  }
   const problems = new Problems(file);
   const data = src.data;
-  if (data === null || data === undefined) {
-    throw new InputError('the environment file is empty (expected at least `dependencies:` or `go:`)', {
-      code: 'E_ENV_SCHEMA',
+  if (data === null || data === undefined || (isRecord(data) && Object.keys(data).length === 0)) {
+    throw new InputError('the environment file is empty: nothing to lock (expected `dependencies:` and/or `go:`)', {
+      code: 'E_ENV_EMPTY',
       location: { file },
     });
   }
+  notAnEnvironmentFile(src, data);
 
   const validate = schemaValidator('environment.schema.json');
   if (!(validate as (d: unknown) => boolean)(data)) {
@@ -284,6 +297,21 @@ export function parseEnvironmentYaml(text: string, file: string, opts: ParseEnvi
 
   problems.throwIfAny();
   return out;
+}
+
+/** Recognise files that are YAML but not environment files, to say what they are. */
+function notAnEnvironmentFile(src: YamlSource, data: unknown): void {
+  if (!isRecord(data)) return;
+  const has = (k: string) => k in data;
+  let what: string | undefined;
+  if (has('package') && has('metadata')) {
+    what = 'this is a conda-lock lockfile, not an environment file (pass it to `install`, or lock from its environment.yml)';
+  } else if (has('subdirs') && !has('dependencies')) {
+    what = 'this is a virtual package spec file (subdirs: ... packages:), not an environment file; pass it with --virtual-package-spec';
+  } else if (has('package') && (has('requirements') || has('source') || has('build'))) {
+    what = 'this looks like a conda-build recipe (meta.yaml), not an environment file';
+  }
+  if (what) throw new InputError(what, { code: 'E_ENV_NOT_ENVIRONMENT', location: locate(src, []) });
 }
 
 function virtualOverride(
