@@ -307,3 +307,19 @@ describe('readLockfile / writeLockfile (atomic)', () => {
     await expect(readLockfile(path)).rejects.toMatchObject({ code: 'E_LOCKFILE_NOT_FOUND', message: expect.stringContaining(path) });
   });
 });
+
+describe('schema contract', () => {
+  it('the platform enum is exactly src/conda/platform.ts KNOWN_PLATFORMS', async () => {
+    const { KNOWN_PLATFORMS } = await import('../../src/conda/platform.js');
+    const { lockfileSchema } = await import('../../src/lockfile/schema.js');
+    const defs = (lockfileSchema() as { $defs: { platform: { enum: string[] } } }).$defs;
+    expect([...defs.platform.enum].sort()).toEqual([...KNOWN_PLATFORMS].sort());
+  });
+
+  it('is draft 2020-12 and closed at the top level', async () => {
+    const { lockfileSchema } = await import('../../src/lockfile/schema.js');
+    const s = lockfileSchema() as Record<string, unknown>;
+    expect(s.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+    expect(s.additionalProperties).toBe(false);
+  });
+});
