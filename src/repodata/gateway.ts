@@ -224,6 +224,7 @@ export class Gateway {
   private readonly progress: ProgressReporter;
   private readonly useShards: boolean;
   private readonly useZst: boolean;
+  private readonly sources = new Map<string, Promise<Source>>();
 
   constructor(options: GatewayOptions = {}) {
     this.http = options.http ?? new HttpClient({ concurrency: options.concurrency ?? 8 });
@@ -320,8 +321,23 @@ export class Gateway {
     return nested.flat();
   }
 
+  /**
+   * One open source per subdir URL for the gateway's lifetime, so a multi-platform lock reads noarch
+   * (and each shard) once. A failed open is forgotten, so a later call tries again.
+   */
+  private openSource(channel: GatewayChannel, subdir: string, preferShards: boolean): Promise<Source> {
+    const key = `${preferShards ? 's' : 'f'} ${channel.subdirUrl(subdir)}`;
+    let p = this.sources.get(key);
+    if (!p) {
+      p = this.loadSource(channel, subdir, preferShards);
+      this.sources.set(key, p);
+      p.catch(() => this.sources.delete(key));
+    }
+    return p;
+  }
+
   /** Find and load the best available repodata file for one channel subdir. */
-  private async openSource(channel: GatewayChannel, subdir: string, preferShards: boolean): Promise<Source> {
+  private async loadSource(channel: GatewayChannel, subdir: string, preferShards: boolean): Promise<Source> {
     const base = channel.subdirUrl(subdir).replace(/\/+$/, '');
     const publicBase = `${channel.baseUrl.replace(/\/+$/, '')}/${subdir}/`;
     const candidates: string[] = [];

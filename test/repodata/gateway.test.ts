@@ -314,6 +314,16 @@ describe.skipIf(!haveFixtures)('Gateway fallback chain, cache and errors', () =>
     expect(await listFiles(cacheDir)).toEqual([]);
   });
 
+  it('one gateway reads each subdir once across queries (multi-platform locks share noarch)', async () => {
+    const gw = gateway(await freshCacheDir());
+    const linux = await gw.query([chan('/cf')], ['linux-64'], ['python']);
+    const osx = await gw.query([chan('/cf')], ['osx-arm64'], ['python']);
+    expect(server.requestsTo('/cf/noarch/repodata.json.zst')).toHaveLength(1);
+    const noarchFns = (recs: typeof linux) => recs.filter((r) => r.subdir === 'noarch').map((r) => r.fn);
+    expect(noarchFns(osx)).toEqual(noarchFns(linux));
+    expect(osx.some((r) => r.subdir === 'osx-arm64')).toBe(true);
+  });
+
   it('queries several channels and subdirs concurrently, keeping channel order', async () => {
     const recs = await gateway(await freshCacheDir()).query([chan('/fmt'), chan('/sharded')], ['linux-64'], ['zlib']);
     const channels = [...new Set(recs.map((r) => r.channel))];
