@@ -118,6 +118,18 @@ describe('HttpClient.request', () => {
     expect((err as Error).message).toMatch(/timed out/);
   });
 
+  it('retries a refused connection, then fails with a NetworkError naming the URL', async () => {
+    const probe = await startChannelServer();
+    const deadUrl = probe.url('/t/tok-dead/x.json');
+    await probe.stop();
+    const retries: number[] = [];
+    const err = await fast({ retries: 2, onRetry: (i) => retries.push(i.attempt) }).request(deadUrl).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NetworkError);
+    expect(retries).toEqual([1, 2]);
+    expect((err as Error).message).toContain('/t/********/x.json');
+    expect((err as Error).message).not.toContain('tok-dead');
+  });
+
   it('reads file:// URLs and maps a missing file to not found', async () => {
     const f = join(dir, 'local.json');
     await writeFile(f, '{"a":1}');

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { hasCredentials, redactText, redactUrl, stripCredentials } from '../../src/net/redact.js';
+
+describe('redactUrl', () => {
+  it.each([
+    ['https://conda.anaconda.org/t/abc-123/conda-forge/linux-64/repodata.json', 'https://conda.anaconda.org/t/********/conda-forge/linux-64/repodata.json'],
+    ['https://conda.anaconda.org/t/abc-123', 'https://conda.anaconda.org/t/********'],
+    ['https://user:p%40ss@repo.example/chan/noarch/x.conda', 'https://********@repo.example/chan/noarch/x.conda'],
+    ['https://onlyuser@repo.example/chan', 'https://********@repo.example/chan'],
+    ['https://repo.example/chan/repodata.json?token=s3cret&x=1', 'https://repo.example/chan/repodata.json?token=********&x=1'],
+    ['https://repo.example/f?a=1&access_token=zzz', 'https://repo.example/f?a=1&access_token=********'],
+    ['https://conda.anaconda.org/conda-forge/linux-64/repodata.json', 'https://conda.anaconda.org/conda-forge/linux-64/repodata.json'],
+    ['file:///home/me/chan/linux-64/repodata.json', 'file:///home/me/chan/linux-64/repodata.json'],
+  ])('%s', (input, expected) => {
+    expect(redactUrl(input)).toBe(expected);
+    expect(hasCredentials(input)).toBe(input !== expected);
+  });
+
+  it('accepts URL objects', () => {
+    expect(redactUrl(new URL('https://a:b@h.example/t/tok/x'))).toBe('https://********@h.example/t/********/x');
+  });
+});
+
+describe('redactText', () => {
+  it('redacts every URL inside a message', () => {
+    const msg = 'GET https://h.example/t/TOKEN1/c/linux-64/x failed, then https://u:PW@h.example/y: ECONNRESET';
+    const out = redactText(msg);
+    expect(out).not.toMatch(/TOKEN1|PW/);
+    expect(out).toContain('ECONNRESET');
+  });
+});
+
+describe('stripCredentials', () => {
+  it.each([
+    ['https://conda.anaconda.org/t/abc/conda-forge', 'https://conda.anaconda.org/conda-forge'],
+    ['https://u:p@h.example/c/linux-64/a.conda', 'https://h.example/c/linux-64/a.conda'],
+    ['https://h.example/a?token=x&b=2', 'https://h.example/a?b=2'],
+    ['https://h.example/a?b=2&token=x', 'https://h.example/a?b=2'],
+    ['https://h.example/a?token=x', 'https://h.example/a'],
+    ['https://h.example/plain', 'https://h.example/plain'],
+  ])('%s → %s', (input, expected) => expect(stripCredentials(input)).toBe(expected));
+});
