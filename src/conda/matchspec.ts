@@ -435,11 +435,13 @@ export class MatchSpec implements MatchSpecFields {
     let name = nm[1]!;
     const rest = nm[2]!;
     let namespace: string | undefined;
-    const colon = name.indexOf(':');
-    if (colon >= 0) {
-      namespace = name.slice(0, colon);
-      name = name.slice(colon + 1);
-      if (namespace === '' || name === '' || name.includes(':')) throw specError(spec, `bad namespace:name '${nm[1]}'`);
+    if (name.includes(':')) {
+      // `namespace:name`, or conda's `channel:namespace:name`.
+      const parts = name.split(':');
+      if (parts.length === 3 && channel === undefined && parts[0] !== '') channel = parts.shift();
+      if (parts.length !== 2 || parts[0] === '' || parts[1] === '') throw specError(spec, `bad namespace:name '${nm[1]}'`);
+      namespace = parts[0];
+      name = parts[1]!;
     }
     if (name === '') throw specError(spec, 'no package name found');
     if (!NAME_RE.test(name.toLowerCase())) throw specError(spec, `invalid package name '${name}' (allowed: a-z 0-9 _ . - + and * globs)`);
