@@ -38,6 +38,7 @@ import {
   acquirePrefixLock,
   assertReplaceablePrefix,
   createStaging,
+  recoverInterrupted,
   removeStaging,
   swapIntoPlace,
 } from './transaction.js';
@@ -206,6 +207,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
 
   const lock = await acquirePrefixLock(prefix);
   try {
+    for (const what of await recoverInterrupted(prefix)) warn(`interrupted earlier install: ${what}`);
     const kind = await assertReplaceablePrefix(prefix);
     const oldRecords = kind === 'environment' ? await readPrefixRecords(prefix) : [];
     const state = kind === 'environment' ? await readPrefixState(prefix) : undefined;

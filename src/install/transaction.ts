@@ -148,6 +148,46 @@ export async function swapIntoPlace(staging: string, prefix: string): Promise<vo
   if (aside) await rm(aside, { recursive: true, force: true });
 }
 
+/**
+ * Clean up after an install that was killed mid-way (call while holding the lock): staging dirs
+ * are deleted; an old prefix left aside is restored when the prefix itself is missing (the kill
+ * hit between the two renames of the swap), otherwise deleted. Returns what was done.
+ */
+export async function recoverInterrupted(prefix: string): Promise<string[]> {
+  const dir = dirname(prefix);
+  const base = basename(prefix);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const done: string[] = [];
+  const olds = names.filter((n) => n.startsWith(`${base}.cgl-old-`)).sort();
+  const stagings = names.filter((n) => n.startsWith(`${base}.cgl-staging-`)).sort();
+  let prefixExists = true;
+  try {
+    await stat(prefix);
+  } catch {
+    prefixExists = false;
+  }
+  for (const n of olds) {
+    if (!prefixExists) {
+      await rename(join(dir, n), prefix);
+      prefixExists = true;
+      done.push(`restored ${prefix} from ${n}`);
+    } else {
+      await rm(join(dir, n), { recursive: true, force: true });
+      done.push(`removed ${n}`);
+    }
+  }
+  for (const n of stagings) {
+    await rm(join(dir, n), { recursive: true, force: true });
+    done.push(`removed ${n}`);
+  }
+  return done;
+}
+
 export async function removeStaging(staging: string): Promise<void> {
   await rm(staging, { recursive: true, force: true });
 }

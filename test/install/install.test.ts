@@ -58,8 +58,10 @@ beforeEach(() => server?.clearFaults());
 async function fakeGoArchive(version: string): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => pack.on('end', r));
+  pack.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
+  const done = new Promise<void>((r) => pack.on('end', () => r()));
   const mtime = new Date(0);
   pack.entry({ name: 'go/', type: 'directory', mode: 0o755, mtime });
   pack.entry({ name: 'go/VERSION', mode: 0o644, mtime }, `go${version}\ntime 2024-07-02T00:00:00Z\n`);
@@ -386,6 +388,15 @@ describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () 
     const n = server.requests.length;
     await expect(installLockfile(opts(lf, 'linux-64', paths('flask-nopy')))).rejects.toThrow(/flask-0\.11\.1-py_0 is a noarch: python package/);
     expect(server.requests.length).toBe(n);
+  });
+
+  it('leftovers of an install killed mid-way are cleaned up (and reported) by the next install', async () => {
+    const lf = lockfile([await locked(R_MUTEX, 'linux-64')]);
+    const p = paths('killed');
+    await mkdir(`${p.prefix}.cgl-staging-0badf00d/lib`, { recursive: true });
+    const res = await installLockfile(opts(lf, 'linux-64', p));
+    expect(res.warnings).toEqual(['interrupted earlier install: removed env.cgl-staging-0badf00d']);
+    expect(await siblings(p)).toEqual(['env']);
   });
 
   it('refuses to replace a non-empty directory that is not an environment', async () => {

@@ -11,6 +11,7 @@ import {
   assertReplaceablePrefix,
   createStaging,
   lockFilePath,
+  recoverInterrupted,
   swapIntoPlace,
   withPrefixLock,
 } from '../../src/install/transaction.js';
@@ -181,5 +182,29 @@ describe('install order, up-to-date check, history', () => {
     expect(specName('libblas[build=*mkl]')).toBe('libblas');
     expect(requestedSpecFor('numpy', ['python 3.11.*', 'numpy >=1.26'])).toBe('numpy >=1.26');
     expect(requestedSpecFor('zlib', ['python 3.11.*'])).toBe('');
+  });
+});
+
+describe('recovery after an interrupted install', () => {
+  it('removes staging dirs and restores a prefix left aside mid-swap', async () => {
+    const prefix = prefixPath();
+    await mkdir(`${prefix}.cgl-old-1234abcd/conda-meta`, { recursive: true });
+    await writeFile(`${prefix}.cgl-old-1234abcd/keep.txt`, 'old env');
+    await mkdir(`${prefix}.cgl-staging-deadbeef/lib`, { recursive: true });
+    await mkdir(`${prefix}-other.cgl-staging-00000000`, { recursive: true }); // another prefix's: untouched
+    const done = await recoverInterrupted(prefix);
+    expect(done).toEqual([`restored ${prefix} from env.cgl-old-1234abcd`, 'removed env.cgl-staging-deadbeef']);
+    expect(await readFile(join(prefix, 'keep.txt'), 'utf8')).toBe('old env');
+    expect((await readdir(join(prefix, '..'))).sort()).toEqual(['env', 'env-other.cgl-staging-00000000']);
+  });
+
+  it('deletes an old prefix left aside when the new one is already in place', async () => {
+    const prefix = prefixPath();
+    await mkdir(prefix, { recursive: true });
+    await writeFile(join(prefix, 'new.txt'), 'new');
+    await mkdir(`${prefix}.cgl-old-aaaa0000`, { recursive: true });
+    expect(await recoverInterrupted(prefix)).toEqual(['removed env.cgl-old-aaaa0000']);
+    expect(await readdir(join(prefix, '..'))).toEqual(['env']);
+    expect(await readFile(join(prefix, 'new.txt'), 'utf8')).toBe('new');
   });
 });
