@@ -150,6 +150,9 @@ export function checkOverride(o: VirtualPackageOverride): string | undefined {
 export function overrideFromValue(name: string, value: string | null | undefined): VirtualPackageOverride {
   const v = (value ?? '').trim();
   if (v === '') return { name, remove: true };
+  // Operators mean the user wrote a constraint, not an installed version: keep it whole so
+  // checkOverride names it ("'>=2.17' is not a valid version").
+  if (/[<>!~*|,]/.test(v)) return { name, version: v };
   const parts = v.split(/\s+|=/).filter(Boolean);
   if (parts.length === 1) return { name, version: parts[0] };
   if (parts.length === 2) return { name, version: parts[0], build: parts[1] };

@@ -12,7 +12,7 @@ import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import { Channel } from '../conda/channel.js';
 import { MatchSpec } from '../conda/matchspec.js';
-import { KNOWN_PLATFORMS, parsePlatform, sortPlatforms, type Platform } from '../conda/platform.js';
+import { KNOWN_PLATFORMS, parsePlatform, sortPlatforms, suggestPlatform, type Platform } from '../conda/platform.js';
 import { checkOverride, overrideFromValue, type VirtualPackageOverride } from '../conda/virtual-packages.js';
 import { InputError, type SourceLocation } from '../errors.js';
 import { parseGoSpec } from '../go/releases.js';
@@ -341,7 +341,8 @@ function goRequest(
   path: PathSegment[],
   opts: ParseEnvironmentOptions,
 ): GoRequest | undefined {
-  const loc = locate(src, path);
+  // The request is located at its `go` key; problems with the value point at the value.
+  const loc = locate(src, path, { key: true });
   const base = { file: src.file, line: loc.line ?? 0, column: loc.column ?? 0 };
   let version: string | undefined;
   let gomodPath: string | undefined;
@@ -449,7 +450,7 @@ function reportSchemaError(src: YamlSource, problems: Problems, e: ErrorObject):
           'E_ENV_SCHEMA',
         );
       } else if (segs[0] === 'virtual-packages') {
-        const hint = closest(key, KNOWN_PLATFORMS);
+        const hint = suggestPlatform(key) ?? closest(key, KNOWN_PLATFORMS);
         problems.add(
           `'${key}' in virtual-packages is neither a virtual package (__name) nor a platform${hint ? ` (did you mean '${hint}'?)` : ''}`,
           loc,

@@ -11,7 +11,7 @@
  * docs/virtual-packages.md for how this differs from conda-lock, which replaces the whole set).
  */
 import { readFileSync } from 'node:fs';
-import { KNOWN_PLATFORMS, isPlatform, type Platform } from '../conda/platform.js';
+import { KNOWN_PLATFORMS, isPlatform, suggestPlatform, type Platform } from '../conda/platform.js';
 import { checkOverride, overrideFromValue, type VirtualPackageOverride } from '../conda/virtual-packages.js';
 import { InputError } from '../errors.js';
 import { Problems, closest, locate, parseYamlSource } from './yaml-source.js';
@@ -37,7 +37,7 @@ export function parseVirtualPackageSpecFile(text: string, file: string): Virtual
   }
   for (const [subdir, body] of Object.entries(data.subdirs)) {
     if (!isPlatform(subdir)) {
-      const hint = closest(subdir, KNOWN_PLATFORMS);
+      const hint = suggestPlatform(subdir) ?? closest(subdir, KNOWN_PLATFORMS);
       problems.add(
         subdir === 'noarch'
           ? "'noarch' cannot have virtual packages: they describe a target platform"
