@@ -14,6 +14,8 @@ import { basename, dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import { Agent, interceptors, request as undiciRequest, type Dispatcher } from 'undici';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { IntegrityError, NetworkError } from '../errors.js';
@@ -52,6 +54,11 @@ export interface RequestOptions {
   method?: 'GET' | 'HEAD';
 }
 
+interface SendOptions extends RequestOptions {
+  /** Ask for gzip/br transfer compression (request(): yes; download(): no, it stores exact bytes). */
+  acceptEncoding?: boolean;
+}
+
 export interface HttpResponse {
   /** 2xx or 304. */
   status: number;
@@ -78,6 +85,10 @@ export interface DownloadResult {
   sha256: string;
   md5: string;
 }
+
+const gunzipAsync = promisify(gunzip);
+const brotliAsync = promisify(brotliDecompress);
+const inflateAsync = promisify(inflate);
 
 export const DEFAULT_USER_AGENT = 'conda-go-lock/0.1.0';
 
@@ -304,10 +315,11 @@ export class HttpClient {
    * of our own aborts the attempt when neither headers nor body bytes arrive for `timeoutMs`;
    * `touch()` re-arms it on every body chunk, `done()` disarms it.
    */
-  private async send(url: string, options: RequestOptions): Promise<{ res: Dispatcher.ResponseData; idle: IdleTimer }> {
+  private async send(url: string, options: SendOptions): Promise<{ res: Dispatcher.ResponseData; idle: IdleTimer }> {
     const idle = new IdleTimer(this.timeoutMs, url);
     const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
     const headers: Record<string, string> = { 'user-agent': this.userAgent, ...options.headers };
+    if (options.acceptEncoding) headers['accept-encoding'] ??= 'gzip, br';
     // undici refuses URLs with `user:password@`: move them into an Authorization header.
     let target = url;
     const userinfo = USERINFO_RE.exec(url);
@@ -334,7 +346,7 @@ export class HttpClient {
   }
 
   private async attemptRequest(url: string, options: RequestOptions): Promise<HttpResponse> {
-    const { res, idle } = await this.send(url, options);
+    const { res, idle } = await this.send(url, { ...options, acceptEncoding: true });
     try {
       const headers = flattenHeaders(res.headers as Record<string, string | string[] | undefined>);
       if (res.statusCode === 304 || res.statusCode < 200 || res.statusCode >= 300) {
@@ -352,7 +364,8 @@ export class HttpClient {
         received += b.length;
       }
       checkLength(headers, received, url, options.method === 'HEAD');
-      return { status: res.statusCode, headers, body: Buffer.concat(chunks, received) };
+      const raw = Buffer.concat(chunks, received);
+      return { status: res.statusCode, headers, body: await decodeBody(raw, headers['content-encoding'], url) };
     } catch (err) {
       throw idle.fired ?? err;
     } finally {
@@ -490,10 +503,37 @@ function fileError(err: NodeJS.ErrnoException, url: string): NetworkError {
   return new NetworkError(`cannot read ${r}: ${err.message}`, { code: 'E_NETWORK', url: r, cause: err });
 }
 
+/** Undo a gzip / br / deflate content-encoding (request() asks for it; repodata.json shrinks ~5x). */
+async function decodeBody(raw: Buffer, encoding: string | undefined, url: string): Promise<Buffer> {
+  const enc = encoding?.trim().toLowerCase();
+  if (!enc || enc === 'identity') return raw;
+  try {
+    if (enc === 'gzip' || enc === 'x-gzip') return await gunzipAsync(raw);
+    if (enc === 'br') return await brotliAsync(raw);
+    if (enc === 'deflate') return await inflateAsync(raw);
+  } catch (err) {
+    const r = redactUrl(url);
+    throw new AttemptFailure(
+      new NetworkError(`response from ${r} has a corrupt ${enc} encoding: ${(err as Error).message}`, {
+        code: 'E_BAD_RESPONSE',
+        url: r,
+        cause: err,
+      }),
+      true,
+    );
+  }
+  const r = redactUrl(url);
+  throw new AttemptFailure(
+    new NetworkError(`response from ${r} uses an unsupported content-encoding '${enc}'`, { code: 'E_BAD_RESPONSE', url: r }),
+    false,
+  );
+}
+
 function checkLength(headers: Record<string, string>, received: number, url: string, head: boolean): void {
   if (head) return;
   const cl = headers['content-length'];
-  if (cl === undefined || headers['content-encoding']) return;
+  // Content-Length counts the bytes on the wire (before any content-encoding is undone).
+  if (cl === undefined) return;
   const expected = Number(cl);
   if (Number.isFinite(expected) && expected !== received) {
     const r = redactUrl(url);

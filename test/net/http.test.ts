@@ -147,6 +147,28 @@ describe('HttpClient.request', () => {
     expect((err as Error).message).not.toContain('s3cr');
   });
 
+  it.each(['gzip', 'br'] as const)('asks for and decodes %s content-encoding', async (enc) => {
+    const { createServer } = await import('node:http');
+    const { gzipSync, brotliCompressSync } = await import('node:zlib');
+    const seen: Array<string | undefined> = [];
+    const srv = createServer((req, res) => {
+      seen.push(req.headers['accept-encoding']);
+      const body = enc === 'gzip' ? gzipSync(BODY) : brotliCompressSync(BODY);
+      res.writeHead(200, { 'content-encoding': enc, 'content-length': String(body.length) });
+      res.end(body);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const port = (srv.address() as import('node:net').AddressInfo).port;
+      const res = await fast().request(`http://127.0.0.1:${port}/x`);
+      expect(res.body.equals(BODY)).toBe(true);
+      expect(seen[0]).toContain(enc);
+    } finally {
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+    }
+  });
+
   it('limits concurrency', async () => {
     server.fault({ path: '/data.bin', fault: { kind: 'delay', ms: 60 } });
     const client = fast({ concurrency: 2 });
