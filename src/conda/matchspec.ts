@@ -242,6 +242,40 @@ function parseBrackets(spec: string, inner: string): Map<string, string> {
   return out;
 }
 
+/** Index of the `]` closing the `[` at `open` (quotes respected), or -1. */
+function closingBracket(s: string, open: number): number {
+  let quote = '';
+  for (let i = open + 1; i < s.length; i++) {
+    const c = s[i]!;
+    if (quote) {
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '[') return -1;
+    else if (c === ']') return i;
+  }
+  return -1;
+}
+
+/** Index of a `#` that starts a comment (not inside `[...]` or quotes), or -1. */
+function commentStart(s: string): number {
+  let depth = 0;
+  let quote = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quote) {
+      if (c === quote) quote = '';
+    } else if (depth > 0 && (c === '"' || c === "'")) quote = c;
+    else if (c === '[') depth++;
+    else if (c === ']') depth = Math.max(0, depth - 1);
+    else if (c === '#' && depth === 0) return i;
+  }
+  return -1;
+}
+
+/** Can a value stand in the positional part of a spec (no spaces, operators, brackets or comments)? */
+const POSITIONAL_BUILD = /^[^\s=<>!~,|[\]#'"]+$/;
+const POSITIONAL_VERSION = /^[^\s[\]#'"]+$/;
+
 /** Split `version [build]` text (name already removed), following conda's rules. */
 function splitVersionBuild(spec: string, rest: string): { version?: string; build?: string } {
   // Whitespace after an operator or around ',' / '|' belongs to the version.
@@ -390,23 +424,26 @@ export class MatchSpec implements MatchSpecFields {
     let s = input.trim();
     // A package file URL or path.
     const noFrag = s.replace(/#.*$/, '');
-    if (/\.(conda|tar\.bz2)$/.test(noFrag) && (isUrl(s) || s.includes('/') || s.includes('\\'))) return parsePackageUrl(spec, s);
-    // Comments.
-    const hash = s.indexOf('#');
+    if (/\.(conda|tar\.bz2)$/.test(noFrag) && !s.includes('[') && (isUrl(s) || /^(\/|\.{1,2}[\\/]|~\/|[A-Za-z]:[\\/])/.test(s)))
+      return parsePackageUrl(spec, s);
+    // Comments: a '#' outside a bracket section.
+    const hash = commentStart(s);
     if (hash >= 0) s = s.slice(0, hash).trim();
     if (s === '') throw specError(spec, 'empty match spec');
 
     // Bracket section.
     let brackets = new Map<string, string>();
-    if (s.endsWith(']')) {
-      const open = s.indexOf('[');
-      if (open < 0) throw specError(spec, "unbalanced ']'");
-      const inner = s.slice(open + 1, -1);
-      if (inner.includes('[') || inner.includes(']')) throw specError(spec, 'multiple or nested bracket sections');
-      brackets = parseBrackets(spec, inner);
+    const open = s.indexOf('[');
+    if (open >= 0) {
+      const close = closingBracket(s, open);
+      if (close < 0) throw specError(spec, "unbalanced '[' (a bracket section needs a closing ']')");
+      if (close !== s.length - 1) {
+        throw specError(spec, s.slice(close + 1).includes('[') ? 'multiple or nested bracket sections' : 'a bracket section must come last');
+      }
+      brackets = parseBrackets(spec, s.slice(open + 1, close));
       s = s.slice(0, open).trim();
-    } else if (s.includes('[') || s.includes(']')) {
-      throw specError(spec, 'a bracket section must come last');
+    } else if (s.includes(']')) {
+      throw specError(spec, "unbalanced ']'");
     }
 
     // Channel (and subdir) before '::'.
@@ -591,11 +628,15 @@ export class MatchSpec implements MatchSpecFields {
     if (this.channel !== undefined) s += `${this.channel}${subdirInPrefix ? `/${this.subdir}` : ''}::`;
     if (this.namespace !== undefined) s += `${this.namespace}:`;
     s += this.name;
-    const hasBuild = this.build !== undefined;
-    if (this.version !== undefined) s += ` ${this.version.toString()}`;
-    else if (hasBuild) s += ' *';
-    if (hasBuild) s += ` ${this.build}`;
     const br: string[] = [];
+    const vtext = this.version?.toString();
+    const versionInline = vtext === undefined || POSITIONAL_VERSION.test(vtext);
+    const buildInline = this.build !== undefined && versionInline && POSITIONAL_BUILD.test(this.build);
+    if (vtext !== undefined && versionInline) s += ` ${vtext}`;
+    else if (buildInline) s += ' *';
+    if (buildInline) s += ` ${this.build}`;
+    if (vtext !== undefined && !versionInline) br.push(`version=${quoteValue(vtext)}`);
+    if (this.build !== undefined && !buildInline) br.push(`build=${quoteValue(this.build)}`);
     if (this.buildNumber !== undefined) br.push(`build_number=${quoteValue(this.buildNumber.toString())}`);
     if (this.subdir !== undefined && !subdirInPrefix) br.push(`subdir=${quoteValue(this.subdir)}`);
     if (this.md5 !== undefined) br.push(`md5=${quoteValue(this.md5)}`);

@@ -88,6 +88,11 @@ const PARSE: [string, Expect][] = [
   ['__glibc >=2.17,<3.0.a0', { name: '__glibc', version: '>=2.17,<3.0.a0' }],
   ['libstdcxx-ng >=12', { name: 'libstdcxx-ng', version: '>=12' }],
   ['foo # a comment', { name: 'foo', str: 'foo' }],
+  ['foo >=1#comment', { name: 'foo', version: '>=1' }],
+  ["foo[url='https://x.org/c/linux-64/foo-1-0.conda#frag'] # comment", { name: 'foo', url: 'https://x.org/c/linux-64/foo-1-0.conda#frag' }],
+  ['foo[build="a b"]', { name: 'foo', build: 'a b', str: 'foo[build="a b"]' }],
+  ['foo[version="^1\\.[0-9]$", build="x"]', { name: 'foo', version: '^1\\.[0-9]$', build: 'x', str: 'foo[version="^1\\.[0-9]$", build="x"]' }],
+  ['foo[build="py>3"]', { name: 'foo', build: 'py>3', str: 'foo[build="py>3"]' }],
   ['foo ## comment', { name: 'foo' }],
   // channels and subdirs
   ['conda-forge::python', { name: 'python', channel: 'conda-forge', str: 'conda-forge::python' }],
