@@ -42,7 +42,8 @@ const PATH_ENTRIES = ['go/bin', 'gopath/bin'];
 
 /** The variable values for a prefix (joined with `sep`). */
 export function goEnvironment(prefix: string, sep: '/' | '\\' = '/'): Record<GoEnvVar, string> & { pathEntries: string[] } {
-  const join = (rel: string) => `${prefix.replace(/[\\/]+$/, '')}${sep}${rel.split('/').join(sep)}`;
+  const base = (sep === '\\' ? prefix.replace(/\//g, '\\') : prefix).replace(/[\\/]+$/, '');
+  const join = (rel: string) => `${base}${sep}${rel.split('/').join(sep)}`;
   const out = {} as Record<GoEnvVar, string>;
   for (const v of GO_ENV_VARS) out[v] = RELATIVE[v] === null ? 'local' : join(RELATIVE[v]!);
   return { ...out, pathEntries: PATH_ENTRIES.map(join) };
