@@ -7,10 +7,11 @@
  *   could take for a number, bool, null or date (`1.10`, `2.0`, `1e3`, `yes`, `off`, `~`).
  * - No run timestamps: the same lock gives the same bytes.
  * - `writeLockfile` validates against schemas/lockfile.schema.json, writes a temp file in the same
- *   directory, fsyncs it and renames it into place; on any error the target is left untouched.
+ *   directory, fsyncs it and renames it into place (keeping the old file's permissions); on any
+ *   error the target is left untouched. Identical content is not rewritten.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Document, Scalar, isMap, isPair, isScalar, isSeq, visit } from 'yaml';
 import { LockfileError } from '../errors.js';
@@ -106,6 +107,10 @@ export async function writeLockfile(path: string, lockfile: Lockfile): Promise<s
   const canonical = normaliseLockfile(lockfile);
   assertValidLockfile(canonical, path);
   const text = serializeLockfile(canonical);
+  // Unchanged content: leave the file (and its mtime) alone.
+  const existing = await readFile(path, 'utf8').catch(() => undefined);
+  if (existing === text) return text;
+  const mode = await stat(path).then((st) => (st.isFile() ? st.mode & 0o777 : undefined), () => undefined);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let created = false;
@@ -115,6 +120,7 @@ export async function writeLockfile(path: string, lockfile: Lockfile): Promise<s
     try {
       await fh.writeFile(text, 'utf8');
       await fh.sync();
+      if (mode !== undefined) await chmod(tmp, mode);
     } finally {
       await fh.close();
     }

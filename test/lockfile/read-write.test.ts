@@ -277,6 +277,21 @@ describe('readLockfile / writeLockfile (atomic)', () => {
     expect(await readdir(dir)).toEqual(['conda-go-lock.yml']);
   });
 
+  it('keeps the permissions of the file it replaces, and does not rewrite identical content', async () => {
+    const { chmod, stat } = await import('node:fs/promises');
+    const path = join(dir, 'conda-go-lock.yml');
+    await writeFile(path, 'old\n');
+    await chmod(path, 0o600);
+    await writeLockfile(path, sampleLockfile());
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    const before = await stat(path);
+    await new Promise((r) => setTimeout(r, 20));
+    await writeLockfile(path, sampleLockfile());
+    const after = await stat(path);
+    expect(after.ino).toBe(before.ino);
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+  });
+
   it('a failing validation leaves the old file untouched and no temp file', async () => {
     const path = join(dir, 'conda-go-lock.yml');
     await writeFile(path, 'old contents\n');
