@@ -150,6 +150,7 @@ const RETRYABLE_CODES = new Set([
   'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
 ]);
 
+const CONNECT_CODES = new Set(['ENOTFOUND', 'ECONNREFUSED', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 function errorCode(err: unknown): string | undefined {
@@ -554,8 +555,11 @@ function classifyThrown(err: unknown, url: string): AttemptFailure {
   let netCode = 'E_NETWORK';
   if (code && TIMEOUT_CODES.has(code)) netCode = 'E_TIMEOUT';
   else if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') netCode = 'E_CONNECTION';
+  const hint = code !== undefined && (CONNECT_CODES.has(code) || TIMEOUT_CODES.has(code))
+    ? ' — check the network connection, proxy and URL (or use --offline with a filled cache)'
+    : '';
   return new AttemptFailure(
-    new NetworkError(`request to ${r} failed: ${describe(err)}`, { code: netCode, url: r, cause: err }),
+    new NetworkError(`request to ${r} failed: ${describe(err)}${hint}`, { code: netCode, url: r, cause: err }),
     retryable,
   );
 }

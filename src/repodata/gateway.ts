@@ -346,7 +346,7 @@ export class Gateway {
     candidates.push(FULL_FILES[1]);
     if (!preferShards && this.useShards) candidates.push(SHARDS_INDEX);
 
-    const task = this.progress.task(`${channelLabel(channel)}/${subdir}`);
+    const task = this.progress.task(`repodata ${channelLabel(channel)}/${subdir}`, 1);
     let offlineMiss: OfflineCacheMissError | undefined;
     try {
       for (const file of candidates) {
