@@ -11,7 +11,7 @@
  *    dir into place. Any failure removes the staging dir and leaves the old prefix untouched.
  */
 import { join, resolve } from 'node:path';
-import { copyFile } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import { InstallError } from '../errors.js';
 import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../lockfile/model.js';
 import type { ProgressReporter } from '../net/progress.js';
@@ -246,8 +246,9 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         );
         if (got.cached) result.reused++;
         else result.downloaded++;
-        const ex = await extractCached(extract, got.path, cacheKey({ label, url: p.url, fn: p.fn, sha256: p.sha256, md5: p.md5 }), opts.cacheDir);
-        return { pkg: p, archive: got.path, extracted: ex.path };
+        const key = cacheKey({ label, url: p.url, fn: p.fn, sha256: p.sha256, md5: p.md5 });
+        const ex = await extractCached(extract, got.path, key, opts.cacheDir);
+        return { pkg: p, archive: got.path, extracted: ex.path, extractedFromCache: ex.cached, key };
       } finally {
         task?.done();
       }
@@ -281,18 +282,32 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       for (const p of installOrder(pkgs)) {
         const f = byName.get(p.name)!;
         const dist = distOf(p);
-        const linked = await linkPackage({
-          extractedDir: f.extracted,
-          destDir: staging,
-          targetPrefix: prefix,
-          platform,
-          dist,
-          noarch: p.noarch,
-          python,
-          owners,
-          copy: opts.copy,
-          warn,
-        });
+        const link = (extractedDir: string) =>
+          linkPackage({
+            extractedDir,
+            destDir: staging,
+            targetPrefix: prefix,
+            platform,
+            dist,
+            noarch: p.noarch,
+            python,
+            owners,
+            copy: opts.copy,
+            warn,
+          });
+        let linked = await link(f.extracted);
+        if (linked.mismatches.length > 0 && f.extractedFromCache) {
+          // The cached extraction was modified (a hard-linked file edited in some prefix): extract
+          // the verified archive again and re-link this package over its own files.
+          const m = linked.mismatches[0]!;
+          warn(`${dist}: cached extraction ${f.extracted} was modified (${m.path}); extracting again`);
+          await rm(f.extracted, { recursive: true, force: true });
+          await extractCached(extract, f.archive, f.key, opts.cacheDir);
+          linked = await link(f.extracted);
+        }
+        for (const m of linked.mismatches) {
+          warn(`${dist}: ${m.path} does not match the sha256 in the package's paths.json (expected ${m.expected}, got ${m.actual})`);
+        }
         result.clobbers.push(...linked.clobbers);
         await writePrefixRecord(
           staging,

@@ -87,6 +87,12 @@ export interface LinkResult {
   clobbers: Clobber[];
   /** Number of files hard-linked / copied / written with prefix replacement / symlinked. */
   stats: { hardlinked: number; copied: number; replaced: number; symlinked: number };
+  /**
+   * Files whose bytes in the extracted package differ from the sha256 the package's paths.json
+   * records. From a reused cache entry this means the cache was modified (e.g. a hard-linked file
+   * edited in some prefix); from a fresh extraction, that the package metadata is inconsistent.
+   */
+  mismatches: Array<{ path: string; expected: string; actual: string }>;
 }
 
 /** Reject absolute paths, `..` segments, backslash tricks and empty paths. */
@@ -221,7 +227,17 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
     throw new InstallError(`${dist} is a noarch: python package but the install set has no python record to place it`);
   }
   const entries = await readPackagePaths(extractedDir, dist);
-  const result: LinkResult = { paths: [], clobbers: [], stats: { hardlinked: 0, copied: 0, replaced: 0, symlinked: 0 } };
+  const result: LinkResult = {
+    paths: [],
+    clobbers: [],
+    stats: { hardlinked: 0, copied: 0, replaced: 0, symlinked: 0 },
+    mismatches: [],
+  };
+  const checkSource = (e: PackagePath, actual: string) => {
+    if (e.pathType === 'hardlink' && e.sha256 && e.sha256.toLowerCase() !== actual) {
+      result.mismatches.push({ path: e.path, expected: e.sha256.toLowerCase(), actual });
+    }
+  };
 
   const targetPath = (p: string): string =>
     opts.noarch === 'python' ? checkRelativePath(noarchPythonPath(p, opts.python!, platform), dist) : p;
@@ -289,6 +305,7 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
     let installed: InstalledPath;
     if (e.placeholder) {
       const data = await readFile(src);
+      checkSource(e, sha256Buffer(data));
       const out = applyPrefixReplacement(
         data,
         { placeholder: e.placeholder, mode: e.fileMode ?? 'text' },
@@ -326,6 +343,7 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
       if (linked) result.stats.hardlinked++;
       else result.stats.copied++;
       const { sha256, size } = await sha256File(dest);
+      checkSource(e, sha256);
       installed = { _path: rel, path_type: 'hardlink', sha256, sha256_in_prefix: sha256, size_in_bytes: size };
     }
     if (e.noLink) installed.no_link = true;

@@ -186,6 +186,7 @@ describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () 
     expect(res.upToDate).toBe(false);
     expect(res.installed.sort()).toEqual(['_r-mutex-1.0.1-anacondar_1', 'conda-forge-repodata-patches-20180828-0', 'zlib-1.2.11-h7b6447c_3']);
     expect(res.downloaded).toBe(4);
+    expect(res.warnings).toEqual([]);
     expect(await siblings(p)).toEqual(['env']); // no staging, lock or old dirs left behind
 
     // Prefix replacement used the FINAL prefix, not the staging dir.
@@ -263,6 +264,24 @@ describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () 
     await installLockfile(opts(lf, 'linux-64', { prefix: b, cacheDir: join(base, 'cache2') }));
     const noMeta = (r: string) => r.startsWith('conda-meta/');
     expect(await treeManifest(b, b, noMeta)).toEqual(await treeManifest(a, a, noMeta));
+  });
+
+  it('a hard-linked file edited in one prefix (which edits the cache) is detected and re-extracted for the next', async () => {
+    const lf = lockfile([await locked(ZLIB_LINUX, 'linux-64')]);
+    const base = join(root, `cache-edit-${seq++}`);
+    const cacheDir = join(base, 'cache');
+    const a = join(base, 'envA');
+    await installLockfile(opts(lf, 'linux-64', { prefix: a, cacheDir }));
+    await writeFile(join(a, 'include/zlib.h'), 'edited in place\n', { flag: 'r+' });
+    const b = join(base, 'envB');
+    const res = await installLockfile(opts(lf, 'linux-64', { prefix: b, cacheDir }));
+    expect(res.warnings).toHaveLength(1);
+    expect(res.warnings[0]).toMatch(/zlib-1\.2\.11-h7b6447c_3: cached extraction .* was modified \(include\/zlib\.h\)/);
+    expect((await verifyPrefix({ prefix: b, lockfile: lf, platform: 'linux-64' })).ok).toBe(true);
+    const hdr = await readFile(join(b, 'include/zlib.h'));
+    expect(createHash('sha256').update(hdr).digest('hex')).toBe('4ddc82b4af931ab55f44d977bde81bfbc4151b5dcdccc03142831a301b5ec3c8');
+    // The edited prefix is (rightly) reported by verify.
+    expect((await verifyPrefix({ prefix: a, lockfile: lf, platform: 'linux-64' })).problems.map((x) => x.path)).toEqual(['include/zlib.h']);
   });
 
   it('osx-64 set (binary placeholders in dylibs, a .conda package) installs and verifies', async () => {
