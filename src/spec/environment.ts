@@ -542,3 +542,48 @@ export function dependencyLocation(env: EnvironmentSpec, name: string): SourceLo
   const d = env.dependencies.find((x) => x.spec.name === name);
   return d ? { file: d.file, line: d.line, column: d.column } : undefined;
 }
+
+/**
+ * Combine several environment files (`-f a.yml -f b.yml`) into one: channels in order of first
+ * appearance, `nodefaults` if any file says so, dependencies concatenated, platforms united,
+ * virtual package overrides in file order. The Go toolchain may be given by one file only.
+ */
+export function mergeEnvironmentSpecs(specs: readonly EnvironmentSpec[]): EnvironmentSpec {
+  if (specs.length === 0) throw new InputError('no environment file given', { code: 'E_ENV_READ' });
+  if (specs.length === 1) return specs[0]!;
+  const out: EnvironmentSpec = {
+    file: specs[0]!.file,
+    channels: [],
+    nodefaults: false,
+    dependencies: [],
+    virtualPackages: [],
+    warnings: [],
+  };
+  let platforms: Platform[] | undefined;
+  for (const s of specs) {
+    if (out.name === undefined && s.name !== undefined) out.name = s.name;
+    for (const c of s.channels) if (!out.channels.includes(c)) out.channels.push(c);
+    out.nodefaults ||= s.nodefaults;
+    out.dependencies.push(...s.dependencies);
+    if (s.platforms) platforms = sortPlatforms([...(platforms ?? []), ...s.platforms]);
+    out.virtualPackages.push(...s.virtualPackages);
+    out.warnings.push(...s.warnings);
+    if (s.go) {
+      if (out.go) {
+        throw new InputError(`the Go toolchain is given in two files (also at ${out.go.file}:${out.go.line}); keep one`, {
+          code: 'E_ENV_GO',
+          location: { file: s.go.file, line: s.go.line, column: s.go.column },
+        });
+      }
+      out.go = s.go;
+    }
+  }
+  if (out.nodefaults && out.channels.includes('defaults')) {
+    throw new InputError(
+      `'defaults' and 'nodefaults' are both listed across ${specs.map((s) => s.file).join(', ')}`,
+      { code: 'E_ENV_CHANNEL', location: { file: specs.find((s) => s.channels.includes('defaults'))!.file } },
+    );
+  }
+  if (platforms) out.platforms = platforms;
+  return out;
+}
