@@ -19,10 +19,13 @@ interface Node {
   installable: boolean;
   /** For a candidate group with one non-dependency problem: that problem ("conflicts with ..."). */
   reason?: string;
+  /** The "… and N more" line. */
+  more?: boolean;
 }
 
 const MAX_DEPTH = 7;
 const MAX_VERSIONS_SHOWN = 6;
+const MAX_GROUPS = 4;
 
 export function explainUnsat(provider: CondaProvider, solver: Solver, core: readonly CoreClause[], platform: string): string {
   const ex = new Explainer(provider, solver, core);
@@ -46,7 +49,10 @@ class Explainer {
   private readonly constrainedBy = new Map<SolvableId, { parent: SolvableId | null; vs: VersionSetId }[]>();
   private readonly requiredOnName = new Map<NameId, { parent: SolvableId | null; vs: VersionSetId }[]>();
   private readonly forbidNames = new Set<NameId>();
+  private readonly constrainsFrom = new Map<SolvableId, Map<VersionSetId, Set<SolvableId>>>();
   private readonly memo = new Map<SolvableId, Node[]>();
+  /** Distance from the root through requires clauses of the core (1 = a candidate of a requested spec). */
+  private readonly depth = new Map<SolvableId, number>();
   private readonly visiting = new Set<SolvableId>();
 
   constructor(
@@ -61,9 +67,28 @@ class Explainer {
         push(this.requiredOnName, p.versionSetName(c.versionSet), { parent: c.parent, vs: c.versionSet });
       } else if (c.kind === 'constrains') {
         push(this.constrainedBy, c.forbidden, { parent: c.parent, vs: c.versionSet });
+        if (c.parent !== null) {
+          let m = this.constrainsFrom.get(c.parent);
+          if (!m) this.constrainsFrom.set(c.parent, (m = new Map()));
+          let set = m.get(c.versionSet);
+          if (!set) m.set(c.versionSet, (set = new Set()));
+          set.add(c.forbidden);
+        }
       } else {
         this.forbidNames.add(c.name);
       }
+    }
+    let frontier: VersionSetId[] = this.rootRequires;
+    for (let d = 1; frontier.length > 0 && d <= MAX_DEPTH; d++) {
+      const next: VersionSetId[] = [];
+      for (const vs of frontier) {
+        for (const s of this.candidates(vs)) {
+          if (this.depth.has(s)) continue;
+          this.depth.set(s, d);
+          for (const dep of this.requiresOf.get(s) ?? []) next.push(dep);
+        }
+      }
+      frontier = next;
     }
   }
 
@@ -88,8 +113,8 @@ class Explainer {
     const cands = this.candidates(vs);
     if (cands.length === 0) return { text: `${label}${this.noCandidatesText(vs)}`, children: [], installable: false };
     const groups = this.candidateGroups(cands, 0);
-    const ok = groups.filter((g) => g.installable);
-    if (ok.length > 0) {
+    const ok = groups.filter((g) => g.installable || g.more);
+    if (ok.some((g) => !g.more)) {
       return { text: `${label} can be installed with any of the following options:`, children: ok, installable: true };
     }
     return { text: `${label} cannot be installed because there are no viable options:`, children: groups, installable: false };
@@ -107,7 +132,12 @@ class Explainer {
       else groups.set(key, { ids: [s], problems });
     }
     const out: Node[] = [];
+    let hidden = 0;
     for (const { ids, problems } of groups.values()) {
+      if (out.length >= MAX_GROUPS) {
+        hidden += ids.length;
+        continue;
+      }
       const label = this.label(ids);
       const installable = problems.every((n) => n.installable);
       if (problems.length === 0) out.push({ text: label, children: [], installable: true });
@@ -124,6 +154,10 @@ class Explainer {
           installable,
         });
       }
+    }
+    if (hidden > 0) {
+      const name = this.p.displayName(this.p.solvableName(cands[0]!));
+      out.push({ text: `… and ${hidden} more candidate${hidden === 1 ? '' : 's'} of ${name}`, children: [], installable: false, more: true });
     }
     return out;
   }
@@ -146,23 +180,39 @@ class Explainer {
     if (hit) return hit;
     const out: Node[] = [];
     const name = this.p.solvableName(s);
+    const byConstraint = new Map<VersionSetId, SolvableId[]>();
     for (const { parent, vs } of this.constrainedBy.get(s) ?? []) {
-      const by = parent === null ? 'the requested constraint' : this.p.displaySolvable(parent);
-      out.push({ text: `is ruled out by ${by} (${this.p.displayVersionSet(vs)})`, children: [], installable: parent === null });
+      if (parent === null) {
+        out.push({ text: `is ruled out by the pinned ${this.p.displayVersionSet(vs).replace(/ \(pinned\)$/, '')}`, children: [], installable: true });
+      } else push(byConstraint, vs, parent);
+    }
+    for (const [vs, parents] of [...byConstraint].slice(0, 3)) {
+      out.push({ text: `is ruled out by ${this.p.displayVersionSet(vs)}, a constraint of ${this.label(parents)}`, children: [], installable: true });
+    }
+    for (const [vs, forbidden] of this.constrainsFrom.get(s) ?? []) {
+      const target = this.p.versionSetName(vs);
+      const requested = (this.requiredOnName.get(target) ?? []).find(
+        ({ parent, vs: rvs }) => parent === null && this.candidates(rvs).some((c) => forbidden.has(c)),
+      );
+      if (requested) {
+        out.push({ text: `constrains ${this.p.displayVersionSet(vs)}, which conflicts with the requested ${this.p.displayVersionSet(requested.vs)}`, children: [], installable: true });
+      }
     }
     if (this.forbidNames.has(name)) {
-      const conflicts = (this.requiredOnName.get(name) ?? []).filter(
-        ({ parent, vs }) => parent !== s && !this.candidates(vs).includes(s) && (parent === null || !this.visiting.has(parent)),
-      );
-      const seen = new Set<string>();
-      for (const { parent, vs } of conflicts.slice(0, 3)) {
-        const text =
-          parent === null
-            ? `conflicts with the requested ${this.p.displayVersionSet(vs)}`
-            : `conflicts with ${this.p.displayVersionSet(vs)} required by ${this.p.displaySolvable(parent)}`;
-        if (seen.has(text)) continue;
-        seen.add(text);
-        out.push({ text, children: [], installable: parent === null });
+      // Same-name conflicts, with the user's own specs or with what a requested package needs.
+      const byVs = new Map<VersionSetId, SolvableId[]>();
+      let root: VersionSetId | undefined;
+      for (const { parent, vs } of this.requiredOnName.get(name) ?? []) {
+        if (parent === s || this.candidates(vs).includes(s)) continue;
+        if (parent === null) root ??= vs;
+        else if (this.depth.get(parent) === 1 && !this.visiting.has(parent)) push(byVs, vs, parent);
+      }
+      if (root !== undefined) {
+        out.push({ text: `conflicts with the requested ${this.p.displayVersionSet(root)}`, children: [], installable: true });
+      } else {
+        for (const [vs, parents] of [...byVs].slice(0, 2)) {
+          out.push({ text: `conflicts with ${this.p.displayVersionSet(vs)} required by ${this.label(parents)}`, children: [], installable: true });
+        }
       }
     }
     if (depth >= MAX_DEPTH) {

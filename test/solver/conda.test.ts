@@ -1,0 +1,336 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { MatchSpec } from '../../src/conda/matchspec.js';
+import type { PackageRecord, RepoDataRecord } from '../../src/conda/record.js';
+import { PackageNotFoundError, UnsatisfiableError } from '../../src/errors.js';
+import { parseRepoData } from '../../src/repodata/parse.js';
+import { solve, SolverTimeoutError, type SolveOptions } from '../../src/solver/index.js';
+import { fixture, haveFixtures } from '../support/fixtures.js';
+import { checkSolution } from './check-solution.js';
+
+const CF = 'https://conda.anaconda.org/conda-forge';
+const SUBCHANNEL = 'conda-forge-subchannel-py39-2024-05';
+
+const cache = new Map<string, RepoDataRecord[]>();
+function load(path: string, channel: string, subdir?: string): RepoDataRecord[] {
+  const key = `${path}|${channel}`;
+  let r = cache.get(key);
+  if (!r) {
+    r = parseRepoData(readFileSync(path, 'utf8'), { channel, subdir, baseUrl: `${channel}/${subdir ?? 'noarch'}` });
+    cache.set(key, r);
+  }
+  return r;
+}
+function subchannel(subdir: string): RepoDataRecord[] {
+  return [
+    ...load(fixture('repodata', SUBCHANNEL, subdir, 'repodata.json'), CF, subdir),
+    ...load(fixture('repodata', SUBCHANNEL, 'noarch', 'repodata.json'), CF, 'noarch'),
+  ];
+}
+
+function vpkg(name: string, version: string, build = '0'): PackageRecord {
+  return { name, version, build, build_number: 0, subdir: 'linux-64', depends: [], constrains: [] };
+}
+const VIRTUAL: Record<string, PackageRecord[]> = {
+  'linux-64': [vpkg('__unix', '0'), vpkg('__linux', '5.10'), vpkg('__glibc', '2.28'), vpkg('__archspec', '1', 'x86_64')],
+  'linux-aarch64': [vpkg('__unix', '0'), vpkg('__linux', '5.10'), vpkg('__glibc', '2.28'), vpkg('__archspec', '1', 'aarch64')],
+  'linux-ppc64le': [vpkg('__unix', '0'), vpkg('__linux', '5.10'), vpkg('__glibc', '2.28'), vpkg('__archspec', '1', 'ppc64le')],
+  'osx-64': [vpkg('__unix', '0'), vpkg('__osx', '10.15'), vpkg('__archspec', '1', 'x86_64')],
+  'osx-arm64': [vpkg('__unix', '0'), vpkg('__osx', '11.0'), vpkg('__archspec', '1', 'arm64')],
+  'win-64': [vpkg('__win', '0'), vpkg('__archspec', '1', 'x86_64')],
+  'win-arm64': [vpkg('__win', '0'), vpkg('__archspec', '1', 'arm64')],
+};
+
+const specs = (...s: string[]) => s.map((x) => MatchSpec.parse(x));
+
+/** Synthetic record. */
+function rec(name: string, version: string, o: Partial<RepoDataRecord> = {}): RepoDataRecord {
+  const build = o.build ?? `h${o.build_number ?? 0}_0`;
+  const channel = o.channel ?? 'https://example.test/main';
+  const subdir = o.subdir ?? 'linux-64';
+  const fn = `${name}-${version}-${build}.conda`;
+  return { name, version, build, build_number: 0, subdir, depends: [], constrains: [], fn, url: `${channel}/${subdir}/${fn}`, channel, ...o };
+}
+
+function solveChecked(opts: SolveOptions) {
+  const res = solve(opts);
+  expect(checkSolution(res.records, opts)).toEqual([]);
+  return res;
+}
+const nv = (rs: readonly RepoDataRecord[]) => Object.fromEntries(rs.map((r) => [r.name, r.version]));
+const nvb = (rs: readonly RepoDataRecord[]) => Object.fromEntries(rs.map((r) => [r.name, `${r.version} ${r.build}`]));
+function unsatMessage(opts: SolveOptions): string {
+  try {
+    solve(opts);
+  } catch (e) {
+    if (e instanceof UnsatisfiableError) return e.message;
+    throw e;
+  }
+  throw new Error('expected UnsatisfiableError');
+}
+
+describe.skipIf(!haveFixtures)('solve on real conda-forge records (python 3.9 subchannel)', () => {
+  const cases: [string, string[]][] = [
+    ['linux-64', ['python 3.9.*']],
+    ['linux-64', ['python 3.9.*', 'pip', 'setuptools']],
+    ['linux-64', ['python 3.9.7', 'openssl 1.1.*']],
+    ['linux-64', ['python >=3.9.10', 'sqlite <3.40']],
+    ['linux-64', ['python_abi 3.9.*', 'python <3.9.5']],
+    ['linux-aarch64', ['python 3.9.*']],
+    ['linux-ppc64le', ['python 3.9.*', 'pip']],
+    ['osx-64', ['python 3.9.*', 'zstd']],
+    ['osx-arm64', ['python 3.9.*']],
+    ['win-64', ['python 3.9.*', 'pip']],
+    ['win-64', ['python 3.9.*', 'vs2015_runtime <14.30']],
+    ['win-arm64', ['zstd <1.5.6', 'zlib 1.2.*']],
+  ];
+  it.each(cases)('%s %j gives a consistent solution', (subdir, s) => {
+    const opts: SolveOptions = { specs: specs(...s), records: subchannel(subdir), virtualPackages: VIRTUAL[subdir]!, channels: [CF] };
+    const res = solveChecked(opts);
+    expect(res.records.length).toBeGreaterThan(0);
+    expect(res.stats.ms).toBeLessThan(2000);
+  });
+
+  it('picks the newest python 3.9 and the newest openssl, with noarch records competing normally', () => {
+    const records = subchannel('linux-64');
+    const res = solveChecked({ specs: specs('python 3.9.*', 'pip'), records, virtualPackages: VIRTUAL['linux-64']!, channels: [CF] });
+    const got = nvb(res.records);
+    const newestPython = records.filter((r) => r.name === 'python' && r.version.startsWith('3.9.') && r.build.includes('cpython')).map((r) => r.version);
+    expect(got.python!.split(' ')[0]).toBe(newestPython.sort((a, b) => Number(a.split('.')[2]) - Number(b.split('.')[2])).at(-1));
+    expect(res.records.find((r) => r.name === 'pip')!.subdir).toBe('noarch');
+    expect(res.records.map((r) => r.name)).toEqual([...res.records.map((r) => r.name)].sort());
+    expect(res.records.some((r) => r.name.startsWith('__'))).toBe(false);
+  });
+
+  it('solves many random python requests consistently in every subdir', () => {
+    let seed = 7;
+    const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 16) % n; };
+    let solved = 0;
+    for (const subdir of ['linux-64', 'osx-arm64', 'win-64']) {
+      const records = subchannel(subdir);
+      const pythons = [...new Set(records.filter((r) => r.name === 'python').map((r) => r.version))];
+      const names = [...new Set(records.map((r) => r.name))].filter((n) => !n.startsWith('_'));
+      for (let i = 0; i < 12; i++) {
+        const s = [`python ${pythons[rnd(pythons.length)]}`, names[rnd(names.length)]!];
+        const opts: SolveOptions = { specs: specs(...s), records, virtualPackages: VIRTUAL[subdir]!, channels: [CF] };
+        try {
+          solveChecked(opts);
+          solved++;
+        } catch (e) {
+          if (!(e instanceof UnsatisfiableError)) throw e;
+          expect(e.message).toContain(`Cannot solve the requested packages for ${subdir}`);
+        }
+      }
+    }
+    expect(solved).toBeGreaterThan(20);
+  });
+
+  it('solves numpy + python from libmamba\'s real conda-forge closure', () => {
+    const records = load(fixture('repodata', 'mamba', 'conda-forge-numpy-linux-64.json'), CF, 'linux-64');
+    const res = solveChecked({ specs: specs('numpy'), records, virtualPackages: VIRTUAL['linux-64']!, channels: [CF] });
+    expect(res.records.map((r) => r.name)).toEqual(expect.arrayContaining(['numpy', 'python', 'libgcc-ng']));
+  });
+
+  it('stays under a second for the python 3.9 linux-64 solve', () => {
+    const records = subchannel('linux-64');
+    const t = performance.now();
+    const res = solve({ specs: specs('python 3.9.*', 'pip', 'setuptools', 'wheel'), records, virtualPackages: VIRTUAL['linux-64']!, channels: [CF] });
+    expect(performance.now() - t).toBeLessThan(1000);
+    expect(res.stats.candidatesLoaded).toBeLessThan(records.length);
+  });
+});
+
+describe.skipIf(!haveFixtures)('track_features (pytorch channel)', () => {
+  it('orders records without track_features first, then by version and build number', () => {
+    const records = load(fixture('repodata', 'rattler', 'pytorch__linux-64__repodata.json'), 'https://conda.anaconda.org/pytorch', 'linux-64');
+    const withTf = records.filter((r) => r.track_features);
+    expect(withTf.length).toBeGreaterThan(0);
+    // cuda92 (a track_features metapackage) vs a synthetic plain build of the same name and a lower version
+    const tf = withTf.find((r) => r.name === 'cuda92')!;
+    const plain = rec('cuda92', '0.9', { channel: tf.channel });
+    const res = solveChecked({ specs: specs('cuda92'), records: [tf, plain], virtualPackages: [] });
+    expect(res.records[0]!.version).toBe('0.9');
+    const forced = solveChecked({ specs: specs('cuda92 1.0'), records: [tf, plain], virtualPackages: [] });
+    expect(forced.records[0]!.track_features).toBe(tf.track_features);
+  });
+
+  it('solves nccl2 (two track_features builds) and prefers the newer timestamp on a tie', () => {
+    const records = load(fixture('repodata', 'rattler', 'pytorch__linux-64__repodata.json'), 'https://conda.anaconda.org/pytorch', 'linux-64');
+    const nccl = records.filter((r) => r.name === 'nccl2');
+    expect(nccl).toHaveLength(2);
+    const res = solveChecked({ specs: specs('nccl2'), records, virtualPackages: VIRTUAL['linux-64']! });
+    const newest = [...nccl].sort((a, b) => (b.timestamp ?? 0) - (a.timestamp ?? 0))[0]!;
+    expect(res.records[0]!.build).toBe(newest.build);
+  });
+});
+
+describe('conda semantics on synthetic channels', () => {
+  it('prefers no track_features, then fewer track_features, over a higher version', () => {
+    const records = [rec('a', '3', { track_features: 'x y' }), rec('a', '2', { track_features: 'x' }), rec('a', '1')];
+    expect(nv(solveChecked({ specs: specs('a'), records, virtualPackages: [] }).records)).toEqual({ a: '1' });
+    expect(nv(solveChecked({ specs: specs('a >=2'), records, virtualPackages: [] }).records)).toEqual({ a: '2' });
+  });
+
+  it('breaks version ties by build number, then by the dependencies\' highest versions, then timestamp', () => {
+    const records = [
+      rec('a', '1', { build: 'b0', build_number: 0, timestamp: 9 }),
+      rec('a', '1', { build: 'b1', build_number: 1, timestamp: 1, depends: ['dep <2'] }),
+      rec('a', '1', { build: 'b1x', build_number: 1, timestamp: 5, depends: ['dep <3'] }),
+      rec('dep', '1'), rec('dep', '2'), rec('dep', '3'),
+      rec('t', '1', { build: 'old', timestamp: 100 }),
+      rec('t', '1', { build: 'new', timestamp: 200 }),
+    ];
+    const got = nvb(solveChecked({ specs: specs('a', 't'), records, virtualPackages: [] }).records);
+    expect(got.a).toBe('1 b1x');
+    expect(got.dep).toBe('2 h0_0');
+    expect(got.t).toBe('1 new');
+  });
+
+  it('enforces constrains only when the constrained package is installed', () => {
+    const records = [rec('a', '1', { constrains: ['b <2'] }), rec('b', '1'), rec('b', '2'), rec('c', '1', { depends: ['b'] })];
+    expect(nv(solveChecked({ specs: specs('a'), records, virtualPackages: [] }).records)).toEqual({ a: '1' });
+    expect(nv(solveChecked({ specs: specs('a', 'c'), records, virtualPackages: [] }).records)).toEqual({ a: '1', b: '1', c: '1' });
+  });
+
+  it('strict channel priority takes a name only from the highest-priority channel that has it', () => {
+    const hi = 'https://example.test/high';
+    const lo = 'https://example.test/low';
+    const records = [
+      rec('a', '1', { channel: hi, depends: ['b'] }),
+      rec('a', '5', { channel: lo }),
+      rec('b', '2', { channel: lo }),
+    ];
+    const strict = solveChecked({ specs: specs('a'), records, virtualPackages: [], channels: [hi, lo] });
+    expect(strict.records.map((r) => `${r.name} ${r.version} ${r.channel}`)).toEqual([`a 1 ${hi}`, `b 2 ${lo}`]);
+    const disabled = solveChecked({ specs: specs('a'), records, virtualPackages: [], channels: [hi, lo], channelPriority: 'disabled' });
+    expect(nv(disabled.records)).toEqual({ a: '5' });
+    // the order of the channels list decides, not the order of the records
+    const flipped = solveChecked({ specs: specs('a'), records, virtualPackages: [], channels: [lo, hi] });
+    expect(nv(flipped.records)).toEqual({ a: '5' });
+    // a spec naming a channel may take the name from that channel
+    const named = solveChecked({ specs: specs('low::a'), records, virtualPackages: [], channels: [hi, lo] });
+    expect(named.records.map((r) => r.channel)).toEqual([lo]);
+  });
+
+  it('strict channel priority: a version only in the lower channel is not found', () => {
+    const hi = 'https://example.test/high';
+    const lo = 'https://example.test/low';
+    const records = [rec('a', '1', { channel: hi }), rec('a', '5', { channel: lo })];
+    expect(() => solve({ specs: specs('a 5'), records, virtualPackages: [], channels: [hi, lo] })).toThrow(/strict channel priority/);
+  });
+
+  it('virtual packages are the only candidates for __ names', () => {
+    const records = [rec('a', '2', { depends: ['__glibc >=2.17'] }), rec('__glibc', '9.99')];
+    const res = solveChecked({ specs: specs('a'), records, virtualPackages: [vpkg('__glibc', '2.28')] });
+    expect(nv(res.records)).toEqual({ a: '2' });
+    const msg = unsatMessage({ specs: specs('a'), records: [rec('a', '2', { depends: ['__glibc >=2.34'] }), rec('__glibc', '2.99')], virtualPackages: [vpkg('__glibc', '2.28')], platform: 'linux-64' });
+    expect(msg).toContain('__glibc >=2.34');
+    expect(msg).toContain('2.28');
+  });
+
+  it('locked records are preferred where possible but not forced', () => {
+    const records = [rec('a', '1', { depends: ['b'] }), rec('a', '2', { depends: ['b'] }), rec('b', '1'), rec('b', '2'), rec('b', '3')];
+    const locked = [records[0]!, records[3]!]; // a 1, b 2
+    expect(nv(solveChecked({ specs: specs('a'), records, virtualPackages: [], locked }).records)).toEqual({ a: '1', b: '2' });
+    // the user now asks for b 3: b's lock gives way, a's lock stays
+    expect(nv(solveChecked({ specs: specs('a', 'b >=3'), records, virtualPackages: [], locked }).records)).toEqual({ a: '1', b: '3' });
+    expect(nv(solveChecked({ specs: specs('a'), records, virtualPackages: [] }).records)).toEqual({ a: '2', b: '3' });
+  });
+
+  it('a locked record missing from the channel is still a candidate', () => {
+    const records = [rec('a', '2')];
+    const gone = rec('a', '1');
+    const res = solve({ specs: specs('a'), records, virtualPackages: [], locked: [gone] });
+    expect(res.records).toEqual([gone]);
+  });
+
+  it('pinned specs are hard constraints on installed names', () => {
+    const records = [rec('a', '1', { depends: ['b'] }), rec('b', '1'), rec('b', '2')];
+    const pinned = specs('b <2', 'zzz 1');
+    const res = solveChecked({ specs: specs('a'), records, virtualPackages: [], pinned });
+    expect(nv(res.records)).toEqual({ a: '1', b: '1' });
+    expect(() => solve({ specs: specs('b 2'), records, virtualPackages: [], pinned })).toThrow(UnsatisfiableError);
+  });
+
+  it('an invalid depends string makes only that record uninstallable', () => {
+    const records = [rec('a', '2', { depends: ['b >>>2'] }), rec('a', '1'), rec('b', '2')];
+    expect(nv(solveChecked({ specs: specs('a'), records, virtualPackages: [] }).records)).toEqual({ a: '1' });
+  });
+
+  it('gives up with SolverTimeoutError when the timeout has passed', () => {
+    // a pigeonhole-like problem: n+1 packages each needing a distinct slot out of n
+    const n = 9;
+    const records: RepoDataRecord[] = [];
+    for (let s = 0; s < n; s++) records.push(rec('slot', String(s + 1)));
+    for (let p = 0; p <= n; p++) {
+      for (let s = 0; s < n; s++) {
+        const others = Array.from({ length: n + 1 }, (_, q) => q).filter((q) => q !== p).map((q) => `p${q} !=${s + 1}`);
+        records.push(rec(`p${p}`, String(s + 1), { depends: [], constrains: others }));
+      }
+    }
+    expect(() => solve({ specs: specs(...Array.from({ length: n + 1 }, (_, p) => `p${p}`)), records, virtualPackages: [], timeoutMs: 0 })).toThrow(SolverTimeoutError);
+  });
+});
+
+describe('unsatisfiable and not-found explanations', () => {
+  it('direct conflict between two requested specs', () => {
+    const records = [rec('a', '1'), rec('a', '2')];
+    const msg = unsatMessage({ specs: specs('a 1', 'a 2'), records, virtualPackages: [], platform: 'linux-64' });
+    expect(msg.split('\n')[0]).toBe('Cannot solve the requested packages for linux-64:');
+    expect(msg).toContain('a 1');
+    expect(msg).toContain('a 1 conflicts with the requested a ==2');
+    expect(msg).toContain('a 2 conflicts with the requested a ==1');
+  });
+
+  it('conflict through dependencies names the chain and the user\'s spec', () => {
+    const records = [
+      rec('python', '3.9.19', { depends: ['openssl >=3.2,<4.0a0'] }),
+      rec('python', '3.9.18', { depends: ['openssl >=3.1,<4.0a0'] }),
+      rec('openssl', '3.2.1'), rec('openssl', '3.1.0'), rec('openssl', '1.1.1w'),
+    ];
+    const msg = unsatMessage({ specs: specs('python 3.9.*', 'openssl 1.1.*'), records, virtualPackages: [], platform: 'linux-64' });
+    expect(msg).toMatch(/python 3\.9\.\* (can|cannot) be installed/);
+    expect(msg).toContain('python 3.9.19 would require');
+    expect(msg).toContain('openssl >=3.2,<4.0a0, which conflicts with the requested openssl 1.1.*');
+    expect(msg).toContain('openssl 1.1.*');
+    expect(msg).toMatch(/[├└]─ /);
+  });
+
+  it('a dependency name no channel has', () => {
+    const records = [rec('a', '1', { depends: ['ghost >=1'] })];
+    const msg = unsatMessage({ specs: specs('a'), records, virtualPackages: [], platform: 'osx-arm64' });
+    expect(msg).toContain('Cannot solve the requested packages for osx-arm64');
+    expect(msg).toContain('a 1 would require');
+    expect(msg).toContain('ghost >=1, for which no candidates were found (no channel has a package named ghost)');
+  });
+
+  it('a virtual package that is too old (__glibc)', () => {
+    const records = [rec('a', '2', { depends: ['__glibc >=2.34'] }), rec('a', '1', { depends: ['__glibc >=2.31'] })];
+    const msg = unsatMessage({ specs: specs('a'), records, virtualPackages: [vpkg('__glibc', '2.17')], platform: 'linux-64' });
+    expect(msg).toContain("__glibc >=2.34, which the target's virtual package __glibc 2.17 does not satisfy");
+    expect(msg).toContain('__glibc >=2.31');
+  });
+
+  it('a requested name that no channel has is a PackageNotFoundError naming spec and platform', () => {
+    const err = (() => { try { solve({ specs: specs('nosuchpkg >=1'), records: [rec('a', '1')], virtualPackages: [], platform: 'win-64', channels: ['https://example.test/main'] }); } catch (e) { return e; } return undefined; })();
+    expect(err).toBeInstanceOf(PackageNotFoundError);
+    expect((err as Error).message).toContain('No candidates were found for nosuchpkg >=1');
+    expect((err as Error).message).toContain('win-64');
+  });
+
+  it('a requested version that does not exist lists the available ones', () => {
+    const err = (() => { try { solve({ specs: specs('a 9'), records: [rec('a', '1'), rec('a', '2')], virtualPackages: [], platform: 'linux-64' }); } catch (e) { return e; } return undefined; })();
+    expect(err).toBeInstanceOf(PackageNotFoundError);
+    expect((err as Error).message).toMatch(/available versions of a: 2, 1/);
+  });
+
+  it.skipIf(!haveFixtures)('real data: python 3.9.* with openssl 1.0.* explains through openssl', () => {
+    const records = subchannel('linux-64');
+    const msg = unsatMessage({ specs: specs('python 3.9.*', 'openssl 1.0.*'), records, virtualPackages: VIRTUAL['linux-64']!, channels: [CF], platform: 'linux-64' });
+    expect(msg).toContain('Cannot solve the requested packages for linux-64');
+    expect(msg).toContain('openssl 1.0.*');
+    expect(msg).toContain('python 3.9.*');
+    expect(msg).toContain('which conflicts with the requested openssl 1.0.*');
+    expect(msg.split('\n').length).toBeLessThan(40);
+  });
+});
