@@ -399,7 +399,8 @@ export class MatchSpec implements MatchSpecFields {
     if (!NAME_RE.test(name)) throw new InvalidSpecError(`invalid package name '${fields.name}' (allowed: a-z 0-9 _ . - + and * globs)`);
     this.name = name;
     if (fields.version && !fields.version.isAny) this.version = fields.version;
-    if (fields.build !== undefined && fields.build !== '') this.build = fields.build;
+    // A `*` build is no constraint; dropping it keeps keys of equal specs equal.
+    if (fields.build !== undefined && fields.build !== '' && fields.build !== '*') this.build = fields.build;
     if (fields.buildNumber && !fields.buildNumber.isAny) this.buildNumber = fields.buildNumber;
     if (fields.channel) this.channel = stripSlashes(fields.channel);
     if (fields.subdir) this.subdir = fields.subdir;
@@ -412,7 +413,7 @@ export class MatchSpec implements MatchSpecFields {
     if (fields.licenseFamily) this.licenseFamily = fields.licenseFamily;
     if (fields.trackFeatures && fields.trackFeatures.length > 0) this.trackFeatures = [...fields.trackFeatures].sort();
     this.nameMatch = globMatcher(this.name);
-    if (this.build !== undefined && this.build !== '*') this.buildMatch = globMatcher(this.build);
+    if (this.build !== undefined) this.buildMatch = globMatcher(this.build);
     if (this.license !== undefined) this.licenseMatch = globMatcher(this.license);
     if (this.licenseFamily !== undefined) this.licenseFamilyMatch = globMatcher(this.licenseFamily.toLowerCase());
   }
@@ -575,7 +576,7 @@ export class MatchSpec implements MatchSpecFields {
   get isNameOnly(): boolean {
     return (
       (this.version === undefined || this.version.isAny) &&
-      (this.build === undefined || this.build === '*') &&
+      this.build === undefined &&
       this.buildNumber === undefined &&
       this.channel === undefined &&
       this.subdir === undefined &&
