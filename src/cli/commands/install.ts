@@ -1,0 +1,60 @@
+/** `conda-go-lock install`: replay one platform of the lockfile into a prefix. */
+import { resolve } from 'node:path';
+import { hostPlatform, parsePlatform } from '../../conda/platform.js';
+import { ExitCode, LockfileError, UsageError } from '../../errors.js';
+import { installLockfile } from '../../install/install.js';
+import { readLockfile } from '../../lockfile/read.js';
+import { HttpClient } from '../../net/http.js';
+import { ProgressReporter } from '../../net/progress.js';
+import { defaultCacheDir } from '../../repodata/cache.js';
+
+export interface InstallCommandOptions {
+  prefix: string;
+  lockfile: string;
+  platform?: string;
+  cacheDir?: string;
+  concurrency: string;
+  go: boolean;
+  quiet?: boolean;
+}
+
+export async function installCommand(opts: InstallCommandOptions): Promise<number> {
+  const platform = opts.platform ? parsePlatform(opts.platform, '--platform') : hostPlatform();
+  const concurrency = Number(opts.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to 64, got '${opts.concurrency}'`);
+  }
+  const lockfile = await readLockfile(opts.lockfile);
+  if (!lockfile.metadata.platforms.includes(platform)) {
+    throw new LockfileError(
+      `${opts.lockfile} has no ${platform} lock (it has ${lockfile.metadata.platforms.join(', ')}); pass --platform or re-lock with -p ${platform}`,
+      { code: 'E_LOCKFILE_PLATFORM' },
+    );
+  }
+  const effective = opts.go ? lockfile : { ...lockfile, go: [] };
+  const progress = new ProgressReporter({ quiet: opts.quiet });
+  const http = new HttpClient({ concurrency, onRetry: (r) => progress.log(`retrying ${r.url} (${r.reason}), attempt ${r.attempt}`) });
+  const prefix = resolve(opts.prefix);
+  const result = await installLockfile({
+    lockfile: effective,
+    platform,
+    prefix,
+    http,
+    cacheDir: opts.cacheDir ?? defaultCacheDir(),
+    concurrency,
+    progress,
+    command: ['conda-go-lock', 'install', '--lockfile', opts.lockfile, '-p', opts.prefix, '--platform', platform].join(' '),
+    onWarning: (m) => progress.log(`warning: ${m}`),
+  });
+  if (result.upToDate) {
+    progress.log(`${prefix} is already up to date (${platform})`);
+  } else {
+    const goNote = result.go ? `, go ${result.go.version}` : '';
+    progress.log(
+      `Installed ${result.installed.length} package(s)${goNote} into ${prefix} (${platform}; ${result.downloaded} downloaded, ${result.reused} from cache${result.removed.length ? `, ${result.removed.length} removed` : ''})`,
+    );
+    for (const c of result.clobbers) progress.log(`warning: ${c.path}: ${c.by} replaced the file from ${c.previous}`);
+  }
+  progress.stop();
+  return ExitCode.ok;
+}

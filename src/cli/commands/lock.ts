@@ -1,0 +1,204 @@
+/**
+ * `conda-go-lock lock`: inputs → repodata (all platforms at once) → solve per platform →
+ * Go toolchain pins → one lockfile, written atomically.
+ */
+import { existsSync } from 'node:fs';
+import type { Platform } from '../../conda/platform.js';
+import type { RepoDataRecord } from '../../conda/record.js';
+import { ExitCode, LockfileError, PackageNotFoundError, UsageError } from '../../errors.js';
+import { resolveGoToolchain } from '../../go/resolve.js';
+import { diffLockfiles, formatDiffSummary } from '../../lockfile/diff.js';
+import { LOCKFILE_VERSION, type LockedCondaPackage, type LockedGoToolchain, type Lockfile } from '../../lockfile/model.js';
+import { readLockfile } from '../../lockfile/read.js';
+import { writeLockfile } from '../../lockfile/write.js';
+import { HttpClient } from '../../net/http.js';
+import { ProgressReporter } from '../../net/progress.js';
+import { redactUrl } from '../../net/redact.js';
+import { Gateway } from '../../repodata/gateway.js';
+import { solve } from '../../solver/index.js';
+import { resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
+import { TOOL_VERSION } from '../version.js';
+import { reportCheck, staleReasons } from './check.js';
+
+export interface LockCommandOptions extends InputOptions {
+  update?: string[];
+  check?: boolean;
+  cacheDir?: string;
+  offline?: boolean;
+  quiet?: boolean;
+}
+
+export async function lockCommand(opts: LockCommandOptions): Promise<number> {
+  // Without -p or `platforms:`, re-locking keeps the platforms of an existing lockfile.
+  const existing = await readExisting(opts.lockfile, Boolean(opts.check || opts.update?.length));
+  const inputs = resolveInputs({ ...opts, fallbackPlatforms: existing?.metadata.platforms });
+  const progress = new ProgressReporter({ quiet: opts.quiet });
+  for (const env of inputs.envs) for (const w of env.warnings) progress.log(`warning: ${w.location.file}:${w.location.line ?? '?'}: ${w.message}`);
+
+  if (opts.check) {
+    const reasons = staleReasons(inputs, existing);
+    return reportCheck(opts.lockfile, reasons);
+  }
+
+  const previous = existing;
+  if (opts.update?.length && previous) {
+    const known = new Set(previous.packages.map((p) => p.name));
+    const unknown = opts.update.filter((n) => !known.has(n));
+    if (unknown.length > 0) {
+      throw new UsageError(`--update: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not in ${opts.lockfile}; packages there: ${[...known].sort().slice(0, 20).join(', ')}${known.size > 20 ? ', ...' : ''}`);
+    }
+  }
+
+  const http = new HttpClient({ onRetry: (r) => progress.log(`retrying ${r.url} (${r.reason}), attempt ${r.attempt}`) });
+  const gateway = new Gateway({ http, cacheDir: opts.cacheDir, offline: opts.offline, progress });
+
+  const started = performance.now();
+  const [solved, go] = await Promise.all([
+    Promise.all(inputs.platforms.map((p) => lockPlatform(inputs, p, gateway, previous, opts.update ?? []))),
+    lockGo(inputs, http, previous, Boolean(opts.offline)),
+  ]);
+
+  const lockfile: Lockfile = {
+    version: LOCKFILE_VERSION,
+    metadata: {
+      tool_version: TOOL_VERSION,
+      platforms: [...inputs.platforms],
+      channels: inputs.channels.map((c) => ({ url: c.baseUrl })),
+      sources: inputs.sources,
+      content_hash: Object.fromEntries(inputs.platforms.map((p) => [p, inputs.perPlatform.get(p)!.contentHash])),
+      specs: uniqueSpecs(inputs),
+      virtual_packages: Object.fromEntries(
+        inputs.platforms.map((p) => [p, inputs.perPlatform.get(p)!.virtualPackages.map((v) => `${v.name} ${v.version} ${v.build}`)]),
+      ),
+      ...(inputs.go ? { go: { spec: inputs.go.spec, source: inputs.go.source, releases_url: redactUrl(inputs.go.releases_url) } } : {}),
+    },
+    packages: solved.flat(),
+    go,
+  };
+  await writeLockfile(opts.lockfile, lockfile);
+
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const counts = inputs.platforms.map((p) => `${p}: ${lockfile.packages.filter((x) => x.platform === p).length}`).join(', ');
+  progress.log(`Locked ${inputs.platforms.length} platform(s) in ${seconds}s (${counts}${go.length ? `; go ${go[0]!.version}` : ''}) → ${opts.lockfile}`);
+  if (previous) progress.log(`Changes: ${formatDiffSummary(diffLockfiles(previous, lockfile))}`);
+  progress.stop();
+  return ExitCode.ok;
+}
+
+async function readExisting(path: string, required: boolean): Promise<Lockfile | undefined> {
+  if (!existsSync(path)) {
+    if (required) throw new LockfileError(`${path} does not exist: run \`conda-go-lock lock\` first`, { code: 'E_LOCKFILE_MISSING' });
+    return undefined;
+  }
+  return readLockfile(path);
+}
+
+function uniqueSpecs(inputs: LockInputs): string[] {
+  const seen = new Set<string>();
+  for (const env of inputs.envs) for (const d of env.dependencies) seen.add(d.spec.toString());
+  return [...seen];
+}
+
+/** Locked records of the previous lockfile for `platform`, minus the packages being updated. */
+function lockedFrom(previous: Lockfile | undefined, platform: Platform, update: readonly string[]): RepoDataRecord[] {
+  if (!previous) return [];
+  const moving = new Set(update);
+  return previous.packages
+    .filter((p) => p.platform === platform && !moving.has(p.name))
+    .map((p) => ({
+      name: p.name,
+      version: p.version,
+      build: p.build,
+      build_number: p.build_number,
+      subdir: p.subdir,
+      depends: p.depends,
+      constrains: p.constrains,
+      md5: p.md5,
+      sha256: p.sha256,
+      size: p.size,
+      fn: p.fn,
+      url: p.url,
+      channel: p.channel,
+      ...(p.noarch ? { noarch: p.noarch } : {}),
+      ...(p.timestamp !== undefined ? { timestamp: p.timestamp } : {}),
+    }));
+}
+
+async function lockPlatform(
+  inputs: LockInputs,
+  platform: Platform,
+  gateway: Gateway,
+  previous: Lockfile | undefined,
+  update: readonly string[],
+): Promise<LockedCondaPackage[]> {
+  const pi = inputs.perPlatform.get(platform)!;
+  const { records, missing } = await gateway.queryWithNames(inputs.channels, [platform, 'noarch'], pi.specs);
+  const requestedMissing = pi.specs.filter((s) => !s.name.startsWith('__') && missing.includes(s.name));
+  if (requestedMissing.length > 0) {
+    const s = requestedMissing[0]!;
+    const where = inputs.specOrigin.get(s.name);
+    throw new PackageNotFoundError(
+      `${where ? `${where}: ` : ''}package '${s.name}' (requested as '${s.toString()}') was not found for ${platform} in ${inputs.channels
+        .map((c) => c.name)
+        .join(', ')} (searched ${platform} and noarch). Check the spelling or add the channel that has it.`,
+    );
+  }
+  // Only an update keeps the previous pins; a plain lock re-solves from scratch.
+  const locked = update.length > 0 ? lockedFrom(previous, platform, update) : [];
+  const result = solve({
+    specs: pi.specs,
+    records,
+    virtualPackages: pi.virtualPackages,
+    channels: inputs.channels.map((c) => c.baseUrl),
+    channelPriority: 'strict',
+    locked,
+    platform,
+  });
+  return result.records.map((r) => toLocked(r, platform));
+}
+
+function toLocked(r: RepoDataRecord, platform: Platform): LockedCondaPackage {
+  if (!r.sha256 || !r.md5 || r.size === undefined) {
+    const missingFields = [!r.sha256 && 'sha256', !r.md5 && 'md5', r.size === undefined && 'size'].filter(Boolean).join(', ');
+    throw new LockfileError(
+      `${r.name}-${r.version}-${r.build} (${redactUrl(r.url)}) has no ${missingFields} in its repodata; conda-go-lock pins sha256, md5 and size for every package. Exclude it or use a channel that publishes them.`,
+      { code: 'E_RECORD_WITHOUT_HASH' },
+    );
+  }
+  return {
+    platform,
+    name: r.name,
+    version: r.version,
+    build: r.build,
+    build_number: r.build_number,
+    subdir: r.subdir,
+    channel: r.channel,
+    url: redactUrl(r.url),
+    fn: r.fn,
+    md5: r.md5,
+    sha256: r.sha256,
+    size: r.size,
+    depends: [...r.depends],
+    constrains: [...r.constrains],
+    ...(r.noarch ? { noarch: r.noarch } : {}),
+    ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
+    ...(r.license ? { license: r.license } : {}),
+    ...(r.track_features ? { track_features: r.track_features } : {}),
+  };
+}
+
+async function lockGo(inputs: LockInputs, http: HttpClient, previous: Lockfile | undefined, offline: boolean): Promise<LockedGoToolchain[]> {
+  const go = inputs.go;
+  if (!go) return [];
+  if (offline) {
+    // No release metadata without the network: reuse the previous pins when the request is unchanged.
+    const prev = previous?.metadata.go;
+    const pins = previous?.go.filter((g) => inputs.platforms.includes(g.platform as Platform)) ?? [];
+    if (prev && prev.spec === go.spec && pins.length === inputs.platforms.length) return pins;
+    throw new LockfileError(
+      `--offline: the Go toolchain '${go.spec}' is not pinned in the existing lockfile for every platform, and go.dev release metadata needs the network`,
+      { code: 'E_OFFLINE_GO' },
+    );
+  }
+  return resolveGoToolchain({ spec: go.spec, platforms: inputs.platforms, http, releasesUrl: go.releases_url, prerelease: go.prerelease });
+}

@@ -1,0 +1,75 @@
+/** `conda-go-lock render`: other formats from the lockfile. */
+import { mkdirSync, statSync } from 'node:fs';
+import { writeFile, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parsePlatforms } from '../../conda/platform.js';
+import { ExitCode, LockfileError } from '../../errors.js';
+import { readLockfile } from '../../lockfile/read.js';
+import { renderCondaLockV1 } from '../../lockfile/render/conda-lock.js';
+import { renderEnvironmentYaml } from '../../lockfile/render/env.js';
+import { renderExplicit } from '../../lockfile/render/explicit.js';
+
+export interface RenderCommandOptions {
+  kind: 'explicit' | 'conda-lock' | 'env';
+  lockfile: string;
+  platform?: string[];
+  output?: string;
+  hash: 'sha256' | 'md5';
+}
+
+interface Output {
+  defaultName: string;
+  text: string;
+}
+
+export async function renderCommand(opts: RenderCommandOptions): Promise<number> {
+  const lockfile = await readLockfile(opts.lockfile);
+  const platforms = opts.platform?.length ? parsePlatforms(opts.platform, '--platform') : lockfile.metadata.platforms;
+  for (const p of platforms) {
+    if (!lockfile.metadata.platforms.includes(p)) {
+      throw new LockfileError(`${opts.lockfile} has no ${p} lock (it has ${lockfile.metadata.platforms.join(', ')})`, { code: 'E_LOCKFILE_PLATFORM' });
+    }
+  }
+  let outputs: Output[];
+  switch (opts.kind) {
+    case 'explicit':
+      outputs = platforms.map((p) => ({ defaultName: `conda-${p}.lock`, text: renderExplicit(lockfile, p, { hash: opts.hash }) }));
+      break;
+    case 'env':
+      outputs = platforms.map((p) => ({ defaultName: `environment.${p}.yml`, text: renderEnvironmentYaml(lockfile, p) }));
+      break;
+    case 'conda-lock': {
+      const subset = { ...lockfile, metadata: { ...lockfile.metadata, platforms: [...platforms] } };
+      subset.packages = lockfile.packages.filter((p) => platforms.includes(p.platform));
+      outputs = [{ defaultName: 'conda-lock.yml', text: renderCondaLockV1(subset) }];
+      break;
+    }
+  }
+
+  if (opts.output === '-') {
+    process.stdout.write(outputs.map((o) => o.text).join(''));
+    return ExitCode.ok;
+  }
+  // One output: -o names the file (or a directory to put it in). Several: -o names a directory.
+  const isDir = (p: string) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  const targets = outputs.map((o) => {
+    if (!opts.output) return o.defaultName;
+    if (outputs.length > 1 || isDir(opts.output) || opts.output.endsWith('/')) return join(opts.output, o.defaultName);
+    return opts.output;
+  });
+  for (const [i, o] of outputs.entries()) {
+    const target = targets[i]!;
+    mkdirSync(dirname(target), { recursive: true });
+    const tmp = `${target}.${process.pid}.tmp`;
+    await writeFile(tmp, o.text, 'utf8');
+    await rename(tmp, target);
+    process.stderr.write(`wrote ${target}\n`);
+  }
+  return ExitCode.ok;
+}

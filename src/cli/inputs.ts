@@ -1,0 +1,149 @@
+/**
+ * Turn command-line options and input files into everything `lock` and `check` need:
+ * platforms, channels, per-platform specs and virtual packages, the Go request, and the
+ * per-platform content hash. No network: `check` runs on this alone.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, relative, resolve, sep } from 'node:path';
+import { Channel, expandChannels } from '../conda/channel.js';
+import type { MatchSpec } from '../conda/matchspec.js';
+import { parsePlatforms, sortPlatforms, type Platform } from '../conda/platform.js';
+import type { PackageRecord } from '../conda/record.js';
+import {
+  defaultVirtualPackages,
+  parseVirtualPackageOverrides,
+  type VirtualPackageOverride,
+} from '../conda/virtual-packages.js';
+import { InputError, UsageError } from '../errors.js';
+import { loadEnvironmentFile, matchSpecsFor, type EnvironmentSpec } from '../spec/environment.js';
+import { goSpecFromGoMod, parseGoMod } from '../spec/gomod.js';
+import { computeContentHash } from '../lockfile/content-hash.js';
+import type { LockfileGoInput } from '../lockfile/model.js';
+
+export const DEFAULT_PLATFORMS: Platform[] = ['linux-64', 'osx-64', 'osx-arm64', 'win-64'];
+export const DEFAULT_ENV_FILE = 'environment.yml';
+
+export interface InputOptions {
+  file?: string[];
+  platform?: string[];
+  lockfile: string;
+  go?: string;
+  gomod?: string;
+  goPrerelease?: boolean;
+  goReleasesUrl: string;
+  channelAlias: string;
+  virtualPackages?: string;
+  /** Platforms used when neither the command line nor the files name any (e.g. an existing lockfile's). */
+  fallbackPlatforms?: string[];
+}
+
+export interface PlatformInputs {
+  platform: Platform;
+  specs: MatchSpec[];
+  virtualPackages: PackageRecord[];
+  contentHash: string;
+}
+
+export interface LockInputs {
+  envs: EnvironmentSpec[];
+  /** Input files relative to the lockfile's directory, forward slashes. */
+  sources: string[];
+  platforms: Platform[];
+  channels: Channel[];
+  perPlatform: Map<Platform, PlatformInputs>;
+  go?: LockfileGoInput & { prerelease: boolean };
+  /** Where a requested name was written, for error messages. */
+  specOrigin: Map<string, string>;
+}
+
+function toPosix(p: string): string {
+  return p.split(sep).join('/');
+}
+
+export function resolveInputs(opts: InputOptions): LockInputs {
+  const files = opts.file && opts.file.length > 0 ? opts.file : [DEFAULT_ENV_FILE];
+  if (!opts.file?.length && !existsSync(DEFAULT_ENV_FILE)) {
+    throw new UsageError(`no environment file given and ${DEFAULT_ENV_FILE} does not exist here; pass one with -f <file>`);
+  }
+  const envs = files.map((f) => loadEnvironmentFile(f));
+  const lockDir = dirname(resolve(opts.lockfile));
+
+  // Platforms: command line, else the files' `platforms:`, else the default set.
+  let platforms: Platform[];
+  if (opts.platform && opts.platform.length > 0) {
+    platforms = parsePlatforms(opts.platform, '--platform');
+  } else {
+    const fromFiles = envs.flatMap((e) => e.platforms ?? []);
+    if (fromFiles.length > 0) platforms = fromFiles;
+    else if (opts.fallbackPlatforms?.length) platforms = parsePlatforms(opts.fallbackPlatforms, 'lockfile platform');
+    else platforms = [...DEFAULT_PLATFORMS];
+  }
+  platforms = sortPlatforms(new Set(platforms));
+
+  // Channels in priority order: every file's channels in file order, duplicates dropped.
+  const channelNames = envs.flatMap((e) => e.channels);
+  if (channelNames.length === 0) {
+    throw new InputError(
+      'no channels: add a `channels:` list (e.g. `- conda-forge`) to the environment file',
+      { code: 'E_NO_CHANNELS', location: { file: envs[0]!.file } },
+    );
+  }
+  const channels = expandChannels(channelNames, { channelAlias: opts.channelAlias });
+
+  // Virtual packages: file overrides, then the command line's.
+  const overrides: VirtualPackageOverride[] = envs.flatMap((e) => e.virtualPackages);
+  if (opts.virtualPackages) overrides.push(...parseVirtualPackageOverrides(opts.virtualPackages, '--virtual-packages'));
+
+  // The Go request: --go, else --gomod, else the environment file(s).
+  let go: LockInputs['go'];
+  const prerelease = Boolean(opts.goPrerelease);
+  if (opts.go) {
+    go = { spec: opts.go, source: '--go', releases_url: opts.goReleasesUrl, prerelease };
+  } else if (opts.gomod) {
+    let text: string;
+    try {
+      text = readFileSync(opts.gomod, 'utf8');
+    } catch (err) {
+      throw new InputError('cannot read go.mod', { code: 'E_GOMOD_READ', location: { file: opts.gomod }, cause: err });
+    }
+    const spec = goSpecFromGoMod(parseGoMod(text, opts.gomod));
+    go = { spec: spec.spec, source: toPosix(relative(lockDir, resolve(opts.gomod))), releases_url: opts.goReleasesUrl, prerelease };
+  } else {
+    const withGo = envs.filter((e) => e.go);
+    if (withGo.length > 1) {
+      throw new InputError(`the Go toolchain is given in more than one file (${withGo.map((e) => e.file).join(', ')}); keep one`, {
+        code: 'E_DUPLICATE_GO',
+        location: { file: withGo[1]!.file, line: withGo[1]!.go!.line },
+      });
+    }
+    const req = withGo[0]?.go;
+    if (req) {
+      const source = req.gomod ? req.gomod.file : req.file;
+      go = { spec: req.spec, source: toPosix(relative(lockDir, resolve(source))), releases_url: opts.goReleasesUrl, prerelease };
+    }
+  }
+
+  const specOrigin = new Map<string, string>();
+  for (const e of envs) {
+    for (const d of e.dependencies) if (!specOrigin.has(d.spec.name)) specOrigin.set(d.spec.name, `${d.file}:${d.line}`);
+  }
+
+  const perPlatform = new Map<Platform, PlatformInputs>();
+  for (const platform of platforms) {
+    const specs = envs.flatMap((e) => matchSpecsFor(e, platform));
+    const virtualPackages = defaultVirtualPackages(platform, overrides);
+    const contentHash = computeContentHash({
+      platform,
+      channels,
+      specs: specs.map((s) => s.toString()),
+      virtualPackages,
+      go: go ? { spec: go.spec, releases_url: go.releases_url, prerelease: go.prerelease } : undefined,
+    });
+    perPlatform.set(platform, { platform, specs, virtualPackages, contentHash });
+  }
+
+  const sources = envs.map((e) => toPosix(relative(lockDir, resolve(e.file))));
+  if (go && go.source !== '--go' && !sources.includes(go.source)) sources.push(go.source);
+
+  return { envs, sources, platforms, channels, perPlatform, go, specOrigin };
+}

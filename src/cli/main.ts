@@ -1,0 +1,136 @@
+/**
+ * The conda-go-lock command line. Only wiring lives here: each subcommand's handler sits in
+ * ./commands/<name>.ts and calls into the modules (spec → repodata → solver → lockfile → install).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import pc from 'picocolors';
+import { CondaGoLockError, ExitCode } from '../errors.js';
+import { TOOL_VERSION } from './version.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function buildProgram(): Command {
+  const program = new Command('conda-go-lock')
+    .description('Lock a conda environment and a Go toolchain into one reproducible multi-platform lockfile, and install it without conda.')
+    .version(TOOL_VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(pc.red(str)) });
+
+  program
+    .command('lock')
+    .description('Solve environment.yml (+ Go toolchain spec) for every platform and write the lockfile.')
+    .option('-f, --file <path>', 'environment file (repeatable; default environment.yml)', collect)
+    .option('-p, --platform <platform>', 'target platform (repeatable); default: the file\'s platforms, else linux-64 osx-64 osx-arm64 win-64', collect)
+    .option('--lockfile <path>', 'lockfile to write', 'conda-go-lock.yml')
+    .option('--update <names...>', 're-solve moving only these packages (and what they force); keep the rest pinned')
+    .option('--check', 'exit 1 when the lockfile is stale against its inputs (no network)')
+    .option('--go <spec>', 'Go toolchain spec (overrides the environment file): 1.22.*, >=1.21,<1.23, 1.22.5, stable')
+    .option('--gomod <path>', 'take the Go toolchain spec from this go.mod (toolchain line wins over go line)')
+    .option('--go-prerelease', 'allow Go release candidates and betas')
+    .option('--go-releases-url <url>', 'Go release metadata JSON', process.env.CONDA_GO_LOCK_GO_RELEASES_URL ?? 'https://go.dev/dl/?mode=json&include=all')
+    .option('--channel-alias <url>', 'base URL for channel names', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
+    .option('--virtual-packages <list>', 'override virtual packages, e.g. "__glibc=2.17,__osx=12.0,__cuda=12.2"')
+    .option('--cache-dir <dir>', 'repodata and package cache directory')
+    .option('--offline', 'use only cached repodata and release metadata')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (opts) => run(async () => (await import('./commands/lock.js')).lockCommand(opts)));
+
+  program
+    .command('check')
+    .description('Exit 1 when the lockfile is stale against environment.yml / go.mod (no network).')
+    .option('-f, --file <path>', 'environment file (repeatable)', collect)
+    .option('-p, --platform <platform>', 'platform (repeatable)', collect)
+    .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
+    .option('--go <spec>', 'Go toolchain spec override')
+    .option('--gomod <path>', 'go.mod to read the Go spec from')
+    .option('--go-releases-url <url>', 'Go release metadata JSON', process.env.CONDA_GO_LOCK_GO_RELEASES_URL ?? 'https://go.dev/dl/?mode=json&include=all')
+    .option('--channel-alias <url>', 'base URL for channel names', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
+    .option('--virtual-packages <list>', 'virtual package overrides used when locking')
+    .action(async (opts) => run(async () => (await import('./commands/check.js')).checkCommand(opts)));
+
+  program
+    .command('install')
+    .description('Install the lockfile into a prefix: verified downloads, conda-style linking, the Go toolchain and activation scripts.')
+    .requiredOption('-p, --prefix <dir>', 'target prefix')
+    .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
+    .option('--platform <platform>', 'platform to install (default: this machine\'s)')
+    .option('--cache-dir <dir>', 'package cache directory')
+    .option('-j, --concurrency <n>', 'parallel downloads', '8')
+    .option('--no-go', 'skip the Go toolchain')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (opts) => run(async () => (await import('./commands/install.js')).installCommand(opts)));
+
+  program
+    .command('verify')
+    .description('Check that a prefix matches the lockfile: every file\'s sha256, no missing or extra package.')
+    .requiredOption('-p, --prefix <dir>', 'prefix to verify')
+    .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
+    .option('--platform <platform>', 'platform (default: this machine\'s)')
+    .action(async (opts) => run(async () => (await import('./commands/verify.js')).verifyCommand(opts)));
+
+  program
+    .command('render')
+    .description('Write other formats from the lockfile: @EXPLICIT files, a conda-lock v1 file, or a pinned environment.yml.')
+    .addOption(new Option('-k, --kind <kind>', 'output kind').choices(['explicit', 'conda-lock', 'env']).default('explicit'))
+    .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
+    .option('-p, --platform <platform>', 'platform (repeatable; default: all in the lockfile)', collect)
+    .option('-o, --output <path>', 'output file or directory; "-" for stdout. Default: conda-<platform>.lock / conda-lock.yml / environment.<platform>.yml')
+    .addOption(new Option('--hash <algo>', 'hash appended to @EXPLICIT URLs (sha256 needs conda >= 24.9 / micromamba >= 2.1; md5 works everywhere)').choices(['sha256', 'md5']).default('sha256'))
+    .action(async (opts) => run(async () => (await import('./commands/render.js')).renderCommand(opts)));
+
+  program
+    .command('diff')
+    .description('Show what changed between two lockfiles, per platform.')
+    .argument('<old>', 'old lockfile')
+    .argument('<new>', 'new lockfile')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown']).default('text'))
+    .option('--exit-code', 'exit 1 when there are changes')
+    .action(async (oldPath: string, newPath: string, opts) =>
+      run(async () => (await import('./commands/diff.js')).diffCommand(oldPath, newPath, opts)),
+    );
+
+  program
+    .command('shell-hook')
+    .description('Print the environment exports that activate the Go toolchain of a prefix.')
+    .requiredOption('-p, --prefix <dir>', 'prefix')
+    .addOption(new Option('-s, --shell <shell>', 'shell').choices(['bash', 'zsh', 'fish', 'powershell', 'cmd']).default('bash'))
+    .action(async (opts) => run(async () => (await import('./commands/shell-hook.js')).shellHookCommand(opts)));
+
+  return program;
+}
+
+let exitStatus: number = ExitCode.ok;
+
+async function run(fn: () => Promise<number | void>): Promise<void> {
+  const code = await fn();
+  exitStatus = code ?? ExitCode.ok;
+}
+
+/** Entry point: returns the process exit status instead of exiting, so tests can call it in-process. */
+export async function main(argv: string[]): Promise<number> {
+  exitStatus = ExitCode.ok;
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitStatus;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+export function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Help and version requests end here too, with exit code 0.
+    if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.ok;
+    return ExitCode.usage;
+  }
+  if (err instanceof CondaGoLockError) {
+    process.stderr.write(`${pc.red(`error[${err.code}]`)}: ${err.message}\n`);
+    if (process.env.CONDA_GO_LOCK_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  process.stderr.write(`${pc.red('internal error')}: ${e?.stack ?? String(err)}\n`);
+  return ExitCode.internal;
+}
