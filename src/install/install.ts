@@ -12,7 +12,7 @@
  */
 import { join, resolve } from 'node:path';
 import { copyFile, rm } from 'node:fs/promises';
-import { InstallError } from '../errors.js';
+import { InstallError, LockfileError } from '../errors.js';
 import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../lockfile/model.js';
 import type { ProgressReporter } from '../net/progress.js';
 import { mapLimit } from '../net/limit.js';
@@ -185,7 +185,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
   const pkgs = onlyGo ? [] : packagesFor(lockfile, platform);
   const go = lockfile.go.find((g) => g.platform === platform);
   if (!lockfile.metadata.platforms.includes(platform) && pkgs.length === 0 && !go) {
-    throw new InstallError(
+    throw new LockfileError(
       `the lockfile has no entries for platform ${platform} (it covers ${lockfile.metadata.platforms.join(', ') || 'none'}); ` +
         `add the platform and re-lock`,
     );

@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InstallError, IntegrityError, NetworkError } from '../../src/errors.js';
+import { InstallError, IntegrityError, LockfileError, NetworkError } from '../../src/errors.js';
 import { installLockfile, type InstallOptions } from '../../src/install/install.js';
 import { lockFilePath } from '../../src/install/transaction.js';
 import { verifyPrefix } from '../../src/install/verify.js';
@@ -461,8 +461,10 @@ describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () 
     expect((await verifyPrefix({ prefix: p.prefix, lockfile: lf, platform: 'linux-64' })).ok).toBe(true);
   });
 
-  it('a platform the lockfile does not cover is an InstallError', async () => {
+  it('a platform the lockfile does not cover is a LockfileError (exit 7)', async () => {
     const lf = await linuxSet();
-    await expect(installLockfile(opts(lf, 'win-64', paths('noplat')))).rejects.toThrow(/no entries for platform win-64/);
+    const err = await installLockfile(opts(lf, 'win-64', paths('noplat'))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockfileError);
+    expect((err as Error).message).toMatch(/no entries for platform win-64 \(it covers linux-64\)/);
   });
 });
