@@ -5,7 +5,8 @@
  * - `stable`, `latest`            newest stable release (`latest` also considers pre-releases when
  *                                 `prerelease: true`)
  * - `1.22.*`, `1.22`, `1.*`, `1`  newest release of that line
- * - `1.22.5`, `go1.22.5`, `1.21rc2` exactly that release (`1.20.0` and `1.20` name the same release)
+ * - `1.22.5`, `go1.22.5`, `1.21rc2` exactly that release (`1.20.0` and `1.20` name the same release);
+ *                                 `go1.20` (a release name) is exact too, unlike a bare `1.20`
  * - `>=1.21,<1.23`               comparators `>= > <= < == !=`, comma = and (`==1.22.*` allowed)
  * - go.mod lines: `toolchain go1.22.5` → exactly 1.22.5; `go 1.22` → `1.22.*`;
  *   `go 1.22.3` → `>=1.22.3,<1.23` (the go line is a minimum within its line).
@@ -158,7 +159,8 @@ export function parseGoSpec(input: string): GoSpec {
     if (!m) throw specError(text, `cannot read '${part}'`);
     const op = (m[1] === '=' ? '==' : m[1]) as GoComparatorOp | undefined;
     const ver = m[2]!;
-    const line = parseLine(ver, op === undefined && parts.length === 1);
+    // A bare `1.22` means the line; `go1.22` is a release name (go1.20 was a release) and stays exact.
+    const line = parseLine(ver, op === undefined && parts.length === 1 && !ver.startsWith('go'));
     if (line && (op === undefined || op === '==' || op === '!=')) {
       // `1.22` alone means the newest 1.22.x; `1.22.*` likewise.
       constraints.push({ op: op === '!=' ? '!line' : 'line', ...line });

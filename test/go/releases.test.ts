@@ -60,6 +60,8 @@ describe.skipIf(!haveFixtures)('selectGoRelease on go.dev include=all (2021-11-0
     ['go1.16.5', false, 'go1.16.5'],
     ['==1.16.5', false, 'go1.16.5'],
     ['1.16.0', false, 'go1.16'],
+    ['go1.16', false, 'go1.16'],
+    ['go1.16.*', false, 'go1.16.10'],
     ['1.16', false, 'go1.16.10'],
     ['stable', false, 'go1.17.3'],
     ['latest', false, 'go1.17.3'],

@@ -338,3 +338,11 @@ describe('schema contract', () => {
     expect(s.additionalProperties).toBe(false);
   });
 });
+
+describe('errors inside the go section', () => {
+  it('a bad Go sha256 names go[i] and the toolchain', () => {
+    const text = serializeLockfile(sampleLockfile()).replace(/sha256: c3c3[0-9a-f]+/, 'sha256: C3');
+    const err = catchErr(() => parseLockfile(text, 'g.yml'));
+    expect(err.message).toMatch(/g\.yml:\d+:\d+: go\[0\]\.sha256 \(Go toolchain go 1\.22\.5 on linux-64\): must be a sha256/);
+  });
+});
