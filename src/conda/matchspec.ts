@@ -595,11 +595,14 @@ export class MatchSpec implements MatchSpecFields {
     return isGlob(this.name);
   }
 
-  /** Does `record` satisfy every field of the spec? The channel is checked only when the record carries one. */
-  matches(record: PackageRecord | RepoDataRecord): boolean {
+  /**
+   * Does `record` satisfy every field of the spec? A channel spec never matches a record without a channel
+   * (virtual packages). Pass the record's already-parsed version to skip the version cache lookup.
+   */
+  matches(record: PackageRecord | RepoDataRecord, version?: Version): boolean {
     if (!this.nameMatch(record.name)) return false;
-    if (this.version !== undefined && !this.version.isAny) {
-      const v = Version.tryParse(record.version);
+    if (this.version !== undefined) {
+      const v = version ?? Version.tryParse(record.version);
       if (v === undefined || !this.version.matches(v)) return false;
     }
     if (this.buildMatch !== undefined && !this.buildMatch(record.build)) return false;

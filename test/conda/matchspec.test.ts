@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidSpecError } from '../../src/errors.js';
 import { MatchSpec, NumberSpec, channelMatches, parseMatchSpec } from '../../src/conda/matchspec.js';
 import type { PackageRecord, RepoDataRecord } from '../../src/conda/record.js';
+import { Version } from '../../src/conda/version.js';
 import { fixture, haveFixtures } from '../support/fixtures.js';
 
 interface Expect {
@@ -446,6 +447,12 @@ describe('MatchSpec.matches', () => {
     expect(MatchSpec.parse('__glibc >=2.29').matches(v)).toBe(false);
     expect(MatchSpec.parse('conda-forge::__glibc').matches(v)).toBe(false);
     expect(MatchSpec.parse('__glibc[md5=00]').matches(v)).toBe(false);
+  });
+
+  it('uses a pre-parsed version when given one', () => {
+    const r = rec('numpy', '1.7.1', 'py27_0');
+    expect(MatchSpec.parse('numpy >=1.7').matches(r, Version.parse('1.7.1'))).toBe(true);
+    expect(MatchSpec.parse('numpy >=1.8').matches(r, Version.parse('1.7.1'))).toBe(false);
   });
 
   it('a record with an invalid version matches only specs without a version constraint', () => {
