@@ -326,7 +326,7 @@ function positionalVersion(spec: string, text: string, hasBuild: boolean, opts: 
     if (!hasBuild && !v.endsWith('*')) return parse(`${v}.*`);
     return parse(v);
   }
-  if (opts.exactVersionIsFuzzy && /^[^=<>!~,|()*^$]+$/.test(text)) return parse(`${text}.*`);
+  if (opts.exactVersionIsFuzzy && /^[A-Za-z0-9._+!-]+$/.test(text) && /^[A-Za-z0-9]/.test(text)) return parse(`${text}.*`);
   return parse(text);
 }
 

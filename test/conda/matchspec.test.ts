@@ -201,6 +201,9 @@ describe('MatchSpec.parse', () => {
   it('exactVersionIsFuzzy reads a bare version as a prefix', () => {
     expect(MatchSpec.parse('numpy 1.8', { exactVersionIsFuzzy: true }).version?.toString()).toBe('1.8.*');
     expect(MatchSpec.parse('numpy 1.8 py_0', { exactVersionIsFuzzy: true }).version?.toString()).toBe('1.8.*');
+    expect(MatchSpec.parse('x264 1!164', { exactVersionIsFuzzy: true }).version?.toString()).toBe('1!164.*');
+    expect(MatchSpec.parse('numpy !=1.8', { exactVersionIsFuzzy: true }).version?.toString()).toBe('!=1.8');
+    expect(MatchSpec.parse('numpy 1.8|1.9', { exactVersionIsFuzzy: true }).version?.toString()).toBe('==1.8|==1.9');
     // explicit operators keep their meaning
     expect(MatchSpec.parse('numpy ==1.8', { exactVersionIsFuzzy: true }).version?.toString()).toBe('==1.8');
     expect(MatchSpec.parse('numpy >=1.8', { exactVersionIsFuzzy: true }).version?.toString()).toBe('>=1.8');
