@@ -461,6 +461,35 @@ describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () 
     expect((await verifyPrefix({ prefix: p.prefix, lockfile: lf, platform: 'linux-64' })).ok).toBe(true);
   });
 
+  it('clobbers between packages are returned, warned about, and accepted by verify', async () => {
+    // Two synthetic packages served as opaque archives; the injected extractor lays out their contents.
+    const contents: Record<string, string> = { 'tool-a': 'from a', 'tool-b': 'from b' };
+    const pkgs: LockedCondaPackage[] = [];
+    for (const name of Object.keys(contents)) {
+      const bytes = Buffer.from(`archive of ${name}`);
+      server.route(`/synthetic/${name}-1-0.tar.bz2`, bytes);
+      pkgs.push({
+        platform: 'linux-64', name, version: '1', build: '0', build_number: 0, subdir: 'linux-64', channel: server.url('/synthetic'),
+        url: server.url(`/synthetic/${name}-1-0.tar.bz2`), fn: `${name}-1-0.tar.bz2`, ...digest(bytes), depends: [], constrains: [],
+      });
+    }
+    const extract = async (archive: string, dest: string) => {
+      const name = basename(archive).replace(/-1-0\.tar\.bz2$/, '');
+      await mkdir(join(dest, 'info'), { recursive: true });
+      await mkdir(join(dest, 'bin'), { recursive: true });
+      await writeFile(join(dest, 'bin/tool'), contents[name]!);
+      await writeFile(join(dest, `bin/${name}`), name);
+      await writeFile(join(dest, 'info/files'), `bin/tool\nbin/${name}\n`);
+    };
+    const warnings: string[] = [];
+    const p = paths('clobber');
+    const res = await installLockfile(opts(lockfile(pkgs), 'linux-64', p, { extract, onWarning: (m) => warnings.push(m) }));
+    expect(res.clobbers).toEqual([{ path: 'bin/tool', previous: 'tool-a-1-0', by: 'tool-b-1-0' }]);
+    expect(warnings).toEqual(['bin/tool: file from tool-a-1-0 is clobbered by tool-b-1-0']);
+    expect(await readFile(join(p.prefix, 'bin/tool'), 'utf8')).toBe('from b');
+    expect((await verifyPrefix({ prefix: p.prefix, lockfile: lockfile(pkgs), platform: 'linux-64' })).ok).toBe(true);
+  });
+
   it('a platform the lockfile does not cover is a LockfileError (exit 7)', async () => {
     const lf = await linuxSet();
     const err = await installLockfile(opts(lf, 'win-64', paths('noplat'))).catch((e: unknown) => e);

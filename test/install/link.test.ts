@@ -260,6 +260,19 @@ describe.skipIf(!haveFixtures)('real packages (shared fixtures)', () => {
     ).rejects.toThrow(/zlib-1\.2\.11-h1de35cc_3: lib\/libz\.1\.2\.11\.dylib .*shorter prefix/);
   });
 
+  it('win-64 zlib: text placeholder replaced by the Windows prefix written with forward slashes', async () => {
+    const ex = join(await dir('x'), 'zlib-win');
+    await extractPackage(fixture('packages/defaults-zlib/win-64/zlib-1.2.11-h62dcd97_3.tar.bz2'), ex);
+    const dest = await dir('prefix');
+    const res = await linkPackage({ extractedDir: ex, destDir: dest, targetPrefix: 'C:\\Users\\me\\envs\\z', platform: 'win-64', dist: 'zlib-1.2.11-h62dcd97_3' });
+    const pc = await readFile(join(dest, 'Library/share/pkgconfig/zlib.pc'), 'utf8');
+    expect(pc).toContain('C:/Users/me/envs/z');
+    expect(pc).not.toContain('\\');
+    expect(pc).not.toContain('_h_env');
+    expect(res.stats.replaced).toBe(1);
+    expect(res.mismatches).toEqual([]);
+  });
+
   it('mock (.conda, osx-64 python package) links every path listed in paths.json', async () => {
     const ex = join(await dir('x'), 'mock');
     await extractPackage(fixture('packages/mock-2.0.0-py37_1000.conda'), ex);
