@@ -15,6 +15,9 @@ import { isSubdir, type Subdir } from './platform.js';
 
 export const DEFAULT_CHANNEL_ALIAS = 'https://conda.anaconda.org';
 
+/** Replaces a token or password in `redacted` (same marker as src/net/redact.ts). */
+const REDACTED = '********';
+
 /** What the `defaults` multichannel stands for (conda's DEFAULT_CHANNELS; msys2 only matters on Windows). */
 export const DEFAULTS_CHANNEL_URLS = [
   'https://repo.anaconda.com/pkgs/main',
@@ -55,7 +58,7 @@ function invalid(input: string, why: string): InputError {
 
 /** The input with any token / password masked, for error messages. */
 function safeForMessage(s: string): string {
-  return s.replace(/\/t\/[^/]+/g, '/t/***').replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
+  return s.replace(/\/t\/[^/]+/g, `/t/${REDACTED}`).replace(/\/\/[^/@]*@/, `//${REDACTED}@`);
 }
 
 function splitUrl(raw: string, original: string): SplitUrl {
@@ -159,10 +162,13 @@ export class Channel {
     return this.#token !== undefined || this.#userinfo !== undefined;
   }
 
-  /** The channel URL with secrets masked (`/t/***`, `user:***@`), for logs and messages. */
+  /**
+   * The channel URL with secrets masked for logs and messages: the token and the userinfo become
+   * eight asterisks, the same marker as src/net's redactUrl, so both render a URL identically.
+   */
   get redacted(): string {
-    const userinfo = this.#userinfo === undefined ? undefined : this.#userinfo.replace(/:.*$/, ':***');
-    return this.#join(this.baseUrl, this.#token === undefined ? undefined : '***', userinfo);
+    const userinfo = this.#userinfo === undefined ? undefined : REDACTED;
+    return this.#join(this.baseUrl, this.#token === undefined ? undefined : REDACTED, userinfo);
   }
 
   /**
@@ -208,7 +214,7 @@ export class Channel {
     return { name: this.name, baseUrl: this.baseUrl };
   }
 
-  /** util.inspect / console.log: public fields only. */
+  /** util.inspect / console.log: the redacted URL only. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `Channel(${this.redacted})`;
   }

@@ -199,7 +199,8 @@ export function parseEnvironmentYaml(text: string, file: string, opts: ParseEnvi
         return;
       }
     }
-    out.channels.push(c);
+    // A relative local channel is relative to the environment file, wherever the CLI runs from.
+    out.channels.push(c === '.' || c.startsWith('./') || c.startsWith('../') ? resolvePath(opts.baseDir ?? dirname(file), c) : c);
   });
   if (out.nodefaults && out.channels.includes('defaults')) {
     problems.add("'defaults' and 'nodefaults' are both listed", locate(src, ['channels']), 'E_ENV_CHANNEL');

@@ -105,35 +105,35 @@ describe('Channel: tokens and credentials never leak', () => {
       {},
       'https://conda.anaconda.org/conda-forge',
       `https://conda.anaconda.org/t/${TOKEN}/conda-forge/noarch`,
-      'https://conda.anaconda.org/t/***/conda-forge',
+      'https://conda.anaconda.org/t/********/conda-forge',
     ],
     [
       'private-chan',
       { channelAlias: `https://conda.example.com/t/${TOKEN}/` },
       'https://conda.example.com/private-chan',
       `https://conda.example.com/t/${TOKEN}/private-chan/noarch`,
-      'https://conda.example.com/t/***/private-chan',
+      'https://conda.example.com/t/********/private-chan',
     ],
     [
       `https://mirror.example.com/prefix/t/${TOKEN}/chan/linux-64`,
       {},
       'https://mirror.example.com/prefix/chan',
       `https://mirror.example.com/prefix/t/${TOKEN}/chan/noarch`,
-      'https://mirror.example.com/prefix/t/***/chan',
+      'https://mirror.example.com/prefix/t/********/chan',
     ],
     [
       `http://alice:${TOKEN}@127.0.0.1:8080/chan`,
       {},
       'http://127.0.0.1:8080/chan',
       `http://alice:${TOKEN}@127.0.0.1:8080/chan/noarch`,
-      'http://alice:***@127.0.0.1:8080/chan',
+      'http://********@127.0.0.1:8080/chan',
     ],
     [
       `https://bob:${TOKEN}@host.example/t/${TOKEN}/chan`,
       {},
       'https://host.example/chan',
       `https://bob:${TOKEN}@host.example/t/${TOKEN}/chan/noarch`,
-      'https://bob:***@host.example/t/***/chan',
+      'https://********@host.example/t/********/chan',
     ],
   ];
   it.each(cases)('%s', (input, opts, baseUrl, noarchUrl, redacted) => {
@@ -148,6 +148,14 @@ describe('Channel: tokens and credentials never leak', () => {
       expect(shown).not.toContain(TOKEN);
     }
     expect(JSON.parse(JSON.stringify(c))).toEqual({ name: c.name, baseUrl });
+  });
+
+  it('redacted renders like src/net redactUrl of the authenticated URL', async () => {
+    const { redactUrl } = await import('../../src/net/redact.js');
+    for (const input of [`https://u:${TOKEN}@host.example/t/${TOKEN}/chan`, `https://conda.anaconda.org/t/${TOKEN}/conda-forge`]) {
+      const c = Channel.parse(input);
+      expect(c.redacted).toBe(redactUrl(c.subdirUrl('noarch')).replace(/\/noarch$/, ''));
+    }
   });
 
   it('basicAuth encodes user:password (percent-decoded) for an Authorization header', () => {

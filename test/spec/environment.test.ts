@@ -243,6 +243,10 @@ describe('other accepted forms', () => {
     const env = parse('dependencies:\n  - python=3.10\n  - "r-base 4.10"\n');
     expect(env.dependencies.map((d) => d.text)).toEqual(['python=3.10', 'r-base 4.10']);
   });
+  it('relative local channels become absolute paths next to the environment file', () => {
+    const env = parse('channels:\n  - ./channels/local\n  - ../shared\n  - conda-forge\ndependencies: [zlib]\n');
+    expect(env.channels).toEqual(['/proj/channels/local', '/shared', 'conda-forge']);
+  });
   it('duplicate channels keep the first position and warn', () => {
     const env = parse('channels: [conda-forge, bioconda, conda-forge]\ndependencies: [zlib]\n');
     expect(env.channels).toEqual(['conda-forge', 'bioconda']);
