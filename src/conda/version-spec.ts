@@ -79,7 +79,8 @@ function parseTerm(spec: string, term: string): VersionConstraint {
     if (vop === '~=' && version.segments.length < 2) throw specError(spec, "'~=' needs a version with at least two components");
     return { kind: 'op', op: vop, version };
   }
-  if (/[=<>!~]/.test(term)) throw specError(spec, `misplaced operator in '${term}'`);
+  // ('!' is also the epoch separator, `1!2.0`; the version parser checks it.)
+  if (/[=<>~]/.test(term) || term.startsWith('!')) throw specError(spec, `misplaced operator in '${term}'`);
   const stripped = term.replace(/(\.?\*)+$/, '');
   if (stripped !== term && stripped !== '' && !stripped.includes('*')) return { kind: 'op', op: '=*', version: versionOf(spec, stripped) };
   const inner = term.replace(/\*+$/, '');
