@@ -7,6 +7,7 @@
 import { UsageError } from '../errors.js';
 import { KNOWN_PLATFORMS, platformArch, platformOs, type Platform, type PlatformOs } from './platform.js';
 import type { PackageRecord } from './record.js';
+import { Version } from './version.js';
 
 /** One change to the default set. */
 export interface VirtualPackageOverride {
@@ -51,7 +52,7 @@ export function isVirtualPackageName(name: string): boolean {
   return /^__[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name);
 }
 
-/** Conda version characters; the full grammar is checked by the solver's MatchSpec/Version parsing. */
+/** A plain installed version (no operators or wildcards); must also parse as a conda `Version`. */
 const VERSION_RE = /^(\d+!)?[A-Za-z0-9_]+([.+_][A-Za-z0-9_]+)*$/;
 const BUILD_RE = /^[A-Za-z0-9_.+]+$/;
 
@@ -134,7 +135,7 @@ export function checkOverride(o: VirtualPackageOverride): string | undefined {
     return `'${o.name}' is not a virtual package name (virtual packages start with '__', e.g. __glibc)`;
   }
   if (o.remove) return undefined;
-  if (o.version !== undefined && !VERSION_RE.test(o.version)) {
+  if (o.version !== undefined && (!VERSION_RE.test(o.version) || Version.tryParse(o.version) === undefined)) {
     return `'${o.version}' is not a valid version for ${o.name}`;
   }
   if (o.build !== undefined && !BUILD_RE.test(o.build)) {

@@ -87,6 +87,8 @@ describe('parseVirtualPackageOverrides errors', () => {
     ['glibc=2.17', /'glibc' is not a virtual package name/],
     ['__glibc', /must be name=version/],
     ['__glibc=2.17.*', /not a valid version/],
+    ['__glibc=_2', /'_2' is not a valid version/],
+    ['__glibc=1!', /'1!' is not a valid version/],
     ['__glibc=>=2.17', /not a valid version|too many/],
     ['__archspec=1=x86 64', /not a valid build|not a valid version/],
     ['__archspec=1=a=b', /too many '='/],
@@ -97,6 +99,9 @@ describe('parseVirtualPackageOverrides errors', () => {
   });
   it('names the flag', () => {
     expect(() => parseVirtualPackageOverrides('x=1', '--vp')).toThrow(/^--vp: /);
+  });
+  it('accepts epochs, local versions and letters', () => {
+    expect(parseVirtualPackageOverrides('__a=2!1.0,__b=1.0+local,__c=1.0a1').map((o) => o.version)).toEqual(['2!1.0', '1.0+local', '1.0a1']);
   });
   it('ignores empty items', () => {
     expect(parseVirtualPackageOverrides(' , ,')).toEqual([]);
