@@ -21,7 +21,7 @@ import { HttpClient, isNotFound } from '../net/http.js';
 import { silentProgress, type ProgressReporter } from '../net/progress.js';
 import { redactUrl } from '../net/redact.js';
 import { RepodataCache, defaultCacheDir, sha256Hex } from './cache.js';
-import { makeContext, normaliseRecord, parseRepoData, type RecordContext } from './parse.js';
+import { makeContext, normaliseRecord, RepoDataIndex, type RecordContext } from './parse.js';
 import { decompressZstd, ZstdError } from './zstd.js';
 
 /** What the gateway needs from a channel (src/conda/channel.ts `Channel` fits). */
@@ -92,24 +92,17 @@ interface Source {
 }
 
 class FullSource implements Source {
-  private readonly byName = new Map<string, RepoDataRecord[]>();
   constructor(
     readonly kind: SourceKind,
     readonly channel: GatewayChannel,
     readonly subdir: string,
-    private readonly records: RepoDataRecord[],
-  ) {
-    for (const r of records) {
-      const list = this.byName.get(r.name);
-      if (list) list.push(r);
-      else this.byName.set(r.name, [r]);
-    }
-  }
+    private readonly index: RepoDataIndex,
+  ) {}
   recordsFor(name: string): RepoDataRecord[] {
-    return this.byName.get(name) ?? [];
+    return this.index.records(name);
   }
   async all(): Promise<RepoDataRecord[]> {
-    return this.records;
+    return this.index.all();
   }
 }
 
@@ -368,8 +361,8 @@ export class Gateway {
           return new ShardSource(channel, subdir, index, (u, sha, name) => this.fetchShard(u, sha, name));
         }
         const json = file.endsWith('.zst') ? await this.decompress(body, url) : body;
-        const records = parseRepoData(json, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source });
-        return new FullSource(file as SourceKind, channel, subdir, records);
+        const index = new RepoDataIndex(json, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source });
+        return new FullSource(file as SourceKind, channel, subdir, index);
       }
     } finally {
       task.done();

@@ -38,6 +38,61 @@ const CONDA = '.conda';
 
 /** Parse repodata given as text, bytes or an already-decoded object. */
 export function parseRepoData(input: string | Uint8Array | object, options: ParseRepoDataOptions = {}): RepoDataRecord[] {
+  const out: RepoDataRecord[] = [];
+  visitRepoData(input, options, (raw, fn, ctx) => {
+    out.push(normaliseRecord(raw, fn, ctx));
+  });
+  return out;
+}
+
+/**
+ * Repodata grouped by package name, normalised lazily: only the names a query reaches pay for
+ * building records (a full conda-forge subdir has ~10^6 entries; a solve needs a few thousand).
+ */
+export class RepoDataIndex {
+  private readonly raw = new Map<string, Array<{ raw: Json; fn: string; ctx: RecordContext }>>();
+  private readonly built = new Map<string, RepoDataRecord[]>();
+
+  constructor(input: string | Uint8Array | object, options: ParseRepoDataOptions = {}) {
+    visitRepoData(input, options, (raw, fn, ctx) => {
+      const name = typeof raw.name === 'string' ? raw.name : '';
+      const list = this.raw.get(name);
+      const entry = { raw, fn, ctx };
+      if (list) list.push(entry);
+      else this.raw.set(name, [entry]);
+    });
+  }
+
+  /** Package names present, sorted. */
+  names(): string[] {
+    return [...this.raw.keys()].sort();
+  }
+
+  has(name: string): boolean {
+    return this.raw.has(name);
+  }
+
+  /** Records of one name, in file order (.conda entries first). */
+  records(name: string): RepoDataRecord[] {
+    let recs = this.built.get(name);
+    if (recs === undefined) {
+      const entries = this.raw.get(name);
+      recs = entries ? entries.map((e) => normaliseRecord(e.raw, e.fn, e.ctx)) : [];
+      this.built.set(name, recs);
+    }
+    return recs;
+  }
+
+  /** Every record, grouped by name in sorted name order. */
+  all(): RepoDataRecord[] {
+    return this.names().flatMap((n) => this.records(n));
+  }
+}
+
+type Visitor = (raw: Json, fn: string, ctx: RecordContext) => void;
+
+/** Walk every kept entry of any supported repodata shape (with .conda preference and `removed` applied). */
+function visitRepoData(input: string | Uint8Array | object, options: ParseRepoDataOptions, visit: Visitor): void {
   let json: unknown = input;
   if (typeof input === 'string' || input instanceof Uint8Array) {
     const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
@@ -58,8 +113,8 @@ export function parseRepoData(input: string | Uint8Array | object, options: Pars
   if (isRecordLike(obj)) {
     // A single record (e.g. a conda-meta or a dumped record file).
     const fn = typeof obj.fn === 'string' ? obj.fn : `${obj.name}-${obj.version}-${obj.build}${TAR_BZ2}`;
-    const ctx = makeContext(options, undefined);
-    return [normaliseRecord(obj, fn, ctx)];
+    visit(obj, fn, makeContext(options, undefined));
+    return;
   }
 
   const packages = asMap(obj.packages);
@@ -67,12 +122,12 @@ export function parseRepoData(input: string | Uint8Array | object, options: Pars
   const info = (asMap(obj.info) ?? asMap(obj.metadata)) as Json | undefined;
 
   if (!packages && !packagesConda && !info) {
-    return parseFlat(obj, options);
+    visitFlat(obj, options, visit);
+    return;
   }
 
   const ctx = makeContext(options, info);
   const removed = Array.isArray(obj.removed) && obj.removed.length > 0 ? new Set(obj.removed as string[]) : undefined;
-  const out: RepoDataRecord[] = [];
 
   // .conda first, remembering their stems so the matching .tar.bz2 entries can be dropped.
   let condaStems: Set<string> | undefined;
@@ -83,7 +138,7 @@ export function parseRepoData(input: string | Uint8Array | object, options: Pars
       const raw = packagesConda[fn];
       if (raw === null || typeof raw !== 'object') continue;
       condaStems.add(fn.endsWith(CONDA) ? fn.slice(0, -CONDA.length) : fn);
-      out.push(normaliseRecord(raw as Json, fn, ctx));
+      visit(raw as Json, fn, ctx);
     }
   }
   if (packages) {
@@ -92,26 +147,23 @@ export function parseRepoData(input: string | Uint8Array | object, options: Pars
       if (condaStems !== undefined && fn.endsWith(TAR_BZ2) && condaStems.has(fn.slice(0, -TAR_BZ2.length))) continue;
       const raw = packages[fn];
       if (raw === null || typeof raw !== 'object') continue;
-      out.push(normaliseRecord(raw as Json, fn, ctx));
+      visit(raw as Json, fn, ctx);
     }
   }
-  return out;
 }
 
 /** A flat `{ filename: record }` map. */
-function parseFlat(obj: Json, options: ParseRepoDataOptions): RepoDataRecord[] {
+function visitFlat(obj: Json, options: ParseRepoDataOptions, visit: Visitor): void {
   const ctx = makeContext(options, undefined);
   const condaStems = new Set<string>();
   for (const fn in obj) if (fn.endsWith(CONDA)) condaStems.add(fn.slice(0, -CONDA.length));
-  const out: RepoDataRecord[] = [];
   for (const fn in obj) {
     const raw = obj[fn];
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) continue;
     if (!isRecordLike(raw as Json)) continue;
     if (fn.endsWith(TAR_BZ2) && condaStems.has(fn.slice(0, -TAR_BZ2.length))) continue;
-    out.push(normaliseRecord(raw as Json, fn, ctx));
+    visit(raw as Json, fn, ctx);
   }
-  return out;
 }
 
 function isRecordLike(o: Json): boolean {

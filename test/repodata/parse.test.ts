@@ -234,3 +234,18 @@ describe('parseRepoData on synthetic inputs', () => {
     expect(ms).toBeLessThan(5000);
   });
 });
+
+describe.skipIf(!haveFixtures)('RepoDataIndex', () => {
+  it('groups by name lazily and agrees with parseRepoData', async () => {
+    const { RepoDataIndex } = await import('../../src/repodata/parse.js');
+    const buf = read('mamba/conda-forge-numpy-linux-64.json');
+    const opts = { channel: 'https://c/x', baseUrl: 'https://c/x/linux-64/' };
+    const index = new RepoDataIndex(buf, opts);
+    const flat = parseRepoData(buf, opts);
+    expect(index.names()).toEqual([...new Set(flat.map((r) => r.name))].sort());
+    expect(index.records('libffi')).toEqual(flat.filter((r) => r.name === 'libffi'));
+    expect(index.records('libffi')).toBe(index.records('libffi'));
+    expect(index.records('no-such-package')).toEqual([]);
+    expect(index.all()).toHaveLength(flat.length);
+  });
+});
