@@ -259,6 +259,17 @@ describe.skipIf(!haveFixtures)('Gateway fallback chain, cache and errors', () =>
     expect(String((err as NetworkError).url)).not.toContain('secret-tok-42');
   });
 
+  it('sends user:password@ channel credentials as Basic auth, never to disk', async () => {
+    const cacheDir = await freshCacheDir();
+    const withAuth = Channel.parse(server.url('/fmt').replace('http://', 'http://alice:pw-SECRET-9@'));
+    const recs = await gateway(cacheDir).query([withAuth], ['osx-64'], ['zlib']);
+    expect(recs.map((r) => r.fn)).toEqual(['zlib-1.2.11-h1de35cc_3.conda']);
+    const req = server.requestsTo('/fmt/osx-64/repodata.json')[0]!;
+    expect(req.headers.authorization).toBe(`Basic ${Buffer.from('alice:pw-SECRET-9').toString('base64')}`);
+    expect(JSON.stringify(recs)).not.toContain('pw-SECRET-9');
+    for (const f of await listFiles(cacheDir)) expect((await readFile(f)).includes('pw-SECRET-9')).toBe(false);
+  });
+
   it('retries a 500 and then succeeds', async () => {
     server.fault({ path: '/cf/noarch/repodata.json.zst', fault: { kind: 'status', status: 500 }, times: 1 });
     const recs = await gateway(await freshCacheDir()).query([chan('/cf')], ['win-arm64'], ['tzdata']);
