@@ -346,3 +346,27 @@ describe('errors inside the go section', () => {
     expect(err.message).toMatch(/g\.yml:\d+:\d+: go\[0\]\.sha256 \(Go toolchain go 1\.22\.5 on linux-64\): must be a sha256/);
   });
 });
+
+describe('YAML-hostile strings survive a round trip', () => {
+  const hostile = ['*', '&anchor', '!tag', '- item', 'a: b', '#comment', 'x #y', "it's", '"dq"', '@at', '`bt', '%pct', '|', '>', '? q', '{a}', '[b]', ' lead', 'trail ', 'multi\nline', 'tab\there', 'ünïcode ✓', '~', 'null', 'True', '0x10', '1e3', '0o7', '.5'];
+  it.each(hostile)('%j in license, depends and constrains', (s) => {
+    const lf = sampleLockfile();
+    lf.packages = [pkg({ name: 'x', version: '1', license: s, depends: [s, 'python'], constrains: [s] })];
+    const text = serializeLockfile(lf);
+    const back = parseLockfile(text, 'h.yml');
+    expect(back.packages[0]!.license).toBe(s);
+    expect(back.packages[0]!.depends).toContain(s);
+    expect(back.packages[0]!.constrains).toEqual([s]);
+    expect(serializeLockfile(back)).toBe(text);
+    const yaml11 = yamlParse(text, { version: '1.1' }) as Lockfile;
+    expect(yaml11.packages[0]!.license).toBe(s);
+  });
+
+  it('an empty license round-trips; an empty depends entry is a schema error', () => {
+    const lf = sampleLockfile();
+    lf.packages = [pkg({ name: 'x', version: '1', license: '' })];
+    expect(parseLockfile(serializeLockfile(lf), 'e.yml').packages[0]!.license).toBe('');
+    lf.packages = [pkg({ name: 'x', version: '1', depends: [''] })];
+    expect(() => parseLockfile(serializeLockfile(lf), 'e.yml')).toThrow(/packages\[0\]\.depends\[0\]/);
+  });
+});
