@@ -76,12 +76,16 @@ export async function extractPackage(archivePath: string, destDir: string, opts:
     const writer = new SafeWriter(staging, archivePath);
     const warnings: string[] = [];
     let condaMetadata: Record<string, unknown> | undefined;
-    if (format === 'conda') {
-      condaMetadata = await extractCondaInto(archivePath, writer, warnings);
-    } else {
-      await extractTarStream(bzip2DecompressFile(archivePath), writer, { what: archivePath });
+    try {
+      if (format === 'conda') {
+        condaMetadata = await extractCondaInto(archivePath, writer, warnings);
+      } else {
+        await extractTarStream(bzip2DecompressFile(archivePath), writer, { what: archivePath });
+      }
+      await writer.finish();
+    } finally {
+      await writer.drain(); // no background write may outlive us (the staging dir is removed on error)
     }
-    await writer.finish();
     return { archive: archivePath, destDir, format, condaMetadata, warnings: [...warnings, ...writer.warnings], ...writer.stats };
   });
 }
@@ -182,16 +186,20 @@ export async function extractGoArchive(archivePath: string, destDir: string, opt
   await checkArchiveExists(archivePath);
   return withStaging(destDir, archivePath, opts, async (staging) => {
     const writer = new SafeWriter(staging, archivePath);
-    if (format === 'tar.gz') {
-      const gunzip = createGunzip();
-      const file = createReadStream(archivePath);
-      file.on('error', (e) => gunzip.destroy(e));
-      gunzip.on('error', () => file.destroy());
-      await extractTarStream(file.pipe(gunzip), writer, { what: archivePath, strip: 'go' });
-    } else {
-      await extractGoZipInto(archivePath, writer);
+    try {
+      if (format === 'tar.gz') {
+        const gunzip = createGunzip();
+        const file = createReadStream(archivePath);
+        file.on('error', (e) => gunzip.destroy(e));
+        gunzip.on('error', () => file.destroy());
+        await extractTarStream(file.pipe(gunzip), writer, { what: archivePath, strip: 'go' });
+      } else {
+        await extractGoZipInto(archivePath, writer);
+      }
+      await writer.finish();
+    } finally {
+      await writer.drain();
     }
-    await writer.finish();
     return { archive: archivePath, destDir, format, warnings: writer.warnings, ...writer.stats };
   });
 }

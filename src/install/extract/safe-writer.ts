@@ -19,13 +19,17 @@
  * Any violation is an `UnsafeArchiveError` naming the archive and the entry.
  */
 import { constants as fsConstants } from 'node:fs';
-import { chmod, link, mkdir, open, symlink, unlink } from 'node:fs/promises';
+import { chmod, link, mkdir, open, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnsafeArchiveError } from '../../errors.js';
 
 /** Case-insensitive file systems (macOS, Windows) must not let `Lib` and `lib/x` dodge the checks. */
 const FOLD_CASE = process.platform === 'darwin' || process.platform === 'win32';
 const MAX_SYMLINK_HOPS = 40;
+/** Small files are written in the background, this many at a time (the libuv pool does the work). */
+const MAX_INFLIGHT_WRITES = 16;
+/** The process umask, so we can skip a chmod when open(2)'s mode already comes out right. */
+const UMASK = process.umask();
 const MAX_SYMLINKS = 100_000;
 
 type Node =
@@ -101,6 +105,10 @@ export class SafeWriter {
   readonly stats: WriterStats = { files: 0, directories: 0, symlinks: 0, hardlinks: 0, bytes: 0 };
   /** Accepted oddities, reported in ExtractResult.warnings. */
   readonly warnings: string[] = [];
+  /** Background writes of small files, by node key. */
+  private readonly inflight = new Map<string, Promise<void>>();
+  private slotWaiters: Array<() => void> = [];
+  private writeError: unknown;
   private readonly nodes = new Map<string, Node>();
   /** Directory modes to apply at the end (so read-only directories do not block later entries). */
   private readonly dirModes = new Map<string, { path: string; mode: number }>();
@@ -158,6 +166,8 @@ export class SafeWriter {
     const node = this.nodes.get(k);
     if (node === undefined) return;
     if (node.kind === 'dir') throw this.unsafe(name, `would replace the directory created by an earlier entry with a ${newKind}`);
+    await this.inflight.get(k);
+    this.throwWriteError();
     await unlink(this.abs(parts));
     this.nodes.delete(k);
     if (node.kind === 'symlink') this.stats.symlinks--;
@@ -191,21 +201,20 @@ export class SafeWriter {
     // Keep the exec bits; drop group/other write like tar's default umask 022 (some packages ship
     // 0666 files) and never keep setuid/setgid/sticky.
     const mode = opts.mode === undefined || (opts.mode & 0o777) === 0 ? 0o644 : opts.mode & 0o755;
+    if (content instanceof Uint8Array) {
+      await this.writeInBackground(keyOf(parts), path, content, mode, opts.mtime);
+      return;
+    }
     // O_EXCL: fails on anything already there, including a (dangling) symlink — never follows one.
     const fh = await open(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
     // Record it immediately so an error below still leaves our bookkeeping truthful.
     this.nodes.set(keyOf(parts), { kind: 'file' });
     this.stats.files++;
     try {
-      if (content instanceof Uint8Array) {
-        if (content.length > 0) await fh.write(content);
-        this.stats.bytes += content.length;
-      } else {
-        for await (const chunk of content) {
-          if (chunk.length === 0) continue;
-          await fh.write(chunk);
-          this.stats.bytes += chunk.length;
-        }
+      for await (const chunk of content) {
+        if (chunk.length === 0) continue;
+        await fh.write(chunk);
+        this.stats.bytes += chunk.length;
       }
       await fh.chmod(mode);
       if (opts.mtime !== undefined && !Number.isNaN(opts.mtime.getTime())) await fh.utimes(opts.mtime, opts.mtime);
@@ -273,6 +282,8 @@ export class SafeWriter {
       );
     }
     if (keyOf(targetParts) === keyOf(parts)) return; // a link to itself: nothing to do
+    await this.inflight.get(keyOf(targetParts));
+    this.throwWriteError();
     await this.ensureParents(name, parts);
     await this.replaceable(name, parts, 'hard link');
     await link(this.abs(targetParts), this.abs(parts));
@@ -287,7 +298,47 @@ export class SafeWriter {
   }
 
   /** Apply directory modes (deferred so that a read-only directory does not block later entries). */
+  /**
+   * Write a buffered file without waiting for it: the next entries are parsed meanwhile. Callers
+   * that touch the same path later wait for it (`replaceable`, `hardlink`); `drain()` waits for all.
+   * O_EXCL ('wx') still guarantees a fresh file, never something reached through a symlink.
+   */
+  private async writeInBackground(k: string, path: string, data: Uint8Array, mode: number, mtime?: Date): Promise<void> {
+    this.throwWriteError();
+    while (this.inflight.size >= MAX_INFLIGHT_WRITES) {
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+      this.throwWriteError();
+    }
+    this.nodes.set(k, { kind: 'file' });
+    this.stats.files++;
+    this.stats.bytes += data.length;
+    const job = (async () => {
+      await writeFile(path, data, { flag: 'wx', mode });
+      if ((mode & ~UMASK) !== mode) await chmod(path, mode);
+      if (mtime !== undefined && !Number.isNaN(mtime.getTime())) await utimes(path, mtime, mtime);
+    })()
+      .catch((e: unknown) => {
+        this.writeError ??= e;
+      })
+      .finally(() => {
+        this.inflight.delete(k);
+        this.slotWaiters.shift()?.();
+      });
+    this.inflight.set(k, job);
+  }
+
+  private throwWriteError(): void {
+    if (this.writeError !== undefined) throw this.writeError;
+  }
+
+  /** Wait for every background write; safe to call on error paths (never throws). */
+  async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all([...this.inflight.values()]);
+  }
+
   async finish(): Promise<void> {
+    await this.drain();
+    this.throwWriteError();
     for (const { path, mode } of this.dirModes.values()) await chmod(path, mode);
     await chmod(this.root, 0o755); // the staging dir was created 0700 by mkdtemp
   }

@@ -86,6 +86,9 @@ export async function extractTarStream(source: AsyncIterable<Uint8Array>, writer
   }
 }
 
+/** Files up to this size are read whole and written in the background. */
+const SMALL_FILE = 1 << 20;
+
 type EntryBody = AsyncIterable<Uint8Array> & { resume(): unknown };
 
 async function handleEntry(header: Header, body: EntryBody, writer: SafeWriter, opts: TarOptions): Promise<void> {
@@ -98,7 +101,14 @@ async function handleEntry(header: Header, body: EntryBody, writer: SafeWriter, 
   switch (type) {
     case 'file':
     case 'contiguous-file':
-      await writer.file(name, body, { mode: header.mode, mtime: header.mtime });
+      if (header.size <= SMALL_FILE) {
+        // Buffer small files so the writer can write them in the background while we parse on.
+        const chunks: Uint8Array[] = [];
+        for await (const c of body) chunks.push(c);
+        await writer.file(name, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), { mode: header.mode, mtime: header.mtime });
+      } else {
+        await writer.file(name, body, { mode: header.mode, mtime: header.mtime });
+      }
       return;
     case 'directory':
       body.resume();
