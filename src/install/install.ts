@@ -70,7 +70,7 @@ export interface InstallOptions {
   command?: string;
   /** Copy instead of hard-linking from the cache. */
   copy?: boolean;
-  /** Warnings (clobbers, oddities); also printed through `progress.log` when given. */
+  /** Warnings (clobbers, recovered leftovers, cache repairs); without it they go to `progress.log`. */
   onWarning?: (message: string) => void;
   /** Override the archive extractor (default: src/install/extract `extractPackage`). */
   extract?: Extractor;
@@ -78,6 +78,7 @@ export interface InstallOptions {
   installGo?: GoInstaller;
 }
 
+/** What happened; the caller prints the summary ("already up to date", counts, clobbers). */
 export interface InstallResult {
   prefix: string;
   platform: string;
@@ -179,8 +180,8 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
   const warnings: string[] = [];
   const warn = (m: string) => {
     warnings.push(m);
-    opts.onWarning?.(m);
-    opts.progress?.log(`warning: ${m}`);
+    if (opts.onWarning) opts.onWarning(m);
+    else opts.progress?.log(`warning: ${m}`);
   };
   const pkgs = onlyGo ? [] : packagesFor(lockfile, platform);
   const go = lockfile.go.find((g) => g.platform === platform);
@@ -213,7 +214,6 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const state = kind === 'environment' ? await readPrefixState(prefix) : undefined;
     if (prefixUpToDate({ state, records: oldRecords, packages: pkgs, go, platform, onlyGo })) {
       result.upToDate = true;
-      opts.progress?.log(`${prefix} is already up to date`);
       return result;
     }
 
@@ -363,10 +363,6 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       await removeStaging(staging);
       throw err;
     }
-    opts.progress?.log(
-      `installed ${result.installed.length} package(s)${go ? ` and go ${go.version}` : ''} into ${prefix}` +
-        (result.clobbers.length ? ` (${result.clobbers.length} clobbered path(s))` : ''),
-    );
     return result;
   } finally {
     await lock.release();
