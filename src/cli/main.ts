@@ -29,6 +29,7 @@ export function buildProgram(): Command {
     .option('--gomod <path>', 'take the Go toolchain spec from this go.mod (toolchain line wins over go line)')
     .option('--go-prerelease', 'allow Go release candidates and betas')
     .option('--go-releases-url <url>', 'Go release metadata JSON', process.env.CONDA_GO_LOCK_GO_RELEASES_URL ?? 'https://go.dev/dl/?mode=json&include=all')
+    .option('--go-download-base-url <url>', 'base URL for Go archives (a mirror); default: <origin of the releases URL>/dl/')
     .option('--channel-alias <url>', 'base URL for channel names', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
     .option('--virtual-packages <list>', 'override virtual packages, e.g. "__glibc=2.17,__osx=12.0,__cuda=12.2"')
     .option('--cache-dir <dir>', 'repodata and package cache directory')

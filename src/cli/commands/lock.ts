@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import type { Platform } from '../../conda/platform.js';
 import type { RepoDataRecord } from '../../conda/record.js';
-import { ExitCode, LockfileError, PackageNotFoundError, UsageError } from '../../errors.js';
+import { ExitCode, LockfileError, NetworkError, OfflineCacheMissError, PackageNotFoundError, UsageError } from '../../errors.js';
 import { resolveGoToolchain } from '../../go/resolve.js';
 import { diffLockfiles, formatDiffSummary } from '../../lockfile/diff.js';
 import { LOCKFILE_VERSION, type LockedCondaPackage, type LockedGoToolchain, type Lockfile } from '../../lockfile/model.js';
@@ -14,6 +14,7 @@ import { writeLockfile } from '../../lockfile/write.js';
 import { HttpClient } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
 import { redactUrl } from '../../net/redact.js';
+import { RepodataCache, defaultCacheDir } from '../../repodata/cache.js';
 import { Gateway } from '../../repodata/gateway.js';
 import { solve } from '../../solver/index.js';
 import { resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
@@ -26,13 +27,22 @@ export interface LockCommandOptions extends InputOptions {
   cacheDir?: string;
   offline?: boolean;
   quiet?: boolean;
+  goDownloadBaseUrl?: string;
 }
 
 export async function lockCommand(opts: LockCommandOptions): Promise<number> {
-  // Without -p or `platforms:`, re-locking keeps the platforms of an existing lockfile.
-  const existing = await readExisting(opts.lockfile, Boolean(opts.check || opts.update?.length));
-  const inputs = resolveInputs({ ...opts, fallbackPlatforms: existing?.metadata.platforms });
   const progress = new ProgressReporter({ quiet: opts.quiet });
+  // Without -p or `platforms:`, re-locking keeps the platforms of an existing lockfile. A plain lock
+  // replaces an unreadable old file (with a warning); --check and --update need a valid one.
+  const needsExisting = Boolean(opts.check || opts.update?.length);
+  let existing: Lockfile | undefined;
+  try {
+    existing = await readExisting(opts.lockfile, needsExisting);
+  } catch (err) {
+    if (needsExisting || !(err instanceof LockfileError)) throw err;
+    progress.log(`warning: ignoring the existing ${opts.lockfile}, which cannot be read (${err.message}); it will be replaced`);
+  }
+  const inputs = resolveInputs({ ...opts, fallbackPlatforms: existing?.metadata.platforms });
   for (const env of inputs.envs) for (const w of env.warnings) progress.log(`warning: ${w.location.file}:${w.location.line ?? '?'}: ${w.message}`);
 
   if (opts.check) {
@@ -55,7 +65,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
   const started = performance.now();
   const [solved, go] = await Promise.all([
     Promise.all(inputs.platforms.map((p) => lockPlatform(inputs, p, gateway, previous, opts.update ?? []))),
-    lockGo(inputs, http, previous, Boolean(opts.offline)),
+    lockGo(inputs, http, opts.cacheDir, Boolean(opts.offline), opts.goDownloadBaseUrl),
   ]);
 
   const lockfile: Lockfile = {
@@ -187,18 +197,39 @@ function toLocked(r: RepoDataRecord, platform: Platform): LockedCondaPackage {
   };
 }
 
-async function lockGo(inputs: LockInputs, http: HttpClient, previous: Lockfile | undefined, offline: boolean): Promise<LockedGoToolchain[]> {
+async function lockGo(
+  inputs: LockInputs,
+  http: HttpClient,
+  cacheDir: string | undefined,
+  offline: boolean,
+  downloadBaseUrl: string | undefined,
+): Promise<LockedGoToolchain[]> {
   const go = inputs.go;
   if (!go) return [];
-  if (offline) {
-    // No release metadata without the network: reuse the previous pins when the request is unchanged.
-    const prev = previous?.metadata.go;
-    const pins = previous?.go.filter((g) => inputs.platforms.includes(g.platform as Platform)) ?? [];
-    if (prev && prev.spec === go.spec && pins.length === inputs.platforms.length) return pins;
-    throw new LockfileError(
-      `--offline: the Go toolchain '${go.spec}' is not pinned in the existing lockfile for every platform, and go.dev release metadata needs the network`,
-      { code: 'E_OFFLINE_GO' },
-    );
-  }
-  return resolveGoToolchain({ spec: go.spec, platforms: inputs.platforms, http, releasesUrl: go.releases_url, prerelease: go.prerelease });
+  // The release list goes through the same disk cache as repodata, so `--offline` can re-lock Go too.
+  const cache = new RepodataCache(cacheDir ?? defaultCacheDir());
+  const releases = {
+    async getJson<T>(url: string): Promise<T> {
+      if (offline) {
+        const hit = await cache.get(url);
+        if (!hit?.body) throw new OfflineCacheMissError(`--offline: Go release metadata ${redactUrl(url)} is not in the cache (${cache.dir}); run once without --offline`);
+        return JSON.parse(hit.body.toString('utf8')) as T;
+      }
+      const res = await http.request(url);
+      await cache.put(url, res.body, { etag: res.headers.etag, lastModified: res.headers['last-modified'] });
+      try {
+        return JSON.parse(res.body.toString('utf8')) as T;
+      } catch (err) {
+        throw new NetworkError(`Go release metadata at ${redactUrl(url)} is not JSON`, { code: 'E_BAD_RESPONSE', url: redactUrl(url), cause: err });
+      }
+    },
+  };
+  return resolveGoToolchain({
+    spec: go.spec,
+    platforms: inputs.platforms,
+    http: releases,
+    releasesUrl: go.releases_url,
+    prerelease: go.prerelease,
+    ...(downloadBaseUrl ? { downloadBaseUrl } : {}),
+  });
 }

@@ -1,0 +1,41 @@
+/** Run the CLI in-process and capture what it prints. */
+import { vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  });
+  const oldCwd = process.cwd();
+  const oldEnv: Record<string, string | undefined> = {};
+  try {
+    for (const [k, v] of Object.entries(opts.env ?? {})) {
+      oldEnv[k] = process.env[k];
+      process.env[k] = v;
+    }
+    if (opts.cwd) process.chdir(opts.cwd);
+    const code = await main(args);
+    return { code, stdout, stderr };
+  } finally {
+    if (opts.cwd) process.chdir(oldCwd);
+    for (const [k, v] of Object.entries(oldEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
