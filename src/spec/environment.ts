@@ -325,7 +325,7 @@ function virtualOverride(
   const o = overrideFromValue(name, value as string | null);
   const problem = checkOverride(o);
   if (problem) {
-    problems.add(problem, locate(src, path, { key: !isVirtualName(name) ? true : false }), 'E_ENV_VIRTUAL_PACKAGE');
+    problems.add(problem, locate(src, path, { key: !isVirtualName(name) }), 'E_ENV_VIRTUAL_PACKAGE');
     return undefined;
   }
   return o;
