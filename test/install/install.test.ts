@@ -11,6 +11,8 @@ import { installLockfile, type InstallOptions } from '../../src/install/install.
 import { lockFilePath } from '../../src/install/transaction.js';
 import { verifyPrefix } from '../../src/install/verify.js';
 import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../../src/lockfile/model.js';
+import { readLockfile } from '../../src/lockfile/read.js';
+import { writeLockfile } from '../../src/lockfile/write.js';
 import { HttpClient } from '../../src/net/http.js';
 import { startChannelServer, type ChannelServer } from '../support/channel-server.js';
 import { fixture, haveFixtures } from '../support/fixtures.js';
@@ -236,6 +238,21 @@ describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () 
     const again = await installLockfile(opts(lf, 'linux-64', p));
     expect(again.upToDate).toBe(true);
     expect(server.requests.length).toBe(before);
+  });
+
+  it('a lockfile written to YAML and read back (src/lockfile) installs and verifies the same', async () => {
+    const lf = await linuxSet();
+    lf.metadata.content_hash = { 'linux-64': 'a'.repeat(64) };
+    const p = paths('yaml');
+    await mkdir(p.base, { recursive: true });
+    const file = join(p.base, 'conda-go-lock.yml');
+    await writeLockfile(file, lf);
+    const read = await readLockfile(file);
+    const res = await installLockfile(opts(read, 'linux-64', p));
+    expect(res.installed).toHaveLength(3);
+    expect((await verifyPrefix({ prefix: p.prefix, lockfile: read, platform: 'linux-64' })).ok).toBe(true);
+    // The in-memory object and the re-read file describe the same install: no-op.
+    expect((await installLockfile(opts(lf, 'linux-64', p))).upToDate).toBe(true);
   });
 
   it('install twice → identical trees: same prefix path byte-for-byte, other prefixes up to the prefix string', async () => {
