@@ -1,0 +1,158 @@
+/**
+ * lock → install → verify through the CLI: a real anaconda-defaults zlib package (osx-64, with binary
+ * prefix placeholders) served from a local channel, and a Go toolchain archive built here and published
+ * in a go.dev/dl-shaped release list.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, appendFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChannelServer } from '../support/channel-server.js';
+import { fixture, fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
+import { runCli } from './helpers.js';
+
+/** Every file, symlink and directory under `root` with its content hash / link target and mode. */
+function treeManifest(root: string, skip: (rel: string) => boolean = () => false): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const full = join(dir, name);
+      const rel = relative(root, full);
+      if (skip(rel)) continue;
+      const st = lstatSync(full);
+      if (st.isSymbolicLink()) out.push(`L ${rel} -> ${readlinkSync(full)}`);
+      else if (st.isDirectory()) {
+        out.push(`D ${rel}`);
+        walk(full);
+      } else out.push(`F ${rel} ${(st.mode & 0o777).toString(8)} ${createHash('sha256').update(readFileSync(full)).digest('hex')}`);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+describe.skipIf(!haveFixtures)(`install end to end (${haveFixtures ? 'fixtures present' : fixturesSkipReason})`, () => {
+  let server: ChannelServer;
+  let dir: string;
+  let lockfile: string;
+  const goVersion = '1.22.5';
+  const goFile = `go${goVersion}.darwin-amd64.tar.gz`;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cgl-install-'));
+    // A small stand-in Go toolchain archive with the layout of the real one (go/VERSION, go/bin/go).
+    const src = join(dir, 'gosrc');
+    mkdirSync(join(src, 'go', 'bin'), { recursive: true });
+    writeFileSync(join(src, 'go', 'VERSION'), `go${goVersion}\ntime 2024-07-02T00:00:00Z\n`);
+    writeFileSync(join(src, 'go', 'bin', 'go'), `#!/bin/sh\necho "go version go${goVersion} darwin/amd64"\n`);
+    chmodSync(join(src, 'go', 'bin', 'go'), 0o755);
+    const archive = join(dir, goFile);
+    execFileSync('tar', ['-czf', archive, '-C', src, 'go']);
+    const bytes = readFileSync(archive);
+    const releases = [
+      {
+        version: `go${goVersion}`,
+        stable: true,
+        files: [
+          { filename: goFile, os: 'darwin', arch: 'amd64', version: `go${goVersion}`, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, kind: 'archive' },
+        ],
+      },
+    ];
+    server = await new ChannelServer()
+      .mount('/defaults', fixture('repodata', 'conda-format-repo'))
+      .mount('/defaults', fixture('packages', 'defaults-zlib'))
+      .route('/godl/releases.json', JSON.stringify(releases), 'application/json')
+      .route(`/dl/${goFile}`, bytes)
+      .start();
+
+    writeFileSync(join(dir, 'environment.yml'), `channels:\n  - ${server.url('/defaults')}\ndependencies:\n  - zlib 1.2.11\ngo: "1.22.*"\n`);
+    lockfile = join(dir, 'conda-go-lock.yml');
+    const r = await runCli([
+      'lock', '-f', join(dir, 'environment.yml'), '--lockfile', lockfile, '-p', 'osx-64', '--cache-dir', join(dir, 'cache'),
+      '--go-releases-url', server.url('/godl/releases.json'), '-q',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+  afterAll(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const install = (prefix: string, ...more: string[]) =>
+    runCli(['install', '--lockfile', lockfile, '-p', prefix, '--platform', 'osx-64', '--cache-dir', join(dir, `pkgcache-${more.length}`), '-q', ...more]);
+
+  it('installs the locked zlib and Go toolchain, and verify accepts the prefix', async () => {
+    const prefix = join(dir, 'env-a');
+    const r = await install(prefix);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // The binary placeholder in the dylib was replaced by the real prefix, padded to the same length.
+    const dylib = readdirSync(join(prefix, 'lib')).find((f) => /^libz\.1\.2\.11\.dylib$/.test(f))!;
+    const bin = readFileSync(join(prefix, 'lib', dylib));
+    expect(bin.includes(Buffer.from(prefix))).toBe(true);
+    expect(bin.includes(Buffer.from('_h_env_placehold'))).toBe(false);
+    expect(existsSync(join(prefix, 'conda-meta', 'zlib-1.2.11-h1de35cc_3.json'))).toBe(true);
+    const meta = JSON.parse(readFileSync(join(prefix, 'conda-meta', 'zlib-1.2.11-h1de35cc_3.json'), 'utf8'));
+    expect(meta.name).toBe('zlib');
+    expect(meta.files).toContain(`lib/${dylib}`);
+    expect(readFileSync(join(prefix, 'go', 'VERSION'), 'utf8')).toMatch(/^go1\.22\.5/);
+    expect(existsSync(join(prefix, 'etc', 'conda', 'activate.d', 'go.sh'))).toBe(true);
+
+    const v = await runCli(['verify', '--lockfile', lockfile, '-p', prefix, '--platform', 'osx-64']);
+    expect(v.stdout).toContain('matches');
+    expect(v.code).toBe(0);
+
+    const hook = await runCli(['shell-hook', '-p', prefix]);
+    expect(hook.code).toBe(0);
+    expect(hook.stdout).toContain(`GOROOT='${join(prefix, 'go')}'`);
+
+    // Re-running on an up-to-date prefix is a no-op.
+    const again = await runCli(['install', '--lockfile', lockfile, '-p', prefix, '--platform', 'osx-64', '--cache-dir', join(dir, 'pkgcache-0')]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('already up to date');
+
+    // A modified file is caught.
+    appendFileSync(join(prefix, 'include', 'zlib.h'), '/* tampered */\n');
+    const bad = await runCli(['verify', '--lockfile', lockfile, '-p', prefix, '--platform', 'osx-64']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('modified-file');
+    expect(bad.stdout).toContain('include/zlib.h');
+  });
+
+  it('two installs give identical trees (history timestamps aside)', async () => {
+    const a = join(dir, 'twin-a');
+    const b = join(dir, 'twin-b');
+    expect((await install(a)).code).toBe(0);
+    expect((await install(b, '-j', '2')).code).toBe(0);
+    // Contents must match byte for byte once the prefix path itself is taken out: install into the SAME path twice.
+    const manifestA = treeManifest(a, (rel) => rel === join('conda-meta', 'history'));
+    rmSync(a, { recursive: true });
+    expect((await install(a)).code).toBe(0);
+    expect(treeManifest(a, (rel) => rel === join('conda-meta', 'history'))).toEqual(manifestA);
+    expect(manifestA.length).toBeGreaterThan(10);
+  });
+
+  it('a tampered download is rejected before extraction, exit 6, and no prefix is created', async () => {
+    server.fault({ path: /zlib-1\.2\.11-h1de35cc_3/, fault: { kind: 'corrupt' } });
+    try {
+      const prefix = join(dir, 'env-tampered');
+      const r = await runCli(['install', '--lockfile', lockfile, '-p', prefix, '--platform', 'osx-64', '--cache-dir', join(dir, 'cache-tampered'), '-q']);
+      expect(r.code).toBe(6);
+      expect(r.stderr).toContain('zlib');
+      expect(existsSync(prefix)).toBe(false);
+      expect(readdirSync(dir).filter((f) => f.startsWith('env-tampered'))).toEqual([]);
+    } finally {
+      server.clearFaults();
+    }
+  });
+
+  it('asking for a platform the lockfile does not have: exit 7', async () => {
+    const r = await runCli(['install', '--lockfile', lockfile, '-p', join(dir, 'env-x'), '--platform', 'win-64']);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toContain('win-64');
+    expect(existsSync(join(dir, 'env-x'))).toBe(false);
+  });
+});
