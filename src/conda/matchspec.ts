@@ -317,7 +317,7 @@ function positionalVersion(spec: string, text: string, hasBuild: boolean, opts: 
   };
   if (text === '==') throw specError(spec, `operator '${text}' without a version`);
   if (text.startsWith('==') && !/[=,|<>!~()]/.test(text.slice(2))) {
-    // `name==1.2` is exact; `==1.2.*` keeps its glob meaning.
+    // `name==1.2` is exact (and so is `==1.2.*`, as in conda and rattler).
     return parse(text);
   }
   if (text.startsWith('=') && !text.startsWith('==') && !/[=,|()]/.test(text.slice(1))) {

@@ -8,8 +8,9 @@
  *   primary := '(' or ')' | term
  *   term    := [op] version | '*' | '^regex$'
  *
- * A trailing `.*` after `>=`, `>`, `<`, `<=` is ignored (as conda does); after `=` or `==` it means
- * "starts with"; after `!=` "does not start with"; after `~=` it is an error.
+ * A trailing `.*` after `==`, `>=`, `>`, `<`, `<=` is ignored (as conda and rattler do: `==1.2.*` is
+ * `==1.2`); after `=` it means "starts with"; after `!=` "does not start with"; after `~=` it is an error.
+ * `~=1` (one component) means `>=1`.
  */
 import { InvalidSpecError, InvalidVersionError } from '../errors.js';
 import { Version } from './version.js';
@@ -60,8 +61,10 @@ function parseTerm(spec: string, term: string): VersionConstraint {
       // `2.7.*.*` (seen in the wild) means the same as `2.7.*`.
       while (rest.endsWith('.*')) rest = rest.slice(0, -2);
       glob = true;
-    } else if (op === '=' && rest.endsWith('*')) {
-      rest = rest.slice(0, -1);
+    } else if ((op === '=' || op === '==' || op === '!=') && rest.endsWith('*')) {
+      // `=1.2*`, `==1.2*`, `!=1.2*` read like their `.*` forms. (After `<`, `>`, ... conda keeps the
+      // `*` as part of the version, where it sorts below `dev`: `>1.0.0*` matches 1.0.0.)
+      rest = rest.replace(/\*+$/, '');
       glob = true;
     }
     if (rest === '' || rest === '*') {
@@ -73,10 +76,9 @@ function parseTerm(spec: string, term: string): VersionConstraint {
     const version = versionOf(spec, rest);
     let vop: VersionOperator;
     if (op === '=') vop = '=*';
-    else if (op === '==' && glob) vop = '=*';
     else if (op === '!=' && glob) vop = '!=*';
+    // `==1.2.*` is `==1.2`: conda and rattler both drop the glob after `==` (and after <, <=, >, >=).
     else vop = op as VersionOperator;
-    if (vop === '~=' && version.segments.length < 2) throw specError(spec, "'~=' needs a version with at least two components");
     return { kind: 'op', op: vop, version };
   }
   // ('!' is also the epoch separator, `1!2.0`; the version parser checks it.)

@@ -58,6 +58,20 @@ function splitSegments(text: string, part: string, keepTrailingUnderscore: boole
   return part.replace(/_/g, '.').split('.');
 }
 
+const EMPTY_SEGMENT: VersionSegment = [];
+
+/** Are the first `n` atoms of two segments equal (missing atoms count as 0)? */
+function segmentsEqual(s1: VersionSegment | undefined, s2: VersionSegment, n: number): boolean {
+  const l1 = s1 ? s1.length : 0;
+  const m = Math.min(n, Math.max(l1, s2.length));
+  for (let j = 0; j < m; j++) {
+    const a = j < l1 ? s1![j]! : 0;
+    const b = j < s2.length ? s2[j]! : 0;
+    if (a !== b) return false;
+  }
+  return true;
+}
+
 function compareAtoms(a: VersionAtom, b: VersionAtom): number {
   if (typeof a === 'string') {
     if (typeof b !== 'string') return -1;
@@ -200,11 +214,14 @@ export class Version {
       t2 = prefix.full;
     }
     const nt = t2.length - 1;
-    if (compareSegmentLists(t1.slice(0, nt), t2.slice(0, nt)) !== 0) return false;
-    const v1: VersionSegment = t1.length <= nt ? [] : t1[nt]!;
+    // Segments before the prefix's last one must be equal (missing segments/atoms count as 0).
+    for (let i = 0; i < nt; i++) if (!segmentsEqual(t1[i], t2[i]!, Infinity)) return false;
+    const v1: VersionSegment = t1.length <= nt ? EMPTY_SEGMENT : t1[nt]!;
     const v2 = t2[nt]!;
     const na = v2.length - 1;
-    if (compareSegmentLists([v1.slice(0, na)], [v2.slice(0, na)]) !== 0) return false;
+    // Within the last segment, all atoms but the prefix's last must be equal ...
+    if (!segmentsEqual(v1, v2, na)) return false;
+    // ... and the last one must match exactly (a number) or as a string prefix (`2013a` → `2013ab`).
     const c1 = v1.length <= na ? 0 : v1[na]!;
     const c2 = v2[na]!;
     if (typeof c2 === 'string') return typeof c1 === 'string' && c1.startsWith(c2);
@@ -218,7 +235,8 @@ export class Version {
   compatibleWith(base: Version): boolean {
     if (this.compare(base) < 0) return false;
     const prefix = base.dropLast();
-    return prefix === undefined ? true : this.startsWith(prefix);
+    // `~=2` is `>=2` within the same epoch.
+    return prefix === undefined ? this.epoch === base.epoch : this.startsWith(prefix);
   }
 
   /** This version without its local part and its last public segment (undefined for a one-segment version). */

@@ -88,8 +88,19 @@ const MATCHES: [string, string, boolean][] = [
   ['!=3.3.*', '3.3.0.0', false],
   ['1.2*', '1.2.7', true],
   ['1.2*', '1.20', false],
-  ['==1.2.*', '1.2.7', true],
-  ['==1.2.*', '1.3', false],
+  // conda and rattler drop a glob after `==`
+  ['==1.2.*', '1.2.7', false],
+  ['==1.2.*', '1.2', true],
+  ['==1.2.*', '1.2.0', true],
+  ['==1.2*', '1.2.7', false],
+  ['==1.2*', '1.2', true],
+  ['!=1.2*', '1.2.7', false],
+  ['!=1.2*', '1.3', true],
+  ['=1.2*', '1.2.7', true],
+  ['~=1', '5', true],
+  ['~=1', '0.5', false],
+  ['~=2', '1!2.0', false],
+  ['~=1!2', '1!2.5', true],
   ['2.7.*.*', '2.7.18', true],
   // compound
   ['>=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*', '2.6.8', false],
@@ -111,7 +122,10 @@ const MATCHES: [string, string, boolean][] = [
   ['~=3.3.2|==2.4', '3.4.0', false],
   // precedence: ',' binds tighter than '|'
   ['>=1.2,<2|==3.1.*', '1.5', true],
-  ['>=1.2,<2|==3.1.*', '3.1.4', true],
+  ['>=1.2,<2|==3.1.*', '3.1', true],
+  ['>=1.2,<2|==3.1.*', '3.1.4', false], // `==3.1.*` is `==3.1` (conda, rattler)
+  ['>=1.2,<2|=3.1', '3.1.4', true],
+  ['>=1.2,<2|3.1.*', '3.1.4', true],
   ['>=1.2,<2|==3.1.*', '2.5', false],
   ['<2|>3,<4', '1.0', true],
   ['<2|>3,<4', '5.0', false],
@@ -182,13 +196,17 @@ describe('VersionSpec canonical text', () => {
     ['=1.2.*', '1.2.*'],
     ['1.2*', '1.2.*'],
     ['1.2.*', '1.2.*'],
-    ['==1.2.*', '1.2.*'],
+    ['==1.2.*', '==1.2'],
+    ['==1.2*', '==1.2'],
+    ['!=1.2*', '!=1.2.*'],
+    ['~=1', '~=1'],
     ['!=1.2.*', '!=1.2.*'],
     ['>=1.2.*', '>=1.2'],
     ['2.7.*.*', '2.7.*'],
     ['*', '*'],
     ['>=1.2, <2', '>=1.2,<2'],
-    [' >= 1.2 , < 2 | == 3.1.* ', '>=1.2,<2|3.1.*'],
+    [' >= 1.2 , < 2 | == 3.1.* ', '>=1.2,<2|==3.1'],
+    [' >= 1.2 , < 2 | = 3.1 ', '>=1.2,<2|3.1.*'],
     ['(>=1.2,<2)|3.1.*', '>=1.2,<2|3.1.*'],
     ['>=1,(<2|>3)', '>=1,(<2|>3)'],
     ['~=1.4.5', '~=1.4.5'],
@@ -238,7 +256,6 @@ describe('VersionSpec errors', () => {
     ['1||2'],
     ['1.2|'],
     ['~=1.2.*'],
-    ['~=1'],
     ['1..2'],
     ['>=1..2'],
     ['1.2+'],
@@ -364,5 +381,73 @@ describe('VersionSpec: differential against rattler on real dependency specs', (
     // The only differences are the documented conda-vs-rattler `.*` quirk, and the generated
     // near-versions do hit it (so this test would notice if either side changed).
     expect(quirks).toBeGreaterThan(0);
+  });
+});
+
+describe('VersionSpec: seeded random specs against rattler', () => {
+  const require = createRequire(import.meta.url);
+  const rattler = require('@conda-org/rattler') as {
+    Version: new (s: string) => unknown;
+    VersionSpec: new (s: string) => { matches(v: unknown): boolean };
+  };
+  /**
+   * Known, deliberate differences (we follow conda): a glob after `<`, `<=`, `>`, `>=` (conda ignores `.*`
+   * and keeps a bare `*` as a version atom; rattler reads both as a range start), and the same-segment
+   * suffix rule of `.*` (see above). Specs using a relational operator with a glob are skipped; the
+   * suffix quirk is filtered per version.
+   */
+  const relationalGlob = /(<|>)=?[^,|()]*\*/;
+  it('3000 generated specs: same accept/reject and the same matches on 14 versions', () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const pick = <T>(a: readonly T[]): T => a[rand(a.length)]!;
+    const versions = ['1', '1.2', '1.2.3', '1!2.0', '2.0a1', '1.2.0rc1', '1.2.post1', '1.2+loc', '0.9', '1.10', '2', '1.2.3.4', '1_2', '1.2.dev0'];
+    const ops = ['', '==', '!=', '>=', '<=', '>', '<', '=', '~='];
+    const globs = ['', '.*', '*'];
+    const term = () => {
+      const op = pick(ops);
+      return op + pick(versions) + (op === '~=' ? '' : pick(globs));
+    };
+    const expr = (d: number): string => {
+      if (d > 2) return term();
+      const k = rand(6);
+      if (k === 0) return `(${expr(d + 1)})`;
+      if (k === 1) return `${expr(d + 1)},${expr(d + 1)}`;
+      if (k === 2) return `${expr(d + 1)}|${expr(d + 1)}`;
+      return term();
+    };
+    const problems: string[] = [];
+    let compared = 0;
+    for (let i = 0; i < 3000; i++) {
+      const s = expr(0);
+      let ours: VersionSpec | undefined;
+      let theirs: { matches(v: unknown): boolean } | undefined;
+      try {
+        ours = VersionSpec.parse(s);
+      } catch {
+        /* rejected */
+      }
+      try {
+        theirs = new rattler.VersionSpec(s);
+      } catch {
+        /* rejected */
+      }
+      if (!!ours !== !!theirs) {
+        problems.push(`${s}: accepted by ${ours ? 'us' : 'rattler'} only`);
+        continue;
+      }
+      if (!ours || !theirs || relationalGlob.test(s)) continue;
+      for (const v of versions) {
+        const a = ours.matches(v);
+        const b = theirs.matches(new rattler.Version(v));
+        compared++;
+        if (a !== b && !isStartsWithSuffixQuirk(s, v)) problems.push(`${s} on ${v}: ours ${a}, rattler ${b}`);
+      }
+    }
+    expect(compared).toBeGreaterThan(10_000);
+    expect(problems).toEqual([]);
   });
 });
