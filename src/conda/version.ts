@@ -260,6 +260,27 @@ export class Version {
     return Version.parse(ep + [...this.rawSegments.slice(0, -1), bumped].join('.'));
   }
 
+  private _key?: string;
+
+  /**
+   * A string that is equal for two versions exactly when they compare equal (`1.0`, `1`, `1.0.0` and
+   * `0!1_0` share one key), for use as a Map key.
+   */
+  get key(): string {
+    if (this._key !== undefined) return this._key;
+    const norm = (segs: readonly VersionSegment[]) => {
+      const out = segs.map((seg) => {
+        let n = seg.length;
+        while (n > 0 && seg[n - 1] === 0) n--;
+        return seg.slice(0, n).map((a) => (a === Infinity ? '~post' : String(a))).join(',');
+      });
+      while (out.length > 0 && out[out.length - 1] === '') out.pop();
+      return out.join('.');
+    };
+    this._key = `${this.epoch}!${norm(this.segments)}+${norm(this.local)}`;
+    return this._key;
+  }
+
   /** True when a public segment contains `dev` (a development build). */
   get isDev(): boolean {
     for (const seg of this.segments) for (const a of seg) if (a === 'DEV') return true;

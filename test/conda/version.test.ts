@@ -142,6 +142,14 @@ describe('Version equality classes', () => {
     for (let i = 0; i < classes.length; i++)
       for (let j = 0; j < classes.length; j++) if (i !== j) expect(V(classes[i]![0]!).equals(V(classes[j]![0]!))).toBe(false);
   });
+  it('key is shared within a class and differs across classes and chain steps', () => {
+    for (const cls of classes) expect(new Set(cls.map((s) => V(s).key)).size).toBe(1);
+    expect(new Set(classes.map((c) => V(c[0]!).key)).size).toBe(classes.length);
+    for (const groups of Object.values(CHAINS)) {
+      for (const g of groups) expect(new Set(g.map((s) => V(s).key)).size).toBe(1);
+      expect(new Set(groups.map((g) => V(g[0]!).key)).size).toBe(groups.length);
+    }
+  });
 });
 
 describe('Version parsing', () => {
@@ -317,6 +325,7 @@ describe('Version: differential against rattler on real repodata versions', () =
         const a = mine[i]!.compare(mine[j]!);
         const b = Math.sign(theirs[i]!.compare(theirs[j]!));
         if (a !== b) mismatches.push(`${list[i]} vs ${list[j]}: ours ${a}, rattler ${b}`);
+        if ((a === 0) !== (mine[i]!.key === mine[j]!.key)) mismatches.push(`${list[i]} vs ${list[j]}: key disagrees with compare`);
       }
     }
     expect(mismatches).toEqual([]);
