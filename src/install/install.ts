@@ -15,7 +15,7 @@ import { copyFile, rm } from 'node:fs/promises';
 import { InstallError, LockfileError } from '../errors.js';
 import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../lockfile/model.js';
 import type { ProgressReporter } from '../net/progress.js';
-import { mapLimit } from '../net/limit.js';
+import { createLimit } from '../net/limit.js';
 import {
   appendHistory,
   buildPrefixRecord,
@@ -272,7 +272,14 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         task?.done();
       }
     };
-    const [fetched, goArchive] = await Promise.all([mapLimit(pkgs, concurrency, fetchOne), fetchGo()]);
+    // Wait for every download to settle before failing, so nothing keeps writing into the cache after
+    // we return; the first failure in lockfile order is the one reported.
+    const limit = createLimit(concurrency);
+    const settled = await Promise.allSettled([fetchGo(), ...pkgs.map((p) => limit(() => fetchOne(p)))]);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const goArchive = (settled[0] as PromiseFulfilledResult<string | undefined>).value;
+    const fetched = settled.slice(1).map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof fetchOne>>>).value);
     const byName = new Map(fetched.map((f) => [f.pkg.name, f]));
 
     // Link into staging.

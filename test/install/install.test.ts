@@ -328,6 +328,19 @@ describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () 
     expect(await siblings(p)).toEqual([]);
   });
 
+  it('a failed download waits for the others: no download is still writing into the cache afterwards', async () => {
+    const lf = lockfile([await locked(ZLIB_LINUX, 'linux-64'), await locked(R_MUTEX, 'linux-64')]);
+    const p = paths('settle');
+    server.fault({ path: '/pkgs/defaults-zlib/linux-64/zlib-1.2.11-h7b6447c_3.tar.bz2', fault: { kind: 'corrupt' } });
+    server.fault({ path: '/pkgs/_r-mutex-1.0.1-anacondar_1.tar.bz2', fault: { kind: 'delay', ms: 300 } });
+    await expect(installLockfile(opts(lf, 'linux-64', p))).rejects.toThrow(IntegrityError);
+    const mutex = lf.packages.find((x) => x.name === '_r-mutex')!;
+    // Already complete when the error surfaced: the slow download was not abandoned mid-way.
+    expect((await readdir(join(p.cacheDir, 'pkgs', mutex.sha256))).sort()).toEqual([mutex.fn]);
+    expect((await stat(join(p.cacheDir, 'pkgs', mutex.sha256, mutex.fn))).size).toBe(mutex.size);
+    await expect(stat(p.prefix)).rejects.toThrow();
+  });
+
   it('wrong sha256 in the lockfile → IntegrityError; an existing prefix is left untouched', async () => {
     const good = await linuxSet();
     const p = paths('wrongsha');
