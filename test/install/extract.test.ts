@@ -138,6 +138,24 @@ describe.skipIf(!haveFixtures)(`real packages (${haveFixtures ? 'fixtures found'
     expect(index.name).toBe('ca-certificates');
   });
 
+  it('concurrent extractions (shared zstd wasm instance) give the same trees as sequential ones', async () => {
+    const c = await caseDir();
+    const archives = [
+      fixture('packages', 'mock-2.0.0-py37_1000.conda'),
+      fixture('packages', 'defaults-zlib', 'osx-64', 'zlib-1.2.11-h1de35cc_3.conda'),
+      fixture('packages', 'defaults-zlib', 'win-64', 'zlib-1.2.11-h62dcd97_3.conda'),
+      fixture('packages', 'edge-cases', 'ca-certificates-2024.7.4-hbcca054_0.conda'),
+      fixture('packages', 'mock-2.0.0-py37_1000.tar.bz2'),
+    ];
+    const sequential = [];
+    for (const [i, a] of archives.entries()) {
+      await extractPackage(a, join(c.out, `seq-${i}`));
+      sequential.push(await snapshotTree(join(c.out, `seq-${i}`)));
+    }
+    await Promise.all(archives.map((a, i) => extractPackage(a, join(c.out, `par-${i}`))));
+    for (const i of archives.keys()) expect(await snapshotTree(join(c.out, `par-${i}`))).toEqual(sequential[i]);
+  });
+
   // Differential: our extractor against tar(1) / unzip + zstd(1) on every fixture they can handle.
   const differential = [
     ['packages', 'defaults-zlib', 'osx-64', 'zlib-1.2.11-h1de35cc_3.tar.bz2'],
