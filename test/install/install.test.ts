@@ -368,6 +368,20 @@ describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () 
     expect((err as Error).message).toMatch(/_r-mutex-1\.0\.1-anacondar_1: size mismatch .*expected 3567, got 3566/);
   });
 
+  it('md5 is checked only when no sha256 is pinned', async () => {
+    const lf = lockfile([await locked(R_MUTEX, 'linux-64')]);
+    const pkg = lf.packages[0]!;
+    pkg.sha256 = '';
+    const p = paths('md5');
+    await installLockfile(opts(lf, 'linux-64', p));
+    expect(await readdir(join(p.cacheDir, 'pkgs'))).toEqual([`md5-${pkg.md5}`]);
+    const bad = structuredClone(lf);
+    bad.packages[0]!.md5 = 'f'.repeat(32);
+    const err = await installLockfile(opts(bad, 'linux-64', paths('md5-bad'))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect((err as Error).message).toMatch(/_r-mutex-1\.0\.1-anacondar_1: md5 mismatch .*expected f{32}/);
+  });
+
   it('a download truncated once is retried and the install succeeds', async () => {
     const lf = lockfile([await locked(ZLIB_LINUX, 'linux-64')]);
     const p = paths('trunc-once');
