@@ -52,7 +52,7 @@ function parseTerm(spec: string, term: string): VersionConstraint {
   }
   const m = OPERATOR.exec(term);
   if (m) {
-    let op = m[1]!;
+    const op = m[1]!;
     let rest = term.slice(op.length).trim();
     if (rest === '') throw specError(spec, `operator '${op}' without a version`);
     if (/^[=<>!~]/.test(rest)) throw specError(spec, `invalid operator '${op}${rest[0]}'`);
