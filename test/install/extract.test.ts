@@ -463,6 +463,26 @@ describe.skipIf(!haveTools)('compression edge cases', () => {
     expect(await listDir(c.out)).toEqual([]);
   });
 
+  it('a metapackage whose pkg tar has no entries extracts (info/ only)', async () => {
+    const c = await caseDir();
+    const archive = join(c.archives, 'meta-1-0.conda');
+    await writeConda(archive, { stem: 'meta-1-0', info: entries.slice(0, 1), pkg: [] });
+    const r = await extractPackage(archive, c.dest);
+    expect(await listDir(c.dest)).toEqual(['info']);
+    expect(r.files).toBe(1);
+  });
+
+  it('a truncated tar inside intact compression is reported', async () => {
+    const c = await caseDir();
+    const archive = join(c.archives, 'tt-1-0.tar.bz2');
+    const tar = await buildTar(entries);
+    await writeFile(archive, bzip2(tar.subarray(0, 3000))); // ends inside share/big.txt
+    const err = await extractPackage(archive, c.dest).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsafeArchiveError);
+    expect((err as Error).message).toMatch(/truncated tar data/);
+    expect(await listDir(c.out)).toEqual([]);
+  });
+
   it('corrupt bzip2 bytes → UnsafeArchiveError naming the archive', async () => {
     const c = await caseDir();
     const archive = join(c.archives, 'b-1-0.tar.bz2');

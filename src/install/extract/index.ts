@@ -230,8 +230,10 @@ async function extractGoZipInto(archive: string, writer: SafeWriter): Promise<vo
         const target = (await zip.readSmall(m, 4096)).toString('utf8');
         await writer.symlink(name, target);
       } else if (fmt === 0 || fmt === S_IFREG) {
-        const stream = await zip.open(m);
-        await writer.file(name, stream, { mode: unixMode ? unixMode & 0o777 : 0o644, mtime: m.entry.getLastModDate() });
+        const opts = { mode: unixMode ? unixMode & 0o777 : 0o644, mtime: m.entry.getLastModDate() };
+        // Small members are read whole so the writer can write them in the background.
+        const content = m.entry.uncompressedSize <= 1 << 20 ? await zip.readSmall(m, 1 << 20) : await zip.open(m);
+        await writer.file(name, content, opts);
       } else {
         writer.refuse(name, `special file (mode ${fmt.toString(8)})`);
       }

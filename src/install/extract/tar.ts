@@ -64,15 +64,13 @@ export async function extractTarStream(source: AsyncIterable<Uint8Array>, writer
       ex.destroy(e instanceof Error ? e : new Error(String(e)));
     }
   })();
-  let sawEntry = false;
   try {
     for await (const entry of ex) {
-      sawEntry = true;
       await handleEntry(entry.header, entry as unknown as EntryBody, writer, opts);
     }
     await feeding;
     if (feedError !== undefined) throw feedError;
-    if (!sawEntry) throw new Error('no tar entries');
+    // An empty tar is legitimate: metapackages ship a pkg-*.tar.zst with no entries.
   } catch (e) {
     ex.destroy(null);
     await feeding;
