@@ -520,6 +520,16 @@ describe('destination handling and helpers', () => {
     expect(await listDir(c.out)).toEqual([]);
   });
 
+  it.skipIf(!haveTools)('a file name without a known extension is recognised by its magic bytes', async () => {
+    const c = await caseDir();
+    const bz = join(c.archives, 'blob-by-hash-1');
+    const conda = join(c.archives, 'blob-by-hash-2');
+    await writeTarBz2(bz, [{ name: 'info/index.json', content: '{}' }]);
+    await writeConda(conda, { stem: 's-1-0', info: [{ name: 'info/index.json', content: '{}' }], pkg: [] });
+    expect((await extractPackage(bz, join(c.out, 'a'))).format).toBe('tar.bz2');
+    expect((await extractPackage(conda, join(c.out, 'b'))).format).toBe('conda');
+  });
+
   it('hashFile streams sha256, md5 and size', async () => {
     const c = await caseDir();
     const data = Buffer.alloc(3_000_000, 'conda-go-lock');

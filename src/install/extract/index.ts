@@ -18,7 +18,7 @@
  * still checked for traversal even though they are never used as output paths.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 
 import { createGunzip } from 'node:zlib';
 import { InstallError, UnsafeArchiveError } from '../../errors.js';
@@ -53,6 +53,24 @@ export function packageFormatOf(path: string): 'conda' | 'tar.bz2' | undefined {
   return undefined;
 }
 
+/** The format from the first bytes: zip ("PK\x03\x04"), bzip2 ("BZh"), gzip (1f 8b). */
+async function sniff(archive: string): Promise<'zip' | 'bz2' | 'gz' | undefined> {
+  let fh;
+  try {
+    fh = await open(archive, 'r');
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(4), 0, 4, 0);
+    const b = buffer.subarray(0, bytesRead);
+    if (b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04) return 'zip';
+    if (b.length >= 3 && b.toString('latin1', 0, 3) === 'BZh') return 'bz2';
+    if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gz';
+    return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await fh?.close();
+  }
+}
+
 async function checkArchiveExists(archive: string): Promise<void> {
   try {
     const s = await stat(archive);
@@ -65,19 +83,26 @@ async function checkArchiveExists(archive: string): Promise<void> {
 
 /** Extract a conda package (`.conda` or `.tar.bz2`) into `destDir`. */
 export async function extractPackage(archivePath: string, destDir: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
-  const format = packageFormatOf(archivePath);
-  if (format === undefined) {
-    throw new InstallError(`${archivePath}: not a conda package file name (expected .conda or .tar.bz2)`, {
-      code: 'E_UNKNOWN_ARCHIVE_FORMAT',
-    });
-  }
   await checkArchiveExists(archivePath);
+  // The name decides; a name without a known extension (e.g. a cache file named by hash) is sniffed.
+  let format = packageFormatOf(archivePath);
+  if (format === undefined) {
+    const magic = await sniff(archivePath);
+    format = magic === 'zip' ? 'conda' : magic === 'bz2' ? 'tar.bz2' : undefined;
+  }
+  if (format === undefined) {
+    throw new InstallError(
+      `${archivePath}: not a conda package (expected a .conda or .tar.bz2 file name, or zip / bzip2 content)`,
+      { code: 'E_UNKNOWN_ARCHIVE_FORMAT' },
+    );
+  }
+  const fmt = format;
   return withStaging(destDir, archivePath, opts, async (staging) => {
     const writer = new SafeWriter(staging, archivePath);
     const warnings: string[] = [];
     let condaMetadata: Record<string, unknown> | undefined;
     try {
-      if (format === 'conda') {
+      if (fmt === 'conda') {
         condaMetadata = await extractCondaInto(archivePath, writer, warnings);
       } else {
         await extractTarStream(bzip2DecompressFile(archivePath), writer, { what: archivePath });
@@ -86,7 +111,7 @@ export async function extractPackage(archivePath: string, destDir: string, opts:
     } finally {
       await writer.drain(); // no background write may outlive us (the staging dir is removed on error)
     }
-    return { archive: archivePath, destDir, format, condaMetadata, warnings: [...warnings, ...writer.warnings], ...writer.stats };
+    return { archive: archivePath, destDir, format: fmt, condaMetadata, warnings: [...warnings, ...writer.warnings], ...writer.stats };
   });
 }
 
@@ -173,17 +198,19 @@ async function extractCondaInto(archive: string, writer: SafeWriter, warnings: s
  * the leading `go/` directory. Entries outside `go/` are refused.
  */
 export async function extractGoArchive(archivePath: string, destDir: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
-  const format: ArchiveFormat | undefined = archivePath.endsWith('.tar.gz') || archivePath.endsWith('.tgz')
-    ? 'tar.gz'
-    : archivePath.endsWith('.zip')
-      ? 'zip'
-      : undefined;
-  if (format === undefined) {
-    throw new InstallError(`${archivePath}: not a Go toolchain archive name (expected .tar.gz or .zip)`, {
-      code: 'E_UNKNOWN_ARCHIVE_FORMAT',
-    });
-  }
   await checkArchiveExists(archivePath);
+  let format: ArchiveFormat | undefined =
+    archivePath.endsWith('.tar.gz') || archivePath.endsWith('.tgz') ? 'tar.gz' : archivePath.endsWith('.zip') ? 'zip' : undefined;
+  if (format === undefined) {
+    const magic = await sniff(archivePath);
+    format = magic === 'gz' ? 'tar.gz' : magic === 'zip' ? 'zip' : undefined;
+  }
+  if (format === undefined) {
+    throw new InstallError(
+      `${archivePath}: not a Go toolchain archive (expected a .tar.gz or .zip file name, or gzip / zip content)`,
+      { code: 'E_UNKNOWN_ARCHIVE_FORMAT' },
+    );
+  }
   return withStaging(destDir, archivePath, opts, async (staging) => {
     const writer = new SafeWriter(staging, archivePath);
     try {
