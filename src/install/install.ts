@@ -286,6 +286,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const staging = await createStaging(prefix);
     try {
       const owners = new Map<string, string>();
+      const safeDirs = new Set<string>();
       for (const p of installOrder(pkgs)) {
         const f = byName.get(p.name)!;
         const dist = distOf(p);
@@ -299,6 +300,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
             noarch: p.noarch,
             python,
             owners,
+            safeDirs,
             copy: opts.copy,
             warn,
           });

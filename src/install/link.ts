@@ -19,8 +19,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, link, lstat, mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join, posix } from 'node:path';
+import { chmod, copyFile, link, lstat, mkdir, readFile, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join, posix, sep } from 'node:path';
 import { InstallError, UnsafeArchiveError } from '../errors.js';
 import type { NoArchKind } from '../conda/record.js';
 import { applyPrefixReplacement, DEFAULT_PLACEHOLDER, type FileMode } from './prefix-replace.js';
@@ -79,6 +79,11 @@ export interface LinkOptions {
   owners?: Map<string, string>;
   /** Disable hard links (always copy). */
   copy?: boolean;
+  /**
+   * Directories (relative to destDir) already checked to resolve inside destDir; pass one set for a
+   * whole install to avoid re-checking. Symlinks leading outside are never written through.
+   */
+  safeDirs?: Set<string>;
   warn?: (message: string) => void;
 }
 
@@ -242,8 +247,35 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
   const targetPath = (p: string): string =>
     opts.noarch === 'python' ? checkRelativePath(noarchPythonPath(p, opts.python!, platform), dist) : p;
 
+  // Never write through a symlink (from this or an earlier package) that leads out of destDir.
+  await mkdir(destDir, { recursive: true });
+  const rootReal = await realpath(destDir);
+  const safeDirs = opts.safeDirs ?? new Set<string>();
+  const assertInside = async (relDir: string, rel: string): Promise<void> => {
+    if (relDir === '.' || relDir === '' || safeDirs.has(relDir)) return;
+    let real: string;
+    try {
+      real = await realpath(join(destDir, relDir));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw err;
+      // Not there yet (or a dangling link): it is created below its parent, so check the parent.
+      const st = await lstat(join(destDir, relDir)).catch(() => undefined);
+      if (st?.isSymbolicLink()) {
+        throw new UnsafeArchiveError(`${dist}: refusing to write ${rel} through the dangling symbolic link ${relDir}`);
+      }
+      await assertInside(posix.dirname(relDir), rel);
+      return;
+    }
+    if (real !== rootReal && !real.startsWith(rootReal + sep)) {
+      throw new UnsafeArchiveError(`${dist}: refusing to write ${rel}: ${relDir} is a symbolic link leading outside the prefix`);
+    }
+    safeDirs.add(relDir);
+  };
+
   /** Make `dest` writable for `rel`: parents created, an earlier package's file removed (and reported). */
   const claim = async (rel: string, dest: string): Promise<void> => {
+    await assertInside(posix.dirname(rel), rel);
     await mkdir(dirname(dest), { recursive: true });
     const st = await lstat(dest).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
@@ -257,6 +289,10 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
         warn(`${rel}: file from ${prev} is clobbered by ${dist}`);
       }
       await rm(dest, { force: true });
+      if (st.isSymbolicLink()) {
+        // Whatever was checked through the old link no longer holds.
+        for (const d of [...safeDirs]) if (d === rel || d.startsWith(`${rel}/`)) safeDirs.delete(d);
+      }
     }
     owners.set(rel, dist);
   };
@@ -267,6 +303,7 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
     const dest = join(destDir, rel);
 
     if (e.pathType === 'directory') {
+      await assertInside(rel, rel);
       await mkdir(dest, { recursive: true });
       result.paths.push({ _path: rel, path_type: 'directory' });
       continue;

@@ -129,6 +129,35 @@ describe('linkPackage with paths.json', () => {
     expect(await readdir(dest)).toEqual([]);
   });
 
+  it('never writes through a symlink that leads outside the prefix; inside links are fine', async () => {
+    const outside = await dir('outside');
+    const first = await makePackage([
+      { path: 'lib/real.txt', content: 'r' },
+      { path: 'lib64', symlinkTo: 'lib' },
+      { path: 'escape', symlinkTo: outside },
+      { path: 'up', symlinkTo: '../..' },
+    ]);
+    const dest = await dir('prefix');
+    const owners = new Map<string, string>();
+    const safeDirs = new Set<string>();
+    const base = { destDir: dest, targetPrefix: dest, platform: 'linux-64', owners, safeDirs };
+    await linkPackage({ ...base, extractedDir: first, dist: 'first-1-0' });
+    const inside = await makePackage([{ path: 'lib64/through.txt', content: 't' }]);
+    await linkPackage({ ...base, extractedDir: inside, dist: 'inside-1-0' });
+    expect(await readFile(join(dest, 'lib/through.txt'), 'utf8')).toBe('t');
+    for (const [i, bad] of ['escape/pwned.txt', 'up/pwned.txt', 'escape/deeper/pwned.txt'].entries()) {
+      const pkg = await makePackage([{ path: bad, content: 'x' }]);
+      await expect(linkPackage({ ...base, extractedDir: pkg, dist: `bad${i}-1-0` })).rejects.toThrow(UnsafeArchiveError);
+    }
+    expect(await readdir(outside)).toEqual([]);
+    // A package that replaces an inside link by an escaping one cannot be used to get out either.
+    const swap = await makePackage([{ path: 'lib64', symlinkTo: outside }]);
+    await linkPackage({ ...base, extractedDir: swap, dist: 'swap-1-0' });
+    const after = await makePackage([{ path: 'lib64/late.txt', content: 'x' }]);
+    await expect(linkPackage({ ...base, extractedDir: after, dist: 'late-1-0' })).rejects.toThrow(/lib64 is a symbolic link leading outside/);
+    expect(await readdir(outside)).toEqual([]);
+  });
+
   it('a file listed in paths.json but missing from the package is an InstallError naming both', async () => {
     const pkg = await makePackage([{ path: 'present.txt', content: 'x' }]);
     const pj = JSON.parse(await readFile(join(pkg, 'info/paths.json'), 'utf8'));
