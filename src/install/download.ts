@@ -14,6 +14,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { IntegrityError, InstallError } from '../errors.js';
+import { redactUrl } from '../net/redact.js';
 
 /** What we need from src/net/http.ts `HttpClient` (structural, so tests can pass their own). */
 export interface Downloader {
@@ -36,10 +37,8 @@ export interface PinnedArtifact {
   size?: number;
 }
 
-/** Strip `/t/<token>/` and `user:pass@` from a URL for messages. */
-export function redactForMessage(url: string): string {
-  return url.replace(/\/t\/[^/]+\//, '/t/<token>/').replace(/\/\/[^/@]+@/, '//<credentials>@');
-}
+/** URLs in messages never show credentials (tokens, user:password, secret query parameters). */
+const redactForMessage = redactUrl;
 
 export async function hashFile(file: string): Promise<{ size: number; sha256: string; md5: string }> {
   const sha = createHash('sha256');
