@@ -353,9 +353,13 @@ export class CondaProvider implements DependencyProvider {
     const entry = this.vsets[vs]!;
     let top: { version: Version; tf: boolean } | null = null;
     if (entry.spec) {
+      // Candidates are sorted by (track_features count, version desc): the first match of each
+      // track_features group is that group's highest version.
+      let doneTf = -1;
       for (const s of this.nameCandidates(entry.name)) {
         const sol = this.solvables[s]!;
-        if (!sol.version || !this.matches(entry.spec, s)) continue;
+        if (sol.tf === doneTf || !sol.version || !this.matches(entry.spec, s)) continue;
+        doneTf = sol.tf;
         if (top === null || top.version.compare(sol.version) < 0) top = { version: sol.version, tf: sol.tf > 0 };
       }
     }

@@ -134,8 +134,7 @@ export class Solver {
       const confl = this.propagate();
       if (confl >= 0) {
         this.stats.conflicts++;
-        if (this.level === 0) return this.unsat(confl);
-        const bad = this.learn(confl);
+        const bad = this.resolveConflict(confl);
         if (bad >= 0) return this.unsat(bad);
         continue;
       }
@@ -160,6 +159,16 @@ export class Solver {
       }
       const d = this.decide();
       if (d < 0) break;
+      if (this.encoded[d] === 0) {
+        // Look ahead: encode the candidate before installing it, so a candidate whose dependencies
+        // cannot be met is ruled out by propagation instead of by a decision that gets undone.
+        this.encoded[d] = 1;
+        const added: number[] = [];
+        this.encodeSolvable(d, added);
+        const bad = this.integrateAll(added);
+        if (bad >= 0) return this.unsat(bad);
+        if (this.value[d] !== 0 || this.qhead < this.trailLen) continue;
+      }
       this.stats.decisions++;
       this.trailLim.push(this.trailLen);
       this.level++;
@@ -210,10 +219,10 @@ export class Solver {
     return lit & 1 ? -v : v;
   }
 
-  private assign(lit: number, reason: number): void {
+  private assign(lit: number, reason: number, level = this.level): void {
     const v = lit >> 1;
     this.value[v] = lit & 1 ? FALSE : TRUE;
-    this.lvl[v] = this.level;
+    this.lvl[v] = level;
     this.reason[v] = reason;
     this.trail[this.trailLen++] = lit;
   }
@@ -221,12 +230,18 @@ export class Solver {
   private backjump(target: number): void {
     if (target >= this.level) return;
     const start = this.trailLim[target]!;
-    for (let i = this.trailLen - 1; i >= start; i--) {
-      const v = this.trail[i]! >> 1;
-      this.value[v] = 0;
-      this.reason[v] = -1;
+    // Assignments made out of order at a level <= target (units found late) survive, in trail order.
+    let w = start;
+    for (let i = start; i < this.trailLen; i++) {
+      const lit = this.trail[i]!;
+      const v = lit >> 1;
+      if (this.lvl[v]! <= target) this.trail[w++] = lit;
+      else {
+        this.value[v] = 0;
+        this.reason[v] = -1;
+      }
     }
-    this.trailLen = start;
+    this.trailLen = w;
     this.trailLim.length = target;
     this.level = target;
     if (this.qhead > start) this.qhead = start;
@@ -389,11 +404,12 @@ export class Solver {
       }
     }
     if (n === 1) {
+      // A unit clause holds at level 0, whatever the current level.
+      const v = l[0]! >> 1;
       const val = this.litValue(l[0]!);
-      if (val === TRUE && this.lvl[l[0]! >> 1] === 0) return -1;
-      if (val === FALSE && this.lvl[l[0]! >> 1] === 0) return c;
-      this.backjump(0);
-      this.assign(l[0]!, c);
+      if (val !== 0 && this.lvl[v] === 0) return val === TRUE ? -1 : c;
+      if (val !== 0) this.backjump(this.lvl[v]! - 1);
+      this.assign(l[0]!, c, 0);
       return -1;
     }
     if (nf >= 2) {
@@ -404,24 +420,55 @@ export class Solver {
     this.maxLevelTo(l, nf);
     if (nf === 1) {
       this.watch(c);
-      if (this.litValue(l[0]!) === TRUE) return -1;
-      this.backjump(this.lvl[l[1]! >> 1]!);
-      this.assign(l[0]!, c);
+      if (this.litValue(l[0]!) === 0) this.assign(l[0]!, c, this.lvl[l[1]! >> 1]!);
+      return -1;
+    }
+    return this.resolveConflict(c, false);
+  }
+
+  /**
+   * Handle a clause whose literals are all false. Returns a clause proving unsatisfiability, or -1
+   * once the conflict is resolved (by re-assigning a missed unit or by learning and backjumping).
+   */
+  private resolveConflict(c: number, watched = true): number {
+    const l = this.lits[c]!;
+    const w0 = l[0]!;
+    const w1 = l.length > 1 ? l[1]! : -1;
+    this.maxLevelTo(l, 0);
+    const m1 = this.lvl[l[0]! >> 1]!;
+    if (m1 === 0) return c;
+    if (l.length === 1) {
+      this.backjump(m1 - 1);
+      this.assign(l[0]!, c, 0);
       return -1;
     }
     this.maxLevelTo(l, 1);
-    this.watch(c);
-    const m1 = this.lvl[l[0]! >> 1]!;
     const m2 = this.lvl[l[1]! >> 1]!;
-    if (m1 === 0) return c;
+    // Watch the two highest-level literals: they are the first to become unassigned again.
+    if (!watched) this.watch(c);
+    else if (l[0] !== w0 || l[1] !== w1) {
+      if (w0 !== l[0] && w0 !== l[1]) this.unwatch(c, w0);
+      if (w1 !== l[0] && w1 !== l[1]) this.unwatch(c, w1);
+      if (l[0] !== w0 && l[0] !== w1) this.watches[l[0]!]!.push(c);
+      if (l[1] !== w0 && l[1] !== w1) this.watches[l[1]!]!.push(c);
+    }
     if (m1 > m2) {
-      this.backjump(m2);
-      this.assign(l[0]!, c);
+      // Only one literal at the highest level: the clause is a unit missed at level m2.
+      this.backjump(m1 - 1);
+      this.assign(l[0]!, c, m2);
       return -1;
     }
     this.backjump(m1);
-    this.stats.conflicts++;
     return this.learn(c);
+  }
+
+  private unwatch(c: number, lit: number): void {
+    const ws = this.watches[lit]!;
+    const i = ws.indexOf(c);
+    if (i >= 0) {
+      ws[i] = ws[ws.length - 1]!;
+      ws.pop();
+    }
   }
 
   private maxLevelTo(l: Int32Array, pos: number): void {
@@ -464,7 +511,12 @@ export class Solver {
           ws.length = j;
           return c;
         }
-        this.assign(first, c);
+        let lv = 0;
+        for (let k = 1; k < l.length; k++) {
+          const x = this.lvl[l[k]! >> 1]!;
+          if (x > lv) lv = x;
+        }
+        this.assign(first, c, lv);
       }
       ws.length = j;
     }
@@ -497,7 +549,8 @@ export class Solver {
           else learnt.push(q);
         }
       }
-      while (this.seen[this.trail[idx]! >> 1] === 0) idx--;
+      // The next literal of the current level on the trail (lower-level ones may sit in between).
+      while (this.seen[this.trail[idx]! >> 1] === 0 || this.lvl[this.trail[idx]! >> 1]! < this.level) idx--;
       p = this.trail[idx]!;
       idx--;
       this.seen[p >> 1] = 0;

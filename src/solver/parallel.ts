@@ -1,0 +1,147 @@
+/**
+ * Solve several platforms at the same time, each in its own worker thread.
+ *
+ * `solve` is synchronous CPU work; run on the main thread, a multi-platform lock would solve one
+ * platform after another. Here every request goes to a worker (at most `maxWorkers` at once, by
+ * default one per CPU), so platforms are solved in parallel. Errors come back as the same error
+ * classes `solve` throws. Where worker threads cannot start, it falls back to solving in-process.
+ */
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { MatchSpec } from '../conda/matchspec.js';
+import type { PackageRecord, RepoDataRecord } from '../conda/record.js';
+import { CondaGoLockError, ExitCode, PackageNotFoundError, UnsatisfiableError } from '../errors.js';
+import { solve, SolverTimeoutError, type SolveOptions, type SolveResult, type SolveStats } from './index.js';
+
+export interface WorkerRequest {
+  id: number;
+  specs: string[];
+  records: RepoDataRecord[];
+  virtualPackages: PackageRecord[];
+  channels?: string[];
+  channelPriority?: 'strict' | 'disabled';
+  locked?: RepoDataRecord[];
+  pinned?: string[];
+  timeoutMs?: number;
+  platform?: string;
+}
+
+export type WorkerResponse =
+  | { id: number; ok: true; records: RepoDataRecord[]; stats: SolveStats }
+  | { id: number; ok: false; error: { name: string; message: string; code?: string; stack?: string } };
+
+/** An error from the worker that is none of the known kinds (a bug): keeps the worker's stack. */
+export class SolverWorkerError extends CondaGoLockError {
+  readonly code = 'E_SOLVER_WORKER';
+  readonly exitCode = ExitCode.internal;
+}
+
+function rehydrate(e: { name: string; message: string; stack?: string }): Error {
+  switch (e.name) {
+    case 'UnsatisfiableError':
+      return new UnsatisfiableError(e.message);
+    case 'PackageNotFoundError':
+      return new PackageNotFoundError(e.message);
+    case 'SolverTimeoutError':
+      return new SolverTimeoutError(e.message);
+    default: {
+      const err = new SolverWorkerError(`${e.name}: ${e.message}`);
+      if (e.stack) err.stack = e.stack;
+      return err;
+    }
+  }
+}
+
+interface WorkerEntry {
+  /** A module URL, or bootstrap source code run with `eval: true`. */
+  target: URL | string;
+  eval: boolean;
+}
+
+function workerEntry(): WorkerEntry {
+  // From dist/ the worker is plain JS. From src/ (tests, tsx) it is TypeScript: a small CommonJS
+  // bootstrap registers tsx's ESM loader inside the worker, then imports the .ts entry.
+  if (!import.meta.url.endsWith('.ts')) return { target: new URL('./solve-worker.js', import.meta.url), eval: false };
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+  const entry = new URL('./solve-worker.ts', import.meta.url).href;
+  const code = `(async () => { const { register } = await import(${JSON.stringify(tsxApi)}); register(); await import(${JSON.stringify(entry)}); })().catch((e) => { throw e; });`;
+  return { target: code, eval: true };
+}
+
+function toRequest(id: number, o: SolveOptions): WorkerRequest {
+  return {
+    id,
+    specs: o.specs.map((s: MatchSpec) => s.toString()),
+    records: o.records,
+    virtualPackages: o.virtualPackages,
+    channels: o.channels,
+    channelPriority: o.channelPriority,
+    locked: o.locked,
+    pinned: o.pinned?.map((s) => s.toString()),
+    timeoutMs: o.timeoutMs,
+    platform: o.platform,
+  };
+}
+
+function runInWorker(entry: WorkerEntry, req: WorkerRequest): Promise<SolveResult> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const worker = new Worker(entry.target, { eval: entry.eval });
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
+      void worker.terminate();
+    };
+    worker.once('message', (res: WorkerResponse) =>
+      finish(() => (res.ok ? resolve({ records: res.records, stats: res.stats }) : reject(rehydrate(res.error)))),
+    );
+    worker.once('error', (err) => finish(() => reject(err)));
+    worker.once('exit', (code) =>
+      finish(() => reject(new SolverWorkerError(`solver worker exited with code ${code} before answering`))),
+    );
+    worker.postMessage(req);
+  });
+}
+
+export interface ParallelOptions {
+  /** Workers at once (default: available CPUs, at least 1). 0 solves in-process, one after another. */
+  maxWorkers?: number;
+}
+
+/**
+ * Solve every request; results in request order. The first failure rejects (after the other
+ * solves settle, so no worker is left running).
+ */
+export async function solveInWorkers(requests: SolveOptions[], opts: ParallelOptions = {}): Promise<SolveResult[]> {
+  const maxWorkers = opts.maxWorkers ?? Math.max(1, availableParallelism());
+  if (maxWorkers === 0 || requests.length === 0) return requests.map((r) => solve(r));
+  const entry = workerEntry();
+  const results: Array<PromiseSettledResult<SolveResult>> = new Array(requests.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < requests.length) {
+      const i = next++;
+      try {
+        results[i] = { status: 'fulfilled', value: await runInWorker(entry, toRequest(i, requests[i]!)) };
+      } catch (err) {
+        // A worker that could not start at all (no worker support): solve this one in-process.
+        if (err instanceof Error && /ERR_WORKER|Cannot find module|ERR_MODULE_NOT_FOUND/.test(`${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`)) {
+          try {
+            results[i] = { status: 'fulfilled', value: solve(requests[i]!) };
+          } catch (inner) {
+            results[i] = { status: 'rejected', reason: inner };
+          }
+        } else {
+          results[i] = { status: 'rejected', reason: err };
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(maxWorkers, requests.length) }, lane));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<SolveResult>).value);
+}
