@@ -53,7 +53,6 @@ export async function installCommand(opts: InstallCommandOptions): Promise<numbe
     progress.log(
       `Installed ${result.installed.length} package(s)${goNote} into ${prefix} (${platform}; ${result.downloaded} downloaded, ${result.reused} from cache${result.removed.length ? `, ${result.removed.length} removed` : ''})`,
     );
-    for (const c of result.clobbers) progress.log(`warning: ${c.path}: ${c.by} replaced the file from ${c.previous}`);
   }
   progress.stop();
   return ExitCode.ok;

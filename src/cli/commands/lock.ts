@@ -16,7 +16,8 @@ import { ProgressReporter } from '../../net/progress.js';
 import { redactUrl } from '../../net/redact.js';
 import { RepodataCache, defaultCacheDir } from '../../repodata/cache.js';
 import { Gateway } from '../../repodata/gateway.js';
-import { solve } from '../../solver/index.js';
+import type { SolveOptions } from '../../solver/index.js';
+import { solveInWorkers } from '../../solver/parallel.js';
 import { resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
 import { TOOL_VERSION } from '../version.js';
 import { reportCheck, staleReasons } from './check.js';
@@ -28,6 +29,8 @@ export interface LockCommandOptions extends InputOptions {
   offline?: boolean;
   quiet?: boolean;
   goDownloadBaseUrl?: string;
+  /** Solver worker threads (0: solve in-process). */
+  jobs?: string;
 }
 
 export async function lockCommand(opts: LockCommandOptions): Promise<number> {
@@ -63,8 +66,12 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
   const gateway = new Gateway({ http, cacheDir: opts.cacheDir, offline: opts.offline, progress });
 
   const started = performance.now();
-  const [solved, go] = await Promise.all([
-    Promise.all(inputs.platforms.map((p) => lockPlatform(inputs, p, gateway, previous, opts.update ?? []))),
+  const maxWorkers = opts.jobs === undefined ? undefined : Number(opts.jobs);
+  if (maxWorkers !== undefined && (!Number.isInteger(maxWorkers) || maxWorkers < 0 || maxWorkers > 64)) {
+    throw new UsageError(`--jobs must be a whole number from 0 to 64, got '${opts.jobs}'`);
+  }
+  const [packages, go] = await Promise.all([
+    lockPlatforms(inputs, gateway, previous, opts.update ?? [], maxWorkers),
     lockGo(inputs, http, opts.cacheDir, Boolean(opts.offline), opts.goDownloadBaseUrl),
   ]);
 
@@ -82,7 +89,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
       ),
       ...(inputs.go ? { go: { spec: inputs.go.spec, source: inputs.go.source, releases_url: redactUrl(inputs.go.releases_url) } } : {}),
     },
-    packages: solved.flat(),
+    packages,
     go,
   };
   await writeLockfile(opts.lockfile, lockfile);
@@ -134,13 +141,14 @@ function lockedFrom(previous: Lockfile | undefined, platform: Platform, update: 
     }));
 }
 
-async function lockPlatform(
+/** Fetch what one platform's solve needs: the records reachable from its specs. */
+async function prepareSolve(
   inputs: LockInputs,
   platform: Platform,
   gateway: Gateway,
   previous: Lockfile | undefined,
   update: readonly string[],
-): Promise<LockedCondaPackage[]> {
+): Promise<SolveOptions> {
   const pi = inputs.perPlatform.get(platform)!;
   const { records, missing } = await gateway.queryWithNames(inputs.channels, [platform, 'noarch'], pi.specs);
   const requestedMissing = pi.specs.filter((s) => !s.name.startsWith('__') && missing.includes(s.name));
@@ -153,18 +161,29 @@ async function lockPlatform(
         .join(', ')} (searched ${platform} and noarch). Check the spelling or add the channel that has it.`,
     );
   }
-  // Only an update keeps the previous pins; a plain lock re-solves from scratch.
-  const locked = update.length > 0 ? lockedFrom(previous, platform, update) : [];
-  const result = solve({
+  return {
     specs: pi.specs,
     records,
     virtualPackages: pi.virtualPackages,
     channels: inputs.channels.map((c) => c.baseUrl),
     channelPriority: 'strict',
-    locked,
+    // Only an update keeps the previous pins; a plain lock re-solves from scratch.
+    locked: update.length > 0 ? lockedFrom(previous, platform, update) : [],
     platform,
-  });
-  return result.records.map((r) => toLocked(r, platform));
+  };
+}
+
+/** Fetch every platform's records concurrently, then solve all platforms in parallel worker threads. */
+async function lockPlatforms(
+  inputs: LockInputs,
+  gateway: Gateway,
+  previous: Lockfile | undefined,
+  update: readonly string[],
+  maxWorkers: number | undefined,
+): Promise<LockedCondaPackage[]> {
+  const requests = await Promise.all(inputs.platforms.map((p) => prepareSolve(inputs, p, gateway, previous, update)));
+  const results = await solveInWorkers(requests, { maxWorkers });
+  return results.flatMap((r, i) => r.records.map((rec) => toLocked(rec, inputs.platforms[i]!)));
 }
 
 function toLocked(r: RepoDataRecord, platform: Platform): LockedCondaPackage {
