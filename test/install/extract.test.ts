@@ -463,6 +463,22 @@ describe.skipIf(!haveTools)('compression edge cases', () => {
     expect(await listDir(c.out)).toEqual([]);
   });
 
+  it('thousands of symlinks (terminfo-like chains) are checked in linear, not quadratic, time', async () => {
+    const c = await caseDir();
+    const archive = join(c.archives, 'many-1-0.tar.bz2');
+    const many: TarEntrySpec[] = [{ name: 'share/terminfo/f', content: 'x' }];
+    for (let i = 0; i < 8000; i++) {
+      // chains of up to 10 links across 20 directories, ending at ../f
+      many.push({ name: `share/terminfo/${i % 20}/l${i}`, type: 'symlink', linkname: i % 10 === 0 ? '../f' : `../${(i - 1) % 20}/l${i - 1}` });
+    }
+    await writeTarBz2(archive, many);
+    const started = Date.now();
+    const r = await extractPackage(archive, c.dest);
+    expect(r.symlinks).toBe(8000);
+    expect(Date.now() - started).toBeLessThan(30_000); // re-checking every link on each new one took minutes
+    expect(await readFile(join(c.dest, 'share/terminfo/19/l7999'), 'utf8')).toBe('x');
+  }, 60_000);
+
   it('a metapackage whose pkg tar has no entries extracts (info/ only)', async () => {
     const c = await caseDir();
     const archive = join(c.archives, 'meta-1-0.conda');

@@ -110,6 +110,12 @@ export class SafeWriter {
   private slotWaiters: Array<() => void> = [];
   private writeError: unknown;
   private readonly nodes = new Map<string, Node>();
+  /**
+   * For each path key, the symlinks whose target resolution looked that path up. When a new symlink
+   * appears at a path, only these need re-checking (their walk is otherwise unchanged), which keeps
+   * packages with thousands of symlinks linear instead of quadratic.
+   */
+  private readonly dependents = new Map<string, Set<string>>();
   /** Directory modes to apply at the end (so read-only directories do not block later entries). */
   private readonly dirModes = new Map<string, { path: string; mode: number }>();
 
@@ -245,8 +251,9 @@ export class SafeWriter {
     this.nodes.set(k, node);
     try {
       this.checkLinkInside(name, k, node);
-      for (const [otherKey, other] of this.nodes) {
-        if (other.kind !== 'symlink' || otherKey === k) continue;
+      for (const otherKey of this.dependents.get(k) ?? []) {
+        const other = this.nodes.get(otherKey);
+        if (other?.kind !== 'symlink' || otherKey === k) continue;
         this.checkLinkInside(name, otherKey, other);
       }
     } catch (e) {
@@ -344,8 +351,14 @@ export class SafeWriter {
   }
 
   private checkLinkInside(entryName: string, linkKey: string, node: Extract<Node, { kind: 'symlink' }>): void {
+    const visited: string[] = [];
     try {
-      this.resolve(node.parent, node.target, { hops: 0 });
+      this.resolve(node.parent, node.target, { hops: 0 }, visited);
+      for (const v of visited) {
+        let set = this.dependents.get(v);
+        if (set === undefined) this.dependents.set(v, (set = new Set()));
+        set.add(linkKey);
+      }
     } catch (e) {
       if (!(e instanceof EscapeError)) throw e;
       const linkPath = node.path;
@@ -364,7 +377,7 @@ export class SafeWriter {
    * symlinks extracted so far. Returns canonical components; throws EscapeError when the path
    * leaves the root or loops.
    */
-  private resolve(start: readonly string[], rel: readonly string[], state: { hops: number }): string[] {
+  private resolve(start: readonly string[], rel: readonly string[], state: { hops: number }, visited: string[]): string[] {
     const out = [...start];
     for (const part of rel) {
       if (part === '..') {
@@ -373,10 +386,12 @@ export class SafeWriter {
         continue;
       }
       out.push(part);
-      const node = this.nodes.get(keyOf(out));
+      const key = keyOf(out);
+      visited.push(key);
+      const node = this.nodes.get(key);
       if (node?.kind === 'symlink') {
         if (++state.hops > MAX_SYMLINK_HOPS) throw new EscapeError('is a symlink loop (too many levels of symlinks)');
-        const resolved = this.resolve(out.slice(0, -1), node.target, state);
+        const resolved = this.resolve(out.slice(0, -1), node.target, state, visited);
         out.length = 0;
         out.push(...resolved);
       }
