@@ -34,7 +34,7 @@ export function buildProgram(): Command {
     .option('--virtual-packages <list>', 'override virtual packages, e.g. "__glibc=2.17,__osx=12.0,__cuda=12.2"')
     .option('--cache-dir <dir>', 'repodata and package cache directory')
     .option('--offline', 'use only cached repodata and release metadata')
-    .option('-j, --jobs <n>', 'platforms solved at once in worker threads (default: CPU count; 0 = in-process)')
+    .option('-j, --jobs <n>', 'platforms solved at once in worker threads (default: CPU count when the solves are large, else 0 = in-process)')
     .option('-q, --quiet', 'no progress output')
     .action(async (opts) => run(async () => (await import('./commands/lock.js')).lockCommand(opts)));
 

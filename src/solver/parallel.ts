@@ -107,8 +107,21 @@ function runInWorker(entry: WorkerEntry, req: WorkerRequest): Promise<SolveResul
 }
 
 export interface ParallelOptions {
-  /** Workers at once (default: available CPUs, at least 1). 0 solves in-process, one after another. */
+  /** Workers at once (default: `defaultWorkerCount`). 0 solves in-process, one after another. */
   maxWorkers?: number;
+}
+
+/**
+ * Below this many candidate records in all, starting workers (each loads the solver and receives a
+ * copy of its records) costs more than solving one platform after another on the main thread.
+ */
+export const WORKER_THRESHOLD_RECORDS = 20_000;
+
+/** One worker per CPU when there are several sizeable solves; in-process otherwise. */
+export function defaultWorkerCount(requests: readonly SolveOptions[]): number {
+  if (requests.length < 2) return 0;
+  const total = requests.reduce((n, r) => n + r.records.length, 0);
+  return total >= WORKER_THRESHOLD_RECORDS ? Math.max(1, availableParallelism()) : 0;
 }
 
 /**
@@ -116,7 +129,7 @@ export interface ParallelOptions {
  * solves settle, so no worker is left running).
  */
 export async function solveInWorkers(requests: SolveOptions[], opts: ParallelOptions = {}): Promise<SolveResult[]> {
-  const maxWorkers = opts.maxWorkers ?? Math.max(1, availableParallelism());
+  const maxWorkers = opts.maxWorkers ?? defaultWorkerCount(requests);
   if (maxWorkers === 0 || requests.length === 0) return requests.map((r) => solve(r));
   const entry = workerEntry();
   const results: Array<PromiseSettledResult<SolveResult>> = new Array(requests.length);

@@ -78,3 +78,13 @@ describe.skipIf(!haveFixtures)(`solveInWorkers (${haveFixtures ? 'fixtures prese
     expect(key(res!.records)).toEqual(key(solve(req).records));
   });
 });
+
+describe('defaultWorkerCount', () => {
+  const fake = (n: number) => ({ specs: [], records: new Array(n), virtualPackages: [] }) as unknown as SolveOptions;
+  it('solves small or single requests in-process and large multi-platform ones in workers', async () => {
+    const { defaultWorkerCount, WORKER_THRESHOLD_RECORDS } = await import('../../src/solver/parallel.js');
+    expect(defaultWorkerCount([fake(1_000_000)])).toBe(0);
+    expect(defaultWorkerCount([fake(100), fake(100)])).toBe(0);
+    expect(defaultWorkerCount([fake(WORKER_THRESHOLD_RECORDS), fake(1)])).toBeGreaterThanOrEqual(1);
+  });
+});
