@@ -4,41 +4,19 @@
  * The schema file is read at run time from the package's `schemas/` folder, which sits two levels
  * above this module both in the source tree (src/lockfile) and in the build (dist/lockfile).
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv/dist/2020.js';
+import { loadSchema, pathText, pointerSegments, schemaValidator } from '../schemas.js';
 
-const SCHEMA_CANDIDATES = ['../../schemas/lockfile.schema.json', '../../../schemas/lockfile.schema.json'];
-
-let compiled: ValidateFunction | undefined;
-let schemaJson: Record<string, unknown> | undefined;
+const SCHEMA = 'lockfile.schema.json';
 
 /** The parsed schema document. */
 export function lockfileSchema(): Record<string, unknown> {
-  if (schemaJson) return schemaJson;
-  let lastErr: unknown;
-  for (const rel of SCHEMA_CANDIDATES) {
-    try {
-      schemaJson = JSON.parse(readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8'));
-      return schemaJson!;
-    } catch (err) {
-      lastErr = err;
-    }
-  }
-  throw new Error(`conda-go-lock: cannot load schemas/lockfile.schema.json (installation broken?)`, { cause: lastErr });
-}
-
-function validator(): ValidateFunction {
-  if (!compiled) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true });
-    compiled = ajv.compile(lockfileSchema());
-  }
-  return compiled;
+  return loadSchema(SCHEMA);
 }
 
 /** Validate plain data against the lockfile schema; returns the errors (empty when valid). */
 export function schemaErrors(data: unknown): ErrorObject[] {
-  const validate = validator();
+  const validate = schemaValidator(SCHEMA);
   if (validate(data)) return [];
   return pruneErrors(validate.errors ?? []);
 }
@@ -61,23 +39,11 @@ function pruneErrors(errors: ErrorObject[]): ErrorObject[] {
 }
 
 /** `/packages/3/sha256` → `['packages', 3, 'sha256']` */
-export function instancePathSegments(instancePath: string): Array<string | number> {
-  if (!instancePath) return [];
-  return instancePath
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
+export const instancePathSegments = pointerSegments;
 
 /** `['packages', 3, 'sha256']` → `packages[3].sha256` */
 export function fieldName(segments: Array<string | number>): string {
-  let s = '';
-  for (const seg of segments) {
-    if (typeof seg === 'number') s += `[${seg}]`;
-    else s += s ? `.${seg}` : seg;
-  }
-  return s || '(top level)';
+  return pathText(segments);
 }
 
 /** A human sentence for one ajv error (without location). */

@@ -3,14 +3,12 @@
  * back to file:line:column, validate against a JSON Schema with readable messages, and collect
  * problems so one run reports all of them (sorted by line) in a single `InputError`.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject } from 'ajv/dist/2020.js';
+import { pathText as sharedPathText, pointerSegments, schemaValidator, type PathSegment } from '../schemas.js';
 import { Document, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Node, type Pair } from 'yaml';
 import { InputError, type SourceLocation } from '../errors.js';
 
-export type PathSegment = string | number;
+export type { PathSegment };
 
 export interface YamlSource {
   file: string;
@@ -159,30 +157,7 @@ export class Problems {
 // ---------------------------------------------------------------------------------------------
 // JSON Schema
 
-const compiled = new Map<string, ValidateFunction>();
-
-/** Load and compile `schemas/<name>` (two levels above this module in src/ and in dist/). */
-export function schemaValidator(name: string): ValidateFunction {
-  let v = compiled.get(name);
-  if (v) return v;
-  let schema: Record<string, unknown> | undefined;
-  let lastErr: unknown;
-  for (const rel of [`../../schemas/${name}`, `../../../schemas/${name}`]) {
-    try {
-      schema = JSON.parse(readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8')) as Record<string, unknown>;
-      break;
-    } catch (err) {
-      lastErr = err;
-    }
-  }
-  if (!schema) throw new Error(`conda-go-lock: cannot load schemas/${name} (installation broken?)`, { cause: lastErr });
-  const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
-  const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
-  (addFormats as unknown as (a: Ajv2020) => void)(ajv);
-  v = ajv.compile(schema);
-  compiled.set(name, v);
-  return v;
-}
+export { schemaValidator };
 
 function jsonType(v: unknown): string {
   if (v === null) return 'null';
@@ -223,20 +198,11 @@ export function pruneSchemaErrors(errors: readonly ErrorObject[]): ErrorObject[]
 }
 
 /** `/dependencies/3/go` → `['dependencies', 3, 'go']` */
-export function pointerSegments(instancePath: string): PathSegment[] {
-  if (!instancePath) return [];
-  return instancePath
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
+export { pointerSegments };
 
-/** `['dependencies', 3, 'go']` → `dependencies[3].go` */
+/** `['dependencies', 3, 'go']` → `dependencies[3].go`; `the file` for the top level. */
 export function pathText(segs: readonly PathSegment[]): string {
-  let s = '';
-  for (const seg of segs) s += typeof seg === 'number' ? `[${seg}]` : s ? `.${seg}` : seg;
-  return s || 'the file';
+  return sharedPathText(segs, 'the file');
 }
 
 /** Levenshtein distance (small strings only: key names). */
