@@ -546,6 +546,18 @@ describe('destination handling and helpers', () => {
     expect((await extractPackage(conda, join(c.out, 'b'))).format).toBe('conda');
   });
 
+  it.skipIf(!haveTools)('a file-system failure (name too long) is an InstallError naming the entry, nothing left', async () => {
+    const c = await caseDir();
+    const archive = join(c.archives, 'long-1-0.tar.bz2');
+    const long = `share/${'n'.repeat(300)}`;
+    await writeTarBz2(archive, [{ name: 'info/index.json', content: '{}' }, { name: long, content: 'x' }]);
+    const err = await extractPackage(archive, c.dest).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InstallError);
+    expect((err as InstallError).code).toBe('E_EXTRACT_IO');
+    expect((err as Error).message).toContain(long.slice(0, 40));
+    expect(await listDir(c.out)).toEqual([]);
+  });
+
   it('hashFile streams sha256, md5 and size', async () => {
     const c = await caseDir();
     const data = Buffer.alloc(3_000_000, 'conda-go-lock');

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readlink, rename, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readlink, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +92,37 @@ describe('extractGoArchive', () => {
     expect((err as Error).message).toContain(archive);
     expect(await listDir(c.out)).toEqual([]);
     expect(await listDir(c.root)).toEqual(before);
+  });
+
+  it('.zip: a unix symlink member is kept when it stays inside, refused when it escapes', async () => {
+    const c = await caseDir();
+    const ok = join(c.archives, 'ok.zip');
+    await writeZip(ok, [
+      { name: 'go/bin/go', content: '#!/bin/sh\n', mode: 0o100755 },
+      { name: 'go/bin/alias', content: 'go', mode: 0o120777 },
+    ]);
+    await extractGoArchive(ok, join(c.out, 'ok'));
+    expect(await readlink(join(c.out, 'ok', 'bin', 'alias'))).toBe('go');
+    const bad = join(c.archives, 'bad.zip');
+    await writeZip(bad, [{ name: 'go/bin/alias', content: '../../../etc/passwd', mode: 0o120777 }]);
+    const err = await extractGoArchive(bad, join(c.out, 'bad')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsafeArchiveError);
+    expect((err as Error).message).toContain('"bin/alias"');
+    expect(await listDir(c.out)).toEqual(['ok']);
+  });
+
+  it('.zip: corrupt deflate data → UnsafeArchiveError, nothing left', async () => {
+    const c = await caseDir();
+    const archive = join(c.archives, 'corrupt.zip');
+    const text = Array.from({ length: 5000 }, (_, i) => `line ${i}`).join('\n');
+    await writeZip(archive, [{ name: 'go/src/a.go', content: text, compress: true }]);
+    const bytes = await readFile(archive);
+    for (let i = 60; i < 400; i += 7) bytes[i] ^= 0xa5; // inside the deflate stream of the only member
+    await writeFile(archive, bytes);
+    const err = await extractGoArchive(archive, join(c.out, 'go')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsafeArchiveError);
+    expect((err as Error).message).toContain(archive);
+    expect(await listDir(c.out)).toEqual([]);
   });
 
   const hostileTars: Array<[string, TarEntrySpec[], string]> = [

@@ -21,12 +21,12 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 
 import { createGunzip } from 'node:zlib';
-import { InstallError, UnsafeArchiveError } from '../../errors.js';
+import { CondaGoLockError, InstallError, UnsafeArchiveError } from '../../errors.js';
 import { bzip2DecompressFile } from './bzip2.js';
 import { SafeWriter, type WriterStats } from './safe-writer.js';
 import { withStaging, type StagingOptions } from './staging.js';
 import { extractTarStream } from './tar.js';
-import { ZipReader, type ZipMember } from './zip.js';
+import { ZipReader, wrapZipError, type ZipMember } from './zip.js';
 import { zstdDecompress } from './zstd.js';
 
 export { hashFile, type FileDigest } from './hash.js';
@@ -240,29 +240,18 @@ async function extractGoZipInto(archive: string, writer: SafeWriter): Promise<vo
   const zip = await ZipReader.open(archive);
   try {
     for (const m of await zip.members()) {
-      const trimmed = m.name;
-      if (trimmed === 'go/' || trimmed === 'go') continue;
-      if (!trimmed.startsWith('go/')) {
-        throw new UnsafeArchiveError(
-          `${archive}: zip member "${m.name}" is not inside the top-level "go/" directory; this is not a Go toolchain archive`,
-        );
-      }
-      const name = trimmed.slice(3);
-      const madeByUnix = m.entry.versionMadeBy >> 8 === 3;
-      const unixMode = madeByUnix ? m.entry.externalFileAttributes >>> 16 : 0;
-      const fmt = unixMode & S_IFMT;
-      if (m.isDirectory || fmt === S_IFDIR) {
-        await writer.directory(name, unixMode ? unixMode & 0o777 : undefined);
-      } else if (fmt === S_IFLNK) {
-        const target = (await zip.readSmall(m, 4096)).toString('utf8');
-        await writer.symlink(name, target);
-      } else if (fmt === 0 || fmt === S_IFREG) {
-        const opts = { mode: unixMode ? unixMode & 0o777 : 0o644, mtime: m.entry.getLastModDate() };
-        // Small members are read whole so the writer can write them in the background.
-        const content = m.entry.uncompressedSize <= 1 << 20 ? await zip.readSmall(m, 1 << 20) : await zip.open(m);
-        await writer.file(name, content, opts);
-      } else {
-        writer.refuse(name, `special file (mode ${fmt.toString(8)})`);
+      try {
+        await extractGoZipMember(zip, m, archive, writer);
+      } catch (e) {
+        if (e instanceof CondaGoLockError) throw e;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+          throw new InstallError(`${archive}: cannot write zip member "${m.name}": ${(e as Error).message}`, {
+            code: 'E_EXTRACT_IO',
+            cause: e,
+          });
+        }
+        throw wrapZipError(archive, e);
       }
     }
   } finally {
@@ -270,3 +259,28 @@ async function extractGoZipInto(archive: string, writer: SafeWriter): Promise<vo
   }
 }
 
+async function extractGoZipMember(zip: ZipReader, m: ZipMember, archive: string, writer: SafeWriter): Promise<void> {
+  if (m.name === 'go/' || m.name === 'go') return;
+  if (!m.name.startsWith('go/')) {
+    throw new UnsafeArchiveError(
+      `${archive}: zip member "${m.name}" is not inside the top-level "go/" directory; this is not a Go toolchain archive`,
+    );
+  }
+  const name = m.name.slice(3);
+  const madeByUnix = m.entry.versionMadeBy >> 8 === 3;
+  const unixMode = madeByUnix ? m.entry.externalFileAttributes >>> 16 : 0;
+  const fmt = unixMode & S_IFMT;
+  if (m.isDirectory || fmt === S_IFDIR) {
+    await writer.directory(name, unixMode ? unixMode & 0o777 : undefined);
+  } else if (fmt === S_IFLNK) {
+    const target = (await zip.readSmall(m, 4096)).toString('utf8');
+    await writer.symlink(name, target);
+  } else if (fmt === 0 || fmt === S_IFREG) {
+    const opts = { mode: unixMode ? unixMode & 0o777 : 0o644, mtime: m.entry.getLastModDate() };
+    // Small members are read whole so the writer can write them in the background.
+    const content = m.entry.uncompressedSize <= 1 << 20 ? await zip.readSmall(m, 1 << 20) : await zip.open(m);
+    await writer.file(name, content, opts);
+  } else {
+    writer.refuse(name, `special file (mode ${fmt.toString(8)})`);
+  }
+}

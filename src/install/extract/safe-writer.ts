@@ -19,9 +19,9 @@
  * Any violation is an `UnsafeArchiveError` naming the archive and the entry.
  */
 import { constants as fsConstants } from 'node:fs';
-import { chmod, link, mkdir, open, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, open, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UnsafeArchiveError } from '../../errors.js';
+import { InstallError, UnsafeArchiveError } from '../../errors.js';
 
 /** Case-insensitive file systems (macOS, Windows) must not let `Lib` and `lib/x` dodge the checks. */
 const FOLD_CASE = process.platform === 'darwin' || process.platform === 'win32';
@@ -208,7 +208,7 @@ export class SafeWriter {
     // 0666 files) and never keep setuid/setgid/sticky.
     const mode = opts.mode === undefined || (opts.mode & 0o777) === 0 ? 0o644 : opts.mode & 0o755;
     if (content instanceof Uint8Array) {
-      await this.writeInBackground(keyOf(parts), path, content, mode, opts.mtime);
+      await this.writeInBackground(name, keyOf(parts), path, content, mode, opts.mtime);
       return;
     }
     // O_EXCL: fails on anything already there, including a (dangling) symlink — never follows one.
@@ -293,7 +293,14 @@ export class SafeWriter {
     this.throwWriteError();
     await this.ensureParents(name, parts);
     await this.replaceable(name, parts, 'hard link');
-    await link(this.abs(targetParts), this.abs(parts));
+    try {
+      await link(this.abs(targetParts), this.abs(parts));
+    } catch (e) {
+      // File systems without hard links (FAT, some network shares): a copy has the same content.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw e;
+      await copyFile(this.abs(targetParts), this.abs(parts), fsConstants.COPYFILE_EXCL);
+    }
     this.nodes.set(keyOf(parts), { kind: 'file' });
     this.stats.files++;
     this.stats.hardlinks++;
@@ -310,7 +317,7 @@ export class SafeWriter {
    * that touch the same path later wait for it (`replaceable`, `hardlink`); `drain()` waits for all.
    * O_EXCL ('wx') still guarantees a fresh file, never something reached through a symlink.
    */
-  private async writeInBackground(k: string, path: string, data: Uint8Array, mode: number, mtime?: Date): Promise<void> {
+  private async writeInBackground(name: string, k: string, path: string, data: Uint8Array, mode: number, mtime?: Date): Promise<void> {
     this.throwWriteError();
     while (this.inflight.size >= MAX_INFLIGHT_WRITES) {
       await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
@@ -325,7 +332,10 @@ export class SafeWriter {
       if (mtime !== undefined && !Number.isNaN(mtime.getTime())) await utimes(path, mtime, mtime);
     })()
       .catch((e: unknown) => {
-        this.writeError ??= e;
+        this.writeError ??= new InstallError(
+          `${this.archive}: cannot write entry "${printable(name)}": ${e instanceof Error ? e.message : String(e)}`,
+          { code: 'E_EXTRACT_IO', cause: e },
+        );
       })
       .finally(() => {
         this.inflight.delete(k);

@@ -6,7 +6,7 @@
  * `pipeline`, and read entries with its async iterator.
  */
 import { extract as tarExtract, type Extract, type Header } from 'tar-stream';
-import { CondaGoLockError, UnsafeArchiveError } from '../../errors.js';
+import { CondaGoLockError, InstallError, UnsafeArchiveError } from '../../errors.js';
 import type { SafeWriter } from './safe-writer.js';
 
 export interface TarOptions {
@@ -64,8 +64,10 @@ export async function extractTarStream(source: AsyncIterable<Uint8Array>, writer
       ex.destroy(e instanceof Error ? e : new Error(String(e)));
     }
   })();
+  let current: string | undefined;
   try {
     for await (const entry of ex) {
+      current = entry.header.name;
       await handleEntry(entry.header, entry as unknown as EntryBody, writer, opts);
     }
     await feeding;
@@ -76,7 +78,13 @@ export async function extractTarStream(source: AsyncIterable<Uint8Array>, writer
     await feeding;
     // Prefer the root cause: a decompression error surfaces in the tar parser as a destroy.
     const err = feedError ?? e;
-    if (err instanceof CondaGoLockError || isFsError(err)) throw err;
+    if (err instanceof CondaGoLockError) throw err;
+    if (isFsError(err)) {
+      throw new InstallError(
+        `${opts.what}: cannot write${current === undefined ? '' : ` entry "${current}"`}: ${(err as Error).message}`,
+        { code: 'E_EXTRACT_IO', cause: err },
+      );
+    }
     throw new UnsafeArchiveError(
       `${opts.what}: corrupt or truncated tar data (${err instanceof Error ? err.message : String(err)}); delete the file and download it again`,
       { cause: err },
