@@ -30,6 +30,21 @@ export abstract class CondaGoLockError extends Error {
   }
 }
 
+export interface CodedErrorOptions {
+  /** A more specific stable code than the class default (e.g. E_LOCKFILE_SCHEMA). */
+  code?: string;
+  cause?: unknown;
+}
+
+/** An error kind whose instances may carry a more specific code than the kind's default. */
+export abstract class CodedError extends CondaGoLockError {
+  readonly code: string;
+  constructor(message: string, defaultCode: string, opts: CodedErrorOptions = {}) {
+    super(message, { cause: opts.cause });
+    this.code = opts.code ?? defaultCode;
+  }
+}
+
 /** Wrong command-line usage: unknown flag, unknown platform name, missing argument. */
 export class UsageError extends CondaGoLockError {
   readonly code = 'E_USAGE';
@@ -89,14 +104,12 @@ export class UnsatisfiableError extends CondaGoLockError {
 }
 
 /** HTTP failure after retries: status code, reset, timeout, truncated body, unreachable host. */
-export class NetworkError extends CondaGoLockError {
-  readonly code: string;
+export class NetworkError extends CodedError {
   readonly exitCode = ExitCode.network;
   readonly url?: string;
   readonly status?: number;
-  constructor(message: string, opts: { code?: string; url?: string; status?: number; cause?: unknown } = {}) {
-    super(message, { cause: opts.cause });
-    this.code = opts.code ?? 'E_NETWORK';
+  constructor(message: string, opts: CodedErrorOptions & { url?: string; status?: number } = {}) {
+    super(message, 'E_NETWORK', opts);
     this.url = opts.url;
     this.status = opts.status;
   }
@@ -121,31 +134,25 @@ export class UnsafeArchiveError extends CondaGoLockError {
 }
 
 /** A lockfile that cannot be read, fails its schema, or is stale. */
-export class LockfileError extends CondaGoLockError {
-  readonly code: string;
+export class LockfileError extends CodedError {
   readonly exitCode = ExitCode.lockfile;
-  constructor(message: string, opts: { code?: string; cause?: unknown } = {}) {
-    super(message, { cause: opts.cause });
-    this.code = opts.code ?? 'E_LOCKFILE';
+  constructor(message: string, opts: CodedErrorOptions = {}) {
+    super(message, 'E_LOCKFILE', opts);
   }
 }
 
 /** Installing into a prefix failed (locked by another process, clobber refused, link failure). */
-export class InstallError extends CondaGoLockError {
-  readonly code: string;
+export class InstallError extends CodedError {
   readonly exitCode = ExitCode.install;
-  constructor(message: string, opts: { code?: string; cause?: unknown } = {}) {
-    super(message, { cause: opts.cause });
-    this.code = opts.code ?? 'E_INSTALL';
+  constructor(message: string, opts: CodedErrorOptions = {}) {
+    super(message, 'E_INSTALL', opts);
   }
 }
 
 /** Go release metadata has no archive for the platform, or no release matches the spec. */
-export class GoToolchainError extends CondaGoLockError {
-  readonly code: string;
+export class GoToolchainError extends CodedError {
   readonly exitCode = ExitCode.unsatisfiable;
-  constructor(message: string, opts: { code?: string; cause?: unknown } = {}) {
-    super(message, { cause: opts.cause });
-    this.code = opts.code ?? 'E_GO_TOOLCHAIN';
+  constructor(message: string, opts: CodedErrorOptions = {}) {
+    super(message, 'E_GO_TOOLCHAIN', opts);
   }
 }
