@@ -2,7 +2,8 @@
  * Solver benchmark: our solver vs rattler (WASM build) on real conda-forge solves, plus a scale
  * case on a synthetic 200,000-record channel.
  *
- *   node --import tsx bench/solve.ts [--repeat 5] [--no-memory] [--no-scale] [--scale-records 200000]
+ *   node --import tsx bench/solve.ts [--repeat 5] [--no-real] [--no-memory] [--no-scale]
+ *                                    [--scale-records 200000] [--version-bumps 6] [--no-stress] [--scale-rattler]
  *
  * Time: measured in this process. Ours = solve() only (records already parsed; the one-off
  * parseRepoData time of the subdir + noarch is shown separately). rattler = simpleSolve() inside its
@@ -17,10 +18,15 @@
  *
  * Scale: a child process reads the synthetic channel (written to a temp file as raw repodata JSON),
  * parses it (timed, not counted as solve time), then solves; it reports the first (cold) solve
- * time, the best of 3, and peak RSS. PASS needs cold solve < 2 s and peak RSS < 1 GB.
+ * time (and the best of 3 when the cold one is under 5 s), and peak RSS. PASS needs cold solve
+ * < 2 s and peak RSS < 1 GB. Two channels (bench/lib/synthetic.ts):
+ * - "Scale": ≥200k records as renamed copies (`name-k`) of the real linux-64 + noarch records;
+ * - "Stress": the same size as 12 name groups × 6 version bumps, so every name has 6× its real
+ *   number of candidates and the version constraints chain across them (--version-bumps N, --no-stress).
+ * --scale-rattler also solves both with rattler (child process; includes its JSON parse).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,6 +125,23 @@ async function child(kind: string, arg: string | undefined): Promise<void> {
       report({ maxRssMB: peak });
       return;
     }
+    case 'rattler-scale': {
+      const { dir, specs } = JSON.parse(arg!) as { dir: string; specs: string[] };
+      const r = new RattlerSolver({ timeoutMs: 900_000 });
+      const vps = VIRTUAL_PACKAGES['linux-64'];
+      const baseline = await r.solve(['zlib'], dir, 'linux-64', vps);
+      const res = await r.solve(specs, dir, 'linux-64', vps);
+      const peak = maxRssMB();
+      await r.close();
+      report({
+        ok: res.ok,
+        ms: res.ms,
+        baselineMs: baseline.ms,
+        maxRssMB: peak,
+        solved: res.ok ? res.records.map((p) => `${p.name}=${p.version}`).sort() : res.error,
+      });
+      return;
+    }
     case 'scale': {
       const { file, specs } = JSON.parse(arg!) as { file: string; specs: string[] };
       const rssStart = maxRssMB();
@@ -132,7 +155,8 @@ async function child(kind: string, arg: string | undefined): Promise<void> {
       const vps = VIRTUAL_PACKAGES['linux-64'];
       const times: number[] = [];
       let last: ReturnType<typeof solveOurs> | undefined;
-      for (let i = 0; i < 3; i++) {
+      // the cold solve is what a user sees; repeat (best of 3) only when it is quick
+      for (let i = 0; i < 3 && (i === 0 || times[0]! < 5000); i++) {
         last = solveOurs(specs, records, 'linux-64', vps, [CHANNEL_URL]);
         times.push(last.ms);
       }
@@ -142,6 +166,7 @@ async function child(kind: string, arg: string | undefined): Promise<void> {
         parseMs,
         coldSolveMs: times[0],
         bestSolveMs: Math.min(...times),
+        solveRuns: times.length,
         maxRssMB: maxRssMB(),
         rssStartMB: rssStart,
         ok: last!.ok,
@@ -179,6 +204,9 @@ async function main(): Promise<void> {
       'no-scale': { type: 'boolean', default: false },
       'no-real': { type: 'boolean', default: false },
       'scale-records': { type: 'string', default: '200000' },
+      'version-bumps': { type: 'string', default: '6' },
+      'no-stress': { type: 'boolean', default: false },
+      'scale-rattler': { type: 'boolean', default: false },
     },
   });
   if (values.child) return child(values.child, values.arg);
@@ -256,39 +284,68 @@ async function main(): Promise<void> {
 
   if (!values['no-scale']) {
     const target = Number(values['scale-records']);
-    const t0 = performance.now();
-    const base = loadBaseRecords(CHANNEL_DIR, ['linux-64', 'noarch']);
-    const syn = buildSyntheticChannel(base, { targetRecords: target });
-    const dir = mkdtempSync(join(tmpdir(), 'cgl-bench-'));
-    const file = join(dir, 'repodata.json');
-    writeFileSync(file, JSON.stringify(syn.repodata));
-    const buildMs = performance.now() - t0;
-    const g = syn.nameGroups;
-    const specs = [
-      'python',
-      'pip',
-      'openssl',
-      `curl-${Math.floor(g / 3)}`,
-      `sqlite-${Math.floor((2 * g) / 3)}`,
-      `python-${g - 1} >=1003.9.10,<1004`,
-    ];
-    try {
-      const res = runChild('scale', JSON.stringify({ file, specs }));
-      const cold = res.coldSolveMs as number;
-      const peak = res.maxRssMB as number;
-      const pass = res.ok === true && cold < 2000 && peak < 1024;
-      console.log(`Scale: synthetic channel of ${res.records as number} records (${syn.baseRecords} real linux-64+noarch records × ${g} name groups × ${syn.versionBumps} version bumps)`);
-      console.log(`  build + write synthetic JSON (not measured): ${ms(buildMs)} ms`);
-      console.log(`  read file: ${ms(res.readMs as number)} ms, parseRepoData: ${ms(res.parseMs as number)} ms (not solve time)`);
-      console.log(`  specs: ${specs.join(', ')}`);
-      console.log(`  result: ${res.ok ? `${(res.solved as string[]).length} packages` : `FAILED: ${String(res.solved)}`}`);
-      console.log(`  solve: cold ${ms(cold)} ms, best of 3 ${ms(res.bestSolveMs as number)} ms`);
-      console.log(`  peak RSS of the child (read + parse + 3 solves): ${mb(peak)} MB (at start ${mb(res.rssStartMB as number)} MB)`);
-      console.log(`  ${pass ? 'PASS' : 'FAIL'}: cold solve < 2 s ${cold < 2000 ? 'yes' : 'NO'}, peak RSS < 1 GB ${peak < 1024 ? 'yes' : 'NO'}${res.ok ? '' : ', solve FAILED'}`);
-      if (!pass) process.exitCode = 1;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    const withRattler = values['scale-rattler'] === true;
+    // 1. the scale case: renamed copies only (each name keeps its real candidate count)
+    const primary = scaleCase('Scale', target, 1, withRattler);
+    // 2. stress variant: fewer name groups, each name's candidates ×N through version bumps
+    const bumps = Math.max(1, Number(values['version-bumps']));
+    const stress = bumps > 1 && !values['no-stress'] ? scaleCase('Stress', target, bumps, withRattler) : true;
+    if (!primary || !stress) process.exitCode = 1;
+  }
+}
+
+/** Build, write and solve one synthetic channel in a child process; print the report; true on PASS. */
+function scaleCase(label: string, target: number, versionBumps: number, withRattler: boolean): boolean {
+  const t0 = performance.now();
+  const base = loadBaseRecords(CHANNEL_DIR, ['linux-64', 'noarch']);
+  const syn = buildSyntheticChannel(base, { targetRecords: target, versionBumps });
+  const dir = mkdtempSync(join(tmpdir(), 'cgl-bench-'));
+  mkdirSync(join(dir, 'linux-64'));
+  mkdirSync(join(dir, 'noarch'));
+  const file = join(dir, 'linux-64', 'repodata.json');
+  writeFileSync(file, JSON.stringify(syn.repodata));
+  // rattler wants a noarch subdir too
+  writeFileSync(join(dir, 'noarch', 'repodata.json'), JSON.stringify({ info: { subdir: 'noarch' }, packages: {}, 'packages.conda': {} }));
+  const buildMs = performance.now() - t0;
+  const g = syn.nameGroups;
+  const py = syn.versionBumps > 1 ? 1003 : 3;
+  const specs = [
+    'python',
+    'pip',
+    'openssl',
+    `curl-${Math.floor(g / 3)}`,
+    `sqlite-${Math.floor((2 * g) / 3)}`,
+    // a constrained request (inside version bump 1 when there are bumps)
+    `python-${g - 1} >=${py}.9.10,<${py}.10`,
+  ];
+  try {
+    const res = runChild('scale', JSON.stringify({ file, specs }));
+    const cold = res.coldSolveMs as number;
+    const peak = res.maxRssMB as number;
+    const pass = res.ok === true && cold < 2000 && peak < 1024;
+    const shape =
+      syn.versionBumps > 1
+        ? `${syn.baseRecords} real linux-64+noarch records × ${g} name groups × ${syn.versionBumps} version bumps`
+        : `${syn.baseRecords} real linux-64+noarch records × ${g} renamed copies`;
+    console.log(`${label}: synthetic channel of ${res.records as number} records (${shape})`);
+    console.log(`  build + write synthetic JSON (not measured): ${ms(buildMs)} ms`);
+    console.log(`  read file: ${ms(res.readMs as number)} ms, parseRepoData: ${ms(res.parseMs as number)} ms (not solve time)`);
+    console.log(`  specs: ${specs.join(', ')}`);
+    console.log(`  result: ${res.ok ? `${(res.solved as string[]).length} packages` : `FAILED: ${String(res.solved)}`}`);
+    console.log(`  ours solve: cold ${ms(cold)} ms, best of ${res.solveRuns as number} ${ms(res.bestSolveMs as number)} ms`);
+    console.log(`  ours peak RSS of the child (read + parse + ${res.solveRuns as number} solve(s)): ${mb(peak)} MB (at start ${mb(res.rssStartMB as number)} MB)`);
+    if (withRattler) {
+      const r = runChild('rattler-scale', JSON.stringify({ dir, specs }));
+      const same = r.ok === true && res.ok === true && JSON.stringify(r.solved) === JSON.stringify(res.solved);
+      console.log(
+        `  rattler (fetch-from-memory + parse + solve): ${r.ok ? `${ms(r.ms as number)} ms` : `FAILED: ${String(r.solved)}`}` +
+          ` (a one-name solve on the same channel: ${ms(r.baselineMs as number)} ms), peak RSS ${mb(r.maxRssMB as number)} MB, same result: ${same ? 'yes' : 'NO'}`,
+      );
     }
+    console.log(`  ${pass ? 'PASS' : 'FAIL'}: cold solve < 2 s ${cold < 2000 ? 'yes' : 'NO'}, peak RSS < 1 GB ${peak < 1024 ? 'yes' : 'NO'}${res.ok ? '' : ', solve FAILED'}\n`);
+    return pass;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -83,6 +83,7 @@ export function solveOurs(
   subdir: string,
   virtualPackages: readonly VirtualPackageInput[],
   channels: string[],
+  opts: { locked?: RepoDataRecord[] } = {},
 ): OursResult {
   const parsed = specs.map((s) => MatchSpec.parse(s));
   const t0 = performance.now();
@@ -93,6 +94,7 @@ export function solveOurs(
       virtualPackages: virtualRecords(subdir, virtualPackages),
       channels,
       channelPriority: 'strict',
+      locked: opts.locked,
     }) as unknown;
     const ms = performance.now() - t0;
     const solved = Array.isArray(out) ? (out as RepoDataRecord[]) : (out as { records: RepoDataRecord[] }).records;

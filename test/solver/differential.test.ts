@@ -10,10 +10,23 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
 import { RattlerSolver } from './rattler-harness.js';
-import { CHANNEL_DIR, CHANNEL_URL, SUBDIRS, VIRTUAL_PACKAGES, generatedCases, handCases, type SolveCase } from './rattler-cases.js';
+import {
+  CHANNEL_DIR,
+  CHANNEL_URL,
+  SUBDIRS,
+  VIRTUAL_PACKAGES,
+  generatedCases,
+  generatedLockedCases,
+  handCases,
+  handLockedCases,
+  type LockedCase,
+  type SolveCase,
+} from './rattler-cases.js';
+import type { RepoDataRecord } from '../../src/conda/record.js';
 import { ChannelRecords, solveOurs } from '../../bench/lib/ours.js';
 
 const GENERATED = 210;
+const GENERATED_LOCKED = 60;
 
 /**
  * Cases where ours and rattler disagree because the two follow different documented semantics
@@ -44,11 +57,13 @@ describe.skipIf(!haveFixtures)('solver differential tests against rattler', () =
 
   const tally = { solved: 0, unsat: 0 };
 
-  async function compare(c: SolveCase): Promise<void> {
+  async function compare(c: SolveCase, locked: RepoDataRecord[] = []): Promise<void> {
     const vps = VIRTUAL_PACKAGES[c.subdir];
-    const ref = await rattler.solve(c.specs, CHANNEL_DIR, c.subdir, vps);
-    const ours = solveOurs(c.specs, channel!.forSubdir(c.subdir), c.subdir, vps, [CHANNEL_URL]);
-    const what = `specs ${JSON.stringify(c.specs)} on ${c.subdir}`;
+    const ref = await rattler.solve(c.specs, CHANNEL_DIR, c.subdir, vps, { locked });
+    const ours = solveOurs(c.specs, channel!.forSubdir(c.subdir), c.subdir, vps, [CHANNEL_URL], { locked });
+    const what =
+      `specs ${JSON.stringify(c.specs)} on ${c.subdir}` +
+      (locked.length ? ` with locked ${locked.map(dist).sort().join(' ')}` : '');
 
     if (!ref.ok && ref.panic) throw new Error(`rattler crashed on ${what}: ${ref.error}`);
 
@@ -115,6 +130,39 @@ describe.skipIf(!haveFixtures)('solver differential tests against rattler', () =
     // (none of the seeded cases hits a KNOWN_DIFFERENCES entry; a new seed must keep it that way)
     it.each(generated.map((c) => [c.id, c.specs.join(', '), c] as const))('%s: %s', async (_id, _specs, c) => {
       await compare(c);
+    });
+  });
+
+  describe('updating a locked solution (locked records are preferred, not forced)', () => {
+    const lockTally = { withLock: 0, kept: 0 };
+    // The lock is our own solution of `lockSpecs` (the plain differential tests check those).
+    async function compareLocked(c: LockedCase): Promise<void> {
+      const records = channel!.forSubdir(c.subdir);
+      const base = solveOurs(c.lockSpecs, records, c.subdir, VIRTUAL_PACKAGES[c.subdir], [CHANNEL_URL]);
+      const locked = base.ok ? base.records : [];
+      if (locked.length) lockTally.withLock++;
+      await compare(c, locked);
+      const now = solveOurs(c.specs, records, c.subdir, VIRTUAL_PACKAGES[c.subdir], [CHANNEL_URL], { locked });
+      if (now.ok && locked.some((l) => now.records.some((r) => dist(r) === dist(l)))) lockTally.kept++;
+    }
+    const handLocked = haveFixtures ? handLockedCases() : [];
+    const genLocked = haveFixtures ? generatedLockedCases(GENERATED_LOCKED) : [];
+    it.each(handLocked.map((c) => [c.id, c.lockSpecs.join(', '), c.specs.join(', '), c] as const))(
+      '%s: lock [%s] then [%s]',
+      async (_id, _l, _s, c) => {
+        await compareLocked(c);
+      },
+    );
+    it.each(genLocked.map((c) => [c.id, c.lockSpecs.join(', '), c.specs.join(', '), c] as const))(
+      '%s: lock [%s] then [%s]',
+      async (_id, _l, _s, c) => {
+        await compareLocked(c);
+      },
+    );
+    it('most lock updates started from a real lock and kept some of it', () => {
+      const total = handLocked.length + genLocked.length;
+      expect(lockTally.withLock / total).toBeGreaterThan(0.5);
+      expect(lockTally.kept / total).toBeGreaterThan(0.4);
     });
   });
 

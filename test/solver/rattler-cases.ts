@@ -266,3 +266,45 @@ export function generatedCases(count: number, seed = 20240516): SolveCase[] {
   }
   return out;
 }
+
+/** An update of a locked solution: solve `lockSpecs`, lock its result, then solve `specs` with it. */
+export interface LockedCase extends SolveCase {
+  lockSpecs: string[];
+}
+
+/** Hand-chosen lock updates: keep what still fits, move what a new spec forces. */
+export function handLockedCases(): LockedCase[] {
+  const raw: [FixtureSubdir, string[], string[]][] = [
+    ['linux-64', ['python 3.9.7', 'openssl 1.1.*'], ['python 3.9.*']],
+    ['linux-64', ['python 3.9.7', 'openssl 1.1.*'], ['python 3.9.*', 'openssl >=3']],
+    ['linux-64', ['python 3.9.0'], ['python', 'pip', 'curl']],
+    ['linux-aarch64', ['python 3.9.12', 'setuptools <60'], ['python', 'setuptools']],
+    ['linux-ppc64le', ['python <3.9.5', 'sqlite <3.40'], ['python >=3.9.4', 'sqlite']],
+    ['osx-64', ['python 3.9.7'], ['python', 'zstd']],
+    ['osx-arm64', ['python 3.9.1rc1'], ['python', 'pip']],
+    ['win-64', ['python 3.9.4'], ['python >=3.9.5']],
+    ['win-64', ['python 3.9.*', 'vs2015_runtime <14.30'], ['python', 'vs2015_runtime']],
+    ['win-arm64', ['zstd <1.5.6'], ['zstd', 'zlib']],
+  ];
+  return raw.map(([subdir, lockSpecs, specs], i) => ({ id: `${subdir} lock#${i + 1}`, subdir, lockSpecs, specs }));
+}
+
+/**
+ * Generated lock updates: the lock comes from a generated spec set; the update asks for the same
+ * names, each either bare (the lock should be kept) or with a new random constraint, plus
+ * sometimes one more name.
+ */
+export function generatedLockedCases(count: number, seed = 20240517): LockedCase[] {
+  const rand = prng(seed);
+  const base = generatedCases(count, seed + 1);
+  return base.map((c, i) => {
+    const idx = subdirIndex(c.subdir);
+    const names = c.specs.map((s) => s.split(' ')[0]!);
+    const specs = names.map((n) => (rand() < 0.6 ? n : randomSpec(n, idx, rand)));
+    if (rand() < 0.5) {
+      const extra = pick([...idx.versions.keys()], rand);
+      if (!names.includes(extra)) specs.push(rand() < 0.5 ? extra : randomSpec(extra, idx, rand));
+    }
+    return { id: `${c.subdir} genlock#${i + 1}`, subdir: c.subdir, lockSpecs: c.specs, specs };
+  });
+}

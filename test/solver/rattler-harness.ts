@@ -17,6 +17,18 @@ export interface RattlerVirtualPackage {
   build_number?: number;
 }
 
+/** A record rattler should prefer (rattler_solve's locked_packages; not forced). */
+export interface RattlerLockedRecord {
+  name: string;
+  version: string;
+  build: string;
+  build_number?: number;
+  subdir: string;
+  /** File name in the channel subdir (the url is built from it). */
+  fn: string;
+  depends?: string[];
+}
+
 /** One package of rattler's solution. */
 export interface RattlerRecord {
   name: string;
@@ -73,8 +85,9 @@ export class RattlerSolver {
     channelDir: string,
     subdir: string,
     virtualPackages: RattlerVirtualPackage[] = [],
+    opts: { locked?: RattlerLockedRecord[] } = {},
   ): Promise<RattlerResult> {
-    const run = this.queue.then(() => this.run(specs, channelDir, subdir, virtualPackages));
+    const run = this.queue.then(() => this.run(specs, channelDir, subdir, virtualPackages, opts.locked ?? []));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -148,6 +161,7 @@ export class RattlerSolver {
     channelDir: string,
     subdir: string,
     virtualPackages: RattlerVirtualPackage[],
+    locked: RattlerLockedRecord[],
   ): Promise<RattlerResult> {
     await this.start();
     const worker = this.worker!;
@@ -181,6 +195,15 @@ export class RattlerSolver {
             version: v.version,
             build: v.build ?? '0',
             build_number: v.build_number ?? 0,
+          })),
+          locked: locked.map((r) => ({
+            name: r.name,
+            version: r.version,
+            build: r.build,
+            build_number: r.build_number ?? 0,
+            subdir: r.subdir,
+            fn: r.fn,
+            depends: r.depends ?? [],
           })),
         });
       });

@@ -27,8 +27,14 @@
 // available exactly like virtual packages. rattler then lists them in its result; they are removed
 // here before replying.
 //
+// Locked (preferred) records: the same argument is also what rattler_solve calls locked packages
+// (preferred, not forced: SolverTask.locked_packages). A locked record is sent with the url of the
+// matching repodata record on the fake channel; js-rattler rebuilds it with `constrains: []`, so a
+// locked record's constrains are not seen by rattler (ours sees them).
+//
 // Protocol (one request at a time; the harness serialises):
-//   in:  { id, specs: string[], channelDir, subdir, virtualPackages: {name, version, build, build_number}[] }
+//   in:  { id, specs: string[], channelDir, subdir, virtualPackages: {name, version, build, build_number}[],
+//          locked?: {name, version, build, build_number, subdir, fn, depends}[] }
 //   out: { id, ok: true, records: {name, version, build, build_number, subdir, url, fn}[], ms }
 //      | { id, ok: false, error: string, ms }
 import { parentPort } from 'node:worker_threads';
@@ -133,13 +139,24 @@ parentPort.on('message', async (msg) => {
   lastConsoleError = '';
   const platforms = msg.subdir === 'noarch' ? ['noarch'] : [msg.subdir, 'noarch'];
   const virtualNames = new Set(msg.virtualPackages.map((v) => v.name));
+  const channel = channelUrl(msg.channelDir);
+  const locked = (msg.locked ?? []).map((r) => ({
+    url: `${channel}/${r.subdir}/${r.fn}`,
+    packageName: r.name,
+    version: r.version,
+    build: r.build,
+    buildNumber: BigInt(r.build_number ?? 0),
+    filename: r.fn,
+    subdir: r.subdir,
+    depends: r.depends ?? [],
+  }));
   currentStart = performance.now();
   try {
     const solved = await rattler.simpleSolve(
       msg.specs,
-      [channelUrl(msg.channelDir)],
+      [channel],
       platforms,
-      msg.virtualPackages.map((v) => virtualRecord(v, msg.subdir)),
+      [...msg.virtualPackages.map((v) => virtualRecord(v, msg.subdir)), ...locked],
     );
     const ms = performance.now() - currentStart;
     const records = [];
