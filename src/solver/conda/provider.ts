@@ -37,6 +37,14 @@ export interface Solvable {
   virtual: boolean;
   /** Lazily computed dependencies. */
   deps?: Dependencies;
+  /** Lazily computed requirements per dependency name (for tie-breaking). */
+  profile?: Map<NameId, DependencyGroup>;
+}
+
+interface DependencyGroup {
+  sets: VersionSetId[];
+  /** Highest version the sets allow; computed on first use. */
+  highest?: { version: Version; tf: boolean } | null;
 }
 
 interface VersionSetEntry {
@@ -233,8 +241,21 @@ export class CondaProvider implements DependencyProvider {
     const entry = this.vsets[vs]!;
     const spec = entry.spec;
     const out: SolvableId[] = [];
+    // Candidates come version-sorted: test each distinct version string once.
+    let lastVersion: string | undefined;
+    let lastVersionOk = false;
     for (const s of candidates) {
-      const ok = spec !== undefined && this.matches(spec, s);
+      let ok = false;
+      if (spec !== undefined) {
+        const sol = this.solvables[s]!;
+        if (spec.version !== undefined) {
+          if (sol.record.version !== lastVersion) {
+            lastVersion = sol.record.version;
+            lastVersionOk = sol.version !== undefined && spec.version.matches(sol.version);
+          }
+          ok = lastVersionOk && spec.matches(sol.record);
+        } else ok = spec.matches(sol.record);
+      }
       if (ok !== inverse) out.push(s);
     }
     return out;
@@ -309,41 +330,66 @@ export class CondaProvider implements DependencyProvider {
    */
   private sortRunByDependencies(c: SolvableId[], start: number, end: number): void {
     const run = c.slice(start, end);
-    const perSolvable = new Map<SolvableId, Map<NameId, VersionSetId[]>>();
-    let shared: Set<NameId> | undefined;
-    for (const s of run) {
-      const byName = new Map<NameId, VersionSetId[]>();
-      for (const vs of this.dependencies(s).requires) push(byName, this.vsets[vs]!.name, vs);
-      perSolvable.set(s, byName);
-      if (shared === undefined) shared = new Set(byName.keys());
-      else for (const n of shared) if (!byName.has(n)) shared.delete(n);
+    const sameDeps = (() => {
+      const first = this.solvables[run[0]!]!.record.depends ?? [];
+      return run.every((s) => {
+        const d = this.solvables[s]!.record.depends ?? [];
+        return d.length === first.length && d.every((x, i) => x === first[i]);
+      });
+    })();
+    if (sameDeps) {
+      // Identical requirements allow identical versions: only the timestamp can differ.
+      run.sort((a, b) => this.solvables[b]!.timestamp - this.solvables[a]!.timestamp);
+      for (let k = 0; k < run.length; k++) c[start + k] = run[k]!;
+      return;
     }
-    const names = [...(shared ?? [])].sort((a, b) => cmpStr(this.names[a]!, this.names[b]!));
-    const best = new Map<string, { version: Version; tf: boolean } | null>();
-    const highestFor = (s: SolvableId, n: NameId) => {
-      const key = `${s}:${n}`;
-      if (best.has(key)) return best.get(key)!;
-      let top: { version: Version; tf: boolean } | null = null;
-      for (const vs of perSolvable.get(s)!.get(n)!) {
-        const h = this.highestVersion(vs);
-        if (h && (top === null || compareTracked(h, top) < 0)) top = h;
-      }
-      best.set(key, top);
-      return top;
-    };
-    run.sort((a, b) => {
-      for (const n of names) {
-        const va = highestFor(a, n);
-        const vb = highestFor(b, n);
+    const profiles = run.map((s) => this.dependencyProfile(s));
+    const shared: NameId[] = [];
+    for (const n of profiles[0]!.keys()) if (profiles.every((p) => p.has(n))) shared.push(n);
+    shared.sort((a, b) => cmpStr(this.names[a]!, this.names[b]!));
+    const order = run.map((_, i) => i);
+    order.sort((i, j) => {
+      const pa = profiles[i]!;
+      const pb = profiles[j]!;
+      for (const n of shared) {
+        const va = this.highestOf(pa.get(n)!);
+        const vb = this.highestOf(pb.get(n)!);
         if (va && !vb) return -1;
         if (!va && vb) return 1;
         if (!va || !vb) continue;
         const d = compareTracked(va, vb);
         if (d !== 0) return d;
       }
-      return this.solvables[b]!.timestamp - this.solvables[a]!.timestamp;
+      return this.solvables[run[j]!]!.timestamp - this.solvables[run[i]!]!.timestamp;
     });
-    for (let i = 0; i < run.length; i++) c[start + i] = run[i]!;
+    for (let k = 0; k < order.length; k++) c[start + k] = run[order[k]!]!;
+  }
+
+  /** The requirements of a solvable grouped by dependency name (computed once per solvable). */
+  private dependencyProfile(s: SolvableId): Map<NameId, DependencyGroup> {
+    const sol = this.solvables[s]!;
+    if (sol.profile) return sol.profile;
+    const profile = new Map<NameId, DependencyGroup>();
+    for (const vs of this.dependencies(s).requires) {
+      const n = this.vsets[vs]!.name;
+      const g = profile.get(n);
+      if (g) g.sets.push(vs);
+      else profile.set(n, { sets: [vs] });
+    }
+    sol.profile = profile;
+    return profile;
+  }
+
+  /** The best highest version the requirements of one group allow (null: they match nothing). */
+  private highestOf(g: DependencyGroup): { version: Version; tf: boolean } | null {
+    if (g.highest !== undefined) return g.highest;
+    let top: { version: Version; tf: boolean } | null = null;
+    for (const vs of g.sets) {
+      const h = this.highestVersion(vs);
+      if (h && (top === null || compareTracked(h, top) < 0)) top = h;
+    }
+    g.highest = top;
+    return top;
   }
 
   /** Highest version (and whether that record has track_features) among the candidates of a version set. */
@@ -356,9 +402,16 @@ export class CondaProvider implements DependencyProvider {
       // Candidates are sorted by (track_features count, version desc): the first match of each
       // track_features group is that group's highest version.
       let doneTf = -1;
+      let failedVersion: string | undefined;
+      const vspec = entry.spec.version;
       for (const s of this.nameCandidates(entry.name)) {
         const sol = this.solvables[s]!;
-        if (sol.tf === doneTf || !sol.version || !this.matches(entry.spec, s)) continue;
+        if (sol.tf === doneTf || !sol.version || sol.record.version === failedVersion) continue;
+        if (vspec !== undefined && !vspec.matches(sol.version)) {
+          failedVersion = sol.record.version;
+          continue;
+        }
+        if (!entry.spec.matches(sol.record)) continue;
         doneTf = sol.tf;
         if (top === null || top.version.compare(sol.version) < 0) top = { version: sol.version, tf: sol.tf > 0 };
       }

@@ -70,6 +70,8 @@ export class Solver {
   /** Name of a variable's solvable (for activity), -1 otherwise. */
   private varName = new Int32Array(256);
   private readonly solvableVar = new Map<SolvableId, number>();
+  /** Per name id: the variable of its installed (true) solvable, or -1. */
+  private nameTrue = new Int32Array(64).fill(-1);
 
   // --- trail ---
   private trail = new Int32Array(256);
@@ -223,6 +225,10 @@ export class Solver {
     const v = lit >> 1;
     this.value[v] = lit & 1 ? FALSE : TRUE;
     this.lvl[v] = level;
+    if ((lit & 1) === 0) {
+      const name = this.varName[v]!;
+      if (name >= 0) this.nameTrue[name] = v;
+    }
     this.reason[v] = reason;
     this.trail[this.trailLen++] = lit;
   }
@@ -237,6 +243,10 @@ export class Solver {
       const v = lit >> 1;
       if (this.lvl[v]! <= target) this.trail[w++] = lit;
       else {
+        if (this.value[v] === TRUE) {
+          const name = this.varName[v]!;
+          if (name >= 0 && this.nameTrue[name] === v) this.nameTrue[name] = -1;
+        }
         this.value[v] = 0;
         this.reason[v] = -1;
       }
@@ -261,6 +271,13 @@ export class Solver {
     }
     this.nameCands.set(name, cands);
     this.stats.namesLoaded++;
+    if (name >= this.nameTrue.length) {
+      let cap = this.nameTrue.length;
+      while (cap <= name) cap *= 2;
+      const g = new Int32Array(cap).fill(-1);
+      g.set(this.nameTrue);
+      this.nameTrue = g;
+    }
     const vars: number[] = [];
     for (const s of cands) {
       if (this.solvableVar.has(s)) throw new Error(`solvable ${s} returned for two names`);
@@ -317,7 +334,7 @@ export class Solver {
     const lits = new Int32Array(vars.length + 1);
     lits[0] = (parent << 1) | 1;
     for (let i = 0; i < vars.length; i++) lits[i + 1] = vars[i]! << 1;
-    const id = this.newClause(ClauseKind.Requires, lits, parent, vs, -1);
+    const id = this.newClause(ClauseKind.Requires, lits, parent, vs, this.p.versionSetName(vs));
     this.reqVars.set(id, vars);
     let list = this.reqByParent.get(parent);
     if (!list) {
@@ -595,38 +612,47 @@ export class Solver {
   /** The variable to install next, or -1 when every requirement of every installed solvable holds. */
   private decide(): number {
     let bestVar = -1;
+    let bestClause = -1;
     let bestExplicit = false;
     let bestAct = 0;
-    let bestCount = 0;
+    let bestCount = -1; // computed only when a rival needs it
     for (const parent of this.reqParents) {
       if (this.value[parent] !== TRUE) continue;
       const explicit = parent === ROOT;
       if (bestVar >= 0 && bestExplicit && !explicit) break;
       for (const c of this.reqByParent.get(parent)!) {
+        const name = this.payC[c]!;
+        // A name with an installed solvable either satisfies the requirement or (one per name)
+        // has made it false, which propagation has already turned into ¬parent.
+        if (this.nameTrue[name]! >= 0) continue;
+        const act = this.activity[name] ?? 0;
+        if (bestVar >= 0 && (bestAct >= act || (bestExplicit && !explicit))) continue;
         const vars = this.reqVars.get(c) ?? EMPTY;
         let first = -1;
-        let count = 0;
-        let sat = false;
-        for (let i = 0; i < vars.length; i++) {
-          const v = vars[i]!;
-          const val = this.value[v];
-          if (val === TRUE) { sat = true; break; }
-          if (val === 0) { if (first < 0) first = v; count++; }
+        let i = 0;
+        for (; i < vars.length; i++) {
+          if (this.value[vars[i]!] === 0) { first = vars[i]!; break; }
         }
-        if (sat || first < 0) continue;
-        const name = this.varName[first]!;
-        const act = this.activity[name] ?? 0;
+        if (first < 0) continue;
         if (bestVar < 0) {
-          bestVar = first; bestExplicit = explicit; bestAct = act; bestCount = count;
+          bestVar = first; bestClause = c; bestExplicit = explicit; bestAct = act; bestCount = -1;
           continue;
         }
-        if (bestExplicit && !explicit) continue;
-        if (bestAct >= act) continue;
+        let count = 0;
+        for (; i < vars.length; i++) if (this.value[vars[i]!] === 0) count++;
+        if (bestCount < 0) bestCount = this.openCount(bestClause);
         if (bestCount <= count) continue;
-        bestVar = first; bestExplicit = explicit; bestAct = act; bestCount = count;
+        bestVar = first; bestClause = c; bestExplicit = explicit; bestAct = act; bestCount = count;
       }
     }
     return bestVar;
+  }
+
+  private openCount(c: number): number {
+    const vars = this.reqVars.get(c) ?? EMPTY;
+    let n = 0;
+    for (let i = 0; i < vars.length; i++) if (this.value[vars[i]!] === 0) n++;
+    return n;
   }
 
   // ------------------------------------------------------------------ unsatisfiable
