@@ -9,7 +9,7 @@ import type { MatchSpec } from '../conda/matchspec.js';
 import type { PackageRecord, RepoDataRecord } from '../conda/record.js';
 import { CondaGoLockError, ExitCode, PackageNotFoundError, UnsatisfiableError } from '../errors.js';
 import { CondaProvider } from './conda/provider.js';
-import { explainUnsat, describeMissing } from './conda/explain.js';
+import { describeMissing, explainUnsat, missingDependencies } from './conda/explain.js';
 import { SolveCancelled, Solver } from './core/solver.js';
 
 export interface SolveOptions {
@@ -93,6 +93,8 @@ export function solve(opts: SolveOptions): SolveResult {
   const ms = performance.now() - t0;
   if (!outcome.ok) {
     const text = explainUnsat(provider, solver, outcome.core, platform);
+    const missingDeps = missingDependencies(provider, outcome.core, platform);
+    if (missingDeps !== undefined) throw new PackageNotFoundError(`${missingDeps}\n${text}`);
     throw new UnsatisfiableError(text);
   }
   const records: RepoDataRecord[] = [];

@@ -296,12 +296,24 @@ describe('unsatisfiable and not-found explanations', () => {
     expect(msg).toMatch(/[├└]─ /);
   });
 
-  it('a dependency name no channel has', () => {
-    const records = [rec('a', '1', { depends: ['ghost >=1'] })];
-    const msg = unsatMessage({ specs: specs('a'), records, virtualPackages: [], platform: 'osx-arm64' });
-    expect(msg).toContain('Cannot solve the requested packages for osx-arm64');
+  it('a dependency name no channel has is a PackageNotFoundError naming the spec, its requirer and the platform', () => {
+    const records = [rec('a', '2', { depends: ['ghost >=1'] }), rec('a', '1', { depends: ['ghost'] })];
+    const err = (() => { try { solve({ specs: specs('a'), records, virtualPackages: [], platform: 'osx-arm64' }); } catch (e) { return e as Error; } return undefined; })();
+    expect(err).toBeInstanceOf(PackageNotFoundError);
+    expect(err!.message).toContain('No candidates were found for ghost >=1 (required by a 2) for osx-arm64');
+    expect(err!.message).toContain('No candidates were found for ghost (required by a 1)');
+    expect(err!.message).toContain('Cannot solve the requested packages for osx-arm64');
+    expect(err!.message).toContain('ghost >=1, for which no candidates were found (no channel has a package named ghost)');
+  });
+
+  it('a missing dependency mixed with a version conflict stays an UnsatisfiableError', () => {
+    const records = [rec('a', '2', { depends: ['ghost'] }), rec('a', '1', { depends: ['b 2'] }), rec('b', '1'), rec('b', '2')];
+    const msg = unsatMessage({ specs: specs('a', 'b 1'), records, virtualPackages: [], platform: 'linux-64' });
+    // a 2 can never be installed (ghost): the tree shows the option that conflicts with the request
+    expect(msg).toContain('a can be installed with any of the following options:');
     expect(msg).toContain('a 1 would require');
-    expect(msg).toContain('ghost >=1, for which no candidates were found (no channel has a package named ghost)');
+    expect(msg).toContain('b 2, which conflicts with the requested b ==1');
+    expect(msg).toContain('b 1 conflicts with b 2 required by a 1');
   });
 
   it('a virtual package that is too old (__glibc)', () => {
@@ -332,5 +344,56 @@ describe('unsatisfiable and not-found explanations', () => {
     expect(msg).toContain('python 3.9.*');
     expect(msg).toContain('which conflicts with the requested openssl 1.0.*');
     expect(msg.split('\n').length).toBeLessThan(40);
+  });
+});
+
+describe('randomized synthetic channels', () => {
+  it('every solve is either consistent or explained from the requested specs', () => {
+    let seed = 99;
+    const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 16) % n; };
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    let sat = 0;
+    let unsat = 0;
+    let notFound = 0;
+    for (let iter = 0; iter < 300; iter++) {
+      const dep = (self: string) => {
+        const n = names.filter((x) => x !== self)[rnd(names.length - 1)]!;
+        const v = 1 + rnd(4);
+        return [n, `${n} >=${v}`, `${n} <${v}`, `${n} ${v}.*`, `${n} >=${v},<${v + 2}`][rnd(5)]!;
+      };
+      const records: RepoDataRecord[] = [];
+      for (const n of names) {
+        for (let v = 1; v <= 1 + rnd(4); v++) {
+          for (let b = 0; b < 1 + rnd(2); b++) {
+            records.push(rec(n, `${v}.0`, {
+              build: `h${v}_${b}`,
+              build_number: b,
+              timestamp: rnd(1000),
+              depends: Array.from({ length: rnd(3) }, () => dep(n)),
+              constrains: rnd(5) === 0 ? [dep(n)] : [],
+              track_features: rnd(12) === 0 ? 'feat' : undefined,
+            }));
+          }
+        }
+      }
+      const want = Array.from({ length: 1 + rnd(3) }, () => dep(''));
+      const opts: SolveOptions = { specs: specs(...want), records, virtualPackages: [], platform: 'linux-64' };
+      try {
+        const res = solve(opts);
+        expect(checkSolution(res.records, opts), JSON.stringify(want)).toEqual([]);
+        sat++;
+      } catch (e) {
+        if (e instanceof PackageNotFoundError) { notFound++; continue; }
+        expect(e).toBeInstanceOf(UnsatisfiableError);
+        const msg = (e as Error).message;
+        expect(msg.startsWith('Cannot solve the requested packages for linux-64:\n')).toBe(true);
+        expect(opts.specs.some((s) => msg.includes(`─ ${s.toString()} `))).toBe(true);
+        expect(msg).not.toMatch(/undefined|NaN|\[object/);
+        unsat++;
+      }
+    }
+    expect(sat).toBeGreaterThan(30);
+    expect(unsat).toBeGreaterThan(30);
+    expect(notFound).toBeGreaterThan(0);
   });
 });

@@ -293,3 +293,32 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   if (l) l.push(v);
   else m.set(k, [v]);
 }
+
+/**
+ * When a solve failed only because dependencies name packages no channel has (no version conflicts
+ * in the proof), a "not found" message naming those specs and who requires them; otherwise undefined.
+ */
+export function missingDependencies(p: CondaProvider, core: readonly CoreClause[], platform: string): string | undefined {
+  if (core.some((c) => c.kind !== 'requires')) return undefined;
+  const missing = new Map<string, Set<string>>();
+  for (const c of core) {
+    if (c.kind !== 'requires' || c.candidates.length > 0) continue;
+    const name = p.displayName(p.versionSetName(c.versionSet));
+    if (name.startsWith('__') || p.hasRecords(name) || p.versionSetInvalid(c.versionSet)) return undefined;
+    const spec = p.displayVersionSet(c.versionSet);
+    let by = missing.get(spec);
+    if (!by) missing.set(spec, (by = new Set()));
+    if (c.parent !== null) {
+      const rec = p.solvables[c.parent]!.record;
+      by.add(`${rec.name} ${rec.version}`);
+    }
+  }
+  if (missing.size === 0) return undefined;
+  return [...missing]
+    .map(([spec, by]) => {
+      const list = [...by];
+      const shown = list.slice(0, 4).join(', ') + (list.length > 4 ? `, and ${list.length - 4} more` : '');
+      return `No candidates were found for ${spec} (required by ${shown}) for ${platform}: no channel has a package named ${spec.split(/[\s=<>!~[]/)[0]}.`;
+    })
+    .join('\n');
+}
