@@ -21,6 +21,8 @@ interface Node {
   reason?: string;
   /** The "… and N more" line. */
   more?: boolean;
+  /** A direct conflict with one of the user's own specs (the clearest reason; others are dropped). */
+  direct?: boolean;
 }
 
 const MAX_DEPTH = 7;
@@ -183,7 +185,7 @@ class Explainer {
     const byConstraint = new Map<VersionSetId, SolvableId[]>();
     for (const { parent, vs } of this.constrainedBy.get(s) ?? []) {
       if (parent === null) {
-        out.push({ text: `is ruled out by the pinned ${this.p.displayVersionSet(vs).replace(/ \(pinned\)$/, '')}`, children: [], installable: true });
+        out.push({ text: `is ruled out by the pinned ${this.p.displayVersionSet(vs).replace(/ \(pinned\)$/, '')}`, children: [], installable: true, direct: true });
       } else push(byConstraint, vs, parent);
     }
     for (const [vs, parents] of [...byConstraint].slice(0, 3)) {
@@ -195,7 +197,7 @@ class Explainer {
         ({ parent, vs: rvs }) => parent === null && this.candidates(rvs).some((c) => forbidden.has(c)),
       );
       if (requested) {
-        out.push({ text: `constrains ${this.p.displayVersionSet(vs)}, which conflicts with the requested ${this.p.displayVersionSet(requested.vs)}`, children: [], installable: true });
+        out.push({ text: `constrains ${this.p.displayVersionSet(vs)}, which conflicts with the requested ${this.p.displayVersionSet(requested.vs)}`, children: [], installable: true, direct: true });
       }
     }
     if (this.forbidNames.has(name)) {
@@ -208,12 +210,17 @@ class Explainer {
         else if (this.depth.get(parent) === 1 && !this.visiting.has(parent)) push(byVs, vs, parent);
       }
       if (root !== undefined) {
-        out.push({ text: `conflicts with the requested ${this.p.displayVersionSet(root)}`, children: [], installable: true });
+        out.push({ text: `conflicts with the requested ${this.p.displayVersionSet(root)}`, children: [], installable: true, direct: true });
       } else {
         for (const [vs, parents] of [...byVs].slice(0, 2)) {
           out.push({ text: `conflicts with ${this.p.displayVersionSet(vs)} required by ${this.label(parents)}`, children: [], installable: true });
         }
       }
+    }
+    if (out.some((n) => n.direct)) {
+      const direct = out.filter((n) => n.direct);
+      this.memo.set(s, direct);
+      return direct;
     }
     if (depth >= MAX_DEPTH) {
       if (out.length === 0 && (this.requiresOf.get(s) ?? []).length > 0) out.push({ text: 'has conflicting dependencies (…)', children: [], installable: false });
@@ -225,8 +232,10 @@ class Explainer {
       if (dep) out.push({ ...dep, text: `\u0001${dep.text}` });
     }
     this.visiting.delete(s);
-    this.memo.set(s, out);
-    return out;
+    const direct = out.filter((n) => n.direct);
+    const result = direct.length > 0 ? direct : out;
+    this.memo.set(s, result);
+    return result;
   }
 
   private dependencyNode(vs: VersionSetId, depth: number): Node | undefined {
