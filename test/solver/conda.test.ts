@@ -249,7 +249,12 @@ describe('conda semantics on synthetic channels', () => {
     const pinned = specs('b <2', 'zzz 1');
     const res = solveChecked({ specs: specs('a'), records, virtualPackages: [], pinned });
     expect(nv(res.records)).toEqual({ a: '1', b: '1' });
-    expect(() => solve({ specs: specs('b 2'), records, virtualPackages: [], pinned })).toThrow(UnsatisfiableError);
+    const msg = unsatMessage({ specs: specs('b 2'), records, virtualPackages: [], pinned, platform: 'linux-64' });
+    expect(msg).toContain('b ==2 cannot be installed because there are no viable options:');
+    expect(msg).toContain('b 2 is ruled out by the pinned b <2');
+    const deep = unsatMessage({ specs: specs('a'), records: [...records.slice(1), rec('a', '1', { depends: ['b >=2'] })], virtualPackages: [], pinned, platform: 'linux-64' });
+    expect(deep).toContain('a 1 would require');
+    expect(deep).toContain('b >=2, which is ruled out by the pinned b <2');
   });
 
   it('an invalid depends string makes only that record uninstallable', () => {

@@ -185,7 +185,7 @@ class Explainer {
     const byConstraint = new Map<VersionSetId, SolvableId[]>();
     for (const { parent, vs } of this.constrainedBy.get(s) ?? []) {
       if (parent === null) {
-        out.push({ text: `is ruled out by the pinned ${this.p.displayVersionSet(vs).replace(/ \(pinned\)$/, '')}`, children: [], installable: true, direct: true });
+        out.push({ text: `is ruled out by the pinned ${this.p.displayVersionSet(vs).replace(/ \(pinned\)$/, '')}`, children: [], installable: false, direct: true });
       } else push(byConstraint, vs, parent);
     }
     for (const [vs, parents] of [...byConstraint].slice(0, 3)) {
