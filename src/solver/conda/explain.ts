@@ -110,6 +110,13 @@ class Explainer {
     );
   }
 
+  private readonly sets = new Map<VersionSetId, Set<SolvableId>>();
+  private candidateSet(vs: VersionSetId): Set<SolvableId> {
+    let set = this.sets.get(vs);
+    if (!set) this.sets.set(vs, (set = new Set(this.candidates(vs))));
+    return set;
+  }
+
   private rootNode(vs: VersionSetId): Node {
     const label = this.p.displayVersionSet(vs);
     const cands = this.candidates(vs);
@@ -205,7 +212,7 @@ class Explainer {
       const byVs = new Map<VersionSetId, SolvableId[]>();
       let root: VersionSetId | undefined;
       for (const { parent, vs } of this.requiredOnName.get(name) ?? []) {
-        if (parent === s || this.candidates(vs).includes(s)) continue;
+        if (parent === s || this.candidateSet(vs).has(s)) continue;
         if (parent === null) root ??= vs;
         else if (this.depth.get(parent) === 1 && !this.visiting.has(parent)) push(byVs, vs, parent);
       }
