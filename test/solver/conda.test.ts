@@ -131,6 +131,27 @@ describe.skipIf(!haveFixtures)('solve on real conda-forge records (python 3.9 su
     expect(res.records.map((r) => r.name)).toEqual(expect.arrayContaining(['numpy', 'python', 'libgcc-ng']));
   });
 
+  it('locked records from an older solve are kept when the specs still allow them', () => {
+    const records = subchannel('linux-64');
+    const base = { records, virtualPackages: VIRTUAL['linux-64']!, channels: [CF] };
+    const old = solveChecked({ ...base, specs: specs('python 3.9.7') });
+    // relaxing the spec keeps the locked python 3.9.7 and everything else
+    const relaxed = solveChecked({ ...base, specs: specs('python 3.9.*'), locked: old.records });
+    expect(relaxed.records.map((r) => r.fn)).toEqual(old.records.map((r) => r.fn));
+    // without the lock the newest python wins
+    const fresh = solveChecked({ ...base, specs: specs('python 3.9.*') });
+    expect(nv(fresh.records).python).not.toBe('3.9.7');
+    // adding a package keeps every locked record and adds what is new
+    const added = solveChecked({ ...base, specs: specs('python 3.9.*', 'pip'), locked: old.records });
+    const addedFns = new Set(added.records.map((r) => r.fn));
+    expect(old.records.filter((r) => !addedFns.has(r.fn))).toEqual([]);
+    expect(nv(added.records).pip).toBeDefined();
+    // asking for a newer python replaces the lock where needed only
+    const bumped = solveChecked({ ...base, specs: specs('python >=3.9.19'), locked: old.records });
+    expect(nv(bumped.records).python).toBe('3.9.19');
+    expect(bumped.records.filter((r) => old.records.some((o) => o.fn === r.fn)).length).toBeGreaterThan(5);
+  });
+
   it('stays under a second for the python 3.9 linux-64 solve', () => {
     const records = subchannel('linux-64');
     const t = performance.now();
