@@ -54,6 +54,25 @@ describe.skipIf(!haveFixtures)('rattler reference harness (offline, worker threa
     expect(oldOsx.ok).toBe(false);
   });
 
+  it('prefers locked records (rattler_solve locked_packages) without forcing them', async () => {
+    const vps = [{ name: '__glibc', version: '2.28' }];
+    const old = await rattler.solve(['python 3.9.7'], channelDir, 'linux-64', vps);
+    expect(old.ok, old.ok ? '' : old.error).toBe(true);
+    if (!old.ok) return;
+    const locked = old.records.map((r) => ({ ...r, subdir: r.subdir ?? 'linux-64' }));
+    const free = await rattler.solve(['python'], channelDir, 'linux-64', vps);
+    const kept = await rattler.solve(['python'], channelDir, 'linux-64', vps, { locked });
+    const moved = await rattler.solve(['python >=3.9.10'], channelDir, 'linux-64', vps, { locked });
+    const py = (r: RattlerResult) => (r.ok ? r.records.find((p) => p.name === 'python')?.version : r.error);
+    expect(py(free)).toBe('3.9.19');
+    expect(py(kept)).toBe('3.9.7');
+    expect(py(moved)).toBe('3.9.19');
+    // unaffected locked packages stay where they were
+    if (kept.ok) expect(kept.records.map((r) => `${r.name}=${r.version}=${r.build}`).sort()).toEqual(
+      old.records.map((r) => `${r.name}=${r.version}=${r.build}`).sort(),
+    );
+  });
+
   it.each([
     ['an unknown name', ['no-such-package'], 'no-such-package'],
     ['a version no record has', ['python >=3.10'], 'python'],

@@ -38,6 +38,7 @@ export interface RattlerRecord {
   subdir?: string;
   url: string;
   fn: string;
+  depends: string[];
 }
 
 export type RattlerResult =

@@ -35,7 +35,7 @@
 // Protocol (one request at a time; the harness serialises):
 //   in:  { id, specs: string[], channelDir, subdir, virtualPackages: {name, version, build, build_number}[],
 //          locked?: {name, version, build, build_number, subdir, fn, depends}[] }
-//   out: { id, ok: true, records: {name, version, build, build_number, subdir, url, fn}[], ms }
+//   out: { id, ok: true, records: {name, version, build, build_number, subdir, url, fn, depends}[], ms }
 //      | { id, ok: false, error: string, ms }
 import { parentPort } from 'node:worker_threads';
 import { readFile } from 'node:fs/promises';
@@ -170,6 +170,7 @@ parentPort.on('message', async (msg) => {
           subdir: p.subdir,
           url: p.url,
           fn: p.filename,
+          depends: p.depends ?? [],
         });
       }
       p.free();
