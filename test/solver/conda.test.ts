@@ -240,6 +240,23 @@ describe('conda semantics on synthetic channels', () => {
     expect(() => solve({ specs: specs('a 5'), records, virtualPackages: [], channels: [hi, lo] })).toThrow(/strict channel priority/);
   });
 
+  it('strict channel priority accepts channel names for the URLs records carry', () => {
+    const hi = 'https://conda.anaconda.org/high';
+    const lo = 'https://conda.anaconda.org/low';
+    const records = [rec('a', '1', { channel: hi }), rec('a', '5', { channel: lo })];
+    expect(nv(solveChecked({ specs: specs('a'), records, virtualPackages: [], channels: ['high', 'low'] }).records)).toEqual({ a: '1' });
+    expect(nv(solveChecked({ specs: specs('a'), records, virtualPackages: [], channels: ['low', 'high'] }).records)).toEqual({ a: '5' });
+  });
+
+  it('an explanation notes dependencies hidden by strict channel priority', () => {
+    const hi = 'https://example.test/high';
+    const lo = 'https://example.test/low';
+    const records = [rec('a', '1', { channel: hi, depends: ['b >=2'] }), rec('b', '1', { channel: hi }), rec('b', '2', { channel: lo })];
+    const msg = unsatMessage({ specs: specs('a'), records, virtualPackages: [], channels: [hi, lo], platform: 'linux-64' });
+    expect(msg).toContain(`b >=2, for which no candidates were found (records of b in ${lo} were not considered because of strict channel priority)`);
+    expect(nv(solveChecked({ specs: specs('a'), records, virtualPackages: [], channels: [hi, lo], channelPriority: 'disabled' }).records)).toEqual({ a: '1', b: '2' });
+  });
+
   it('virtual packages are the only candidates for __ names', () => {
     const records = [rec('a', '2', { depends: ['__glibc >=2.17'] }), rec('__glibc', '9.99')];
     const res = solveChecked({ specs: specs('a'), records, virtualPackages: [vpkg('__glibc', '2.28')] });

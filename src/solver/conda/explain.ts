@@ -272,6 +272,11 @@ class Explainer {
       return `, which the target's virtual package ${name} ${have} does not satisfy`;
     }
     if (!this.p.hasRecords(name)) return `, for which no candidates were found (no channel has a package named ${name})`;
+    const excluded = this.p.excludedByPriority.get(name);
+    if (excluded) {
+      const where = excluded.map((e) => e.channel).join(', ');
+      return `, for which no candidates were found (records of ${name} in ${where} were not considered because of strict channel priority)`;
+    }
     return ', for which no candidates were found';
   }
 }

@@ -9,7 +9,7 @@
  *   share, then the newer timestamp. Locked records are favored (tried first) but not forced.
  * - depends / constrains strings are parsed lazily, once per distinct string, and interned as version sets.
  */
-import { MatchSpec } from '../../conda/matchspec.js';
+import { channelMatches, MatchSpec } from '../../conda/matchspec.js';
 import type { PackageRecord, RepoDataRecord } from '../../conda/record.js';
 import { featureList } from '../../conda/record.js';
 import { Version } from '../../conda/version.js';
@@ -76,6 +76,7 @@ export class CondaProvider implements DependencyProvider {
   private readonly lockedByName = new Map<string, RepoDataRecord[]>();
   readonly excludedByPriority = new Map<string, ExcludedByPriority[]>();
   private readonly channelRank = new Map<string, number>();
+  private readonly recordChannelRank = new Map<string, number>();
   private readonly highestCache = new Map<VersionSetId, { version: Version; tf: boolean } | null>();
   private readonly opts: CondaProviderOptions;
 
@@ -210,7 +211,7 @@ export class CondaProvider implements DependencyProvider {
   private applyChannelPriority(name: string, recs: RepoDataRecord[]): RepoDataRecord[] {
     if (recs.length === 0) return recs;
     let bestRank = Infinity;
-    const rankOf = (r: RepoDataRecord) => this.channelRank.get(normaliseChannel(r.channel ?? '')) ?? this.channelRank.size;
+    const rankOf = (r: RepoDataRecord) => this.rankOfChannel(r.channel ?? '');
     for (const r of recs) {
       const k = rankOf(r);
       if (k < bestRank) bestRank = k;
@@ -223,6 +224,23 @@ export class CondaProvider implements DependencyProvider {
     }
     if (dropped.size) this.excludedByPriority.set(name, [...dropped].map(([channel, count]) => ({ channel, count })));
     return kept;
+  }
+
+  /**
+   * Priority of a record's channel: the index of the first `channels` entry naming it (as the same
+   * URL, or as a name like `conda-forge` matching the URL's path); unlisted channels rank last.
+   */
+  private rankOfChannel(channel: string): number {
+    let rank = this.recordChannelRank.get(channel);
+    if (rank !== undefined) return rank;
+    rank = this.channelRank.get(normaliseChannel(channel));
+    if (rank === undefined) {
+      const list = this.opts.channels ?? [];
+      const i = list.findIndex((c) => channelMatches(c, channel));
+      rank = i >= 0 ? i : list.length;
+    }
+    this.recordChannelRank.set(channel, rank);
+    return rank;
   }
 
   dependencies(s: SolvableId): Dependencies {
