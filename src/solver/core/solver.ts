@@ -12,10 +12,12 @@
  * - learnt: derived by 1-UIP conflict analysis; remembers the clauses it was derived from,
  *   so an unsatisfiable result can be traced back to the original requires/constrains clauses.
  *
- * Encoding is lazy: a solvable's dependencies are turned into clauses only once the solvable is
- * assigned true, and a name's candidates are loaded only once a clause mentions the name. A clause
- * added mid-search may already be unit or conflicting; `integrate` then backjumps to the level
- * where it became so, which keeps the usual CDCL invariants (trail levels never decrease).
+ * Encoding is lazy: a solvable's dependencies are turned into clauses once the solvable is assigned
+ * true or just before it would be decided (look-ahead), and a name's candidates are loaded only once
+ * a clause mentions the name. A clause added mid-search may already be unit or false: a unit is
+ * assigned at the level where it became unit (below the current one if need be; such out-of-order
+ * assignments survive backjumps that do not go below their level, as in chronological-backtracking
+ * CDCL), a false clause is resolved like a propagation conflict.
  *
  * Decisions follow resolvo: among unsatisfied requirements of installed solvables (the user's own
  * requirements first), take the first one in registration order unless a later one has both a
