@@ -72,6 +72,30 @@ describe('core CDCL solver', () => {
     expect(r.out.ok && r.p.describe(r.out.solvables)).toEqual({ a: 1, b: 1, c: 1, z: 11 });
   });
 
+  it('shares one guard per constraint forbidding many candidates, and explains through it', () => {
+    const z = Array.from({ length: 12 }, (_, i) => ({ version: i + 1 }));
+    const u = {
+      a: [1, 2, 3].map((v) => ({ version: v, constrains: ['z <=3'] })),
+      b: [{ version: 1, constrains: ['z <=3'] }],
+      z,
+    };
+    let r = run(u, ['a', 'b', 'z']);
+    expect(r.out.ok && r.p.describe(r.out.solvables)).toEqual({ a: 3, b: 1, z: 3 });
+    r = run(u, ['a', 'z >=5']);
+    expect(r.out.ok).toBe(false);
+    if (!r.out.ok) {
+      const pairs = r.out.core.filter((c) => c.kind === 'constrains');
+      expect(pairs.length).toBeGreaterThan(0);
+      for (const c of pairs) {
+        if (c.kind !== 'constrains') continue;
+        expect(c.forbidden).toBeGreaterThanOrEqual(0);
+        expect(r.p.displaySolvable(c.forbidden)).toMatch(/^z (\d+)$/);
+        expect(Number(r.p.displaySolvableVersion(c.forbidden))).toBeGreaterThan(3);
+        expect(c.parent === null ? 'root' : r.p.displaySolvable(c.parent)).toMatch(/^a \d$/);
+      }
+    }
+  });
+
   it('prefers a favored candidate but drops it when it cannot work', () => {
     const u = { a: [{ version: 1 }, { version: 2 }, { version: 3 }], b: [{ version: 1, requires: ['a >=2'] }] };
     let r = run(u, ['a'], [], { a: 1 });
@@ -129,6 +153,8 @@ describe('core CDCL solver', () => {
   it.each([
     { names: 5, maxVersions: 3, iterations: 1500, maxDeps: 2, seed: 12345 },
     { names: 6, maxVersions: 4, iterations: 250, maxDeps: 3, seed: 777 },
+    // long candidate lists: ladder encoding and guarded (shared) constraints
+    { names: 4, maxVersions: 8, iterations: 300, maxDeps: 2, seed: 4242 },
   ])('agrees with brute force on random universes ($names names, ≤$maxVersions versions)', ({ names: nNames, maxVersions, iterations, maxDeps, seed: seed0 }) => {
     let seed = seed0;
     const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 16) % n; };
@@ -147,7 +173,7 @@ describe('core CDCL solver', () => {
         u[n] = Array.from({ length: count }, (_, i) => ({
           version: i + 1,
           requires: Array.from({ length: rnd(maxDeps + 1) }, spec).filter((s) => !s.startsWith(n)),
-          constrains: rnd(4) === 0 ? [spec()].filter((s) => !s.startsWith(n)) : [],
+          constrains: rnd(maxVersions > 4 ? 2 : 4) === 0 ? [spec()].filter((s) => !s.startsWith(n)) : [],
         }));
       }
       const root = Array.from({ length: 1 + rnd(3) }, spec);

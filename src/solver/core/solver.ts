@@ -56,6 +56,10 @@ export type SolveOutcome =
 export class SolveCancelled extends Error {}
 
 const EMPTY = new Int32Array(0);
+/** Constraints forbidding more candidates than this share one guard variable per version set. */
+const SHARED_CONSTRAINT_MIN = 4;
+/** Marks a guard half in `describe` (never a real solvable id). */
+const GUARD = -2;
 
 export class Solver {
   private readonly p: DependencyProvider;
@@ -106,6 +110,8 @@ export class Solver {
   private readonly vsMatchVars = new Map<VersionSetId, Int32Array>();
   private readonly vsNoMatch = new Map<VersionSetId, SolvableId[]>();
   private readonly favored = new Map<NameId, SolvableId>();
+  /** Auxiliary "constraint active" variable per shared constrains version set. */
+  private readonly vsGuard = new Map<VersionSetId, number>();
 
   // --- activity (VSIDS-like, per name) ---
   private activity: number[] = [];
@@ -356,11 +362,27 @@ export class Solver {
       bad = this.p.filterCandidates(vs, all, true);
       this.vsNoMatch.set(vs, bad);
     }
-    for (const s of bad) {
-      const v = this.solvableVar.get(s)!;
-      const lits = new Int32Array([(parent << 1) | 1, (v << 1) | 1]);
-      added.push(this.newClause(ClauseKind.Constrains, lits, parent, vs, s));
+    if (bad.length <= SHARED_CONSTRAINT_MIN) {
+      for (const s of bad) {
+        const v = this.solvableVar.get(s)!;
+        const lits = new Int32Array([(parent << 1) | 1, (v << 1) | 1]);
+        added.push(this.newClause(ClauseKind.Constrains, lits, parent, vs, s));
+      }
+      return;
     }
+    // Many parents often share one constraint (every python build constrains python_abi): route them
+    // through one auxiliary variable g, "the constraint is active": parent → g, g → ¬x for each x.
+    let g = this.vsGuard.get(vs);
+    if (g === undefined) {
+      g = this.newVar(-1, -1);
+      this.vsGuard.set(vs, g);
+      for (const s of bad) {
+        const v = this.solvableVar.get(s)!;
+        const lits = new Int32Array([(g << 1) | 1, (v << 1) | 1]);
+        added.push(this.newClause(ClauseKind.Constrains, lits, -1, vs, s));
+      }
+    }
+    added.push(this.newClause(ClauseKind.Constrains, new Int32Array([(parent << 1) | 1, g << 1]), parent, vs, GUARD));
   }
 
   private addForbidMultiple(name: NameId, vars: number[], added: number[]): void {
@@ -680,7 +702,25 @@ export class Solver {
         if (this.value[v] !== 0 && this.lvl[v] === 0 && this.reason[v]! >= 0) stack.push(this.reason[v]!);
       }
     }
-    return { ok: false, core: dedupeCore(core), stats: this.finalStats() };
+    return { ok: false, core: dedupeCore(this.joinGuardedConstraints(core)), stats: this.finalStats() };
+  }
+
+  /** Turn the two halves of guarded constraints (parent → g, g → ¬x) back into parent/forbidden pairs. */
+  private joinGuardedConstraints(core: CoreClause[]): CoreClause[] {
+    const parents = new Map<VersionSetId, (SolvableId | null)[]>();
+    const forbidden = new Map<VersionSetId, SolvableId[]>();
+    const out: CoreClause[] = [];
+    for (const c of core) {
+      if (c.kind === 'constrains' && c.forbidden === GUARD) push(parents, c.versionSet, c.parent);
+      else if (c.kind === 'constrains' && c.parent === GUARD) push(forbidden, c.versionSet, c.forbidden);
+      else out.push(c);
+    }
+    for (const [vs, ps] of parents) {
+      for (const parent of ps) {
+        for (const x of forbidden.get(vs) ?? []) out.push({ kind: 'constrains', parent, versionSet: vs, forbidden: x });
+      }
+    }
+    return out;
   }
 
   private describe(c: number): CoreClause {
@@ -691,6 +731,9 @@ export class Solver {
       return { kind: 'requires', parent, versionSet: this.payB[c]!, candidates: this.vsMatch.get(this.payB[c]!) ?? [] };
     }
     if (k === ClauseKind.Constrains) {
+      // Guarded constraints come in halves, marked with GUARD: parent → g (forbidden = GUARD) and
+      // g → ¬x (parent = GUARD); joinGuardedConstraints pairs them up again.
+      if (parentVar < 0) return { kind: 'constrains', parent: GUARD, versionSet: this.payB[c]!, forbidden: this.payC[c]! };
       return { kind: 'constrains', parent, versionSet: this.payB[c]!, forbidden: this.payC[c]! };
     }
     return { kind: 'forbid-multiple', name: this.payA[c]! };
@@ -699,6 +742,12 @@ export class Solver {
   private finalStats(): SolverStats {
     return { ...this.stats };
   }
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
 }
 
 function dedupeCore(core: CoreClause[]): CoreClause[] {
