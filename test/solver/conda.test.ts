@@ -300,6 +300,16 @@ describe('conda semantics on synthetic channels', () => {
     expect(nv(solveChecked({ specs: specs('a'), records, virtualPackages: [] }).records)).toEqual({ a: '1' });
   });
 
+  it.each([
+    ['no specs', [] as string[], {}],
+    ['a repeated spec', ['a', 'a'], { a: '2' }],
+    ['a requested virtual package (satisfied, not in the result)', ['__glibc >=2.17', 'a 1'], { a: '1' }],
+  ])('edge case: %s', (_what, s, expected) => {
+    const records = [rec('a', '1'), rec('a', '2')];
+    const res = solveChecked({ specs: specs(...s), records, virtualPackages: [vpkg('__glibc', '2.28')] });
+    expect(nv(res.records)).toEqual(expected);
+  });
+
   it('gives up with SolverTimeoutError when the timeout has passed', () => {
     // a pigeonhole-like problem: n+1 packages each needing a distinct slot out of n
     const n = 9;
