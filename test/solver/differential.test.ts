@@ -7,6 +7,9 @@
  * set (name, version, build), or be unsatisfiable for both. Both solvers get the same records
  * (subdir + noarch) and the same virtual packages.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
 import { RattlerSolver } from './rattler-harness.js';
@@ -15,18 +18,24 @@ import {
   CHANNEL_URL,
   SUBDIRS,
   VIRTUAL_PACKAGES,
+  derivedChannel,
   generatedCases,
   generatedLockedCases,
   handCases,
   handLockedCases,
+  randomPriorityChannel,
+  type FixtureSubdir,
   type LockedCase,
+  type RawRepoData,
   type SolveCase,
 } from './rattler-cases.js';
 import type { RepoDataRecord } from '../../src/conda/record.js';
+import { MatchSpec } from '../../src/conda/matchspec.js';
 import { ChannelRecords, solveOurs } from '../../bench/lib/ours.js';
 
 const GENERATED = 210;
 const GENERATED_LOCKED = 60;
+const GENERATED_PRIORITY = 60;
 
 /**
  * Cases where ours and rattler disagree because the two follow different documented semantics
@@ -57,12 +66,26 @@ describe.skipIf(!haveFixtures)('solver differential tests against rattler', () =
 
   const tally = { solved: 0, unsat: 0 };
 
-  async function compare(c: SolveCase, locked: RepoDataRecord[] = []): Promise<void> {
+  /** Channels for one comparison: dirs for rattler, records + channel URLs for ours (same order). */
+  interface Sources {
+    dirs: string[];
+    records: RepoDataRecord[];
+    channels: string[];
+    label: string;
+  }
+
+  async function compare(c: SolveCase, locked: RepoDataRecord[] = [], sources?: Sources): Promise<void> {
     const vps = VIRTUAL_PACKAGES[c.subdir];
-    const ref = await rattler.solve(c.specs, CHANNEL_DIR, c.subdir, vps, { locked });
-    const ours = solveOurs(c.specs, channel!.forSubdir(c.subdir), c.subdir, vps, [CHANNEL_URL], { locked });
+    const src: Sources = sources ?? {
+      dirs: [CHANNEL_DIR],
+      records: channel!.forSubdir(c.subdir),
+      channels: [CHANNEL_URL],
+      label: '',
+    };
+    const ref = await rattler.solve(c.specs, src.dirs, c.subdir, vps, { locked });
+    const ours = solveOurs(c.specs, src.records, c.subdir, vps, src.channels, { locked });
     const what =
-      `specs ${JSON.stringify(c.specs)} on ${c.subdir}` +
+      `specs ${JSON.stringify(c.specs)} on ${c.subdir}${src.label}` +
       (locked.length ? ` with locked ${locked.map(dist).sort().join(' ')}` : '');
 
     if (!ref.ok && ref.panic) throw new Error(`rattler crashed on ${what}: ${ref.error}`);
@@ -163,6 +186,123 @@ describe.skipIf(!haveFixtures)('solver differential tests against rattler', () =
       const total = handLocked.length + genLocked.length;
       expect(lockTally.withLock / total).toBeGreaterThan(0.5);
       expect(lockTally.kept / total).toBeGreaterThan(0.4);
+    });
+  });
+
+  describe('two channels, strict channel priority', () => {
+    // A higher-priority channel derived from the fixture (some names, older versions only) in front
+    // of the full fixture channel: for a name the first channel has, both solvers must ignore the
+    // second channel's records (rattler's default and ours: strict priority).
+    const HI_URL = 'https://priority.example.invalid/hi';
+    const tmp = haveFixtures ? mkdtempSync(join(tmpdir(), 'cgl-differential-')) : '';
+    afterAll(() => {
+      if (tmp) rmSync(tmp, { recursive: true, force: true });
+    });
+    const built = new Map<string, { dir: string; ch: ChannelRecords }>();
+    function hiChannel(key: string, make: () => { [subdir: string]: RawRepoData }): { dir: string; ch: ChannelRecords } {
+      let hit = built.get(key);
+      if (!hit) {
+        const dir = join(tmp, key);
+        for (const [sd, repo] of Object.entries(make())) {
+          mkdirSync(join(dir, sd), { recursive: true });
+          writeFileSync(join(dir, sd, 'repodata.json'), JSON.stringify(repo));
+        }
+        hit = { dir, ch: new ChannelRecords(dir, HI_URL) };
+        built.set(key, hit);
+      }
+      return hit;
+    }
+    function sources(subdir: FixtureSubdir, hi: { dir: string; ch: ChannelRecords }, label: string): Sources {
+      const hiRecords = hi.ch.forSubdir(subdir);
+      return {
+        dirs: [hi.dir, CHANNEL_DIR],
+        records: [...hiRecords, ...channel!.forSubdir(subdir)],
+        channels: [HI_URL, CHANNEL_URL],
+        label: ` with priority channel ${label} (${hiRecords.length} records) before conda-forge`,
+      };
+    }
+
+    /**
+     * Requested specs whose name the first channel has but none of its records match. Here the two
+     * semantics differ (documented, not a bug): conda and ours take a name's candidates only from the
+     * highest-priority channel that has the name, so such a spec has no candidates; rattler picks,
+     * for a requested (direct) spec, the first channel with a record matching the spec, so it falls
+     * through to the next channel (transitive requirements stay strict in both).
+     */
+    function fallThroughSpecs(specs: string[], hiRecords: RepoDataRecord[]): string[] {
+      return specs.filter((s) => {
+        const ms = MatchSpec.parse(s);
+        const named = hiRecords.filter((r) => r.name === ms.name);
+        return named.length > 0 && !named.some((r) => ms.matches(r));
+      });
+    }
+    const priorityTally = { agreed: 0, fallThrough: 0 };
+
+    async function comparePriority(c: SolveCase, hi: { dir: string; ch: ChannelRecords }, label: string): Promise<void> {
+      const src = sources(c.subdir, hi, label);
+      const fallThrough = fallThroughSpecs(c.specs, hi.ch.forSubdir(c.subdir));
+      if (fallThrough.length === 0) {
+        priorityTally.agreed++;
+        await compare(c, [], src);
+        return;
+      }
+      // Known difference: check each side's own rule precisely instead of equality.
+      priorityTally.fallThrough++;
+      const vps = VIRTUAL_PACKAGES[c.subdir];
+      const ours = solveOurs(c.specs, src.records, c.subdir, vps, src.channels);
+      expect(ours.ok, `ours should find no candidates for ${fallThrough.join(', ')} under strict priority`).toBe(false);
+      if (!ours.ok) {
+        expect(ours.code).toBe('E_PACKAGE_NOT_FOUND');
+        expect(ours.error).toContain('strict channel priority');
+      }
+      const ref = await rattler.solve(c.specs, src.dirs, c.subdir, vps);
+      if (ref.ok) {
+        // rattler took those names from the second channel (the first has no matching record)
+        const hiDists = new Set(hi.ch.forSubdir(c.subdir).map(dist));
+        for (const spec of fallThrough) {
+          const name = MatchSpec.parse(spec).name;
+          const rec = ref.records.find((r) => r.name === name);
+          expect(rec && !hiDists.has(dist(rec)), `rattler: ${name} from the second channel`).toBe(true);
+        }
+      }
+    }
+
+    // hand-chosen: linux-64 python 3.9.0–3.9.9 and openssl 1.x only in the first channel
+    const handHi = () =>
+      hiChannel('linux-64-py399-openssl1', () =>
+        derivedChannel('linux-64', (r) => (r.name === 'python' && /^3\.9\.\d$/.test(r.version)) || (r.name === 'openssl' && r.version.startsWith('1.'))),
+      );
+    const handPriority: string[][] = [
+      ['python'],
+      ['python', 'pip'],
+      ['python >=3.9.10'],
+      ['openssl >=3'],
+      ['curl'],
+      ['sqlite'],
+      ['python 3.9.7', 'openssl'],
+      ['zlib'],
+    ];
+    it('the priority channel records carry their own channel URL', () => {
+      const hi = handHi();
+      const recs = hi.ch.forSubdir('linux-64');
+      expect(recs.length).toBeGreaterThan(50);
+      expect(new Set(recs.map((r) => r.channel))).toEqual(new Set([HI_URL]));
+      expect(new Set(recs.map((r) => r.name))).toEqual(new Set(['python', 'openssl']));
+    });
+    it.each(handPriority.map((specs) => [specs.join(', '), specs] as const))('linux-64 priority: %s', async (_s, specs) => {
+      await comparePriority({ id: 'priority', subdir: 'linux-64', specs }, handHi(), 'python<=3.9.9+openssl 1.x');
+    });
+
+    const genPriority = haveFixtures ? generatedCases(GENERATED_PRIORITY, 20240518) : [];
+    it.each(genPriority.map((c) => [c.id, c.specs.join(', '), c] as const))('%s: %s', async (_id, _s, c) => {
+      const seed = 1000 + SUBDIRS.indexOf(c.subdir);
+      const hi = hiChannel(`random-${c.subdir}`, () => randomPriorityChannel(c.subdir, seed));
+      await comparePriority(c, hi, `random#${seed}`);
+    });
+    it('most priority cases were compared for equality; some hit the direct-spec fall-through difference', () => {
+      console.info(`channel priority: ${priorityTally.agreed} cases compared exactly, ${priorityTally.fallThrough} direct-spec fall-through cases`);
+      expect(priorityTally.agreed).toBeGreaterThan(priorityTally.fallThrough);
+      expect(priorityTally.fallThrough).toBeGreaterThan(0);
     });
   });
 

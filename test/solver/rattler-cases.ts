@@ -308,3 +308,51 @@ export function generatedLockedCases(count: number, seed = 20240517): LockedCase
     return { id: `${c.subdir} genlock#${i + 1}`, subdir: c.subdir, lockSpecs: c.specs, specs };
   });
 }
+
+/** Repodata JSON (raw `info` form) of one subdir of a derived channel. */
+export type RawRepoData = { info: { subdir: string }; packages: Record<string, unknown>; 'packages.conda': Record<string, unknown> };
+
+/**
+ * A higher-priority channel derived from the fixture for channel-priority tests: for the names
+ * `keep` selects, only the records `keepRecord` accepts. Records lose `channel`/`url` (the consumer
+ * assigns them). Returns the subdir's and noarch's repodata.
+ */
+export function derivedChannel(
+  subdir: FixtureSubdir,
+  keepRecord: (r: { name: string; version: string; build: string }) => boolean,
+): { [subdir: string]: RawRepoData } {
+  const out: { [subdir: string]: RawRepoData } = {};
+  for (const sd of [subdir, 'noarch']) {
+    const json = JSON.parse(readFileSync(join(CHANNEL_DIR, sd, 'repodata.json'), 'utf8')) as Record<
+      string,
+      Record<string, Record<string, unknown>> | undefined
+    >;
+    const repo: RawRepoData = { info: { subdir: sd }, packages: {}, 'packages.conda': {} };
+    for (const key of ['packages', 'packages.conda'] as const) {
+      for (const [fn, r] of Object.entries(json[key] ?? {})) {
+        if (!keepRecord({ name: String(r.name), version: String(r.version), build: String(r.build) })) continue;
+        const { channel: _c, url: _u, fn: _f, ...rest } = r;
+        repo[key][fn] = rest;
+      }
+    }
+    out[sd] = repo;
+  }
+  return out;
+}
+
+/**
+ * A seeded random higher-priority channel for `subdir`: ~30% of the names, each with only its
+ * versions up to a random cut (in rough version order), so strict priority hides the newer ones.
+ */
+export function randomPriorityChannel(subdir: FixtureSubdir, seed: number): { [subdir: string]: RawRepoData } {
+  const rand = prng(seed);
+  const idx = subdirIndex(subdir);
+  const cut = new Map<string, Set<string>>();
+  for (const [name, versions] of idx.versions) {
+    if (rand() >= 0.3) continue;
+    const sorted = [...versions].sort(roughCompare);
+    const n = 1 + Math.floor(rand() * sorted.length);
+    cut.set(name, new Set(sorted.slice(0, n)));
+  }
+  return derivedChannel(subdir, (r) => cut.get(r.name)?.has(r.version) ?? false);
+}

@@ -78,12 +78,13 @@ export class RattlerSolver {
 
   /**
    * Solve `specs` for `subdir` (+ noarch) against the channel whose repodata lives in
-   * `channelDir/<subdir>/repodata.json`. Unsatisfiable specs, unknown names and panics all give
+   * `channelDir/<subdir>/repodata.json` (an array: several channels, highest priority first; rattler
+   * applies strict channel priority). Unsatisfiable specs, unknown names and panics all give
    * `{ ok: false, error }`.
    */
   solve(
     specs: string[],
-    channelDir: string,
+    channelDir: string | string[],
     subdir: string,
     virtualPackages: RattlerVirtualPackage[] = [],
     opts: { locked?: RattlerLockedRecord[] } = {},
@@ -159,7 +160,7 @@ export class RattlerSolver {
 
   private async run(
     specs: string[],
-    channelDir: string,
+    channelDir: string | string[],
     subdir: string,
     virtualPackages: RattlerVirtualPackage[],
     locked: RattlerLockedRecord[],
@@ -219,7 +220,7 @@ let shared: RattlerSolver | null = null;
 /** Solve with a process-wide shared rattler worker (see RattlerSolver.solve). */
 export function rattlerSolve(
   specs: string[],
-  channelDir: string,
+  channelDir: string | string[],
   subdir: string,
   virtualPackages: RattlerVirtualPackage[] = [],
 ): Promise<RattlerResult> {

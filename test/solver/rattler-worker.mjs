@@ -33,7 +33,7 @@
 // locked record's constrains are not seen by rattler (ours sees them).
 //
 // Protocol (one request at a time; the harness serialises):
-//   in:  { id, specs: string[], channelDir, subdir, virtualPackages: {name, version, build, build_number}[],
+//   in:  { id, specs: string[], channelDir: string | string[] (priority order), subdir, virtualPackages: {name, version, build, build_number}[],
 //          locked?: {name, version, build, build_number, subdir, fn, depends}[] }
 //   out: { id, ok: true, records: {name, version, build, build_number, subdir, url, fn, depends}[], ms }
 //      | { id, ok: false, error: string, ms }
@@ -139,7 +139,9 @@ parentPort.on('message', async (msg) => {
   lastConsoleError = '';
   const platforms = msg.subdir === 'noarch' ? ['noarch'] : [msg.subdir, 'noarch'];
   const virtualNames = new Set(msg.virtualPackages.map((v) => v.name));
-  const channel = channelUrl(msg.channelDir);
+  // several channel dirs = several channels in priority order (rattler's default: strict priority)
+  const channels = (Array.isArray(msg.channelDir) ? msg.channelDir : [msg.channelDir]).map(channelUrl);
+  const channel = channels[0];
   const locked = (msg.locked ?? []).map((r) => ({
     url: `${channel}/${r.subdir}/${r.fn}`,
     packageName: r.name,
@@ -154,7 +156,7 @@ parentPort.on('message', async (msg) => {
   try {
     const solved = await rattler.simpleSolve(
       msg.specs,
-      [channel],
+      channels,
       platforms,
       [...msg.virtualPackages.map((v) => virtualRecord(v, msg.subdir)), ...locked],
     );
