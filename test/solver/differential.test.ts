@@ -194,7 +194,7 @@ describe.skipIf(!haveFixtures)('solver differential tests against rattler', () =
     // of the full fixture channel: for a name the first channel has, both solvers must ignore the
     // second channel's records (rattler's default and ours: strict priority).
     const HI_URL = 'https://priority.example.invalid/hi';
-    const tmp = haveFixtures ? mkdtempSync(join(tmpdir(), 'cgl-differential-')) : '';
+    let tmp = ''; // created on first use, so a filtered run leaves nothing behind
     afterAll(() => {
       if (tmp) rmSync(tmp, { recursive: true, force: true });
     });
@@ -202,6 +202,7 @@ describe.skipIf(!haveFixtures)('solver differential tests against rattler', () =
     function hiChannel(key: string, make: () => { [subdir: string]: RawRepoData }): { dir: string; ch: ChannelRecords } {
       let hit = built.get(key);
       if (!hit) {
+        tmp ||= mkdtempSync(join(tmpdir(), 'cgl-differential-'));
         const dir = join(tmp, key);
         for (const [sd, repo] of Object.entries(make())) {
           mkdirSync(join(dir, sd), { recursive: true });
