@@ -156,6 +156,12 @@ class Explainer {
         out.push({ text: `${label} would require`, children: [{ ...dep, text: dep.text.slice(1) }], installable });
       } else if (problems.length === 1) {
         out.push({ text: `${label} ${problems[0]!.text}`, children: problems[0]!.children, installable, reason: problems[0]!.text });
+      } else if (problems.every((n) => n.text.startsWith('conflicts with ') && n.children.length === 0)) {
+        out.push({
+          text: `${label} conflicts with:`,
+          children: problems.map((n) => ({ ...n, text: n.text.slice('conflicts with '.length) })),
+          installable,
+        });
       } else {
         out.push({
           text: `${label} cannot be installed because:`,
