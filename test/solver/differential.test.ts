@@ -21,7 +21,11 @@ import {
   CHANNEL_URL,
   SUBDIRS,
   VIRTUAL_PACKAGES,
+  DEFAULTS_URL,
+  defaultsChannel,
   derivedChannel,
+  generatedCasesFromIndex,
+  indexOfRepos,
   generatedCases,
   generatedLockedCases,
   handCases,
@@ -39,6 +43,7 @@ import { ChannelRecords, solveOurs } from '../../bench/lib/ours.js';
 const GENERATED = 300;
 const GENERATED_LOCKED = 60;
 const GENERATED_PRIORITY = 60;
+const GENERATED_DEFAULTS = 80;
 
 /**
  * Cases where ours and rattler disagree because the two follow different documented semantics
@@ -307,6 +312,52 @@ describe.skipIf(!haveFixtures)('solver differential tests against rattler', () =
       console.info(`channel priority: ${priorityTally.agreed} cases compared exactly, ${priorityTally.fallThrough} direct-spec fall-through cases`);
       expect(priorityTally.agreed).toBeGreaterThan(priorityTally.fallThrough);
       expect(priorityTally.fallThrough).toBeGreaterThan(0);
+    });
+  });
+
+  describe('anaconda defaults 2018 (linux-64 + noarch, a different channel and era)', () => {
+    // conda's tests/data/index4.json (5643 records, flat map) written as linux-64 and noarch
+    // repodata; mkl vs nomkl features, python 2.7/3.5/3.6/3.7.
+    let dir = '';
+    let records: ChannelRecords | undefined;
+    afterAll(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+    function source(): Sources {
+      if (!records) {
+        dir = mkdtempSync(join(tmpdir(), 'cgl-differential-defaults-'));
+        for (const [sd, repo] of Object.entries(defaultsChannel())) {
+          mkdirSync(join(dir, sd), { recursive: true });
+          writeFileSync(join(dir, sd, 'repodata.json'), JSON.stringify(repo));
+        }
+        records = new ChannelRecords(dir, DEFAULTS_URL);
+      }
+      return { dirs: [dir], records: records.forSubdir('linux-64'), channels: [DEFAULTS_URL], label: ' (defaults 2018)' };
+    }
+    const hand: string[][] = [
+      ['python 3.6.*'],
+      ['python 2.7.*'],
+      ['python 3.7.0'],
+      ['python 3.5.*', 'pandas'],
+      ['numpy'],
+      ['numpy 1.14.*', 'python 3.6.*'],
+      ['numpy', 'nomkl'],
+      ['numpy', 'blas * openblas'],
+      ['scipy', 'python 2.7.*'],
+      ['matplotlib'],
+      ['requests', 'python 2.7.*'],
+      ['mkl'],
+      ['openssl'],
+      ['python >=3.8'],
+    ];
+    it.each(hand.map((specs) => [specs.join(', '), specs] as const))('defaults 2018: %s', async (_s, specs) => {
+      await compare({ id: 'defaults', subdir: 'linux-64', specs }, [], source());
+    });
+    const generated = haveFixtures
+      ? generatedCasesFromIndex(indexOfRepos(Object.values(defaultsChannel())), 'linux-64', GENERATED_DEFAULTS, 2018, 'defaults')
+      : [];
+    it.each(generated.map((c) => [c.id, c.specs.join(', '), c] as const))('%s: %s', async (_id, _s, c) => {
+      await compare(c, [], source());
     });
   });
 

@@ -356,3 +356,61 @@ export function randomPriorityChannel(subdir: FixtureSubdir, seed: number): { [s
   }
   return derivedChannel(subdir, (r) => cut.get(r.name)?.has(r.version) ?? false);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A second, different real dataset: anaconda defaults, linux-64 + noarch, up to 2018-08
+// (conda's tests/data/index4.json: a flat {filename: record} map; mkl/nomkl features).
+// ---------------------------------------------------------------------------------------------
+
+export const DEFAULTS_FLAT = fixture('repodata', 'conda-defaults-2018', 'index4.flat.json');
+export const DEFAULTS_URL = 'https://repo.anaconda.com/pkgs/main';
+
+/** The flat map split into raw linux-64 and noarch repodata (12 legacy records without `subdir` are linux-64). */
+export function defaultsChannel(): { [subdir: string]: RawRepoData } {
+  const flat = JSON.parse(readFileSync(DEFAULTS_FLAT, 'utf8')) as Record<string, Record<string, unknown>>;
+  const out: { [subdir: string]: RawRepoData } = {
+    'linux-64': { info: { subdir: 'linux-64' }, packages: {}, 'packages.conda': {} },
+    noarch: { info: { subdir: 'noarch' }, packages: {}, 'packages.conda': {} },
+  };
+  for (const [fn, r] of Object.entries(flat)) {
+    const subdir = typeof r.subdir === 'string' ? r.subdir : 'linux-64';
+    const repo = out[subdir];
+    if (!repo) continue;
+    repo[fn.endsWith('.conda') ? 'packages.conda' : 'packages'][fn] = { ...r, subdir };
+  }
+  return out;
+}
+
+/** Names/versions index of derived repodata (for the generator). */
+export function indexOfRepos(repos: RawRepoData[]): SubdirIndex {
+  const versions = new Map<string, string[]>();
+  const builds = new Map<string, string[]>();
+  for (const repo of repos) {
+    for (const key of ['packages', 'packages.conda'] as const) {
+      for (const r of Object.values(repo[key]) as { name: string; version: string; build: string }[]) {
+        const v = versions.get(r.name) ?? [];
+        if (!v.includes(r.version)) v.push(r.version);
+        versions.set(r.name, v);
+        const b = builds.get(r.name) ?? [];
+        const vb = `${r.version} ${r.build}`;
+        if (!b.includes(vb)) b.push(vb);
+        builds.set(r.name, b);
+      }
+    }
+  }
+  return { versions, builds };
+}
+
+/** Seeded spec sets for one subdir of any channel: 1–3 distinct names, each with a random constraint. */
+export function generatedCasesFromIndex(idx: SubdirIndex, subdir: FixtureSubdir, count: number, seed: number, label: string): SolveCase[] {
+  const rand = prng(seed);
+  const names = [...idx.versions.keys()].sort();
+  const out: SolveCase[] = [];
+  for (let i = 0; i < count; i++) {
+    const k = 1 + Math.floor(rand() * 3);
+    const chosen = new Set<string>();
+    while (chosen.size < Math.min(k, names.length)) chosen.add(pick(names, rand));
+    out.push({ id: `${label} gen#${i + 1}`, subdir, specs: [...chosen].map((n) => randomSpec(n, idx, rand)) });
+  }
+  return out;
+}
