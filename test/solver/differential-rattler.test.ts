@@ -38,6 +38,17 @@ describe.skipIf(!haveFixtures)('rattler reference harness (offline, worker threa
     expect(python?.fn).toMatch(/\.conda$/);
   });
 
+  it('fetches only <subdir> and noarch, trying shards, .zst and .bz2 before repodata.json', async () => {
+    const r = await rattler.solve(['zlib'], channelDir, 'osx-arm64', []);
+    expect(r.ok, r.ok ? '' : r.error).toBe(true);
+    if (!r.ok) return;
+    const paths = r.requested.map((u) => u.replace(/^http:\/\/fixtures\.invalid\/c\d+\//, '')).sort();
+    const expected = ['osx-arm64', 'noarch'].flatMap((sd) =>
+      ['repodata_shards.msgpack.zst', 'repodata.json.zst', 'repodata.json.bz2', 'repodata.json'].map((f) => `${sd}/${f}`),
+    );
+    expect(paths).toEqual(expected.sort());
+  });
+
   it('uses the virtual packages given to it and leaves them out of the result', async () => {
     // zstd 1.5.6 on osx-64 depends on `__osx >=10.9`
     const without = await rattler.solve(['zstd 1.5.6'], channelDir, 'osx-64', []);

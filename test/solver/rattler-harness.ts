@@ -42,14 +42,22 @@ export interface RattlerRecord {
 }
 
 export type RattlerResult =
-  | { ok: true; records: RattlerRecord[]; /** wall time inside the worker, fetch+parse+solve */ ms: number }
-  | { ok: false; error: string; panic?: boolean; ms: number };
+  | {
+      ok: true;
+      records: RattlerRecord[];
+      /** wall time inside the worker, fetch+parse+solve */
+      ms: number;
+      /** URLs rattler fetched during this solve (all answered from local files or 404). */
+      requested: string[];
+    }
+  | { ok: false; error: string; panic?: boolean; ms: number; requested?: string[] };
 
 interface WorkerReply {
   id?: number | null;
   ready?: boolean;
   ok?: boolean;
   records?: RattlerRecord[];
+  requested?: string[];
   error?: string;
   panic?: boolean;
   ms?: number;
@@ -132,8 +140,8 @@ export class RattlerSolver {
       this.pending = null;
       p.resolve(
         m.ok
-          ? { ok: true, records: m.records ?? [], ms: m.ms ?? 0 }
-          : { ok: false, error: m.error ?? 'unknown rattler error', panic: m.panic, ms: m.ms ?? 0 },
+          ? { ok: true, records: m.records ?? [], ms: m.ms ?? 0, requested: m.requested ?? [] }
+          : { ok: false, error: m.error ?? 'unknown rattler error', panic: m.panic, ms: m.ms ?? 0, requested: m.requested },
       );
     });
     const onGone = (why: string) => {
