@@ -96,7 +96,7 @@ describe.skipIf(!haveFixtures)('solver differential tests against rattler', () =
       `specs ${JSON.stringify(c.specs)} on ${c.subdir}${src.label}` +
       (locked.length ? ` with locked ${locked.map(dist).sort().join(' ')}` : '');
 
-    if (!ref.ok && ref.panic) throw new Error(`rattler crashed on ${what}: ${ref.error}`);
+    if (!ref.ok && ref.panic) throw new Error(`rattler gave no answer on ${what}: ${ref.error}`);
 
     if (ours.ok !== ref.ok) {
       const describeSide = (r: typeof ours | typeof ref) =>

@@ -50,7 +50,14 @@ export type RattlerResult =
       /** URLs rattler fetched during this solve (all answered from local files or 404). */
       requested: string[];
     }
-  | { ok: false; error: string; panic?: boolean; ms: number; requested?: string[] };
+  | {
+      ok: false;
+      error: string;
+      /** Not an answer from the solver: a WASM panic, the worker dying, or the timeout. */
+      panic?: boolean;
+      ms: number;
+      requested?: string[];
+    };
 
 interface WorkerReply {
   id?: number | null;
@@ -182,7 +189,7 @@ export class RattlerSolver {
         const timer = setTimeout(() => {
           if (this.pending?.id === id) {
             this.pending = null;
-            resolve({ ok: false, error: `rattler timed out after ${this.timeoutMs} ms`, ms: this.timeoutMs });
+            resolve({ ok: false, error: `rattler timed out after ${this.timeoutMs} ms`, panic: true, ms: this.timeoutMs });
             this.forget(worker);
             void worker.terminate();
           }
