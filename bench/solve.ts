@@ -34,6 +34,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { CHANNEL_DIR, CHANNEL_URL, SUBDIRS, VIRTUAL_PACKAGES, handCases, type FixtureSubdir, type SolveCase } from '../test/solver/rattler-cases.js';
 import { RattlerSolver } from '../test/solver/rattler-harness.js';
+import { fixturesSkipReason, haveFixtures } from '../test/support/fixtures.js';
 import { ChannelRecords, solveOurs } from './lib/ours.js';
 import { buildSyntheticChannel, loadBaseRecords } from './lib/synthetic.js';
 
@@ -210,6 +211,11 @@ async function main(): Promise<void> {
     },
   });
   if (values.child) return child(values.child, values.arg);
+  if (!haveFixtures) {
+    console.error(`bench/solve.ts needs the real repodata fixtures: ${fixturesSkipReason}`);
+    process.exitCode = 2;
+    return;
+  }
 
   const repeat = Math.max(1, Number(values.repeat));
   console.log(`conda-go-lock solver benchmark — node ${process.version}, ${new Date().toISOString()}`);
