@@ -236,9 +236,10 @@ describe.skipIf(!haveFixtures)('solver differential tests against rattler', () =
      * semantics differ (documented, not a bug): conda and ours take a name's candidates only from the
      * highest-priority channel that has the name, so such a spec has no candidates; rattler (observed
      * with @conda-org/rattler 0.3.5) picks, for a requested (direct) spec, the first channel with a
-     * record matching the spec, so it falls through to the next channel (transitive requirements stay
-     * strict in both: `python >=3.9.10` with openssl 1.x only in the first channel gives python
-     * 3.9.15 + openssl 1.1.1w in both).
+     * record matching the spec, so it falls through to the next channel, while transitive
+     * requirements stay strict (with python ≤3.9.9 and openssl 1.x in the first channel, rattler
+     * answers `python >=3.9.10` with python 3.9.15 from the second channel and openssl 1.1.1w from
+     * the first).
      */
     function fallThroughSpecs(specs: string[], hiRecords: RepoDataRecord[]): string[] {
       return specs.filter((s) => {
