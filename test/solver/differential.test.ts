@@ -301,6 +301,19 @@ describe.skipIf(!haveFixtures)('solver differential tests against rattler', () =
       expect(new Set(recs.map((r) => r.channel))).toEqual(new Set([HI_URL]));
       expect(new Set(recs.map((r) => r.name))).toEqual(new Set(['python', 'openssl']));
     });
+    it('rattler: a requested spec falls through to the second channel, its dependencies stay strict', async () => {
+      const hi = handHi();
+      const hiDists = new Set(hi.ch.forSubdir('linux-64').map(dist));
+      const ref = await rattler.solve(['python >=3.9.10'], [hi.dir, CHANNEL_DIR], 'linux-64', VIRTUAL_PACKAGES['linux-64']);
+      expect(ref.ok, ref.ok ? '' : ref.error).toBe(true);
+      if (!ref.ok) return;
+      const python = ref.records.find((r) => r.name === 'python')!;
+      const openssl = ref.records.find((r) => r.name === 'openssl')!;
+      expect(hiDists.has(dist(python))).toBe(false); // from conda-forge
+      expect(hiDists.has(dist(openssl))).toBe(true); // from the first channel, although conda-forge has openssl 3
+      expect(openssl.version).toMatch(/^1\./);
+      expect(python.version).toBe('3.9.15'); // the newest python that still accepts openssl 1.1.1
+    });
     it.each(handPriority.map((specs) => [specs.join(', '), specs] as const))('linux-64 priority: %s', async (_s, specs) => {
       await comparePriority({ id: 'priority', subdir: 'linux-64', specs }, handHi(), 'python<=3.9.9+openssl 1.x');
     });
