@@ -37,13 +37,66 @@ export interface PrefixLock {
   release(): Promise<void>;
 }
 
+/** Lock files this process holds: a lock file naming our own pid that is not in here is stale. */
+const heldLocks = new Set<string>();
+
+/** Whether the pid in a lock file belongs to a live holder of `path`. */
+function holderAlive(pid: number, path: string): boolean {
+  // Our own pid in a lock we do not hold was left by an earlier process that had the same pid
+  // (containers restart with the same small pids): it is stale, not "another process".
+  if (pid === process.pid) return heldLocks.has(path);
+  return pidAlive(pid);
+}
+
+async function readLockText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Remove the stale lock file at `path` whose content was `staleText`, unless it changed meanwhile.
+ * Two processes that both saw the same stale lock must not both take it over (the second would
+ * delete the lock the first just created), so removal happens under `<lock>.takeover`, created
+ * with O_EXCL, after reading the lock again. Returns false when another process is taking over
+ * right now (the caller looks again).
+ */
+async function removeStaleLock(path: string, staleText: string): Promise<boolean> {
+  const guard = `${path}.takeover`;
+  let fh;
+  try {
+    fh = await open(guard, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const gpid = Number.parseInt(((await readLockText(guard)) ?? '').trim(), 10);
+    // A guard left by a process that died while taking over: remove it and look again.
+    if (Number.isInteger(gpid) && gpid > 0 && !holderAlive(gpid, guard)) await unlink(guard).catch(() => {});
+    return false;
+  }
+  heldLocks.add(guard);
+  try {
+    await fh.writeFile(`${process.pid}\n`);
+    await fh.close();
+    if (!heldLocks.has(path) && (await readLockText(path)) === staleText) await unlink(path).catch(() => {});
+    return true;
+  } finally {
+    heldLocks.delete(guard);
+    await unlink(guard).catch(() => {});
+  }
+}
+
 /** Take the prefix lock or throw InstallError (code E_PREFIX_LOCKED) naming the holder. */
 export async function acquirePrefixLock(prefix: string): Promise<PrefixLock> {
   const path = lockFilePath(prefix);
   await mkdir(dirname(path), { recursive: true });
-  for (let attempt = 0; attempt < 3; attempt++) {
+  let emptySeen = false;
+  for (let attempt = 0; attempt < 20; attempt++) {
     try {
       const fh = await open(path, 'wx');
+      heldLocks.add(path);
       try {
         await fh.writeFile(`${process.pid}\n`);
       } finally {
@@ -55,28 +108,31 @@ export async function acquirePrefixLock(prefix: string): Promise<PrefixLock> {
         async release() {
           if (released) return;
           released = true;
+          heldLocks.delete(path);
           await unlink(path).catch(() => {});
         },
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const text = await readFile(path, 'utf8').catch(() => '');
+    const text = await readLockText(path);
+    if (text === undefined) continue; // released meanwhile: try again
     const pid = Number.parseInt(text.trim(), 10);
-    if (text.trim() === '' && attempt === 0) {
+    if (text.trim() === '' && !emptySeen) {
       // The holder may be between open() and write(): look again shortly.
+      emptySeen = true;
       await new Promise((r) => setTimeout(r, 50));
       continue;
     }
-    if (pidAlive(pid)) {
+    if (holderAlive(pid, path)) {
       throw new InstallError(
         `${prefix} is being installed by another process (pid ${pid}, lock file ${path}); wait for it to finish, ` +
           `or delete the lock file if that process is not conda-go-lock`,
         { code: E_PREFIX_LOCKED },
       );
     }
-    // Stale: the holder died. Remove and retry.
-    await unlink(path).catch(() => {});
+    // Stale: the holder died. Remove it (unless someone else is doing so) and retry.
+    if (!(await removeStaleLock(path, text))) await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
   }
   throw new InstallError(`could not take the prefix lock ${path}; delete it if no install is running`, {
     code: E_PREFIX_LOCKED,

@@ -208,3 +208,33 @@ describe('recovery after an interrupted install', () => {
     expect(await readFile(join(prefix, 'new.txt'), 'utf8')).toBe('new');
   });
 });
+
+describe('prefix lock: stale takeover', () => {
+  it('a lock file naming our own pid that this process does not hold is stale (pid reused after a restart)', async () => {
+    const prefix = prefixPath();
+    await mkdir(join(prefix, '..'), { recursive: true });
+    await writeFile(lockFilePath(prefix), `${process.pid}\n`);
+    const lock = await acquirePrefixLock(prefix);
+    expect(await readFile(lockFilePath(prefix), 'utf8')).toBe(`${process.pid}\n`);
+    // ...while a lock this process does hold still excludes a second taker.
+    const err = await acquirePrefixLock(prefix).catch((e: unknown) => e);
+    expect((err as InstallError).code).toBe('E_PREFIX_LOCKED');
+    await lock.release();
+  });
+
+  it('many takers racing for one stale lock: exactly one gets it', async () => {
+    for (let round = 0; round < 15; round++) {
+      const prefix = prefixPath();
+      await mkdir(join(prefix, '..'), { recursive: true });
+      await writeFile(lockFilePath(prefix), `${deadPid()}\n`);
+      const settled = await Promise.allSettled(Array.from({ length: 6 }, () => acquirePrefixLock(prefix)));
+      const won = settled.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof acquirePrefixLock>>> => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const r of settled) {
+        if (r.status === 'rejected') expect((r.reason as InstallError).code).toBe('E_PREFIX_LOCKED');
+      }
+      await won[0]!.value.release();
+      expect(await readdir(join(prefix, '..'))).toEqual([]);
+    }
+  });
+});
