@@ -216,6 +216,36 @@ describe('verifyPrefix on hand-written conda-meta', () => {
     expect(r.problems).toEqual([{ kind: 'modified-file', package: 'b-1-0', path: 'bin/tool', expected: sha('from b'), actual: sha('from neither') }]);
   });
 
+  it('a path that one package ships as a file and a later one as a symlink passes when the symlink won', async () => {
+    const prefix = join(root, 'clobber-symlink-env');
+    await mkdir(join(prefix, 'conda-meta'), { recursive: true });
+    await mkdir(join(prefix, 'lib'), { recursive: true });
+    const rec = (name: string, entry: Record<string, unknown>) => ({
+      name, version: '1', build: '0', build_number: 0, channel: 'https://example.invalid/c/linux-64', subdir: 'linux-64',
+      fn: `${name}-1-0.conda`, url: `https://example.invalid/c/linux-64/${name}-1-0.conda`, md5: '0'.repeat(32), sha256: sha(name),
+      size: 1, depends: [], constrains: [], files: ['lib/libx.so'], paths_data: { paths_version: 1, paths: [entry] },
+    });
+    // "z" (a file) sorts after "a" (a symlink) by name, but "a" was linked last and its symlink is what is on disk.
+    await writeFile(join(prefix, 'conda-meta/z-1-0.json'), JSON.stringify(rec('z', { _path: 'lib/libx.so', path_type: 'hardlink', sha256: sha('elf'), sha256_in_prefix: sha('elf'), size_in_bytes: 3 })));
+    await writeFile(join(prefix, 'conda-meta/a-1-0.json'), JSON.stringify(rec('a', { _path: 'lib/libx.so', path_type: 'softlink' })));
+    await writeFile(join(prefix, 'lib/libx.so.1'), 'elf');
+    await symlink('libx.so.1', join(prefix, 'lib/libx.so'));
+    const pkg = (name: string): LockedCondaPackage => ({
+      platform: 'linux-64', name, version: '1', build: '0', build_number: 0, subdir: 'linux-64', channel: 'https://example.invalid/c',
+      url: '', fn: `${name}-1-0.conda`, md5: '', sha256: sha(name), size: 1, depends: [], constrains: [],
+    });
+    const lf = lockfile([pkg('a'), pkg('z')], []);
+    expect((await verifyPrefix({ prefix, lockfile: lf, platform: 'linux-64' })).problems).toEqual([]);
+    // The file won instead: checked against the file owner's hash.
+    await unlink(join(prefix, 'lib/libx.so'));
+    await writeFile(join(prefix, 'lib/libx.so'), 'elf');
+    expect((await verifyPrefix({ prefix, lockfile: lf, platform: 'linux-64' })).problems).toEqual([]);
+    await writeFile(join(prefix, 'lib/libx.so'), 'edited');
+    expect((await verifyPrefix({ prefix, lockfile: lf, platform: 'linux-64' })).problems).toEqual([
+      { kind: 'modified-file', package: 'z-1-0', path: 'lib/libx.so', expected: sha('elf'), actual: sha('edited') },
+    ]);
+  });
+
   it('an empty directory is an environment missing every package', async () => {
     const prefix = join(root, 'empty-env');
     await mkdir(prefix, { recursive: true });
