@@ -11,7 +11,7 @@
  *    dir into place. Any failure removes the staging dir and leaves the old prefix untouched.
  */
 import { join, resolve } from 'node:path';
-import { copyFile, rm } from 'node:fs/promises';
+import { copyFile, readFile, rm } from 'node:fs/promises';
 import { InstallError, LockfileError } from '../errors.js';
 import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../lockfile/model.js';
 import type { ProgressReporter } from '../net/progress.js';
@@ -94,6 +94,18 @@ export interface InstallResult {
   downloaded: number;
   reused: number;
   warnings: string[];
+}
+
+/** `python_site_packages_path` (CEP-17) from an extracted python package's info/index.json. */
+async function sitePackagesPathOf(extractedDir: string): Promise<string | undefined> {
+  let index: unknown;
+  try {
+    index = JSON.parse(await readFile(join(extractedDir, 'info', 'index.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const sp = (index as { python_site_packages_path?: unknown } | null)?.python_site_packages_path;
+  return typeof sp === 'string' && sp.trim() !== '' ? sp.trim() : undefined;
 }
 
 /** The name part of a depends entry (`libgcc-ng >=7.3.0` → `libgcc-ng`). */
@@ -281,6 +293,13 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const goArchive = (settled[0] as PromiseFulfilledResult<string | undefined>).value;
     const fetched = settled.slice(1).map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof fetchOne>>>).value);
     const byName = new Map(fetched.map((f) => [f.pkg.name, f]));
+    // CEP-17: a python whose site-packages is not lib/pythonX.Y/site-packages (free-threaded
+    // 3.13t: lib/python3.13t/site-packages) says so in its info/index.json.
+    const pythonFetched = byName.get('python');
+    if (python && pythonFetched && needsPython) {
+      const sp = await sitePackagesPathOf(pythonFetched.extracted);
+      if (sp) python.sitePackagesPath = sp;
+    }
 
     // Link into staging.
     const staging = await createStaging(prefix);

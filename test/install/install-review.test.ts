@@ -1,0 +1,108 @@
+/**
+ * Installer behaviour found in review: synthetic packages served by a real HTTP server on
+ * 127.0.0.1, laid out by an injected extractor (the archive bytes are opaque).
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installLockfile } from '../../src/install/install.js';
+import { verifyPrefix } from '../../src/install/verify.js';
+import type { LockedCondaPackage, Lockfile } from '../../src/lockfile/model.js';
+import { HttpClient } from '../../src/net/http.js';
+import { startChannelServer, type ChannelServer } from '../support/channel-server.js';
+
+let server: ChannelServer;
+let root: string;
+let http: HttpClient;
+beforeAll(async () => {
+  server = await startChannelServer();
+  root = await mkdtemp(join(tmpdir(), 'cgl-install-review-'));
+  http = new HttpClient({ retries: 0 });
+});
+afterAll(async () => {
+  await server?.stop();
+  await rm(root, { recursive: true, force: true });
+});
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/** Package name → files (relative path → content); `info/*` files are written as given. */
+type Layout = Record<string, Record<string, string>>;
+
+function synthetic(layout: Layout, meta: Record<string, Partial<LockedCondaPackage>> = {}, specs: string[] = []) {
+  const pkgs: LockedCondaPackage[] = [];
+  for (const name of Object.keys(layout)) {
+    const m = meta[name] ?? {};
+    const version = m.version ?? '1';
+    const build = m.build ?? '0';
+    const fn = `${name}-${version}-${build}.tar.bz2`;
+    const bytes = Buffer.from(`archive of ${name} ${JSON.stringify(layout[name])}`);
+    server.route(`/synthetic/${fn}`, bytes);
+    pkgs.push({
+      platform: 'linux-64', name, version, build, build_number: 0, subdir: m.noarch ? 'noarch' : 'linux-64',
+      channel: server.url('/synthetic'), url: server.url(`/synthetic/${fn}`), fn,
+      sha256: sha(bytes), md5: createHash('md5').update(bytes).digest('hex'), size: bytes.length,
+      depends: [], constrains: [], ...m,
+    });
+  }
+  const extract = async (archive: string, dest: string) => {
+    const pkg = pkgs.find((p) => p.fn === basename(archive))!;
+    const files = layout[pkg.name]!;
+    const list: string[] = [];
+    for (const [rel, content] of Object.entries(files)) {
+      await mkdir(dirname(join(dest, rel)), { recursive: true });
+      await writeFile(join(dest, rel), content);
+      if (!rel.startsWith('info/')) list.push(rel);
+    }
+    await mkdir(join(dest, 'info'), { recursive: true });
+    await writeFile(join(dest, 'info/files'), list.join('\n') + '\n');
+  };
+  const lockfile: Lockfile = {
+    version: 1,
+    metadata: { tool_version: '0', platforms: ['linux-64'], channels: [], sources: [], content_hash: {}, specs, virtual_packages: {} },
+    packages: pkgs,
+    go: [],
+  };
+  return { lockfile, extract };
+}
+
+let seq = 0;
+function paths(tag: string) {
+  const base = join(root, `${tag}-${seq++}`);
+  return { prefix: join(base, 'env'), cacheDir: join(base, 'cache') };
+}
+
+describe('noarch: python placement', () => {
+  it("uses the python record's CEP-17 python_site_packages_path (free-threaded 3.13t)", async () => {
+    const { lockfile, extract } = synthetic(
+      {
+        python: {
+          'info/index.json': JSON.stringify({ name: 'python', version: '3.13.0', python_site_packages_path: 'lib/python3.13t/site-packages' }),
+          'bin/python3.13t': 'python',
+        },
+        foo: { 'site-packages/foo/__init__.py': 'x = 1\n' },
+      },
+      { python: { version: '3.13.0', build: 'h0_cp313t' }, foo: { noarch: 'python', depends: ['python'] } },
+    );
+    const p = paths('cep17');
+    await installLockfile({ lockfile, platform: 'linux-64', prefix: p.prefix, cacheDir: p.cacheDir, http, extract });
+    expect(await readFile(join(p.prefix, 'lib/python3.13t/site-packages/foo/__init__.py'), 'utf8')).toBe('x = 1\n');
+    await expect(stat(join(p.prefix, 'lib/python3.13/site-packages'))).rejects.toThrow();
+    expect((await verifyPrefix({ prefix: p.prefix, lockfile, platform: 'linux-64' })).ok).toBe(true);
+  });
+
+  it('without python_site_packages_path it is lib/pythonX.Y/site-packages', async () => {
+    const { lockfile, extract } = synthetic(
+      {
+        python: { 'info/index.json': JSON.stringify({ name: 'python', version: '3.12.1' }), 'bin/python3.12': 'python' },
+        foo: { 'site-packages/foo/__init__.py': 'x = 1\n' },
+      },
+      { python: { version: '3.12.1' }, foo: { noarch: 'python', depends: ['python'] } },
+    );
+    const p = paths('nocep17');
+    await installLockfile({ lockfile, platform: 'linux-64', prefix: p.prefix, cacheDir: p.cacheDir, http, extract });
+    expect(await readFile(join(p.prefix, 'lib/python3.12/site-packages/foo/__init__.py'), 'utf8')).toBe('x = 1\n');
+  });
+});
