@@ -147,3 +147,11 @@ export function resolveInputs(opts: InputOptions): LockInputs {
 
   return { envs, sources, platforms, channels, perPlatform, go, specOrigin };
 }
+
+/** The user's conda specs (canonical strings, every platform's, duplicates dropped) in input order: `metadata.specs`. */
+export function requestedSpecs(inputs: Pick<LockInputs, 'envs'>): string[] {
+  const seen = new Set<string>();
+  for (const env of inputs.envs) for (const d of env.dependencies) seen.add(d.spec.toString());
+  return [...seen];
+}
+

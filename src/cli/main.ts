@@ -46,6 +46,7 @@ export function buildProgram(): Command {
     .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
     .option('--go <spec>', 'Go toolchain spec override')
     .option('--gomod <path>', 'go.mod to read the Go spec from')
+    .option('--go-prerelease', 'the lock was made with --go-prerelease')
     .option('--go-releases-url <url>', 'Go release metadata JSON', process.env.CONDA_GO_LOCK_GO_RELEASES_URL ?? 'https://go.dev/dl/?mode=json&include=all')
     .option('--channel-alias <url>', 'base URL for channel names', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
     .option('--virtual-packages <list>', 'virtual package overrides used when locking')

@@ -2,7 +2,8 @@
 import { existsSync } from 'node:fs';
 import type { Lockfile } from '../../lockfile/model.js';
 import { readLockfile } from '../../lockfile/read.js';
-import { resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
+import { redactUrl } from '../../net/redact.js';
+import { requestedSpecs, resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
 import { ExitCode, LockfileError } from '../../errors.js';
 
 /** Why the lockfile no longer matches the inputs; empty when it is up to date. */
@@ -10,20 +11,63 @@ export function staleReasons(inputs: LockInputs, lockfile: Lockfile | undefined)
   if (!lockfile) return ['the lockfile does not exist'];
   const reasons: string[] = [];
   const locked = new Set(lockfile.metadata.platforms);
+  let anyChanged = false;
   for (const p of inputs.platforms) {
     if (!locked.has(p)) {
       reasons.push(`platform ${p} is requested but not locked`);
       continue;
     }
-    const want = inputs.perPlatform.get(p)!.contentHash;
-    if (lockfile.metadata.content_hash[p] !== want) {
-      reasons.push(`${p}: inputs changed (specs, channels, virtual packages or Go spec) since the lock was made`);
+    const pi = inputs.perPlatform.get(p)!;
+    if (lockfile.metadata.content_hash[p] !== pi.contentHash) {
+      anyChanged = true;
+      const want = pi.virtualPackages.map((v) => `${v.name} ${v.version} ${v.build}`);
+      const had = lockfile.metadata.virtual_packages[p] ?? [];
+      const vp = setChange(had, want);
+      reasons.push(
+        `${p}: inputs changed (specs, channels, virtual packages or Go spec) since the lock was made${vp ? `; virtual packages: ${vp}` : ''}`,
+      );
     }
   }
   for (const p of locked) {
     if (!inputs.platforms.includes(p as never)) reasons.push(`platform ${p} is locked but no longer requested`);
   }
+  if (anyChanged) reasons.push(...changedInputs(inputs, lockfile));
   return reasons;
+}
+
+/** `added a, b; removed c` between two lists (order ignored), or '' when they hold the same items. */
+function setChange(before: readonly string[], after: readonly string[]): string {
+  const b = new Set(before);
+  const a = new Set(after);
+  const added = [...a].filter((x) => !b.has(x));
+  const removed = [...b].filter((x) => !a.has(x));
+  const parts: string[] = [];
+  if (added.length) parts.push(`added ${added.map((x) => `'${x}'`).join(', ')}`);
+  if (removed.length) parts.push(`removed ${removed.map((x) => `'${x}'`).join(', ')}`);
+  return parts.join(' and ');
+}
+
+/** What differs between the recorded inputs (metadata) and the current ones, platform-independent. */
+function changedInputs(inputs: LockInputs, lockfile: Lockfile): string[] {
+  const out: string[] = [];
+  const meta = lockfile.metadata;
+  const specs = setChange(meta.specs, requestedSpecs(inputs));
+  if (specs) out.push(`specs: ${specs}`);
+  const had = meta.channels.map((c) => c.url);
+  const want = inputs.channels.map((c) => c.baseUrl);
+  if (had.join('\n') !== want.join('\n')) out.push(`channels (in priority order): ${had.join(', ')} → ${want.join(', ')}`);
+  const oldGo = meta.go;
+  const newGo = inputs.go;
+  if (!oldGo && newGo) out.push(`Go toolchain '${newGo.spec}' is requested but not locked`);
+  else if (oldGo && !newGo) out.push(`Go toolchain '${oldGo.spec}' is locked but no longer requested`);
+  else if (oldGo && newGo) {
+    if (oldGo.spec !== newGo.spec) out.push(`Go spec: '${oldGo.spec}' → '${newGo.spec}' (from ${newGo.source})`);
+    const url = redactUrl(newGo.releases_url);
+    if (oldGo.releases_url !== url) {
+      out.push(`Go release metadata URL: ${oldGo.releases_url} → ${url} (pass --go-releases-url if the lock was made with another one)`);
+    }
+  }
+  return out;
 }
 
 export async function checkCommand(opts: InputOptions): Promise<number> {

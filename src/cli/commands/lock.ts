@@ -18,7 +18,7 @@ import { RepodataCache, defaultCacheDir } from '../../repodata/cache.js';
 import { Gateway } from '../../repodata/gateway.js';
 import type { SolveOptions } from '../../solver/index.js';
 import { solveInWorkers } from '../../solver/parallel.js';
-import { resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
+import { requestedSpecs, resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
 import { TOOL_VERSION } from '../version.js';
 import { reportCheck, staleReasons } from './check.js';
 
@@ -56,9 +56,11 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
   const previous = existing;
   if (opts.update?.length && previous) {
     const known = new Set(previous.packages.map((p) => p.name));
-    const unknown = opts.update.filter((n) => !known.has(n));
+    // A name just added to the environment file is not in the old lock yet; updating it is fine.
+    const requested = new Set(inputs.envs.flatMap((e) => e.dependencies.map((d) => d.spec.name)));
+    const unknown = opts.update.filter((n) => !known.has(n) && !requested.has(n));
     if (unknown.length > 0) {
-      throw new UsageError(`--update: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not in ${opts.lockfile}; packages there: ${[...known].sort().slice(0, 20).join(', ')}${known.size > 20 ? ', ...' : ''}`);
+      throw new UsageError(`--update: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} neither in ${opts.lockfile} nor requested by the environment file(s); packages in the lockfile: ${[...known].sort().slice(0, 20).join(', ')}${known.size > 20 ? ', ...' : ''}`);
     }
   }
 
@@ -83,7 +85,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
       channels: inputs.channels.map((c) => ({ url: c.baseUrl })),
       sources: inputs.sources,
       content_hash: Object.fromEntries(inputs.platforms.map((p) => [p, inputs.perPlatform.get(p)!.contentHash])),
-      specs: uniqueSpecs(inputs),
+      specs: requestedSpecs(inputs),
       virtual_packages: Object.fromEntries(
         inputs.platforms.map((p) => [p, inputs.perPlatform.get(p)!.virtualPackages.map((v) => `${v.name} ${v.version} ${v.build}`)]),
       ),
@@ -108,12 +110,6 @@ async function readExisting(path: string, required: boolean): Promise<Lockfile |
     return undefined;
   }
   return readLockfile(path);
-}
-
-function uniqueSpecs(inputs: LockInputs): string[] {
-  const seen = new Set<string>();
-  for (const env of inputs.envs) for (const d of env.dependencies) seen.add(d.spec.toString());
-  return [...seen];
 }
 
 /** Locked records of the previous lockfile for `platform`, minus the packages being updated. */

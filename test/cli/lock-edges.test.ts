@@ -1,0 +1,126 @@
+/**
+ * Edge cases of `lock --update` and `check` through the real CLI, against the May-2024 conda-forge
+ * subchannel and go.dev/dl snapshots served by a local HTTP server.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readLockfile } from '../../src/lockfile/read.js';
+import { ChannelServer } from '../support/channel-server.js';
+import { fixture, fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
+import { runCli } from './helpers.js';
+
+describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixtures present' : fixturesSkipReason})`, () => {
+  let server: ChannelServer;
+  let dir: string;
+  let cache: string;
+  let releases: string;
+
+  beforeAll(async () => {
+    server = await new ChannelServer()
+      .mount('/conda-forge', fixture('repodata', 'conda-forge-subchannel-py39-2024-05'))
+      .mount('/godl', fixture('go'))
+      .start();
+    releases = server.url('/godl/go-dl-include-all-2021-11-08.json');
+    dir = mkdtempSync(join(tmpdir(), 'cgl-lock-edges-'));
+    cache = join(dir, 'cache');
+  });
+  afterAll(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function writeEnv(name: string, deps: string[], extra = ''): string {
+    const file = join(dir, name);
+    writeFileSync(
+      file,
+      `name: demo\nchannels:\n  - ${server.url('/conda-forge')}\nplatforms: [linux-64]\ndependencies:\n${deps.map((d) => `  - ${d}`).join('\n')}\n${extra}`,
+    );
+    return file;
+  }
+
+  const lockArgs = (env: string, lockfile: string, ...more: string[]) => [
+    'lock', '-f', env, '--lockfile', lockfile, '--cache-dir', cache, '--go-releases-url', releases, '-q', ...more,
+  ];
+  const checkArgs = (env: string, lockfile: string, ...more: string[]) => [
+    'check', '-f', env, '--lockfile', lockfile, '--go-releases-url', releases, ...more,
+  ];
+
+  it('--update accepts a package just added to the environment file and keeps the other pins', async () => {
+    const env = writeEnv('add.yml', ['python >=3.9,<3.9.10']);
+    const lf = join(dir, 'add.lock.yml');
+    expect((await runCli(lockArgs(env, lf))).code).toBe(0);
+    const old = await readLockfile(lf);
+    expect(old.packages.some((p) => p.name === 'lz4-c')).toBe(false);
+
+    writeEnv('add.yml', ['python 3.9.*', 'lz4-c']);
+    const r = await runCli(lockArgs(env, lf, '--update', 'lz4-c'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const updated = await readLockfile(lf);
+    expect(updated.packages.some((p) => p.name === 'lz4-c')).toBe(true);
+    // python stays where it was although 3.9.* would now allow 3.9.19.
+    expect(updated.packages.find((p) => p.name === 'python')!.version).toBe('3.9.9');
+
+    // A name that is neither locked nor requested is still a usage error naming it.
+    const bad = await runCli(lockArgs(env, lf, '--update', 'not-a-package'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('not-a-package');
+  });
+
+  it('check says what changed: specs, virtual packages, Go spec, Go release URL', async () => {
+    const env = writeEnv('what.yml', ['python 3.9.*', 'zlib'], 'go: "1.17.*"\n');
+    const lf = join(dir, 'what.lock.yml');
+    expect((await runCli(lockArgs(env, lf))).code).toBe(0);
+    expect((await runCli(checkArgs(env, lf))).code).toBe(0);
+
+    writeEnv('what.yml', ['python 3.9.*', 'xz 5.*'], 'go: "1.17.*"\n');
+    const specs = await runCli(checkArgs(env, lf));
+    expect(specs.code).toBe(1);
+    expect(specs.stderr).toContain('linux-64: inputs changed');
+    expect(specs.stderr).toContain("specs: added 'xz 5.*' and removed 'zlib'");
+
+    writeEnv('what.yml', ['python 3.9.*', 'zlib'], 'go: "1.17.*"\n');
+    const vp = await runCli(checkArgs(env, lf, '--virtual-packages', '__glibc=2.17'));
+    expect(vp.code).toBe(1);
+    expect(vp.stderr).toContain("virtual packages: added '__glibc 2.17 0' and removed '__glibc 2.28 0'");
+
+    const go = await runCli(checkArgs(env, lf, '--go', '1.17.2'));
+    expect(go.code).toBe(1);
+    expect(go.stderr).toContain("Go spec: '1.17.*' → '1.17.2'");
+
+    const url = await runCli(['check', '-f', env, '--lockfile', lf]);
+    expect(url.code).toBe(1);
+    expect(url.stderr).toContain(`Go release metadata URL: ${releases} → https://go.dev/dl/`);
+    expect(url.stderr).toContain('--go-releases-url');
+  });
+
+  it('check accepts --go-prerelease, so a lock made with it can be checked', async () => {
+    const env = writeEnv('pre.yml', ['zlib'], 'go: "1.17.*"\n');
+    const lf = join(dir, 'pre.lock.yml');
+    expect((await runCli(lockArgs(env, lf, '--go-prerelease'))).code).toBe(0);
+    const ok = await runCli(checkArgs(env, lf, '--go-prerelease'));
+    expect(ok.stderr).toContain('up to date');
+    expect(ok.code).toBe(0);
+    expect((await runCli(checkArgs(env, lf))).code).toBe(1);
+  });
+
+  it('a go.mod toolchain line change makes the lock stale; a comment or require change does not', async () => {
+    const gomod = join(dir, 'go.mod');
+    writeFileSync(gomod, 'module example.com/x\n\ngo 1.17\n\ntoolchain go1.17.2\n');
+    const env = writeEnv('gomod.yml', ['zlib'], 'go: {gomod: ./go.mod}\n');
+    const lf = join(dir, 'gomod.lock.yml');
+    expect((await runCli(lockArgs(env, lf))).code).toBe(0);
+    expect((await readLockfile(lf)).go[0]!.version).toBe('1.17.2');
+
+    writeFileSync(gomod, '// a comment\nmodule example.com/x\n\ngo 1.17\n\ntoolchain go1.17.2 // pinned\n\nrequire example.com/y v1.0.0\n');
+    expect((await runCli(checkArgs(env, lf))).code).toBe(0);
+
+    writeFileSync(gomod, 'module example.com/x\n\ngo 1.17\n\ntoolchain go1.17.3\n');
+    const stale = await runCli(checkArgs(env, lf));
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain('Go spec');
+    expect(stale.stderr).toContain('1.17.3');
+  });
+});
