@@ -18,6 +18,7 @@ import { InputError, UsageError } from '../errors.js';
 import { loadEnvironmentFile, matchSpecsFor, type EnvironmentSpec } from '../spec/environment.js';
 import { goSpecFromGoMod, parseGoMod } from '../spec/gomod.js';
 import { computeContentHash } from '../lockfile/content-hash.js';
+import { stripCredentials } from '../net/redact.js';
 import type { LockfileGoInput } from '../lockfile/model.js';
 
 export const DEFAULT_PLATFORMS: Platform[] = ['linux-64', 'osx-64', 'osx-arm64', 'win-64'];
@@ -135,7 +136,7 @@ export function resolveInputs(opts: InputOptions): LockInputs {
     const contentHash = computeContentHash({
       platform,
       channels,
-      specs: specs.map((s) => s.toString()),
+      specs: specs.map((s) => stripCredentials(s.toString())),
       virtualPackages,
       go: go ? { spec: go.spec, releases_url: go.releases_url, prerelease: go.prerelease } : undefined,
     });
@@ -151,7 +152,8 @@ export function resolveInputs(opts: InputOptions): LockInputs {
 /** The user's conda specs (canonical strings, every platform's, duplicates dropped) in input order: `metadata.specs`. */
 export function requestedSpecs(inputs: Pick<LockInputs, 'envs'>): string[] {
   const seen = new Set<string>();
-  for (const env of inputs.envs) for (const d of env.dependencies) seen.add(d.spec.toString());
+  // A channel URL in a spec (`https://host/t/<token>/chan::pkg`) is written without its token.
+  for (const env of inputs.envs) for (const d of env.dependencies) seen.add(stripCredentials(d.spec.toString()));
   return [...seen];
 }
 

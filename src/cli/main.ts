@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
 import { CondaGoLockError, ExitCode } from '../errors.js';
+import { redactText } from '../net/redact.js';
 import { TOOL_VERSION } from './version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -129,11 +130,12 @@ export function reportError(err: unknown): number {
     return ExitCode.usage;
   }
   if (err instanceof CondaGoLockError) {
-    process.stderr.write(`${pc.red(`error[${err.code}]`)}: ${err.message}\n`);
+    // Last line of defence: a token or password inside any URL of the message is masked.
+    process.stderr.write(`${pc.red(`error[${err.code}]`)}: ${redactText(err.message)}\n`);
     if (process.env.CONDA_GO_LOCK_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
     return err.exitCode;
   }
   const e = err as Error;
-  process.stderr.write(`${pc.red('internal error')}: ${e?.stack ?? String(err)}\n`);
+  process.stderr.write(`${pc.red('internal error')}: ${redactText(e?.stack ?? String(err))}\n`);
   return ExitCode.internal;
 }

@@ -3,6 +3,7 @@
  * still print), and silence with `quiet`. Never prints URLs unredacted: callers pass labels.
  */
 import cliProgress from 'cli-progress';
+import { redactText } from './redact.js';
 
 export interface ProgressTask {
   /** Set the absolute progress (bytes or items); `total` may arrive late (Content-Length). */
@@ -77,8 +78,10 @@ export class ProgressReporter {
   }
 
   /** A plain status line (kept above the bars on a TTY). Silent when quiet. */
-  log(line: string): void {
+  log(text: string): void {
     if (this.quiet) return;
+    // Callers pass labels, but a warning may quote user input (a spec with a channel URL): mask secrets.
+    const line = redactText(text);
     if (this.multibar) this.multibar.log(`${line}\n`);
     else this.stream.write(`${line}\n`);
   }

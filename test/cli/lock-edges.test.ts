@@ -2,7 +2,7 @@
  * Edge cases of `lock --update` and `check` through the real CLI, against the May-2024 conda-forge
  * subchannel and go.dev/dl snapshots served by a local HTTP server.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
   beforeAll(async () => {
     server = await new ChannelServer()
       .mount('/conda-forge', fixture('repodata', 'conda-forge-subchannel-py39-2024-05'))
+      .mount('/t/tk-SECRET123/conda-forge', fixture('repodata', 'conda-forge-subchannel-py39-2024-05'))
       .mount('/godl', fixture('go'))
       .start();
     releases = server.url('/godl/go-dl-include-all-2021-11-08.json');
@@ -122,5 +123,26 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     expect(stale.code).toBe(1);
     expect(stale.stderr).toContain('Go spec');
     expect(stale.stderr).toContain('1.17.3');
+  });
+
+  it('a token in a spec\'s channel URL (`https://host/t/<token>/chan::pkg`) reaches neither the lockfile nor messages', async () => {
+    const tokened = server.url('/t/tk-SECRET123/conda-forge');
+    const env = writeEnv('tokspec.yml', [`${tokened}::zlib`]);
+    const lf = join(dir, 'tokspec.lock.yml');
+    const r = await runCli(lockArgs(env, lf));
+    expect(r.code).toBe(0);
+    const text = readFileSync(lf, 'utf8');
+    expect(text).not.toContain('SECRET123');
+    expect(text).toContain(`${server.url('/conda-forge')}::zlib`);
+    // The hash ignores the token: another token is not an input change.
+    expect((await runCli(checkArgs(env, lf))).code).toBe(0);
+    writeEnv('tokspec.yml', [`${server.url('/t/tk-OTHER999/conda-forge')}::zlib`]);
+    expect((await runCli(checkArgs(env, lf))).code).toBe(0);
+
+    writeEnv('tokspec.yml', [`${tokened}::zlib 99.*`]);
+    const bad = await runCli(lockArgs(env, join(dir, 'tokspec2.lock.yml')));
+    expect(bad.code).toBe(4);
+    expect(bad.stderr).toContain('zlib');
+    expect(bad.stderr).not.toContain('SECRET123');
   });
 });
