@@ -231,6 +231,18 @@ export interface HistoryEntry {
   command: string;
   added: ReadonlyArray<HistoryPackage>;
   removed: ReadonlyArray<HistoryPackage>;
+  /**
+   * The user's specs for this install (`# update specs: [...]`) and the names no longer requested
+   * (`# remove specs: [...]`): conda reads these back as the environment's requested specs
+   * (`conda env export --from-history`, and what later `conda install`/`update` solves keep).
+   */
+  updateSpecs?: readonly string[];
+  removeSpecs?: readonly string[];
+}
+
+/** A list of strings as Python writes `repr(list)`, which conda's history parser `literal_eval`s. */
+export function pythonListRepr(items: readonly string[]): string {
+  return `[${items.map((s) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`).join(', ')}]`;
 }
 
 export function formatHistoryEntry(e: HistoryEntry): string {
@@ -242,6 +254,8 @@ export function formatHistoryEntry(e: HistoryEntry): string {
   };
   for (const p of [...e.removed].sort((a, b) => distOf(a).localeCompare(distOf(b)))) lines.push(fmt('-', p));
   for (const p of [...e.added].sort((a, b) => distOf(a).localeCompare(distOf(b)))) lines.push(fmt('+', p));
+  if (e.removeSpecs && e.removeSpecs.length > 0) lines.push(`# remove specs: ${pythonListRepr(e.removeSpecs)}`);
+  if (e.updateSpecs && e.updateSpecs.length > 0) lines.push(`# update specs: ${pythonListRepr(e.updateSpecs)}`);
   return lines.join('\n') + '\n';
 }
 

@@ -26,6 +26,7 @@ import {
   readPrefixRecords,
   readPrefixState,
   requestedSpecFor,
+  specName,
   writePrefixRecord,
   writePrefixState,
   type PrefixRecord,
@@ -368,11 +369,20 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       const removed = oldRecords.filter((r) => !newKeys.has(`${distOf(r)} ${String(r.sha256).toLowerCase()}`));
       const added = pkgs.filter((p) => !oldKeys.has(`${distOf(p)} ${p.sha256.toLowerCase()}`));
       result.removed = removed.map(distOf);
+      // The requested specs, as conda records them: the lockfile's specs for packages of this set.
+      const names = new Set(pkgs.map((p) => p.name));
+      const updateSpecs = [...new Set(lockfile.metadata.specs.filter((s) => names.has(specName(s))))];
+      const updateNames = new Set(updateSpecs.map(specName));
+      const removeSpecs = [
+        ...new Set(oldRecords.filter((r) => r.requested_spec && !updateNames.has(r.name)).map((r) => r.name)),
+      ].sort();
       await appendHistory(staging, {
         date: new Date(),
         command: opts.command ?? `conda-go-lock install --platform ${platform} --prefix ${prefix}`,
         added,
         removed,
+        updateSpecs,
+        removeSpecs,
       });
       await writePrefixState(staging, {
         tool: 'conda-go-lock',

@@ -106,3 +106,25 @@ describe('noarch: python placement', () => {
     expect(await readFile(join(p.prefix, 'lib/python3.12/site-packages/foo/__init__.py'), 'utf8')).toBe('x = 1\n');
   });
 });
+
+describe('conda-meta/history requested specs', () => {
+  it("records '# update specs' (the lockfile's specs for this set) and '# remove specs' for names no longer requested", async () => {
+    const layout: Layout = { zlib: { 'lib/libz.so': 'z' }, numpy: { 'lib/np.so': 'n' }, libgcc: { 'lib/gcc.so': 'g' } };
+    const first = synthetic(layout, {}, ['numpy >=1.26', 'zlib', "weird 'quoted'", '__glibc >=2.17']);
+    const p = paths('history');
+    await installLockfile({ lockfile: first.lockfile, platform: 'linux-64', prefix: p.prefix, cacheDir: p.cacheDir, http, extract: first.extract });
+    let history = await readFile(join(p.prefix, 'conda-meta/history'), 'utf8');
+    expect(history.trimEnd().split('\n').at(-1)).toBe("# update specs: ['numpy >=1.26', 'zlib']");
+
+    const { zlib: _dropped, ...rest } = layout;
+    const second = synthetic(rest, {}, ['numpy >=1.26']);
+    await installLockfile({ lockfile: second.lockfile, platform: 'linux-64', prefix: p.prefix, cacheDir: p.cacheDir, http, extract: second.extract });
+    history = await readFile(join(p.prefix, 'conda-meta/history'), 'utf8');
+    const lastEntry = history.slice(history.lastIndexOf('==> ')).trimEnd().split('\n');
+    expect(lastEntry.slice(2)).toEqual([
+      `-${server.url('/synthetic')}::zlib-1-0`,
+      "# remove specs: ['zlib']",
+      "# update specs: ['numpy >=1.26']",
+    ]);
+  });
+});

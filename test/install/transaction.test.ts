@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InstallError } from '../../src/errors.js';
-import { formatHistoryEntry, packageSetHash, requestedSpecFor, specName } from '../../src/install/conda-meta.js';
+import { formatHistoryEntry, packageSetHash, pythonListRepr, requestedSpecFor, specName } from '../../src/install/conda-meta.js';
 import { installOrder, prefixUpToDate } from '../../src/install/install.js';
 import {
   acquirePrefixLock,
@@ -177,6 +177,16 @@ describe('install order, up-to-date check, history', () => {
         '',
       ].join('\n'),
     );
+    const withSpecs = formatHistoryEntry({
+      date: new Date(Date.UTC(2026, 10, 25, 9, 5, 7)),
+      command: 'c',
+      added: [pkg('zlib')],
+      removed: [],
+      updateSpecs: ['zlib 1.2.*', "odd'name\\x"],
+      removeSpecs: ['old'],
+    });
+    expect(withSpecs.split('\n').slice(3)).toEqual(["# remove specs: ['old']", "# update specs: ['zlib 1.2.*', 'odd\\'name\\\\x']", '']);
+    expect(pythonListRepr([])).toBe('[]');
     expect(specName('conda-forge::numpy >=1.2')).toBe('numpy');
     expect(specName('python=3.11')).toBe('python');
     expect(specName('libblas[build=*mkl]')).toBe('libblas');
