@@ -207,6 +207,24 @@ describe('conda semantics on synthetic channels', () => {
     expect(got.t).toBe('1 new');
   });
 
+  it('records equal in every sort key give the same result whatever order the records come in', () => {
+    // Same name, version, build number, dependencies and timestamp: only the channel (priority
+    // disabled), subdir or build string differs. The pick must not depend on the input order.
+    const A = 'https://example.test/a';
+    const B = 'https://example.test/b';
+    const cases: [string, RepoDataRecord[], SolveOptions['channelPriority'], string][] = [
+      ['higher-priority channel', [rec('m', '1', { channel: B, build: 'h1_0' }), rec('m', '1', { channel: A, build: 'h1_0' })], 'disabled', A],
+      ['arch before noarch', [rec('n', '1', { subdir: 'noarch', build: 'pyh_0' }), rec('n', '1', { build: 'pyh_0' })], 'strict', 'linux-64'],
+      ['higher build string', [rec('r', '0.2', { build: 'r3.1.3_0a' }), rec('r', '0.2', { build: 'r3.1.3_1' })], 'strict', 'r3.1.3_1'],
+    ];
+    for (const [what, records, channelPriority, want] of cases) {
+      for (const order of [records, [...records].reverse()]) {
+        const [got] = solveChecked({ specs: specs(records[0]!.name), records: order, virtualPackages: [], channels: [A, B], channelPriority }).records;
+        expect([got!.channel, got!.subdir, got!.build], what).toContain(want);
+      }
+    }
+  });
+
   it('enforces constrains only when the constrained package is installed', () => {
     const records = [rec('a', '1', { constrains: ['b <2'] }), rec('b', '1'), rec('b', '2'), rec('c', '1', { depends: ['b'] })];
     expect(nv(solveChecked({ specs: specs('a'), records, virtualPackages: [] }).records)).toEqual({ a: '1' });
@@ -374,6 +392,25 @@ describe('unsatisfiable and not-found explanations', () => {
     const msg = unsatMessage({ specs: specs('a'), records, virtualPackages: [vpkg('__glibc', '2.17')], platform: 'linux-64' });
     expect(msg).toContain("__glibc >=2.34, which the target's virtual package __glibc 2.17 does not satisfy");
     expect(msg).toContain('__glibc >=2.31');
+  });
+
+  it('a failure decided by a virtual package says once how to override the assumed virtual packages', () => {
+    const hint = /assumed for the target platform.*--virtual-packages/;
+    const tooOld = unsatMessage({
+      specs: specs('a'),
+      records: [rec('a', '2', { depends: ['__glibc >=2.34'] }), rec('a', '1', { depends: ['__glibc >=2.31'] })],
+      virtualPackages: [vpkg('__glibc', '2.17')],
+      platform: 'linux-64',
+    });
+    expect(tooOld.split('\n').filter((l) => hint.test(l))).toHaveLength(1);
+    expect(tooOld.split('\n').at(-1)).toMatch(hint);
+    const absent = unsatMessage({ specs: specs('b'), records: [rec('b', '1', { depends: ['__cuda >=12'] })], virtualPackages: [vpkg('__glibc', '2.17')], platform: 'linux-64' });
+    expect(absent).toContain('the target has no virtual package __cuda');
+    expect(absent.split('\n').at(-1)).toMatch(hint);
+    // requested directly: a PackageNotFoundError with the same hint
+    expect(() => solve({ specs: specs('__glibc >=2.34'), records: [], virtualPackages: [vpkg('__glibc', '2.17')], platform: 'linux-64' })).toThrow(hint);
+    // not when virtual packages play no part
+    expect(unsatMessage({ specs: specs('a 1', 'a 2'), records: [rec('a', '1'), rec('a', '2')], virtualPackages: [vpkg('__glibc', '2.17')] })).not.toMatch(hint);
   });
 
   it('a requested name that no channel has is a PackageNotFoundError naming spec and platform', () => {

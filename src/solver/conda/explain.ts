@@ -26,6 +26,11 @@ interface Node {
 }
 
 const MAX_DEPTH = 7;
+
+/** Said once when a virtual package decided the outcome: they are assumed for the target, not detected. */
+export const VIRTUAL_HINT =
+  'Virtual packages (__glibc, __osx, __cuda, ...) are the values assumed for the target platform, not read from this machine; ' +
+  'override them with --virtual-packages (e.g. __glibc=2.34) or the virtual-packages section of the environment file (docs/virtual-packages.md).';
 const MAX_VERSIONS_SHOWN = 6;
 const MAX_GROUPS = 4;
 
@@ -34,6 +39,7 @@ export function explainUnsat(provider: CondaProvider, solver: Solver, core: read
   const roots = ex.rootNodes();
   const lines = [`Cannot solve the requested packages for ${platform}:`];
   render(roots, '', lines);
+  if (lines.some((l) => l.includes("the target's virtual package") || l.includes('the target has no virtual package'))) lines.push(VIRTUAL_HINT);
   return lines.join('\n');
 }
 
@@ -296,8 +302,8 @@ export function describeMissing(p: CondaProvider, vss: readonly VersionSetId[], 
     const name = p.displayName(nameId);
     const all = p.nameCandidates(nameId);
     if (name.startsWith('__')) {
-      if (all.length === 0) return `No candidates were found for ${spec} (requested) for ${platform}: the target has no virtual package ${name}.`;
-      return `No candidates were found for ${spec} (requested) for ${platform}: the virtual package is ${name} ${all.map((s) => p.displaySolvableVersion(s)).join(', ')}.`;
+      if (all.length === 0) return `No candidates were found for ${spec} (requested) for ${platform}: the target has no virtual package ${name}. ${VIRTUAL_HINT}`;
+      return `No candidates were found for ${spec} (requested) for ${platform}: the virtual package is ${name} ${all.map((s) => p.displaySolvableVersion(s)).join(', ')}. ${VIRTUAL_HINT}`;
     }
     if (all.length === 0) {
       return `No candidates were found for ${spec} (requested) for ${platform}: no package named ${name}${where} (looked in ${platform} and noarch); check the name and the channels.`;

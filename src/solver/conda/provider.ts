@@ -357,7 +357,7 @@ export class CondaProvider implements DependencyProvider {
     })();
     if (sameDeps) {
       // Identical requirements allow identical versions: only the timestamp can differ.
-      run.sort((a, b) => this.solvables[b]!.timestamp - this.solvables[a]!.timestamp);
+      run.sort((a, b) => this.solvables[b]!.timestamp - this.solvables[a]!.timestamp || this.tieBreak(a, b));
       for (let k = 0; k < run.length; k++) c[start + k] = run[k]!;
       return;
     }
@@ -378,9 +378,26 @@ export class CondaProvider implements DependencyProvider {
         const d = compareTracked(va, vb);
         if (d !== 0) return d;
       }
-      return this.solvables[run[j]!]!.timestamp - this.solvables[run[i]!]!.timestamp;
+      return this.solvables[run[j]!]!.timestamp - this.solvables[run[i]!]!.timestamp || this.tieBreak(run[i]!, run[j]!);
     });
     for (let k = 0; k < order.length; k++) c[start + k] = run[order[k]!]!;
+  }
+
+  /**
+   * Last resort for records equal in every key above, so the result does not depend on the order the
+   * records were given in: the higher-priority channel (matters with priority disabled), then an
+   * arch record before a noarch one (conda's order), then the higher build string (conda's last key), then the file name.
+   */
+  private tieBreak(a: SolvableId, b: SolvableId): number {
+    const x = this.solvables[a]!.record as Partial<RepoDataRecord> & PackageRecord;
+    const y = this.solvables[b]!.record as Partial<RepoDataRecord> & PackageRecord;
+    const cx = this.rankOfChannel(x.channel ?? '');
+    const cy = this.rankOfChannel(y.channel ?? '');
+    if (cx !== cy) return cx - cy;
+    const nx = x.subdir === 'noarch' ? 1 : 0;
+    const ny = y.subdir === 'noarch' ? 1 : 0;
+    if (nx !== ny) return nx - ny;
+    return cmpStr(y.build, x.build) || cmpStr(x.fn ?? '', y.fn ?? '') || cmpStr(x.channel ?? '', y.channel ?? '');
   }
 
   /** The requirements of a solvable grouped by dependency name (computed once per solvable). */
