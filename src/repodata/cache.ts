@@ -106,6 +106,13 @@ export class RepodataCache {
     await unlink(p.body).catch(() => undefined);
   }
 
+  /** Forget an entry (e.g. a body that turned out to be unreadable), so the next fetch is unconditional. */
+  async remove(url: string): Promise<void> {
+    const p = this.paths(url);
+    await unlink(p.meta).catch(() => undefined);
+    await unlink(p.body).catch(() => undefined);
+  }
+
   /** Mark a cached entry as revalidated now (after a 304). */
   async touch(url: string, meta: CacheMeta): Promise<void> {
     await writeAtomic(this.paths(url).meta, JSON.stringify({ ...meta, time: Date.now() }, null, 1));

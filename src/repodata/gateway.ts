@@ -60,6 +60,12 @@ export interface QueryResult {
   missing: string[];
 }
 
+/** A response body and whether it is the cached copy (revalidated with 304, or offline). */
+interface Fetched {
+  body: Buffer;
+  fromCache: boolean;
+}
+
 /** Which file a subdir's records came from. */
 export type SourceKind = 'shards' | 'repodata.json.zst' | 'repodata.json' | 'missing';
 
@@ -344,9 +350,9 @@ export class Gateway {
     try {
       for (const file of candidates) {
         const url = `${base}/${file}`;
-        let body: Buffer;
+        let fetched: Fetched;
         try {
-          body = await this.fetchCached(url);
+          fetched = await this.fetchCached(url);
         } catch (err) {
           if (isNotFound(err)) continue;
           if (err instanceof OfflineCacheMissError) {
@@ -355,14 +361,17 @@ export class Gateway {
           }
           throw err;
         }
-        const source = redactUrl(url);
-        if (file === SHARDS_INDEX) {
-          const index = await this.decodeIndex(body, url, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source });
-          return new ShardSource(channel, subdir, index, (u, sha, name) => this.fetchShard(u, sha, name));
+        const decode = (body: Buffer) => this.decodeSource(file, body, url, channel, subdir, publicBase);
+        try {
+          return await decode(fetched.body);
+        } catch (err) {
+          if (url.startsWith('file:')) throw err;
+          // Never keep a body that cannot be read: revalidation would answer 304 and serve it forever.
+          await this.cache.remove(url).catch(() => undefined);
+          if (!fetched.fromCache || this.offline) throw err;
+          // The bad copy came from the cache: fetch the file again in full.
+          return await decode((await this.fetchCached(url)).body);
         }
-        const json = file.endsWith('.zst') ? await this.decompress(body, url) : body;
-        const index = new RepoDataIndex(json, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source });
-        return new FullSource(file as SourceKind, channel, subdir, index);
       }
     } finally {
       task.done();
@@ -374,6 +383,24 @@ export class Gateway {
       );
     }
     return new MissingSource(channel, subdir);
+  }
+
+  private async decodeSource(
+    file: string,
+    body: Buffer,
+    url: string,
+    channel: GatewayChannel,
+    subdir: string,
+    publicBase: string,
+  ): Promise<Source> {
+    const source = redactUrl(url);
+    if (file === SHARDS_INDEX) {
+      const index = await this.decodeIndex(body, url, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source });
+      return new ShardSource(channel, subdir, index, (u, sha, name) => this.fetchShard(u, sha, name));
+    }
+    const json = file.endsWith('.zst') ? await this.decompress(body, url) : body;
+    const index = new RepoDataIndex(json, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source });
+    return new FullSource(file as SourceKind, channel, subdir, index);
   }
 
   private async decompress(body: Buffer, url: string): Promise<Buffer> {
@@ -453,8 +480,8 @@ export class Gateway {
    * GET through the disk cache: revalidate a cached copy with If-None-Match / If-Modified-Since
    * (304 → cached body), store new bodies atomically, remember 404s for offline runs.
    */
-  private async fetchCached(url: string): Promise<Buffer> {
-    if (url.startsWith('file:')) return (await this.http.request(url)).body;
+  private async fetchCached(url: string): Promise<Fetched> {
+    if (url.startsWith('file:')) return { body: (await this.http.request(url)).body, fromCache: false };
     const cached = await this.cache.get(url);
     if (this.offline) {
       if (!cached) throw new OfflineCacheMissError(`offline: ${redactUrl(url)} is not in the cache`);
@@ -465,7 +492,7 @@ export class Gateway {
           status: 404,
         });
       }
-      return cached.body;
+      return { body: cached.body, fromCache: true };
     }
     const headers: Record<string, string> = {};
     if (cached?.body) {
@@ -482,12 +509,13 @@ export class Gateway {
     if (res.status === 304) {
       if (cached?.body) {
         await this.cache.touch(url, cached.meta).catch(() => undefined);
-        return cached.body;
+        return { body: cached.body, fromCache: true };
       }
       // A 304 we did not ask for: fetch again without validators.
       res = await this.http.request(url);
     }
     await this.cache.put(url, res.body, { etag: res.headers.etag, lastModified: res.headers['last-modified'] });
-    return res.body;
+    return { body: res.body, fromCache: false };
   }
+
 }
