@@ -173,6 +173,8 @@ export interface PrefixState {
   packages_hash: string;
   only_go: boolean;
   go: LockedGoToolchain | null;
+  /** Present (true) when the lockfile pins Go for the platform but the install skipped it (`--no-go`). */
+  skip_go?: boolean;
 }
 
 /** A stable hash of a package set: sorted `channel/subdir/fn sha256` lines. */

@@ -65,6 +65,11 @@ export interface InstallOptions {
   progress?: ProgressReporter;
   /** Install only the Go toolchain: the prefix holds Go and conda-meta state, no conda packages. */
   onlyGo?: boolean;
+  /**
+   * Do not install the Go toolchain the lockfile pins (CLI `--no-go`). Recorded in the prefix state so
+   * that `verify` does not report the skipped toolchain as missing.
+   */
+  skipGo?: boolean;
   /** Python X.Y for noarch: python packages when the set has no python record. */
   pythonVersion?: string;
   /** Recorded in conda-meta/history (`# cmd: ...`). */
@@ -197,8 +202,10 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     else opts.progress?.log(`warning: ${m}`);
   };
   const pkgs = onlyGo ? [] : packagesFor(lockfile, platform);
-  const go = lockfile.go.find((g) => g.platform === platform);
-  if (!lockfile.metadata.platforms.includes(platform) && pkgs.length === 0 && !go) {
+  const pinnedGo = lockfile.go.find((g) => g.platform === platform);
+  const skipGo = (opts.skipGo ?? false) && pinnedGo !== undefined;
+  const go = skipGo ? undefined : pinnedGo;
+  if (!lockfile.metadata.platforms.includes(platform) && pkgs.length === 0 && !pinnedGo) {
     throw new LockfileError(
       `the lockfile has no entries for platform ${platform} (it covers ${lockfile.metadata.platforms.join(', ') || 'none'}); ` +
         `add the platform and re-lock`,
@@ -392,6 +399,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         packages_hash: packageSetHash(pkgs),
         only_go: onlyGo,
         go: go ?? null,
+        ...(skipGo ? { skip_go: true } : {}),
       });
 
       // The prefix may have been created meanwhile by something that is not us: check again.

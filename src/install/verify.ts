@@ -145,7 +145,8 @@ export async function verifyPrefix(opts: VerifyOptions): Promise<VerifyResult> {
   for (const list of pathProblems) problems.push(...list);
 
   // Go.
-  const go = lockfile.go.find((g) => g.platform === platform);
+  // Installed with --no-go: the pinned toolchain was skipped on purpose and is not expected.
+  const go = state?.skip_go === true ? undefined : lockfile.go.find((g) => g.platform === platform);
   const recorded = state?.go ?? null;
   if (go) {
     if (!recorded) {

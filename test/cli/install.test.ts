@@ -122,6 +122,16 @@ describe.skipIf(!haveFixtures)(`install end to end (${haveFixtures ? 'fixtures p
     expect(bad.stdout).toContain('include/zlib.h');
   });
 
+  it('install --no-go skips the toolchain and verify accepts the prefix', async () => {
+    const prefix = join(dir, 'env-nogo');
+    const r = await install(prefix, '--no-go');
+    expect(r.code).toBe(0);
+    expect(existsSync(join(prefix, 'go'))).toBe(false);
+    const v = await runCli(['verify', '--lockfile', lockfile, '-p', prefix, '--platform', 'osx-64']);
+    expect(v.stdout).toContain('matches');
+    expect(v.code).toBe(0);
+  });
+
   it('two installs give identical trees (history timestamps aside)', async () => {
     const a = join(dir, 'twin-a');
     const b = join(dir, 'twin-b');

@@ -128,3 +128,30 @@ describe('conda-meta/history requested specs', () => {
     ]);
   });
 });
+
+describe('skipGo (CLI --no-go)', () => {
+  it('the pinned Go toolchain is not fetched, and verify does not report it missing', async () => {
+    const { lockfile, extract } = synthetic({ zlib: { 'lib/libz.so': 'z' } });
+    const goBytes = Buffer.from('not fetched');
+    server.route('/go/go1.23.1.linux-amd64.tar.gz', goBytes);
+    lockfile.go = [
+      {
+        platform: 'linux-64', version: '1.23.1', os: 'linux', arch: 'amd64', filename: 'go1.23.1.linux-amd64.tar.gz',
+        url: server.url('/go/go1.23.1.linux-amd64.tar.gz'), sha256: sha(goBytes), size: goBytes.length,
+      },
+    ];
+    const p = paths('nogo');
+    const installGo = async () => {
+      throw new Error('Go must not be installed');
+    };
+    const res = await installLockfile({ lockfile, platform: 'linux-64', prefix: p.prefix, cacheDir: p.cacheDir, http, extract, installGo, skipGo: true });
+    expect(res.go).toBeUndefined();
+    await expect(stat(join(p.cacheDir, 'go'))).rejects.toThrow();
+    await expect(stat(join(p.prefix, 'go'))).rejects.toThrow();
+    const v = await verifyPrefix({ prefix: p.prefix, lockfile, platform: 'linux-64' });
+    expect(v.problems).toEqual([]);
+    // Same mode again: up to date.
+    const again = await installLockfile({ lockfile, platform: 'linux-64', prefix: p.prefix, cacheDir: p.cacheDir, http, extract, installGo, skipGo: true });
+    expect(again.upToDate).toBe(true);
+  });
+});

@@ -31,12 +31,12 @@ export async function installCommand(opts: InstallCommandOptions): Promise<numbe
       { code: 'E_LOCKFILE_PLATFORM' },
     );
   }
-  const effective = opts.go ? lockfile : { ...lockfile, go: [] };
   const progress = new ProgressReporter({ quiet: opts.quiet });
   const http = new HttpClient({ concurrency, onRetry: (r) => progress.log(`retrying ${r.url} (${r.reason}), attempt ${r.attempt}`) });
   const prefix = resolve(opts.prefix);
   const result = await installLockfile({
-    lockfile: effective,
+    lockfile,
+    skipGo: !opts.go,
     platform,
     prefix,
     http,
