@@ -145,4 +145,20 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     expect(bad.stderr).toContain('zlib');
     expect(bad.stderr).not.toContain('SECRET123');
   });
+
+  it('a releases URL that is not JSON is exit 5 naming the feed, and nothing broken is cached for --offline', async () => {
+    server.route('/godl/page.html', '<!doctype html><title>Downloads</title>', 'text/html');
+    const env = writeEnv('html.yml', ['zlib'], 'go: "1.17.*"\n');
+    const lf = join(dir, 'html.lock.yml');
+    const htmlUrl = server.url('/godl/page.html');
+    const online = await runCli(['lock', '-f', env, '--lockfile', lf, '--cache-dir', cache, '--go-releases-url', htmlUrl, '-q']);
+    expect(online.code).toBe(5);
+    expect(online.stderr).toContain('is not JSON');
+    expect(online.stderr).toContain('mode=json');
+    const offline = await runCli(['lock', '-f', env, '--lockfile', lf, '--cache-dir', cache, '--go-releases-url', htmlUrl, '-q', '--offline']);
+    expect(offline.stderr).not.toContain('internal error');
+    expect(offline.code).toBe(5);
+    expect(offline.stderr).toContain('E_OFFLINE_CACHE_MISS');
+  });
 });
+

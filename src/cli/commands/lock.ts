@@ -227,16 +227,28 @@ async function lockGo(
     async getJson<T>(url: string): Promise<T> {
       if (offline) {
         const hit = await cache.get(url);
-        if (!hit?.body) throw new OfflineCacheMissError(`--offline: Go release metadata ${redactUrl(url)} is not in the cache (${cache.dir}); run once without --offline`);
-        return JSON.parse(hit.body.toString('utf8')) as T;
+        const miss = `--offline: Go release metadata ${redactUrl(url)} is not in the cache (${cache.dir}); run once without --offline`;
+        if (!hit?.body) throw new OfflineCacheMissError(miss);
+        try {
+          return JSON.parse(hit.body.toString('utf8')) as T;
+        } catch (err) {
+          await cache.remove(url).catch(() => undefined);
+          throw new OfflineCacheMissError(`${miss} (the cached copy was unreadable and has been removed)`, { cause: err });
+        }
       }
       const res = await http.request(url);
-      await cache.put(url, res.body, { etag: res.headers.etag, lastModified: res.headers['last-modified'] });
+      let json: T;
       try {
-        return JSON.parse(res.body.toString('utf8')) as T;
+        json = JSON.parse(res.body.toString('utf8')) as T;
       } catch (err) {
-        throw new NetworkError(`Go release metadata at ${redactUrl(url)} is not JSON`, { code: 'E_BAD_RESPONSE', url: redactUrl(url), cause: err });
+        throw new NetworkError(
+          `Go release metadata at ${redactUrl(url)} is not JSON; --go-releases-url must name go.dev/dl's JSON feed (https://go.dev/dl/?mode=json&include=all) or a copy of it`,
+          { code: 'E_BAD_RESPONSE', url: redactUrl(url), cause: err },
+        );
       }
+      // Only a readable list is cached, so an --offline run never meets a broken copy.
+      await cache.put(url, res.body, { etag: res.headers.etag, lastModified: res.headers['last-modified'] });
+      return json;
     },
   };
   return resolveGoToolchain({
