@@ -11,6 +11,7 @@
  * `{ exactVersionIsFuzzy: true }` to read it as `1.2.*` instead.
  */
 import { InvalidSpecError } from '../errors.js';
+import { DEFAULTS_CHANNEL_URLS_WIN } from './channel.js';
 import { globMatcher, isGlob } from './glob.js';
 import { featureList, type PackageRecord, type RepoDataRecord } from './record.js';
 import { Version } from './version.js';
@@ -150,6 +151,8 @@ function normaliseChannelUrl(url: string): string {
   return u.toLowerCase();
 }
 
+const DEFAULTS_MEMBERS: ReadonlySet<string> = new Set(DEFAULTS_CHANNEL_URLS_WIN.map((u) => u.toLowerCase()));
+
 function isUrl(s: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 }
@@ -165,6 +168,9 @@ export function channelMatches(specChannel: string, recordChannel: string | unde
   const rec = normaliseChannelUrl(recordChannel);
   const want = normaliseChannelUrl(specChannel);
   if (want === rec) return true;
+  // `defaults` is a multichannel: as in conda (ChannelMatch compares canonical names), `defaults::x`
+  // matches records of any of its channels (pkgs/main, pkgs/r, pkgs/msys2).
+  if (want === 'defaults' && (DEFAULTS_MEMBERS.has(rec) || DEFAULTS_MEMBERS.has(`https://repo.anaconda.com/${rec}`))) return true;
   const pathOf = (u: string) => u.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/, '');
   if (isUrl(want)) return !isUrl(rec) && pathOf(want).endsWith(`/${rec}`);
   if (!isUrl(rec)) return false;

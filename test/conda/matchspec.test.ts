@@ -488,6 +488,14 @@ describe('channelMatches', () => {
     ['http://127.0.0.1:8123/my-channel', 'http://127.0.0.1:9999/my-channel', false],
     ['conda-forge', undefined, false],
     ['conda-forge', '', false],
+    // `defaults` is conda's multichannel: defaults::numpy matches records of pkgs/main, pkgs/r, pkgs/msys2
+    ['defaults', 'https://repo.anaconda.com/pkgs/main', true],
+    ['defaults', 'https://repo.anaconda.com/pkgs/r/', true],
+    ['defaults', 'https://repo.anaconda.com/pkgs/msys2/win-64', true],
+    ['defaults', 'pkgs/main', true],
+    ['defaults', 'https://conda.anaconda.org/conda-forge', false],
+    ['defaults', 'https://mirror.example/pkgs/main', false],
+    ['defaults', 'https://conda.anaconda.org/defaults', true],
   ] as [string, string | undefined, boolean][])('%s vs %s: %s', (spec, record, want) => {
     expect(channelMatches(spec, record)).toBe(want);
   });

@@ -251,6 +251,14 @@ describe('conda semantics on synthetic channels', () => {
     expect(named.records.map((r) => r.channel)).toEqual([lo]);
   });
 
+  it('defaults::name takes the name from the defaults channels (pkgs/main, pkgs/r), as conda does', () => {
+    const cf = 'https://conda.anaconda.org/conda-forge';
+    const main = 'https://repo.anaconda.com/pkgs/main';
+    const records = [rec('a', '2', { channel: cf }), rec('a', '1', { channel: main })];
+    const res = solveChecked({ specs: specs('defaults::a'), records, virtualPackages: [], channels: [cf, main] });
+    expect(res.records.map((r) => `${r.name} ${r.version} ${r.channel}`)).toEqual([`a 1 ${main}`]);
+  });
+
   it('strict channel priority: a version only in the lower channel is not found', () => {
     const hi = 'https://example.test/high';
     const lo = 'https://example.test/low';
