@@ -1,7 +1,7 @@
 /**
  * conda-meta: the per-package records (`conda-meta/<name>-<version>-<build>.json`) that let
  * `conda list -p PREFIX` read an environment we installed, the `conda-meta/history` log, and our own
- * `conda-meta/conda-go-lock.json` state file (Go toolchain + what the lockfile set was).
+ * `conda-meta/conda-go-lock` state file (Go toolchain + what the lockfile set was).
  *
  * Everything written here is deterministic (fixed key order, sorted lists) except the timestamps
  * of history entries.
@@ -14,7 +14,14 @@ import type { LockedCondaPackage, LockedGoToolchain } from '../lockfile/model.js
 import type { InstalledPath } from './link.js';
 
 export const CONDA_META = 'conda-meta';
-export const STATE_FILE = 'conda-go-lock.json';
+/**
+ * Our state file. Deliberately NOT `*.json`: conda (`PrefixData.load`), rattler/pixi and micromamba
+ * read every `conda-meta/*.json` as a package record, and a JSON file without name/version/build
+ * makes `conda list -p PREFIX` fail. (Like pixi's `conda-meta/pixi`.)
+ */
+export const STATE_FILE = 'conda-go-lock';
+/** Where earlier versions wrote the state; still read, never written. */
+export const LEGACY_STATE_FILE = 'conda-go-lock.json';
 export const HISTORY_FILE = 'history';
 
 /** conda's LinkType numbers as written to `link.type`. */
@@ -146,7 +153,7 @@ export async function readPrefixRecords(prefix: string): Promise<PrefixRecord[]>
   }
   const out: PrefixRecord[] = [];
   for (const n of names.sort()) {
-    if (!n.endsWith('.json') || n === STATE_FILE) continue;
+    if (!n.endsWith('.json') || n === LEGACY_STATE_FILE) continue;
     const file = join(dir, n);
     let rec: PrefixRecord;
     try {
@@ -162,7 +169,7 @@ export async function readPrefixRecords(prefix: string): Promise<PrefixRecord[]>
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Our own state in conda-meta/conda-go-lock.json. */
+/** Our own state in conda-meta/conda-go-lock (JSON). */
 export interface PrefixState {
   tool: 'conda-go-lock';
   state_version: 1;
@@ -190,15 +197,18 @@ export async function writePrefixState(prefix: string, state: PrefixState): Prom
 }
 
 export async function readPrefixState(prefix: string): Promise<PrefixState | undefined> {
-  const file = join(prefix, CONDA_META, STATE_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw err;
+  let text: string | undefined;
+  for (const name of [STATE_FILE, LEGACY_STATE_FILE]) {
+    try {
+      text = await readFile(join(prefix, CONDA_META, name), 'utf8');
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      throw err;
+    }
   }
+  if (text === undefined) return undefined;
   try {
     const s = JSON.parse(text) as PrefixState;
     return s?.tool === 'conda-go-lock' ? s : undefined;

@@ -6,7 +6,7 @@
  * - every file recorded in conda-meta `paths_data` exists and has the recorded sha256 (the hash
  *   after prefix replacement). A path written by several packages (a clobber) passes when it
  *   matches any of them; symlinks must still be symlinks, directories directories;
- * - the Go toolchain pinned for the platform is what conda-meta/conda-go-lock.json records, and
+ * - the Go toolchain pinned for the platform is what conda-meta/conda-go-lock records, and
  *   PREFIX/go/VERSION names that version and PREFIX/go/bin/go(.exe) exists.
  */
 import { createHash } from 'node:crypto';
@@ -150,7 +150,7 @@ export async function verifyPrefix(opts: VerifyOptions): Promise<VerifyResult> {
   const recorded = state?.go ?? null;
   if (go) {
     if (!recorded) {
-      problems.push({ kind: 'go-mismatch', package: 'go', expected: goVersionLine(go), actual: 'no Go toolchain recorded in conda-meta/conda-go-lock.json' });
+      problems.push({ kind: 'go-mismatch', package: 'go', expected: goVersionLine(go), actual: 'no Go toolchain recorded in conda-meta/conda-go-lock' });
     } else if (recorded.version !== go.version || recorded.sha256.toLowerCase() !== go.sha256.toLowerCase() || recorded.url !== go.url) {
       problems.push({
         kind: 'go-mismatch',

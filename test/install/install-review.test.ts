@@ -3,7 +3,7 @@
  * 127.0.0.1, laid out by an injected extractor (the archive bytes are opaque).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,6 +152,31 @@ describe('skipGo (CLI --no-go)', () => {
     expect(v.problems).toEqual([]);
     // Same mode again: up to date.
     const again = await installLockfile({ lockfile, platform: 'linux-64', prefix: p.prefix, cacheDir: p.cacheDir, http, extract, installGo, skipGo: true });
+    expect(again.upToDate).toBe(true);
+  });
+});
+
+describe('conda-meta is readable by conda, rattler and micromamba', () => {
+  it('every conda-meta/*.json is a package record named <name>-<version>-<build>.json (conda list loads them all)', async () => {
+    const { lockfile, extract } = synthetic({ zlib: { 'lib/libz.so': 'z' }, numpy: { 'lib/np.so': 'n' } });
+    const p = paths('condameta');
+    await installLockfile({ lockfile, platform: 'linux-64', prefix: p.prefix, cacheDir: p.cacheDir, http, extract });
+    const jsons = (await readdir(join(p.prefix, 'conda-meta'))).filter((n) => n.endsWith('.json')).sort();
+    expect(jsons).toEqual(['numpy-1-0.json', 'zlib-1-0.json']);
+    for (const n of jsons) {
+      const rec = JSON.parse(await readFile(join(p.prefix, 'conda-meta', n), 'utf8')) as Record<string, unknown>;
+      expect(typeof rec.name).toBe('string');
+      expect(`${rec.name}-${rec.version}-${rec.build}.json`).toBe(n);
+    }
+  });
+
+  it('a prefix whose state is in the old conda-meta/conda-go-lock.json is still recognised', async () => {
+    const { lockfile, extract } = synthetic({ zlib: { 'lib/libz.so': 'z' } });
+    const p = paths('legacystate');
+    await installLockfile({ lockfile, platform: 'linux-64', prefix: p.prefix, cacheDir: p.cacheDir, http, extract });
+    await rename(join(p.prefix, 'conda-meta/conda-go-lock'), join(p.prefix, 'conda-meta/conda-go-lock.json'));
+    expect((await verifyPrefix({ prefix: p.prefix, lockfile, platform: 'linux-64' })).problems).toEqual([]);
+    const again = await installLockfile({ lockfile, platform: 'linux-64', prefix: p.prefix, cacheDir: p.cacheDir, http, extract });
     expect(again.upToDate).toBe(true);
   });
 });

@@ -224,7 +224,7 @@ describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () 
     expect(history).toMatch(/^==> \d{4}-\d\d-\d\d \d\d:\d\d:\d\d <==\n# cmd: conda-go-lock install/);
     expect(history).toContain(`+${server.url('/pkgs')}::zlib-1.2.11-h7b6447c_3\n`);
 
-    const state = JSON.parse(await readFile(join(p.prefix, 'conda-meta/conda-go-lock.json'), 'utf8'));
+    const state = JSON.parse(await readFile(join(p.prefix, 'conda-meta/conda-go-lock'), 'utf8'));
     expect(state).toMatchObject({ platform: 'linux-64', content_hash: 'hash-linux-64', only_go: false, go: { version: GO_VERSION } });
     expect((await readFile(join(p.prefix, 'go/VERSION'), 'utf8')).split('\n')[0]).toBe(`go${GO_VERSION}`);
 
@@ -500,7 +500,7 @@ describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () 
     const p = paths('onlygo');
     const res = await installLockfile(opts(lf, 'linux-64', p, { onlyGo: true }));
     expect(res.installed).toEqual([]);
-    expect((await readdir(join(p.prefix, 'conda-meta'))).sort()).toEqual(['conda-go-lock.json', 'history']);
+    expect((await readdir(join(p.prefix, 'conda-meta'))).sort()).toEqual(['conda-go-lock', 'history']);
     expect(await readFile(join(p.prefix, 'go/bin/go'), 'utf8')).toContain('fake go');
     expect((await verifyPrefix({ prefix: p.prefix, lockfile: lf, platform: 'linux-64' })).ok).toBe(true);
   });
