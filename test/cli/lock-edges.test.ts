@@ -21,6 +21,7 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     server = await new ChannelServer()
       .mount('/conda-forge', fixture('repodata', 'conda-forge-subchannel-py39-2024-05'))
       .mount('/t/tk-SECRET123/conda-forge', fixture('repodata', 'conda-forge-subchannel-py39-2024-05'))
+      .mount('/mirror/conda-forge', fixture('repodata', 'conda-forge-subchannel-py39-2024-05'))
       .mount('/godl', fixture('go'))
       .start();
     releases = server.url('/godl/go-dl-include-all-2021-11-08.json');
@@ -159,6 +160,20 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     expect(offline.stderr).not.toContain('internal error');
     expect(offline.code).toBe(5);
     expect(offline.stderr).toContain('E_OFFLINE_CACHE_MISS');
+  });
+
+  it('--update after a channel switch keeps no pin from the channel that was removed', async () => {
+    const env = writeEnv('switch.yml', ['python >=3.9,<3.9.10']);
+    const lf = join(dir, 'switch.lock.yml');
+    expect((await runCli(lockArgs(env, lf))).code).toBe(0);
+    const mirror = server.url('/mirror/conda-forge');
+    writeFileSync(env, `channels:\n  - ${mirror}\nplatforms: [linux-64]\ndependencies:\n  - python >=3.9,<3.9.10\n`);
+    const r = await runCli(lockArgs(env, lf, '--update', 'tzdata'));
+    expect(r.code).toBe(0);
+    const lock = await readLockfile(lf);
+    expect(lock.metadata.channels).toEqual([{ url: mirror }]);
+    const stray = lock.packages.filter((p) => p.channel !== mirror).map((p) => `${p.name} from ${p.channel}`);
+    expect(stray).toEqual([]);
   });
 });
 

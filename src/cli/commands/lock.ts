@@ -112,12 +112,16 @@ async function readExisting(path: string, required: boolean): Promise<Lockfile |
   return readLockfile(path);
 }
 
-/** Locked records of the previous lockfile for `platform`, minus the packages being updated. */
-function lockedFrom(previous: Lockfile | undefined, platform: Platform, update: readonly string[]): RepoDataRecord[] {
+/**
+ * Locked records of the previous lockfile for `platform`, minus the packages being updated and
+ * minus those from a channel the inputs no longer list (a pin never outlives its channel).
+ */
+function lockedFrom(previous: Lockfile | undefined, platform: Platform, update: readonly string[], channels: readonly string[]): RepoDataRecord[] {
   if (!previous) return [];
   const moving = new Set(update);
+  const current = new Set(channels);
   return previous.packages
-    .filter((p) => p.platform === platform && !moving.has(p.name))
+    .filter((p) => p.platform === platform && !moving.has(p.name) && current.has(p.channel))
     .map((p) => ({
       name: p.name,
       version: p.version,
@@ -164,7 +168,7 @@ async function prepareSolve(
     channels: inputs.channels.map((c) => c.baseUrl),
     channelPriority: 'strict',
     // Only an update keeps the previous pins; a plain lock re-solves from scratch.
-    locked: update.length > 0 ? lockedFrom(previous, platform, update) : [],
+    locked: update.length > 0 ? lockedFrom(previous, platform, update, inputs.channels.map((c) => c.baseUrl)) : [],
     platform,
   };
 }
