@@ -175,5 +175,15 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     const stray = lock.packages.filter((p) => p.channel !== mirror).map((p) => `${p.name} from ${p.channel}`);
     expect(stray).toEqual([]);
   });
+
+  it('credentials in --go-download-base-url are not written to the lockfile', async () => {
+    const env = writeEnv('gomirror.yml', ['zlib'], 'go: "1.17.*"\n');
+    const lf = join(dir, 'gomirror.lock.yml');
+    const r = await runCli(lockArgs(env, lf, '--go-download-base-url', 'https://gouser:GOPASS@mirror.example/t/GOTOK/dl/'));
+    expect(r.code).toBe(0);
+    const text = readFileSync(lf, 'utf8');
+    expect(text).not.toMatch(/GOPASS|GOTOK|gouser/);
+    expect((await readLockfile(lf)).go[0]!.url).toBe('https://mirror.example/dl/go1.17.3.linux-amd64.tar.gz');
+  });
 });
 

@@ -13,7 +13,7 @@ import { readLockfile } from '../../lockfile/read.js';
 import { writeLockfile } from '../../lockfile/write.js';
 import { HttpClient } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
-import { redactUrl } from '../../net/redact.js';
+import { redactUrl, stripCredentials } from '../../net/redact.js';
 import { RepodataCache, defaultCacheDir } from '../../repodata/cache.js';
 import { Gateway } from '../../repodata/gateway.js';
 import type { SolveOptions } from '../../solver/index.js';
@@ -255,7 +255,7 @@ async function lockGo(
       return json;
     },
   };
-  return resolveGoToolchain({
+  const pinned = await resolveGoToolchain({
     spec: go.spec,
     platforms: inputs.platforms,
     http: releases,
@@ -263,4 +263,7 @@ async function lockGo(
     prerelease: go.prerelease,
     ...(downloadBaseUrl ? { downloadBaseUrl } : {}),
   });
+  // A mirror given as https://user:password@host/t/<token>/dl/ is used for nothing here; the
+  // lockfile gets the URL without credentials, like every channel URL.
+  return pinned.map((g) => ({ ...g, url: stripCredentials(g.url) }));
 }
