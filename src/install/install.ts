@@ -10,8 +10,8 @@
  *    path used for prefix replacement; write conda-meta; install the Go toolchain; swap the staging
  *    dir into place. Any failure removes the staging dir and leaves the old prefix untouched.
  */
-import { join, resolve } from 'node:path';
-import { copyFile, readFile, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { copyFile, lstat, readFile, readlink, rm } from 'node:fs/promises';
 import { InstallError, LockfileError } from '../errors.js';
 import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../lockfile/model.js';
 import type { ProgressReporter } from '../net/progress.js';
@@ -112,6 +112,17 @@ async function sitePackagesPathOf(extractedDir: string): Promise<string | undefi
   }
   const sp = (index as { python_site_packages_path?: unknown } | null)?.python_site_packages_path;
   return typeof sp === 'string' && sp.trim() !== '' ? sp.trim() : undefined;
+}
+
+/** `prefix` with symbolic links at its last component followed (to a target that may not exist yet). */
+async function followPrefixLinks(prefix: string): Promise<string> {
+  let p = prefix;
+  for (let i = 0; i < 40; i++) {
+    const st = await lstat(p).catch(() => undefined);
+    if (!st?.isSymbolicLink()) return p;
+    p = resolve(dirname(p), await readlink(p));
+  }
+  throw new InstallError(`${prefix}: too many levels of symbolic links`);
 }
 
 /** The name part of a depends entry (`libgcc-ng >=7.3.0` → `libgcc-ng`). */
@@ -226,12 +237,16 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     warnings,
   };
 
-  const lock = await acquirePrefixLock(prefix);
+  // A prefix that is a symbolic link (`~/envs/dev -> /data/envs/dev`) is installed where the link
+  // points: the link stays and the files land on its target. Prefix replacement still uses the
+  // path the user gave.
+  const physical = await followPrefixLinks(prefix);
+  const lock = await acquirePrefixLock(physical);
   try {
-    for (const what of await recoverInterrupted(prefix)) warn(`interrupted earlier install: ${what}`);
-    const kind = await assertReplaceablePrefix(prefix);
-    const oldRecords = kind === 'environment' ? await readPrefixRecords(prefix) : [];
-    const state = kind === 'environment' ? await readPrefixState(prefix) : undefined;
+    for (const what of await recoverInterrupted(physical)) warn(`interrupted earlier install: ${what}`);
+    const kind = await assertReplaceablePrefix(physical);
+    const oldRecords = kind === 'environment' ? await readPrefixRecords(physical) : [];
+    const state = kind === 'environment' ? await readPrefixState(physical) : undefined;
     if (prefixUpToDate({ state, records: oldRecords, packages: pkgs, go, platform, onlyGo })) {
       result.upToDate = true;
       return result;
@@ -310,7 +325,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     }
 
     // Link into staging.
-    const staging = await createStaging(prefix);
+    const staging = await createStaging(physical);
     try {
       const owners = new Map<string, string>();
       const safeDirs = new Set<string>();
@@ -365,7 +380,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
 
       // History: keep the old log, append this transaction.
       if (kind === 'environment') {
-        await copyFile(join(prefix, CONDA_META, HISTORY_FILE), join(staging, CONDA_META, HISTORY_FILE)).catch(
+        await copyFile(join(physical, CONDA_META, HISTORY_FILE), join(staging, CONDA_META, HISTORY_FILE)).catch(
           (err: NodeJS.ErrnoException) => {
             if (err.code !== 'ENOENT') throw err;
           },
@@ -403,8 +418,8 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       });
 
       // The prefix may have been created meanwhile by something that is not us: check again.
-      await assertReplaceablePrefix(prefix);
-      await swapIntoPlace(staging, prefix);
+      await assertReplaceablePrefix(physical);
+      await swapIntoPlace(staging, physical);
     } catch (err) {
       await removeStaging(staging);
       throw err;

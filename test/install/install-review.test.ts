@@ -3,7 +3,7 @@
  * 127.0.0.1, laid out by an injected extractor (the archive bytes are opaque).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,5 +178,38 @@ describe('conda-meta is readable by conda, rattler and micromamba', () => {
     expect((await verifyPrefix({ prefix: p.prefix, lockfile, platform: 'linux-64' })).problems).toEqual([]);
     const again = await installLockfile({ lockfile, platform: 'linux-64', prefix: p.prefix, cacheDir: p.cacheDir, http, extract });
     expect(again.upToDate).toBe(true);
+  });
+});
+
+describe('a prefix that is a symbolic link', () => {
+  it('is installed where the link points; the link stays; placeholders get the path as given', async () => {
+    const base = join(root, `symlinked-${seq++}`);
+    await mkdir(join(base, 'big/env'), { recursive: true });
+    await mkdir(join(base, 'home'), { recursive: true });
+    await symlink(join(base, 'big/env'), join(base, 'home/env'));
+    const layout: Layout = {
+      tool: { 'bin/tool': '#!/opt/anaconda1anaconda2anaconda3/bin/python\n', 'info/has_prefix': 'bin/tool\n' },
+    };
+    const prefix = join(base, 'home/env');
+    for (const round of [1, 2]) {
+      const { lockfile, extract } = synthetic(layout, { tool: { version: String(round) } });
+      await installLockfile({ lockfile, platform: 'linux-64', prefix, cacheDir: join(base, 'cache'), http, extract });
+      expect((await lstat(prefix)).isSymbolicLink()).toBe(true);
+      expect(await readdir(join(base, 'home'))).toEqual(['env']);
+      expect(await readdir(join(base, 'big'))).toEqual(['env']);
+      expect(await readFile(join(base, 'big/env/bin/tool'), 'utf8')).toBe(`#!${prefix}/bin/python\n`);
+      expect((await readdir(join(base, 'big/env/conda-meta'))).sort()).toEqual(['conda-go-lock', 'history', `tool-${round}-0.json`]);
+      expect((await verifyPrefix({ prefix, lockfile, platform: 'linux-64' })).problems).toEqual([]);
+    }
+  });
+
+  it('a dangling link: the environment is created at its target', async () => {
+    const base = join(root, `dangling-${seq++}`);
+    await mkdir(join(base, 'home'), { recursive: true });
+    await symlink(join(base, 'big/env'), join(base, 'home/env'));
+    const { lockfile, extract } = synthetic({ zlib: { 'lib/libz.so': 'z' } });
+    await installLockfile({ lockfile, platform: 'linux-64', prefix: join(base, 'home/env'), cacheDir: join(base, 'cache'), http, extract });
+    expect((await lstat(join(base, 'home/env'))).isSymbolicLink()).toBe(true);
+    expect(await readFile(join(base, 'big/env/lib/libz.so'), 'utf8')).toBe('z');
   });
 });
