@@ -3,7 +3,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { writeFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parsePlatforms } from '../../conda/platform.js';
-import { ExitCode, LockfileError } from '../../errors.js';
+import { ExitCode, LockfileError, UsageError } from '../../errors.js';
 import { readLockfile } from '../../lockfile/read.js';
 import { renderCondaLockV1 } from '../../lockfile/render/conda-lock.js';
 import { renderEnvironmentYaml } from '../../lockfile/render/env.js';
@@ -47,6 +47,12 @@ export async function renderCommand(opts: RenderCommandOptions): Promise<number>
   }
 
   if (opts.output === '-') {
+    if (outputs.length > 1) {
+      // Concatenated @EXPLICIT files (or environments) would install every platform's packages at once.
+      throw new UsageError(
+        `-o - writes one file, but ${opts.lockfile} has ${platforms.length} platforms (${platforms.join(', ')}): pick one with -p <platform>, or give -o a directory`,
+      );
+    }
     process.stdout.write(outputs.map((o) => o.text).join(''));
     return ExitCode.ok;
   }

@@ -1,0 +1,45 @@
+/** `render` edge cases through the CLI, on a small hand-made lockfile (no network). */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeLockfile } from '../../src/lockfile/write.js';
+import { sampleLockfile } from '../lockfile/sample.js';
+import { runCli } from './helpers.js';
+
+describe('render edge cases', () => {
+  let dir: string;
+  let lf: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cgl-render-edges-'));
+    lf = join(dir, 'lock.yml');
+    await writeLockfile(lf, sampleLockfile());
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('-o - with several platforms is a usage error (one stdout stream cannot hold several @EXPLICIT files)', async () => {
+    expect(sampleLockfile().metadata.platforms.length).toBeGreaterThan(1);
+    for (const kind of ['explicit', 'env']) {
+      const r = await runCli(['render', '--kind', kind, '--lockfile', lf, '-o', '-']);
+      expect(r.code, kind).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('-p <platform>');
+    }
+    // One platform, or the multi-platform conda-lock format, still go to stdout.
+    const one = await runCli(['render', '--lockfile', lf, '-p', 'linux-64', '-o', '-']);
+    expect(one.code).toBe(0);
+    expect(one.stdout.match(/@EXPLICIT/g)).toHaveLength(1);
+    const cl = await runCli(['render', '--kind', 'conda-lock', '--lockfile', lf, '-o', '-']);
+    expect(cl.code).toBe(0);
+    expect(cl.stdout).toMatch(/^version: 1$/m);
+  });
+
+  it('several platforms with -o DIR write one file per platform', async () => {
+    const out = join(dir, 'out');
+    const r = await runCli(['render', '--lockfile', lf, '-o', `${out}/`]);
+    expect(r.code).toBe(0);
+    for (const p of sampleLockfile().metadata.platforms) {
+      expect(readFileSync(join(out, `conda-${p}.lock`), 'utf8')).toContain(`# platform: ${p}`);
+    }
+  });
+});
