@@ -34,6 +34,7 @@ import {
 } from './conda-meta.js';
 import { cacheKey, extractCached, fetchVerified, type Downloader, type Extractor } from './download.js';
 import { linkPackage, type Clobber } from './link.js';
+import { E_PREFIX_TOO_LONG } from './prefix-replace.js';
 import { pythonMajorMinor, type PythonTarget } from './noarch-python.js';
 import {
   acquirePrefixLock,
@@ -346,14 +347,27 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
             copy: opts.copy,
             warn,
           });
-        let linked = await link(f.extracted);
-        if (linked.mismatches.length > 0 && f.extractedFromCache) {
-          // The cached extraction was modified (a hard-linked file edited in some prefix): extract
-          // the verified archive again and re-link this package over its own files.
-          const m = linked.mismatches[0]!;
-          warn(`${dist}: cached extraction ${f.extracted} was modified (${m.path}); extracting again`);
+        const reextract = async (why: string) => {
+          warn(`${dist}: cached extraction ${f.extracted} ${why}; extracting again`);
           await rm(f.extracted, { recursive: true, force: true });
           await extractCached(extract, f.archive, f.key, opts.cacheDir);
+        };
+        let linked: Awaited<ReturnType<typeof link>>;
+        let reextracted = false;
+        try {
+          linked = await link(f.extracted);
+        } catch (err) {
+          // A cached extraction that lost files (a cache cleaner, a partial `rm`) or its info/: the
+          // archive is verified, so extract it again and link once more over this package's files.
+          if (!f.extractedFromCache || !(err instanceof InstallError) || err.code === E_PREFIX_TOO_LONG) throw err;
+          await reextract(`is incomplete (${err.message})`);
+          reextracted = true;
+          linked = await link(f.extracted);
+        }
+        if (linked.mismatches.length > 0 && f.extractedFromCache && !reextracted) {
+          // The cached extraction was modified (a hard-linked file edited in some prefix): extract
+          // the verified archive again and re-link this package over its own files.
+          await reextract(`was modified (${linked.mismatches[0]!.path})`);
           linked = await link(f.extracted);
         }
         for (const m of linked.mismatches) {

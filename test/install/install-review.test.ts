@@ -213,3 +213,23 @@ describe('a prefix that is a symbolic link', () => {
     expect(await readFile(join(base, 'big/env/lib/libz.so'), 'utf8')).toBe('z');
   });
 });
+
+describe('an incomplete cached extraction', () => {
+  it.each([
+    ['a file of the package', 'lib/libz.so'],
+    ['its file list', 'info/files'],
+  ])('missing %s is extracted again from the verified archive, with a warning', async (_what, victim) => {
+    const { lockfile, extract } = synthetic({ zlib: { 'lib/libz.so': 'z', 'include/zlib.h': 'h' } });
+    const base = join(root, `cache-incomplete-${seq++}`);
+    const cacheDir = join(base, 'cache');
+    await installLockfile({ lockfile, platform: 'linux-64', prefix: join(base, 'a'), cacheDir, http, extract });
+    await rm(join(cacheDir, 'extracted', lockfile.packages[0]!.sha256, victim));
+    const warnings: string[] = [];
+    const res = await installLockfile({ lockfile, platform: 'linux-64', prefix: join(base, 'b'), cacheDir, http, extract, onWarning: (m) => warnings.push(m) });
+    expect(res.installed).toEqual(['zlib-1-0']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^zlib-1-0: cached extraction .* is incomplete \(.*\); extracting again$/);
+    expect(await readFile(join(base, 'b', 'lib/libz.so'), 'utf8')).toBe('z');
+    expect((await verifyPrefix({ prefix: join(base, 'b'), lockfile, platform: 'linux-64' })).problems).toEqual([]);
+  });
+});
