@@ -81,6 +81,7 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     const specs = await runCli(checkArgs(env, lf));
     expect(specs.code).toBe(1);
     expect(specs.stderr).toContain('linux-64: inputs changed');
+    expect(specs.stderr).toContain('error[E_STALE_LOCKFILE]');
     expect(specs.stderr).toContain("specs: added 'xz 5.*' and removed 'zlib'");
 
     writeEnv('what.yml', ['python 3.9.*', 'zlib'], 'go: "1.17.*"\n');

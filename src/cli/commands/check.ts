@@ -84,6 +84,7 @@ export function reportCheck(lockfilePath: string, reasons: string[]): number {
     process.stderr.write(`${lockfilePath} is up to date\n`);
     return ExitCode.ok;
   }
-  process.stderr.write(`${lockfilePath} is stale:\n${reasons.map((r) => `  - ${r}`).join('\n')}\nRun \`conda-go-lock lock\` to update it.\n`);
+  // The code docs/exit-codes.md lists for status 1, so logs can be searched for it.
+  process.stderr.write(`error[E_STALE_LOCKFILE]: ${lockfilePath} is stale:\n${reasons.map((r) => `  - ${r}`).join('\n')}\nRun \`conda-go-lock lock\` to update it.\n`);
   return ExitCode.failed;
 }
