@@ -292,6 +292,25 @@ describe('conda semantics on synthetic channels', () => {
     expect(msg).toContain('2.28');
   });
 
+  it('a constrains on a virtual package holds whenever the target has it (virtual packages are always installed)', () => {
+    // conda-forge's cuda-version: each build constrains __cuda, nothing depends on __cuda.
+    const records = [
+      rec('cuda-version', '12.0', { constrains: ['__cuda >=12', 'cudatoolkit 12.0|12.0.*'] }),
+      rec('cuda-version', '11.8', { constrains: ['__cuda >=11.8', 'cudatoolkit 11.8|11.8.*'] }),
+      rec('sysroot_linux-64', '2.17', { constrains: ['__glibc >=2.17'] }),
+    ];
+    const onDriver = (cuda: string | undefined) =>
+      solveChecked({ specs: specs('cuda-version'), records, virtualPackages: cuda ? [vpkg('__cuda', cuda)] : [] }).records;
+    expect(nv(onDriver('11.8'))).toEqual({ 'cuda-version': '11.8' });
+    expect(nv(onDriver('12.2'))).toEqual({ 'cuda-version': '12.0' });
+    // no __cuda on the target: the constraint is on an absent package
+    expect(nv(onDriver(undefined))).toEqual({ 'cuda-version': '12.0' });
+    const msg = unsatMessage({ specs: specs('cuda-version 12.*'), records, virtualPackages: [vpkg('__cuda', '11.8')], platform: 'linux-64' });
+    expect(msg).toContain("__cuda >=12, which the target's virtual package __cuda 11.8 does not satisfy");
+    expect(() => solve({ specs: specs('sysroot_linux-64'), records, virtualPackages: [vpkg('__glibc', '2.12')] })).toThrow(UnsatisfiableError);
+    expect(nv(solveChecked({ specs: specs('sysroot_linux-64'), records, virtualPackages: [vpkg('__glibc', '2.28')] }).records)).toEqual({ 'sysroot_linux-64': '2.17' });
+  });
+
   it('locked records are preferred where possible but not forced', () => {
     const records = [rec('a', '1', { depends: ['b'] }), rec('a', '2', { depends: ['b'] }), rec('b', '1'), rec('b', '2'), rec('b', '3')];
     const locked = [records[0]!, records[3]!]; // a 1, b 2

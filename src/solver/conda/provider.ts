@@ -249,7 +249,15 @@ export class CondaProvider implements DependencyProvider {
     const requires: VersionSetId[] = [];
     const constrains: VersionSetId[] = [];
     for (const d of sol.record.depends ?? []) requires.push(this.versionSet(d));
-    for (const d of sol.record.constrains ?? []) constrains.push(this.versionSet(d));
+    for (const d of sol.record.constrains ?? []) {
+      const vs = this.versionSet(d);
+      const target = this.names[this.vsets[vs]!.name]!;
+      if (!target.startsWith('__')) constrains.push(vs);
+      // The target's virtual packages are always there (conda, mamba and rattler install every one),
+      // so a constraint on one it has must hold: a requirement (`cuda-version 12` constrains
+      // `__cuda >=12`). A constraint on one it lacks constrains nothing.
+      else if (this.virtualNames.has(target)) requires.push(vs);
+    }
     // A record's track_features are not dependencies; `features` (old-style) are ignored like rattler does.
     sol.deps = { requires, constrains };
     return sol.deps;
