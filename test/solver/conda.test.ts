@@ -440,6 +440,28 @@ describe('unsatisfiable and not-found explanations', () => {
     expect(unsatMessage({ specs: specs('a 1', 'a 2'), records: [rec('a', '1'), rec('a', '2')], virtualPackages: [vpkg('__glibc', '2.17')] })).not.toMatch(hint);
   });
 
+  it('a requested spec naming a channel lists only that channel\'s versions, or says the channel has none', () => {
+    const cf = 'https://conda.anaconda.org/conda-forge';
+    const main = 'https://repo.anaconda.com/pkgs/main';
+    const records = [rec('numpy', '1.26', { channel: cf }), rec('numpy', '1.26', { channel: cf, build: 'h1_0' }), rec('numpy', '1.20', { channel: main })];
+    const notFound = (s: string) => {
+      try {
+        solve({ specs: specs(s), records, virtualPackages: [], channels: [cf, main], platform: 'linux-64' });
+      } catch (e) {
+        expect(e).toBeInstanceOf(PackageNotFoundError);
+        return (e as Error).message;
+      }
+      throw new Error('expected PackageNotFoundError');
+    };
+    expect(notFound('defaults::numpy >=1.26')).toContain('available versions of numpy in defaults: 1.20.');
+    const other = notFound('bioconda::numpy');
+    expect(other).toContain('no record of numpy comes from bioconda');
+    expect(other).toContain(`numpy is available from ${cf}, ${main}`);
+    expect(other).not.toContain('available versions');
+    // all versions shown: no trailing "…" although a version has two builds
+    expect(notFound('numpy >=2')).toMatch(/available versions of numpy: 1\.26 \(records of numpy in https:\/\/repo\.anaconda\.com\/pkgs\/main were not considered/);
+  });
+
   it('a requested name that no channel has is a PackageNotFoundError naming spec and platform', () => {
     const err = (() => { try { solve({ specs: specs('nosuchpkg >=1'), records: [rec('a', '1')], virtualPackages: [], platform: 'win-64', channels: ['https://example.test/main'] }); } catch (e) { return e; } return undefined; })();
     expect(err).toBeInstanceOf(PackageNotFoundError);

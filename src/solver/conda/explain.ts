@@ -7,6 +7,7 @@
  * no candidates, a constraint rules it out, ...). Candidates with the same explanation are merged
  * into one line (`python 3.9.19 | 3.9.18 would require`).
  */
+import { channelMatches } from '../../conda/matchspec.js';
 import type { CoreClause } from '../core/solver.js';
 import type { NameId, SolvableId, VersionSetId } from '../core/provider.js';
 import type { Solver } from '../core/solver.js';
@@ -308,15 +309,32 @@ export function describeMissing(p: CondaProvider, vss: readonly VersionSetId[], 
     if (all.length === 0) {
       return `No candidates were found for ${spec} (requested) for ${platform}: no package named ${name}${where} (looked in ${platform} and noarch); check the name and the channels.`;
     }
+    // A spec naming a channel (`bioconda::x`): versions from other channels are no options for it.
+    const specChannel = p.versionSetSpec(vs)?.channel;
+    let listed = all;
+    if (specChannel !== undefined) {
+      const channelOf = (s: SolvableId) => (p.solvables[s]!.record as { channel?: string }).channel;
+      listed = all.filter((s) => channelMatches(specChannel, channelOf(s)));
+      if (listed.length === 0) {
+        const from = [...new Set(all.map((s) => channelOf(s) ?? '?'))];
+        return `No candidates were found for ${spec} (requested) for ${platform}: no record of ${name} comes from ${specChannel}${where ? ` (searched${where})` : ''}; ${name} is available from ${from.join(', ')}. Add ${specChannel} to the channels or drop the '${specChannel}::' prefix.`;
+      }
+    }
     const versions: string[] = [];
-    for (const s of all) {
+    let more = false;
+    for (const s of listed) {
       const v = p.displaySolvableVersion(s);
-      if (!versions.includes(v)) versions.push(v);
-      if (versions.length >= 8) break;
+      if (versions.includes(v)) continue;
+      if (versions.length >= 8) {
+        more = true;
+        break;
+      }
+      versions.push(v);
     }
     const excluded = p.excludedByPriority.get(name);
     const prio = excluded ? ` (records of ${name} in ${excluded.map((e) => e.channel).join(', ')} were not considered because of strict channel priority)` : '';
-    return `No candidates were found for ${spec} (requested) for ${platform}${where}; available versions of ${name}: ${versions.join(', ')}${all.length > versions.length ? ', …' : ''}${prio}.`;
+    const inChannel = specChannel !== undefined ? ` in ${specChannel}` : '';
+    return `No candidates were found for ${spec} (requested) for ${platform}${where}; available versions of ${name}${inChannel}: ${versions.join(', ')}${more ? ', …' : ''}${prio}.`;
   });
   return parts.join('\n');
 }
