@@ -186,5 +186,37 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     expect(text).not.toMatch(/GOPASS|GOTOK|gouser/);
     expect((await readLockfile(lf)).go[0]!.url).toBe('https://mirror.example/dl/go1.17.3.linux-amd64.tar.gz');
   });
+
+  it('never overwrites an input file or a file that is not a conda-go-lock lockfile', async () => {
+    const env = writeEnv('own.yml', ['zlib']);
+    const envText = readFileSync(env, 'utf8');
+    const same = await runCli(lockArgs(env, env));
+    expect(same.code).toBe(2);
+    expect(same.stderr).toContain('is also an input file');
+    expect(readFileSync(env, 'utf8')).toBe(envText);
+
+    // Some other tool's file (here a conda-lock lockfile) at the lockfile path.
+    const foreign = join(dir, 'conda-lock.yml');
+    const foreignText = 'version: 1\nmetadata:\n  platforms: [linux-64]\npackage: []\n';
+    writeFileSync(foreign, foreignText);
+    const r = await runCli(lockArgs(env, foreign));
+    expect(r.code).toBe(7);
+    expect(r.stderr).toContain('E_LOCKFILE_FOREIGN');
+    expect(r.stderr).toContain('not a conda-go-lock lockfile');
+    expect(readFileSync(foreign, 'utf8')).toBe(foreignText);
+
+    // Our own lockfile, damaged (e.g. a bad merge), or an empty file: replaced with a warning.
+    const ours = join(dir, 'own.lock.yml');
+    expect((await runCli(lockArgs(env, ours))).code).toBe(0);
+    const good = readFileSync(ours, 'utf8');
+    writeFileSync(ours, good.replace(/sha256: [0-9a-f]{64}/, 'sha256: <<<<<<< HEAD'));
+    const damaged = await runCli(['lock', '-f', env, '--lockfile', ours, '--cache-dir', cache, '--go-releases-url', releases]);
+    expect(damaged.code).toBe(0);
+    expect(damaged.stderr).toContain('will be replaced');
+    expect(readFileSync(ours, 'utf8')).toBe(good);
+    writeFileSync(ours, '');
+    expect((await runCli(lockArgs(env, ours))).code).toBe(0);
+    expect(readFileSync(ours, 'utf8')).toBe(good);
+  });
 });
 
