@@ -49,7 +49,20 @@ export function parseLockfile(text: string, path = '<lockfile>'): Lockfile {
       code: 'E_LOCKFILE_SCHEMA',
     });
   }
-  const version = (data as Record<string, unknown>).version;
+  const obj = data as Record<string, unknown>;
+  if (Array.isArray(obj.package) && !('packages' in obj)) {
+    throw new LockfileError(
+      `${path}: this is a conda-lock lockfile (it has \`package:\`), not a conda-go-lock one; create ours with \`conda-go-lock lock -f environment.yml\` (\`conda-go-lock render --kind conda-lock\` writes the conda-lock format)`,
+      { code: 'E_LOCKFILE_SCHEMA' },
+    );
+  }
+  if (('dependencies' in obj || 'channels' in obj) && !('packages' in obj)) {
+    throw new LockfileError(
+      `${path}: this is an environment file (it has \`${'dependencies' in obj ? 'dependencies' : 'channels'}:\`), not a lockfile; pass it with -f and name the lockfile with --lockfile (default conda-go-lock.yml)`,
+      { code: 'E_LOCKFILE_SCHEMA' },
+    );
+  }
+  const version = obj.version;
   if (typeof version === 'number' && version !== LOCKFILE_VERSION) {
     throw new LockfileError(
       `${path}${lineOf(doc, lineCounter, ['version'])}: lockfile version ${version} is not supported (this conda-go-lock reads version ${LOCKFILE_VERSION}); ` +
