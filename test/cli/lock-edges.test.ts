@@ -93,6 +93,15 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     expect(go.code).toBe(1);
     expect(go.stderr).toContain("Go spec: '1.17.*' → '1.17.2'");
 
+    // Locked with --go, checked without it: the message says to pass it.
+    const viaFlag = join(dir, 'what-go.lock.yml');
+    const plain = writeEnv('what-go.yml', ['zlib']);
+    expect((await runCli(lockArgs(plain, viaFlag, '--go', '1.17.*'))).code).toBe(0);
+    expect((await runCli(checkArgs(plain, viaFlag, '--go', '1.17.*'))).code).toBe(0);
+    const noFlag = await runCli(checkArgs(plain, viaFlag));
+    expect(noFlag.code).toBe(1);
+    expect(noFlag.stderr).toContain("the lock was made with --go '1.17.*'");
+
     const url = await runCli(['check', '-f', env, '--lockfile', lf]);
     expect(url.code).toBe(1);
     expect(url.stderr).toContain(`Go release metadata URL: ${releases} → https://go.dev/dl/`);

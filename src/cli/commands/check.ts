@@ -59,7 +59,10 @@ function changedInputs(inputs: LockInputs, lockfile: Lockfile): string[] {
   const oldGo = meta.go;
   const newGo = inputs.go;
   if (!oldGo && newGo) out.push(`Go toolchain '${newGo.spec}' is requested but not locked`);
-  else if (oldGo && !newGo) out.push(`Go toolchain '${oldGo.spec}' is locked but no longer requested`);
+  else if (oldGo && !newGo) {
+    const hint = oldGo.source === '--go' ? ` (the lock was made with --go '${oldGo.spec}': pass it here too)` : '';
+    out.push(`Go toolchain '${oldGo.spec}' is locked but no longer requested${hint}`);
+  }
   else if (oldGo && newGo) {
     if (oldGo.spec !== newGo.spec) out.push(`Go spec: '${oldGo.spec}' → '${newGo.spec}' (from ${newGo.source})`);
     const url = redactUrl(newGo.releases_url);
