@@ -1,6 +1,8 @@
 /**
  * Extraction throughput: our extractor (src/install/extract) against the CLI pipeline
  * (`unzip -p | zstd -d | tar -x` for .conda, `tar -xjf` for .tar.bz2) on the same packages.
+ * `.tar.bz2` rows are measured twice: through `bzip2 -dc` (the default when the program exists)
+ * and through the seek-bzip fallback (CONDA_GO_LOCK_BZIP2=js).
  *
  *   node --import tsx bench/install.ts [--quick]
  *
@@ -131,7 +133,19 @@ async function main(): Promise<void> {
     archives.push(midConda, midBz2);
 
     const rows: Row[] = [];
-    for (const a of archives) rows.push(await measure(a, scratch));
+    for (const a of archives) {
+      rows.push(await measure(a, scratch));
+      if (a.endsWith('.tar.bz2')) {
+        // The same archive through the pure-JS fallback (what runs when there is no bzip2 program).
+        process.env.CONDA_GO_LOCK_BZIP2 = 'js';
+        try {
+          const r = await measure(a, scratch);
+          rows.push({ ...r, name: `${r.name} (seek-bzip fallback)` });
+        } finally {
+          delete process.env.CONDA_GO_LOCK_BZIP2;
+        }
+      }
+    }
 
     const mbps = (mb: number, ms: number) => (mb / (ms / 1000)).toFixed(1);
     console.log(`node ${process.version}, ${process.platform}-${process.arch}; one run each (shared 2-core machine)`);

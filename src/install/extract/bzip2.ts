@@ -1,18 +1,26 @@
 /**
- * Streaming bzip2 decompression of a file with seek-bzip.
+ * Streaming bzip2 decompression of a file.
  *
- * seek-bzip decodes synchronously from a byte-reader; we give it one backed by `fs.readSync` over a
- * 64 KiB window, and drive its block decoder ourselves so each bzip2 block (≤ 900 kB of input
- * data) is yielded as soon as it is decoded: memory stays bounded by a block, not a package.
+ * Two back ends with the same results (bytes, and the same truncated / corrupt errors):
+ *
+ * - `cli`: the `bzip2` program (`bzip2 -dc` with the file on stdin), about 3x faster than
+ *   JavaScript. Used when `bzip2 --help` runs (checked once per process); set
+ *   CONDA_GO_LOCK_BZIP2=js to never use it.
+ * - `js`: seek-bzip, which decodes synchronously from a byte-reader; we give it one backed by
+ *   `fs.readSync` over a 64 KiB window, and drive its block decoder ourselves so each bzip2 block
+ *   (≤ 900 kB of input data) is yielded as soon as it is decoded: memory stays bounded by a block,
+ *   not a package.
  *
  * Multistream files (what pbzip2 / lbzip2 write: several complete bzip2 streams concatenated) are
  * decoded stream after stream, checking each stream's CRC. A file that ends before the final
  * end-of-stream marker is reported as truncated (seek-bzip's own `decode` would stop silently
- * when the input runs out between two blocks).
+ * when the input runs out between two blocks). Bytes after a complete stream that do not start
+ * another one are ignored, as bzip2(1) does.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { UnsafeArchiveError } from '../../errors.js';
+import { InstallError, UnsafeArchiveError } from '../../errors.js';
 
 interface ByteInput {
   readByte(): number;
@@ -100,16 +108,104 @@ class BlockOutput implements ByteOutput {
   }
 }
 
-/** Decompress a (possibly multistream) .bz2 file, yielding one buffer per bzip2 block. */
-export async function* bzip2DecompressFile(path: string, what: string = path): AsyncGenerator<Buffer> {
+export type Bzip2Backend = 'cli' | 'js';
+
+function bzip2Error(what: string, e: unknown): UnsafeArchiveError {
+  return new UnsafeArchiveError(
+    e instanceof TruncatedError
+      ? `${what}: truncated bzip2 data (the file ends before the end-of-stream marker); delete it and download it again`
+      : `${what}: corrupt bzip2 data (${e instanceof Error ? e.message : String(e)}); delete it and download it again`,
+    { cause: e },
+  );
+}
+
+let cliProbe: Promise<boolean> | undefined;
+
+/** Whether the `bzip2` program can be used (probed once; CONDA_GO_LOCK_BZIP2=js disables it). */
+export function bzip2CliAvailable(): Promise<boolean> {
+  if (process.env.CONDA_GO_LOCK_BZIP2 === 'js') return Promise.resolve(false);
+  cliProbe ??= new Promise<boolean>((resolve) => {
+    try {
+      const child = spawn('bzip2', ['--help'], { stdio: 'ignore', windowsHide: true });
+      child.on('error', () => resolve(false));
+      child.on('close', (code) => resolve(code === 0));
+    } catch {
+      resolve(false);
+    }
+  });
+  return cliProbe;
+}
+
+/**
+ * Decompress a (possibly multistream) .bz2 file. `backend` defaults to the `bzip2` program when it
+ * is available, seek-bzip otherwise.
+ */
+export async function* bzip2DecompressFile(
+  path: string,
+  what: string = path,
+  opts: { backend?: Bzip2Backend } = {},
+): AsyncGenerator<Buffer> {
+  const backend = opts.backend ?? ((await bzip2CliAvailable()) ? 'cli' : 'js');
+  if (backend === 'cli') yield* bzip2DecompressCli(path, what);
+  else yield* bzip2DecompressJs(path, what);
+}
+
+/** `bzip2 -dc < path`, streamed; a non-zero exit becomes the same errors as the JS decoder's. */
+async function* bzip2DecompressCli(path: string, what: string): AsyncGenerator<Buffer> {
   const fd = openSync(path, 'r');
-  const corrupt = (e: unknown) =>
-    new UnsafeArchiveError(
-      e instanceof TruncatedError
-        ? `${what}: truncated bzip2 data (the file ends before the end-of-stream marker); delete it and download it again`
-        : `${what}: corrupt bzip2 data (${e instanceof Error ? e.message : String(e)}); delete it and download it again`,
-      { cause: e },
-    );
+  let child: ChildProcess;
+  try {
+    // The same verdict as seek-bzip on a file that does not even start like bzip2 (bzip2(1)
+    // calls a short one "truncated").
+    const magic = Buffer.alloc(4);
+    const n = readSync(fd, magic, 0, 4, 0);
+    if (n < 4 || magic.toString('latin1', 0, 3) !== 'BZh' || magic[3]! < 0x31 || magic[3]! > 0x39) {
+      throw bzip2Error(what, new Error('Not bzip data: bad magic'));
+    }
+    child = spawn('bzip2', ['-dc'], { stdio: [fd, 'pipe', 'pipe'], windowsHide: true });
+  } finally {
+    closeSync(fd); // the child has its own copy
+  }
+  const stdout = child.stdout!;
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    if (stderr.length < 4096) stderr += d;
+  });
+  let spawnError: Error | undefined;
+  const closed = new Promise<number | null>((resolve) => {
+    child.on('error', (e) => {
+      spawnError = e;
+      resolve(null);
+    });
+    child.on('close', (code) => resolve(code));
+  });
+  let finished = false;
+  try {
+    for await (const chunk of stdout) yield chunk as Buffer;
+    const code = await closed;
+    finished = true;
+    if (spawnError) {
+      throw new InstallError(`${what}: cannot run bzip2: ${spawnError.message}`, { code: 'E_EXTRACT_IO', cause: spawnError });
+    }
+    if (code !== 0) {
+      const detail = stderr.split('\n').map((l) => l.replace(/^bzip2:\s*/, '').trim()).find((l) => l !== '') ?? `bzip2 exited with ${code}`;
+      throw bzip2Error(what, /ends unexpectedly/.test(stderr) ? new TruncatedError(detail) : new Error(detail));
+    }
+  } finally {
+    if (!finished) {
+      // The consumer stopped early (or the stream failed): do not leave bzip2 running.
+      stdout.destroy();
+      child.kill();
+      await closed;
+    }
+  }
+}
+
+/** seek-bzip: one buffer per bzip2 block. */
+async function* bzip2DecompressJs(path: string, what: string): AsyncGenerator<Buffer> {
+  const fd = openSync(path, 'r');
+  const corrupt = (e: unknown) => bzip2Error(what, e);
   try {
     const input = new FileByteInput(fd);
     const output = new BlockOutput();
