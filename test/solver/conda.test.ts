@@ -152,6 +152,25 @@ describe.skipIf(!haveFixtures)('solve on real conda-forge records (python 3.9 su
     expect(bumped.records.filter((r) => old.records.some((o) => o.fn === r.fn)).length).toBeGreaterThan(5);
   });
 
+  it('gives the same solution and the same explanation whatever order the records come in', () => {
+    const records = subchannel('linux-64');
+    let seed = 7;
+    const shuffled = records.slice();
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      const j = (seed >>> 8) % (i + 1);
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    for (const want of [['python 3.9.*', 'pip', 'sqlite'], ['python_abi 3.9.*', 'python <3.9.5']]) {
+      const urls = (rs: RepoDataRecord[]) => solve({ specs: specs(...want), records: rs, virtualPackages: VIRTUAL['linux-64']!, channels: [CF] }).records.map((r) => r.url);
+      const first = urls(records);
+      expect(urls(shuffled)).toEqual(first);
+      expect(urls(records.slice().reverse())).toEqual(first);
+    }
+    const why = (rs: RepoDataRecord[]) => unsatMessage({ specs: specs('python 3.9.*', 'openssl 1.0.*'), records: rs, virtualPackages: VIRTUAL['linux-64']!, channels: [CF] });
+    expect(why(shuffled)).toBe(why(records));
+  });
+
   it('stays under a second for the python 3.9 linux-64 solve', () => {
     const records = subchannel('linux-64');
     const t = performance.now();
