@@ -79,6 +79,15 @@ export function parseGoReleases(json: unknown, source = 'go.dev/dl JSON'): GoRel
     });
     out.push({ version: rec.version, stable: rec.stable === true, files, parsed });
   });
+  if (json.length > 0 && out.length === 0) {
+    // E.g. actions/go-versions' manifest (`"version": "1.22.5"`): same shape, different feed.
+    const first = (json[0] as Record<string, unknown>).version;
+    throw new GoToolchainError(
+      `${source}: none of its ${json.length} entries is a go.dev/dl release (versions look like "go1.22.5", the first here is ${JSON.stringify(first)}); ` +
+        'use go.dev/dl\'s JSON feed (https://go.dev/dl/?mode=json&include=all) or a copy of it',
+      { code: 'E_GO_RELEASES' },
+    );
+  }
   return out.sort((a, b) => compareGoVersions(b.parsed, a.parsed));
 }
 
