@@ -111,7 +111,19 @@ function firstReleaseWith(releases: GoRelease[], platform: string): string | und
 export async function resolveGoToolchain(opts: ResolveGoToolchainOptions): Promise<LockedGoToolchain[]> {
   const releasesUrl = opts.releasesUrl ?? DEFAULT_GO_RELEASES_URL;
   const releases = await fetchGoReleases(opts.http, releasesUrl);
-  const release = selectGoRelease(releases, opts.spec, { prerelease: opts.prerelease, source: releasesUrl });
+  let release: GoRelease;
+  try {
+    release = selectGoRelease(releases, opts.spec, { prerelease: opts.prerelease, source: releasesUrl });
+  } catch (err) {
+    // go.dev/dl/?mode=json without include=all lists only the two newest release lines.
+    if (err instanceof GoToolchainError && err.code === 'E_GO_NO_MATCH' && /[?&]mode=json/.test(releasesUrl) && !/[?&]include=all/.test(releasesUrl)) {
+      throw new GoToolchainError(`${err.message} (the releases URL lacks include=all, so it lists only the newest releases: add &include=all)`, {
+        code: err.code,
+        cause: err,
+      });
+    }
+    throw err;
+  }
   return pinGoRelease(release, opts.platforms, {
     downloadBaseUrl: opts.downloadBaseUrl ?? defaultGoDownloadBase(releasesUrl),
     releases,

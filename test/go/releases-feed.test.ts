@@ -30,3 +30,21 @@ describe('parseGoReleases on a feed that is not go.dev/dl', () => {
     expect(parseGoReleases([])).toEqual([]);
   });
 });
+
+describe('resolveGoToolchain with a feed URL that lacks include=all', () => {
+  it('a spec only older releases match says to add include=all', async () => {
+    const { resolveGoToolchain } = await import('../../src/go/resolve.js');
+    const newest = [
+      {
+        version: 'go1.23.1',
+        stable: true,
+        files: [{ filename: 'go1.23.1.linux-amd64.tar.gz', os: 'linux', arch: 'amd64', version: 'go1.23.1', sha256: 'a'.repeat(64), size: 1, kind: 'archive' }],
+      },
+    ];
+    const http = { getJson: async <T>() => newest as T };
+    const run = (url: string) => resolveGoToolchain({ spec: '1.21.*', platforms: ['linux-64'], http, releasesUrl: url });
+    await expect(run('https://go.dev/dl/?mode=json')).rejects.toThrow(/add &include=all/);
+    await expect(run('https://go.dev/dl/?mode=json&include=all')).rejects.toThrow(/no Go release matches '1\.21\.\*'/);
+    await expect(run('https://go.dev/dl/?mode=json&include=all')).rejects.not.toThrow(/include=all, so/);
+  });
+});
