@@ -157,7 +157,8 @@ export function formatDiffText(d: LockfileDiff): string {
       .sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || cmpStr(a.name, b.name))
       .map((c) => {
         const sign = c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : '~';
-        return [sign, c.name, entryText(c.old, c.manager), entryText(c.new, c.manager), changeLabel(c)];
+        // `go (toolchain)`, as in the markdown table: conda-forge has a package called `go` too.
+        return [sign, c.manager === 'go' ? 'go (toolchain)' : c.name, entryText(c.old, c.manager), entryText(c.new, c.manager), changeLabel(c)];
       });
     const w = [0, 1, 2, 3].map((i) => Math.max(0, ...rows.map((r) => r[i]!.length)));
     for (const r of rows) {
