@@ -182,6 +182,11 @@ export interface PrefixState {
   go: LockedGoToolchain | null;
   /** Present (true) when the lockfile pins Go for the platform but the install skipped it (`--no-go`). */
   skip_go?: boolean;
+  /**
+   * The prefix path written into files with a prefix placeholder and into entry points. A prefix
+   * moved or copied elsewhere still holds this path: it is not up to date there.
+   */
+  prefix?: string;
 }
 
 /** A stable hash of a package set: sorted `channel/subdir/fn sha256` lines. */

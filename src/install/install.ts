@@ -178,9 +178,12 @@ export function prefixUpToDate(args: {
   go: LockedGoToolchain | undefined;
   platform: string;
   onlyGo: boolean;
+  /** The prefix path being installed; a state recording another one (a moved prefix) is stale. */
+  prefix?: string;
 }): boolean {
   const { state } = args;
   if (!state) return false;
+  if (args.prefix !== undefined && state.prefix !== undefined && state.prefix !== args.prefix) return false;
   if (state.platform !== args.platform || state.only_go !== args.onlyGo) return false;
   if (!sameGo(state.go, args.go)) return false;
   if (state.packages_hash !== packageSetHash(args.packages)) return false;
@@ -248,7 +251,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const kind = await assertReplaceablePrefix(physical);
     const oldRecords = kind === 'environment' ? await readPrefixRecords(physical) : [];
     const state = kind === 'environment' ? await readPrefixState(physical) : undefined;
-    if (prefixUpToDate({ state, records: oldRecords, packages: pkgs, go, platform, onlyGo })) {
+    if (prefixUpToDate({ state, records: oldRecords, packages: pkgs, go, platform, onlyGo, prefix })) {
       result.upToDate = true;
       return result;
     }
@@ -429,6 +432,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         only_go: onlyGo,
         go: go ?? null,
         ...(skipGo ? { skip_go: true } : {}),
+        prefix,
       });
 
       // The prefix may have been created meanwhile by something that is not us: check again.

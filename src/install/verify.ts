@@ -18,7 +18,7 @@ import { mapLimit } from '../net/limit.js';
 import { distOf, readPrefixRecords, readPrefixState, type PrefixRecord } from './conda-meta.js';
 import type { InstalledPath } from './link.js';
 
-export type VerifyProblemKind = 'missing-package' | 'extra-package' | 'modified-file' | 'missing-file' | 'go-mismatch';
+export type VerifyProblemKind = 'missing-package' | 'extra-package' | 'modified-file' | 'missing-file' | 'go-mismatch' | 'moved-prefix';
 
 export interface VerifyProblem {
   kind: VerifyProblemKind;
@@ -143,6 +143,17 @@ export async function verifyPrefix(opts: VerifyOptions): Promise<VerifyResult> {
     return [{ kind: 'modified-file' as const, package: owner.dist, path: rel, expected: expectedSha(owner.entry) ?? shas[0], actual }];
   });
   for (const list of pathProblems) problems.push(...list);
+
+  // A prefix moved or copied from where it was installed: files with a prefix placeholder and entry
+  // points still name the old path (their hashes match, so the file checks cannot see it).
+  if (state?.prefix !== undefined && state.prefix !== prefix) {
+    const relocatable = records.some((r) =>
+      (r.paths_data?.paths ?? []).some((e) => e.prefix_placeholder !== undefined || e.path_type === 'unix_python_entry_point'),
+    );
+    if (relocatable) {
+      problems.push({ kind: 'moved-prefix', package: 'prefix', expected: prefix, actual: `files written for ${state.prefix}` });
+    }
+  }
 
   // Go.
   // Installed with --no-go: the pinned toolchain was skipped on purpose and is not expected.

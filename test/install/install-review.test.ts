@@ -233,3 +233,33 @@ describe('an incomplete cached extraction', () => {
     expect((await verifyPrefix({ prefix: join(base, 'b'), lockfile, platform: 'linux-64' })).problems).toEqual([]);
   });
 });
+
+describe('a moved prefix', () => {
+  it('is reported by verify and re-installed (not "already up to date") at its new path', async () => {
+    const base = join(root, `moved-${seq++}`);
+    const { lockfile, extract } = synthetic({
+      tool: { 'bin/tool': '#!/opt/anaconda1anaconda2anaconda3/bin/python\n', 'info/has_prefix': 'bin/tool\n' },
+    });
+    const a = join(base, 'a');
+    const b = join(base, 'b');
+    await installLockfile({ lockfile, platform: 'linux-64', prefix: a, cacheDir: join(base, 'cache'), http, extract });
+    await rename(a, b);
+    expect((await verifyPrefix({ prefix: b, lockfile, platform: 'linux-64' })).problems).toEqual([
+      { kind: 'moved-prefix', package: 'prefix', expected: b, actual: `files written for ${a}` },
+    ]);
+    const res = await installLockfile({ lockfile, platform: 'linux-64', prefix: b, cacheDir: join(base, 'cache'), http, extract });
+    expect(res.upToDate).toBe(false);
+    expect(await readFile(join(b, 'bin/tool'), 'utf8')).toBe(`#!${b}/bin/python\n`);
+    expect((await verifyPrefix({ prefix: b, lockfile, platform: 'linux-64' })).problems).toEqual([]);
+    const again = await installLockfile({ lockfile, platform: 'linux-64', prefix: b, cacheDir: join(base, 'cache'), http, extract });
+    expect(again.upToDate).toBe(true);
+  });
+
+  it('without files that name the prefix, moving it is harmless and verify says so', async () => {
+    const base = join(root, `moved-plain-${seq++}`);
+    const { lockfile, extract } = synthetic({ zlib: { 'lib/libz.so': 'z' } });
+    await installLockfile({ lockfile, platform: 'linux-64', prefix: join(base, 'a'), cacheDir: join(base, 'cache'), http, extract });
+    await rename(join(base, 'a'), join(base, 'b'));
+    expect((await verifyPrefix({ prefix: join(base, 'b'), lockfile, platform: 'linux-64' })).problems).toEqual([]);
+  });
+});
