@@ -134,7 +134,7 @@ export async function acquirePrefixLock(prefix: string): Promise<PrefixLock> {
     // Stale: the holder died. Remove it (unless someone else is doing so) and retry.
     if (!(await removeStaleLock(path, text))) await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
   }
-  throw new InstallError(`could not take the prefix lock ${path}; delete it if no install is running`, {
+  throw new InstallError(`could not take the prefix lock ${path}; delete it (and ${path}.takeover) if no install is running`, {
     code: E_PREFIX_LOCKED,
   });
 }
