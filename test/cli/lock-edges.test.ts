@@ -227,5 +227,25 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     expect((await runCli(lockArgs(env, ours))).code).toBe(0);
     expect(readFileSync(ours, 'utf8')).toBe(good);
   });
+
+  it('--update NAME keeps the Go pin when go.dev has a newer patch; --update go moves it', async () => {
+    const all = JSON.parse(readFileSync(fixture('go', 'go-dl-include-all-2021-11-08.json'), 'utf8')) as Array<{ version: string }>;
+    const feed = server.url('/godl/moving-feed.json');
+    server.route('/godl/moving-feed.json', JSON.stringify(all.filter((r) => r.version !== 'go1.17.3')), 'application/json');
+    const env = writeEnv('gokeep.yml', ['zlib', 'xz'], 'go: "1.17.*"\n');
+    const lf = join(dir, 'gokeep.lock.yml');
+    const args = (...more: string[]) => ['lock', '-f', env, '--lockfile', lf, '--cache-dir', cache, '--go-releases-url', feed, '-q', ...more];
+    expect((await runCli(args())).code).toBe(0);
+    expect((await readLockfile(lf)).go[0]!.version).toBe('1.17.2');
+
+    // go1.17.3 is published.
+    server.route('/godl/moving-feed.json', JSON.stringify(all), 'application/json');
+    expect((await runCli(args('--update', 'xz'))).code).toBe(0);
+    expect((await readLockfile(lf)).go[0]!.version).toBe('1.17.2');
+    const moved = await runCli(args('--update', 'go'));
+    expect(moved.stderr).toBe('');
+    expect(moved.code).toBe(0);
+    expect((await readLockfile(lf)).go[0]!.version).toBe('1.17.3');
+  });
 });
 

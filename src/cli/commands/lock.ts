@@ -73,6 +73,8 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
     const known = new Set(previous.packages.map((p) => p.name));
     // A name just added to the environment file is not in the old lock yet; updating it is fine.
     const requested = new Set(inputs.envs.flatMap((e) => e.dependencies.map((d) => d.spec.name)));
+    // `go` names the Go toolchain too.
+    if (inputs.go) requested.add('go');
     const unknown = opts.update.filter((n) => !known.has(n) && !requested.has(n));
     if (unknown.length > 0) {
       throw new UsageError(`--update: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} neither in ${opts.lockfile} nor requested by the environment file(s); packages in the lockfile: ${[...known].sort().slice(0, 20).join(', ')}${known.size > 20 ? ', ...' : ''}`);
@@ -89,7 +91,8 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
   }
   const [packages, go] = await Promise.all([
     lockPlatforms(inputs, gateway, previous, opts.update ?? [], maxWorkers),
-    lockGo(inputs, http, opts.cacheDir, Boolean(opts.offline), opts.goDownloadBaseUrl),
+    keptGoPins(inputs, previous, opts.update ?? []) ??
+      lockGo(inputs, http, opts.cacheDir, Boolean(opts.offline), opts.goDownloadBaseUrl),
   ]);
 
   const lockfile: Lockfile = {
@@ -241,6 +244,19 @@ function toLocked(r: RepoDataRecord, platform: Platform): LockedCondaPackage {
     ...(r.license ? { license: r.license } : {}),
     ...(r.track_features ? { track_features: r.track_features } : {}),
   };
+}
+
+/**
+ * `--update NAME...` without `go`: the Go toolchain keeps its pins like every other package, as long
+ * as its spec and release source are unchanged and every platform already has one.
+ */
+function keptGoPins(inputs: LockInputs, previous: Lockfile | undefined, update: readonly string[]): LockedGoToolchain[] | undefined {
+  if (update.length === 0 || update.includes('go') || !previous || !inputs.go) return undefined;
+  const was = previous.metadata.go;
+  if (!was || was.spec !== inputs.go.spec || was.releases_url !== redactUrl(inputs.go.releases_url)) return undefined;
+  const pins = inputs.platforms.map((p) => previous.go.find((g) => g.platform === p));
+  if (pins.some((g) => g === undefined)) return undefined;
+  return pins as LockedGoToolchain[];
 }
 
 async function lockGo(
