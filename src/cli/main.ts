@@ -24,7 +24,7 @@ export function buildProgram(): Command {
     .option('-f, --file <path>', 'environment file (repeatable; default environment.yml)', collect)
     .option('-p, --platform <platform>', 'target platform (repeatable); default: the file\'s platforms, else linux-64 osx-64 osx-arm64 win-64', collect)
     .option('--lockfile <path>', 'lockfile to write', 'conda-go-lock.yml')
-    .option('--update <names...>', 're-solve moving only these packages (and what they force; 'go' = the Go toolchain); keep the rest pinned')
+    .option('--update <names...>', 're-solve moving only these packages (and what they force; go = the Go toolchain); keep the rest pinned')
     .option('--check', 'exit 1 when the lockfile is stale against its inputs (no network)')
     .option('--go <spec>', 'Go toolchain spec (overrides the environment file): 1.22.*, >=1.21,<1.23, 1.22.5, stable')
     .option('--gomod <path>', 'take the Go toolchain spec from this go.mod (toolchain line wins over go line)')
