@@ -247,5 +247,20 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     expect(moved.code).toBe(0);
     expect((await readLockfile(lf)).go[0]!.version).toBe('1.17.3');
   });
+
+  it('--offline reads a file: Go releases URL directly (no cache needed), like a file: channel', async () => {
+    const { pathToFileURL } = await import('node:url');
+    const env = join(dir, 'fileurls.yml');
+    writeFileSync(env, `channels:\n  - ${pathToFileURL(fixture('repodata', 'conda-forge-subchannel-py39-2024-05')).href}\nplatforms: [linux-64]\ndependencies: [zlib]\ngo: "1.17.*"\n`);
+    const lf = join(dir, 'fileurls.lock.yml');
+    const emptyCache = join(dir, 'never-filled-cache');
+    const r = await runCli([
+      'lock', '-f', env, '--lockfile', lf, '--cache-dir', emptyCache, '-q', '--offline',
+      '--go-releases-url', pathToFileURL(fixture('go', 'go-dl-include-all-2021-11-08.json')).href,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((await readLockfile(lf)).go[0]!.version).toBe('1.17.3');
+  });
 });
 

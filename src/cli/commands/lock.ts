@@ -272,7 +272,8 @@ async function lockGo(
   const cache = new RepodataCache(cacheDir ?? defaultCacheDir());
   const releases = {
     async getJson<T>(url: string): Promise<T> {
-      if (offline) {
+      // A file: URL is local: read it, offline or not, like file: channels.
+      if (offline && !url.startsWith('file:')) {
         const hit = await cache.get(url);
         const miss = `--offline: Go release metadata ${redactUrl(url)} is not in the cache (${cache.dir}); run once without --offline`;
         if (!hit?.body) throw new OfflineCacheMissError(miss);
@@ -294,7 +295,7 @@ async function lockGo(
         );
       }
       // Only a readable list is cached, so an --offline run never meets a broken copy.
-      await cache.put(url, res.body, { etag: res.headers.etag, lastModified: res.headers['last-modified'] });
+      if (!url.startsWith('file:')) await cache.put(url, res.body, { etag: res.headers.etag, lastModified: res.headers['last-modified'] });
       return json;
     },
   };
