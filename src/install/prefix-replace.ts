@@ -134,6 +134,36 @@ export function replaceBinaryPrefix(
   return out;
 }
 
+/**
+ * A distlib/pyzzer launcher (`Scripts/foo.exe` made by pip or setuptools at build time): a Windows
+ * executable, then a `#!<python>` line, then a zip archive holding `__main__.py`. Returns the three
+ * parts, or undefined when `data` is not laid out like that.
+ */
+export function splitPyzzerEntryPoint(data: Buffer): { launcher: Buffer; shebang: Buffer; archive: Buffer } | undefined {
+  const eocd = data.lastIndexOf(Buffer.from('PK\x05\x06', 'latin1'));
+  if (eocd < 0 || eocd + 20 > data.length) return undefined;
+  const cdSize = data.readUInt32LE(eocd + 12);
+  const cdOffset = data.readUInt32LE(eocd + 16);
+  const archiveStart = eocd - cdSize - cdOffset;
+  if (archiveStart <= 0) return undefined;
+  const bang = data.lastIndexOf(Buffer.from('#!', 'latin1'), archiveStart - 1);
+  if (bang <= 0 || bang + 2 > archiveStart) return undefined;
+  return { launcher: data.subarray(0, bang), shebang: data.subarray(bang, archiveStart), archive: data.subarray(archiveStart) };
+}
+
+/**
+ * conda's rule for binary files of Windows packages that are pyzzer entry points: only the `#!` line
+ * between the launcher and the zip is rewritten (its length may change; the zip's offsets are
+ * relative to its own start, so it stays valid). NUL padding inside the launcher would shift the
+ * zip's first local header and break the .exe. Returns undefined when `data` is no such launcher.
+ */
+export function replacePyzzerShebang(data: Buffer, placeholder: string, prefix: string): Buffer | undefined {
+  const parts = splitPyzzerEntryPoint(data);
+  if (!parts) return undefined;
+  const shebang = replaceAll(parts.shebang, Buffer.from(placeholder, 'utf8'), Buffer.from(prefix, 'utf8'));
+  return Buffer.concat([parts.launcher, shebang, parts.archive]);
+}
+
 export interface PrefixReplacement {
   placeholder: string;
   mode: FileMode;
@@ -147,6 +177,10 @@ export function applyPrefixReplacement(
   platform: string,
   what: { package: string; file: string },
 ): Buffer {
+  if (repl.mode === 'binary' && isWindowsPlatform(platform)) {
+    const pyzzer = replacePyzzerShebang(data, repl.placeholder, prefix);
+    if (pyzzer) return pyzzer;
+  }
   return repl.mode === 'binary'
     ? replaceBinaryPrefix(data, repl.placeholder, prefix, what)
     : replaceTextPrefix(data, repl.placeholder, prefix, platform);
