@@ -105,7 +105,13 @@ export function resolveInputs(opts: InputOptions): LockInputs {
     try {
       text = readFileSync(opts.gomod, 'utf8');
     } catch (err) {
-      throw new InputError('cannot read go.mod', { code: 'E_GOMOD_READ', location: { file: opts.gomod }, cause: err });
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
+      throw new InputError(`cannot read go.mod (${why}); --gomod takes the path of a go.mod file`, {
+        code: 'E_GOMOD_READ',
+        location: { file: opts.gomod },
+        cause: err,
+      });
     }
     const spec = goSpecFromGoMod(parseGoMod(text, opts.gomod));
     go = { spec: spec.spec, source: toPosix(relative(lockDir, resolve(opts.gomod))), releases_url: opts.goReleasesUrl, prerelease };
