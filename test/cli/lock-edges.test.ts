@@ -262,5 +262,15 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     expect(r.code).toBe(0);
     expect((await readLockfile(lf)).go[0]!.version).toBe('1.17.3');
   });
+
+  it('a lockfile in a directory that does not exist fails at once (exit 7), before any download', async () => {
+    const env = writeEnv('nodir.yml', ['zlib']);
+    server.requests.length = 0;
+    const r = await runCli(lockArgs(env, join(dir, 'no-such-dir', 'lock.yml')));
+    expect(r.code).toBe(7);
+    expect(r.stderr).toContain('no-such-dir');
+    expect(r.stderr).toContain('does not exist');
+    expect(server.requests).toHaveLength(0);
+  });
 });
 

@@ -3,7 +3,7 @@
  * Go toolchain pins → one lockfile, written atomically.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Platform } from '../../conda/platform.js';
 import type { RepoDataRecord } from '../../conda/record.js';
 import { ExitCode, LockfileError, NetworkError, OfflineCacheMissError, PackageNotFoundError, UsageError } from '../../errors.js';
@@ -43,6 +43,11 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
   const clash = inputFiles.find((f) => resolve(f) === resolve(opts.lockfile));
   if (clash) {
     throw new UsageError(`--lockfile ${opts.lockfile} is also an input file (${clash}); writing the lock there would overwrite it. Choose another path (default conda-go-lock.yml)`);
+  }
+  // Fail before fetching and solving, not at the very end.
+  const lockDir = dirname(resolve(opts.lockfile));
+  if (!opts.check && !existsSync(lockDir)) {
+    throw new LockfileError(`cannot write lockfile ${opts.lockfile}: directory ${lockDir} does not exist; create it first`, { code: 'E_LOCKFILE_WRITE' });
   }
   let existing: Lockfile | undefined;
   let foreign: LockfileError | undefined;
