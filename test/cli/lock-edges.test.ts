@@ -272,5 +272,25 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     expect(r.stderr).toContain('does not exist');
     expect(server.requests).toHaveLength(0);
   });
+
+  it('check ignores comments, whitespace, dependency order and spelling of the same spec; channel order matters', async () => {
+    const mirror = server.url('/mirror/conda-forge');
+    const cf = server.url('/conda-forge');
+    const env = join(dir, 'cosmetic.yml');
+    writeFileSync(env, `channels:\n  - ${cf}\n  - ${mirror}\nplatforms: [linux-64]\ndependencies:\n  - python 3.9.*\n  - zlib\n`);
+    const lf = join(dir, 'cosmetic.lock.yml');
+    expect((await runCli(lockArgs(env, lf))).code).toBe(0);
+    writeFileSync(
+      env,
+      `# my env\nchannels:\n  - ${cf}   # main\n  - ${mirror}\n\nplatforms: [linux-64]\ndependencies:\n  - zlib   # compression\n  -   python=3.9\n`,
+    );
+    const same = await runCli(checkArgs(env, lf));
+    expect(same.stderr).toContain('up to date');
+    expect(same.code).toBe(0);
+    writeFileSync(env, `channels:\n  - ${mirror}\n  - ${cf}\nplatforms: [linux-64]\ndependencies:\n  - python 3.9.*\n  - zlib\n`);
+    const swapped = await runCli(checkArgs(env, lf));
+    expect(swapped.code).toBe(1);
+    expect(swapped.stderr).toContain('channels (in priority order)');
+  });
 });
 
