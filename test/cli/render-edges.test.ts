@@ -42,4 +42,15 @@ describe('render edge cases', () => {
       expect(readFileSync(join(out, `conda-${p}.lock`), 'utf8')).toContain(`# platform: ${p}`);
     }
   });
+
+  it('--kind conda-lock -p P keeps only P in metadata.content_hash, like in platforms', async () => {
+    const { parse } = await import('yaml');
+    const r = await runCli(['render', '--kind', 'conda-lock', '--lockfile', lf, '-p', 'linux-64', '-o', '-']);
+    expect(r.code).toBe(0);
+    const doc = parse(r.stdout) as { metadata: { platforms: string[]; content_hash: Record<string, string> }; package: Array<{ platform: string }> };
+    expect(doc.metadata.platforms).toEqual(['linux-64']);
+    expect(Object.keys(doc.metadata.content_hash)).toEqual(['linux-64']);
+    expect(new Set(doc.package.map((p) => p.platform))).toEqual(new Set(['linux-64']));
+  });
 });
+

@@ -39,7 +39,16 @@ export async function renderCommand(opts: RenderCommandOptions): Promise<number>
       outputs = platforms.map((p) => ({ defaultName: `environment.${p}.yml`, text: renderEnvironmentYaml(lockfile, p) }));
       break;
     case 'conda-lock': {
-      const subset = { ...lockfile, metadata: { ...lockfile.metadata, platforms: [...platforms] } };
+      const pick = <V>(rec: Record<string, V>) => Object.fromEntries(Object.entries(rec).filter(([p]) => platforms.includes(p)));
+      const subset = {
+        ...lockfile,
+        metadata: {
+          ...lockfile.metadata,
+          platforms: [...platforms],
+          content_hash: pick(lockfile.metadata.content_hash),
+          virtual_packages: pick(lockfile.metadata.virtual_packages),
+        },
+      };
       subset.packages = lockfile.packages.filter((p) => platforms.includes(p.platform));
       outputs = [{ defaultName: 'conda-lock.yml', text: renderCondaLockV1(subset) }];
       break;
