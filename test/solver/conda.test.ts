@@ -346,6 +346,22 @@ describe('conda semantics on synthetic channels', () => {
     expect(res.records).toEqual([gone]);
   });
 
+  it('a locked record from a channel that strict priority now excludes is not kept (the channel list changed)', () => {
+    const hi = 'https://example.test/high';
+    const lo = 'https://example.test/low';
+    const fromLow = rec('a', '1', { channel: lo });
+    const records = [rec('a', '1', { channel: hi, build: 'patched_0' }), fromLow];
+    // locked under channels [lo]; now [hi, lo]: a comes from hi only
+    const now = solveChecked({ specs: specs('a'), records, virtualPackages: [], channels: [hi, lo], locked: [fromLow] });
+    expect(now.records.map((r) => r.channel)).toEqual([hi]);
+    // still preferred where strict priority allows it, and whenever priority is disabled
+    expect(solveChecked({ specs: specs('a'), records, virtualPackages: [], channels: [lo, hi], locked: [fromLow] }).records).toEqual([fromLow]);
+    expect(solveChecked({ specs: specs('a'), records, virtualPackages: [], channels: [hi, lo], channelPriority: 'disabled', locked: [fromLow] }).records).toEqual([fromLow]);
+    // a locked record whose name no channel has any more stays a candidate
+    const gone = rec('z', '1', { channel: lo });
+    expect(solve({ specs: specs('z'), records, virtualPackages: [], channels: [hi, lo], locked: [gone] }).records).toEqual([gone]);
+  });
+
   it('pinned specs are hard constraints on installed names', () => {
     const records = [rec('a', '1', { depends: ['b'] }), rec('b', '1'), rec('b', '2')];
     const pinned = specs('b <2', 'zzz 1');

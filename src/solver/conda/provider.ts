@@ -172,12 +172,18 @@ export class CondaProvider implements DependencyProvider {
     if (hit) return hit;
     const nameStr = this.names[name]!;
     let recs = this.recordsByName.get(nameStr) ?? [];
+    let locked = this.lockedByName.get(nameStr) ?? [];
     if (nameStr.startsWith('__')) {
       recs = recs.filter((r) => !('channel' in r) || this.virtualNames.has(r.name));
     } else if ((this.opts.channelPriority ?? 'strict') === 'strict' && !this.opts.channelPinnedNames?.has(nameStr)) {
       recs = this.applyChannelPriority(nameStr, recs as RepoDataRecord[]);
+      // A locked record from a channel that strict priority now excludes for this name (the channel
+      // list changed since the lock) is no option either; one whose name no channel has any more is.
+      if (recs.length > 0 && locked.length > 0) {
+        const best = this.rankOfChannel((recs[0] as RepoDataRecord).channel ?? '');
+        locked = locked.filter((r) => this.rankOfChannel(r.channel ?? '') <= best);
+      }
     }
-    const locked = this.lockedByName.get(nameStr) ?? [];
     const out: SolvableId[] = [];
     const seenKeys = new Map<string, SolvableId>();
     const add = (r: RepoDataRecord | PackageRecord, virtual: boolean) => {
