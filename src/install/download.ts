@@ -11,7 +11,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { IntegrityError, InstallError } from '../errors.js';
 import { redactUrl } from '../net/redact.js';
@@ -90,6 +91,54 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/**
+ * Temporary files of a download or extraction that was killed are never renamed into place:
+ * `<fn>.part-<pid>@<host>-<rand>` next to the archive, `<key>.tmp-<pid>@<host>-<rand>` and the
+ * extractor's `.<key>.tmp-<pid>@<host>-<rand>.extracting-<rand>` in `extracted/`. The next fetch or
+ * extraction in the same directory removes those whose process (on this host) is gone, and any
+ * older than STALE_TEMP_MS (another host's, or a pid that was reused).
+ */
+export const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
+
+const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+const TEMP_NAME = /\.(?:part|tmp)-(\d+)@([A-Za-z0-9._-]+)-[0-9a-f]{8}(?:\.extracting-[A-Za-z0-9]+)?$/;
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Delete the leftovers of killed downloads/extractions among the entries of `dir`; returns their names. */
+export async function removeStaleTemps(dir: string, now = Date.now()): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    const m = TEMP_NAME.exec(n);
+    if (!m) continue;
+    const p = join(dir, n);
+    const st = await stat(p).catch(() => undefined);
+    if (!st) continue;
+    const dead = m[2] === HOST && !pidAlive(Number(m[1]));
+    if (dead || now - st.mtimeMs > STALE_TEMP_MS) {
+      await rm(p, { recursive: true, force: true });
+      removed.push(n);
+    }
+  }
+  return removed;
+}
+
+const tempSuffix = () => `${process.pid}@${HOST}-${randomBytes(4).toString('hex')}`;
+
 export interface FetchResult {
   path: string;
   /** true when the archive came from the cache (re-verified), false when downloaded. */
@@ -114,7 +163,8 @@ export async function fetchVerified(
     await rm(file, { force: true });
   }
   await mkdir(dir, { recursive: true });
-  const part = `${file}.part-${randomBytes(4).toString('hex')}`;
+  await removeStaleTemps(dir);
+  const part = `${file}.part-${tempSuffix()}`;
   let got: { size: number; sha256: string; md5: string };
   try {
     // Size and hashes are checked here, not by the client, so the error names the package.
@@ -153,7 +203,8 @@ export async function extractCached(
   const dest = join(cacheDir, 'extracted', key);
   if (await exists(join(dest, 'info'))) return { path: dest, cached: true };
   await mkdir(dirname(dest), { recursive: true });
-  const tmp = `${dest}.tmp-${randomBytes(4).toString('hex')}`;
+  await removeStaleTemps(dirname(dest));
+  const tmp = `${dest}.tmp-${tempSuffix()}`;
   try {
     await extract(archivePath, tmp);
     await rm(dest, { recursive: true, force: true });

@@ -113,3 +113,38 @@ describe('extractCached', () => {
     expect(await readdir(join(cache, 'extracted'))).toEqual(['k1']);
   });
 });
+
+describe('leftovers of a killed download or extraction', () => {
+  it('are removed by the next fetch / extraction when their process is gone; live or foreign fresh ones are kept', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { hostname } = await import('node:os');
+    const { utimes } = await import('node:fs/promises');
+    const host = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const cache = join(root, 'c-leftovers');
+    const a = art();
+    const pkgDir = join(cache, 'pkgs', cacheKey(a));
+    const extDir = join(cache, 'extracted');
+    await mkdir(pkgDir, { recursive: true });
+    await mkdir(extDir, { recursive: true });
+    const deadPart = `${a.fn}.part-${dead}@${host}-0123abcd`;
+    const livePart = `${a.fn}.part-${process.pid}@${host}-0123abce`;
+    const foreignFresh = `${a.fn}.part-${dead}@other-host-0123abcf`;
+    const foreignOld = `${a.fn}.part-${dead}@other-host-0123abd0`;
+    for (const n of [deadPart, livePart, foreignFresh, foreignOld]) await writeFile(join(pkgDir, n), 'partial');
+    const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    await utimes(join(pkgDir, foreignOld), old, old);
+    const deadTmp = `.other.tmp-${dead}@${host}-89abcdef.extracting-Xy12Z9`;
+    const deadRenamed = `other.tmp-${dead}@${host}-89abcdee`;
+    await mkdir(join(extDir, deadTmp, 'lib'), { recursive: true });
+    await writeFile(join(extDir, deadTmp, 'lib', 'big.so'), 'x');
+    await mkdir(join(extDir, deadRenamed, 'info'), { recursive: true });
+
+    await fetchVerified(fakeHttp({ [a.url]: body }), a, cache);
+    expect((await readdir(pkgDir)).sort()).toEqual([a.fn, foreignFresh, livePart].sort());
+    await extractCached(async (_x, dest) => {
+      await mkdir(join(dest, 'info'), { recursive: true });
+    }, join(pkgDir, a.fn), cacheKey(a), cache);
+    expect(await readdir(extDir)).toEqual([cacheKey(a)]);
+  });
+});
