@@ -306,7 +306,7 @@ function notAnEnvironmentFile(src: YamlSource, data: unknown): void {
   const has = (k: string) => k in data;
   let what: string | undefined;
   if (has('package') && has('metadata')) {
-    what = 'this is a conda-lock lockfile, not an environment file (pass it to `install`, or lock from its environment.yml)';
+    what = 'this is a conda-lock lockfile, not an environment file: lock from the environment.yml it was made from (conda-go-lock neither reads nor installs conda-lock lockfiles)';
   } else if (has('subdirs') && !has('dependencies')) {
     what = 'this is a virtual package spec file (subdirs: ... packages:), not an environment file; pass it with --virtual-package-spec';
   } else if (has('package') && (has('requirements') || has('source') || has('build'))) {
