@@ -17,6 +17,7 @@ import {
 import { InputError, UsageError } from '../errors.js';
 import { loadEnvironmentFile, matchSpecsFor, type EnvironmentSpec } from '../spec/environment.js';
 import { goSpecFromGoMod, parseGoMod } from '../spec/gomod.js';
+import { loadVirtualPackageSpecFile } from '../spec/virtual-packages.js';
 import { computeContentHash } from '../lockfile/content-hash.js';
 import { stripCredentials } from '../net/redact.js';
 import type { LockfileGoInput } from '../lockfile/model.js';
@@ -34,6 +35,8 @@ export interface InputOptions {
   goReleasesUrl: string;
   channelAlias: string;
   virtualPackages?: string;
+  /** A conda-lock style `virtual-packages.yml` (`subdirs: {linux-64: {packages: {__glibc: "2.17"}}}`). */
+  virtualPackageSpec?: string;
   /** Platforms used when neither the command line nor the files name any (e.g. an existing lockfile's). */
   fallbackPlatforms?: string[];
 }
@@ -91,8 +94,9 @@ export function resolveInputs(opts: InputOptions): LockInputs {
   }
   const channels = expandChannels(channelNames, { channelAlias: opts.channelAlias });
 
-  // Virtual packages: file overrides, then the command line's.
+  // Virtual packages: environment file overrides, then a --virtual-package-spec file, then --virtual-packages.
   const overrides: VirtualPackageOverride[] = envs.flatMap((e) => e.virtualPackages);
+  if (opts.virtualPackageSpec) overrides.push(...loadVirtualPackageSpecFile(opts.virtualPackageSpec));
   if (opts.virtualPackages) overrides.push(...parseVirtualPackageOverrides(opts.virtualPackages, '--virtual-packages'));
 
   // The Go request: --go, else --gomod, else the environment file(s).

@@ -33,6 +33,7 @@ export function buildProgram(): Command {
     .option('--go-download-base-url <url>', 'base URL for Go archives (a mirror); default: <origin of the releases URL>/dl/')
     .option('--channel-alias <url>', 'base URL for channel names', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
     .option('--virtual-packages <list>', 'override virtual packages, e.g. "__glibc=2.17,__osx=12.0,__cuda=12.2"')
+    .option('--virtual-package-spec <file>', 'conda-lock style virtual-packages.yml (subdirs: {linux-64: {packages: {__glibc: "2.17"}}}), merged onto the defaults')
     .option('--cache-dir <dir>', 'repodata and package cache directory')
     .option('--offline', 'use only cached repodata and release metadata')
     .option('-j, --jobs <n>', 'platforms solved at once in worker threads (default: CPU count when the solves are large, else 0 = in-process)')
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
     .option('--go-releases-url <url>', 'Go release metadata JSON', process.env.CONDA_GO_LOCK_GO_RELEASES_URL ?? 'https://go.dev/dl/?mode=json&include=all')
     .option('--channel-alias <url>', 'base URL for channel names', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
     .option('--virtual-packages <list>', 'virtual package overrides used when locking')
+    .option('--virtual-package-spec <file>', 'virtual-packages.yml used when locking')
     .action(async (opts) => run(async () => (await import('./commands/check.js')).checkCommand(opts)));
 
   program

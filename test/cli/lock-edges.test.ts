@@ -292,5 +292,25 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     expect(swapped.code).toBe(1);
     expect(swapped.stderr).toContain('channels (in priority order)');
   });
+
+  it('--virtual-package-spec reads a conda-lock virtual-packages.yml, for lock and check', async () => {
+    const spec = join(dir, 'virtual-packages.yml');
+    writeFileSync(spec, 'subdirs:\n  linux-64:\n    packages:\n      __glibc: "2.17"\n');
+    const env = writeEnv('vpspec.yml', ['zlib']);
+    const lf = join(dir, 'vpspec.lock.yml');
+    const r = await runCli(lockArgs(env, lf, '--virtual-package-spec', spec));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((await readLockfile(lf)).metadata.virtual_packages['linux-64']).toContain('__glibc 2.17 0');
+    expect((await runCli(checkArgs(env, lf, '--virtual-package-spec', spec))).code).toBe(0);
+    const without = await runCli(checkArgs(env, lf));
+    expect(without.code).toBe(1);
+    expect(without.stderr).toContain("removed '__glibc 2.17 0'");
+
+    // The environment-file reader's hint for such a file names this option, and it exists.
+    const misuse = await runCli(lockArgs(spec, join(dir, 'vpspec2.lock.yml')));
+    expect(misuse.code).toBe(3);
+    expect(misuse.stderr).toContain('--virtual-package-spec');
+  });
 });
 
