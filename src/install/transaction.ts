@@ -10,7 +10,7 @@
  *   environment and may hold someone's files.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InstallError } from '../errors.js';
 
@@ -88,20 +88,47 @@ async function removeStaleLock(path: string, staleText: string): Promise<boolean
   }
 }
 
+/**
+ * Create `path` holding our pid, atomically: the pid is written to a private file first and hard-linked
+ * to `path` (link(2) fails when `path` exists), so no one ever reads an empty lock. Where hard links
+ * are not supported, falls back to O_EXCL create + write. Returns false when `path` exists.
+ */
+async function createLockFile(path: string): Promise<boolean> {
+  const tmp = `${path}.${process.pid}-${rand()}`;
+  await writeFile(tmp, `${process.pid}\n`);
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK'].includes(code)) throw err;
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
+  let fh;
+  try {
+    fh = await open(path, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await fh.writeFile(`${process.pid}\n`);
+  } finally {
+    await fh.close();
+  }
+  return true;
+}
+
 /** Take the prefix lock or throw InstallError (code E_PREFIX_LOCKED) naming the holder. */
 export async function acquirePrefixLock(prefix: string): Promise<PrefixLock> {
   const path = lockFilePath(prefix);
   await mkdir(dirname(path), { recursive: true });
   let emptySeen = false;
   for (let attempt = 0; attempt < 20; attempt++) {
-    try {
-      const fh = await open(path, 'wx');
+    if (await createLockFile(path)) {
       heldLocks.add(path);
-      try {
-        await fh.writeFile(`${process.pid}\n`);
-      } finally {
-        await fh.close();
-      }
       let released = false;
       return {
         path,
@@ -112,8 +139,6 @@ export async function acquirePrefixLock(prefix: string): Promise<PrefixLock> {
           await unlink(path).catch(() => {});
         },
       };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const text = await readLockText(path);
     if (text === undefined) continue; // released meanwhile: try again

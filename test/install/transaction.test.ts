@@ -248,3 +248,4 @@ describe('prefix lock: stale takeover', () => {
     }
   });
 });
+
