@@ -86,7 +86,9 @@ export function resolveInputs(opts: InputOptions): LockInputs {
 
   // Channels in priority order: every file's channels in file order, duplicates dropped.
   const channelNames = envs.flatMap((e) => e.channels);
-  if (channelNames.length === 0) {
+  // A Go-only environment (no conda dependencies) needs no channel.
+  const condaDeps = envs.some((e) => e.dependencies.length > 0);
+  if (channelNames.length === 0 && condaDeps) {
     throw new InputError(
       'no channels: add a `channels:` list (e.g. `- conda-forge`) to the environment file',
       { code: 'E_NO_CHANNELS', location: { file: envs[0]!.file } },

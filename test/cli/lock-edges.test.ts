@@ -312,5 +312,23 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     expect(misuse.code).toBe(3);
     expect(misuse.stderr).toContain('--virtual-package-spec');
   });
+
+  it('a Go-only environment (no conda dependencies) needs no channels', async () => {
+    const env = join(dir, 'goonly.yml');
+    writeFileSync(env, 'platforms: [linux-64, win-64]\ngo: "1.17.*"\n');
+    const lf = join(dir, 'goonly.lock.yml');
+    const r = await runCli(lockArgs(env, lf));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lock = await readLockfile(lf);
+    expect(lock.packages).toEqual([]);
+    expect(lock.go.map((g) => `${g.platform} ${g.version}`)).toEqual(['linux-64 1.17.3', 'win-64 1.17.3']);
+    expect((await runCli(checkArgs(env, lf))).code).toBe(0);
+    // With conda dependencies, channels are still required.
+    writeFileSync(env, 'platforms: [linux-64]\ndependencies: [zlib]\n');
+    const noChan = await runCli(lockArgs(env, lf));
+    expect(noChan.code).toBe(3);
+    expect(noChan.stderr).toContain('no channels');
+  });
 });
 
