@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat, readFile, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Lockfile, LockedGoToolchain } from '../lockfile/model.js';
 import { mapLimit } from '../net/limit.js';
@@ -146,7 +146,9 @@ export async function verifyPrefix(opts: VerifyOptions): Promise<VerifyResult> {
 
   // A prefix moved or copied from where it was installed: files with a prefix placeholder and entry
   // points still name the old path (their hashes match, so the file checks cannot see it).
-  if (state?.prefix !== undefined && state.prefix !== prefix) {
+  const samePlace = async (a: string, b: string) =>
+    a === b || ((await realpath(a).catch(() => a)) === (await realpath(b).catch(() => b)));
+  if (state?.prefix !== undefined && !(await samePlace(state.prefix, prefix))) {
     const relocatable = records.some((r) =>
       (r.paths_data?.paths ?? []).some((e) => e.prefix_placeholder !== undefined || e.path_type === 'unix_python_entry_point'),
     );

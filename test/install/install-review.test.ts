@@ -263,3 +263,15 @@ describe('a moved prefix', () => {
     expect((await verifyPrefix({ prefix: join(base, 'b'), lockfile, platform: 'linux-64' })).problems).toEqual([]);
   });
 });
+
+describe('verify through another path to the same prefix', () => {
+  it('a symlink to the prefix is not a moved prefix', async () => {
+    const base = join(root, `samepath-${seq++}`);
+    const { lockfile, extract } = synthetic({
+      tool: { 'bin/tool': '#!/opt/anaconda1anaconda2anaconda3/bin/python\n', 'info/has_prefix': 'bin/tool\n' },
+    });
+    await installLockfile({ lockfile, platform: 'linux-64', prefix: join(base, 'real'), cacheDir: join(base, 'cache'), http, extract });
+    await symlink(join(base, 'real'), join(base, 'alias'));
+    expect((await verifyPrefix({ prefix: join(base, 'alias'), lockfile, platform: 'linux-64' })).problems).toEqual([]);
+  });
+});
