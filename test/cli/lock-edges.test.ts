@@ -69,6 +69,11 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     const bad = await runCli(lockArgs(env, lf, '--update', 'not-a-package'));
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('not-a-package');
+    // A spec instead of a name says so.
+    const spec = await runCli(lockArgs(env, lf, '--update', 'python=3.9.19'));
+    expect(spec.code).toBe(2);
+    expect(spec.stderr).toContain('takes package names, not specs');
+    expect(spec.stderr).toContain('--update python`');
   });
 
   it('check says what changed: specs, virtual packages, Go spec, Go release URL', async () => {

@@ -81,6 +81,10 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
     // `go` names the Go toolchain too.
     if (inputs.go) requested.add('go');
     const unknown = opts.update.filter((n) => !known.has(n) && !requested.has(n));
+    const specLike = unknown.find((n) => /[=<>!~*\s]/.test(n));
+    if (specLike) {
+      throw new UsageError(`--update takes package names, not specs ('${specLike}'): change the spec in the environment file and run \`conda-go-lock lock --update ${specLike.split(/[=<>!~*\s]/)[0]}\``);
+    }
     if (unknown.length > 0) {
       throw new UsageError(`--update: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} neither in ${opts.lockfile} nor requested by the environment file(s); packages in the lockfile: ${[...known].sort().slice(0, 20).join(', ')}${known.size > 20 ? ', ...' : ''}`);
     }
