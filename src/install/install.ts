@@ -12,6 +12,7 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import { copyFile, lstat, readFile, readlink, rm } from 'node:fs/promises';
+import { MatchSpec } from '../conda/matchspec.js';
 import { InstallError, LockfileError } from '../errors.js';
 import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../lockfile/model.js';
 import type { ProgressReporter } from '../net/progress.js';
@@ -25,7 +26,6 @@ import {
   packageSetHash,
   readPrefixRecords,
   readPrefixState,
-  requestedSpecFor,
   specName,
   writePrefixRecord,
   writePrefixState,
@@ -124,6 +124,24 @@ async function followPrefixLinks(prefix: string): Promise<string> {
     p = resolve(dirname(p), await readlink(p));
   }
   throw new InstallError(`${prefix}: too many levels of symbolic links`);
+}
+
+/**
+ * The user's specs (lockfile `metadata.specs`, every platform's) that requested `pkg`: those naming
+ * it, narrowed to the ones its record satisfies when several do (`numpy 1.26.*` for linux and
+ * `numpy 1.25.*` for osx come out of platform selectors).
+ */
+export function specsForPackage(pkg: LockedCondaPackage, specs: readonly string[]): string[] {
+  const named = specs.filter((s) => specName(s) === pkg.name);
+  if (named.length <= 1) return named;
+  const matching = named.filter((s) => {
+    try {
+      return MatchSpec.parse(s).matches(pkg);
+    } catch {
+      return false;
+    }
+  });
+  return matching.length > 0 ? matching : named;
 }
 
 /** The name part of a depends entry (`libgcc-ng >=7.3.0` → `libgcc-ng`). */
@@ -382,7 +400,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
           buildPrefixRecord({
             pkg: p,
             paths: linked.paths,
-            requestedSpec: requestedSpecFor(p.name, lockfile.metadata.specs),
+            requestedSpec: specsForPackage(p, lockfile.metadata.specs)[0] ?? '',
             extractedDir: f.extracted,
             tarballPath: f.archive,
             hardlinked: linked.stats.hardlinked > 0,
@@ -409,8 +427,8 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       const added = pkgs.filter((p) => !oldKeys.has(`${distOf(p)} ${p.sha256.toLowerCase()}`));
       result.removed = removed.map(distOf);
       // The requested specs, as conda records them: the lockfile's specs for packages of this set.
-      const names = new Set(pkgs.map((p) => p.name));
-      const updateSpecs = [...new Set(lockfile.metadata.specs.filter((s) => names.has(specName(s))))];
+      const wanted = new Set(pkgs.flatMap((p) => specsForPackage(p, lockfile.metadata.specs)));
+      const updateSpecs = [...new Set(lockfile.metadata.specs.filter((s) => wanted.has(s)))];
       const updateNames = new Set(updateSpecs.map(specName));
       const removeSpecs = [
         ...new Set(oldRecords.filter((r) => r.requested_spec && !updateNames.has(r.name)).map((r) => r.name)),

@@ -275,3 +275,18 @@ describe('verify through another path to the same prefix', () => {
     expect((await verifyPrefix({ prefix: join(base, 'alias'), lockfile, platform: 'linux-64' })).problems).toEqual([]);
   });
 });
+
+describe('requested specs from platform selectors', () => {
+  it('the spec the installed record satisfies is the one recorded (requested_spec and # update specs)', async () => {
+    const { lockfile, extract } = synthetic({ numpy: { 'lib/np.so': 'n' } }, { numpy: { version: '1.26.4' } }, [
+      'numpy 1.25.*',
+      'numpy 1.26.*',
+    ]);
+    const p = paths('selectors');
+    await installLockfile({ lockfile, platform: 'linux-64', prefix: p.prefix, cacheDir: p.cacheDir, http, extract });
+    const rec = JSON.parse(await readFile(join(p.prefix, 'conda-meta/numpy-1.26.4-0.json'), 'utf8')) as { requested_spec: string };
+    expect(rec.requested_spec).toBe('numpy 1.26.*');
+    const history = await readFile(join(p.prefix, 'conda-meta/history'), 'utf8');
+    expect(history.trimEnd().split('\n').at(-1)).toBe("# update specs: ['numpy 1.26.*']");
+  });
+});
