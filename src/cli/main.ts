@@ -36,6 +36,7 @@ export function buildProgram(): Command {
     .option('--virtual-package-spec <file>', 'conda-lock style virtual-packages.yml (subdirs: {linux-64: {packages: {__glibc: "2.17"}}}), merged onto the defaults')
     .option('--cache-dir <dir>', 'repodata and package cache directory')
     .option('--offline', 'use only cached repodata and release metadata')
+    .option('--solver-timeout <seconds>', 'give up on a platform whose solve takes longer (0 = no limit)', '600')
     .option('-j, --jobs <n>', 'platforms solved at once in worker threads (default: CPU count when the solves are large, else 0 = in-process)')
     .option('-q, --quiet', 'no progress output')
     .action(async (opts) => run(async () => (await import('./commands/lock.js')).lockCommand(opts)));

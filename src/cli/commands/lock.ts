@@ -32,6 +32,15 @@ export interface LockCommandOptions extends InputOptions {
   goDownloadBaseUrl?: string;
   /** Solver worker threads (0: solve in-process). */
   jobs?: string;
+  /** Seconds one platform's solve may take (0: no limit). */
+  solverTimeout?: string;
+}
+
+function solverTimeoutMs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--solver-timeout must be a number of seconds >= 0, got '${value}'`);
+  return seconds === 0 ? undefined : Math.round(seconds * 1000);
 }
 
 export async function lockCommand(opts: LockCommandOptions): Promise<number> {
@@ -99,7 +108,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
     throw new UsageError(`--jobs must be a whole number from 0 to 64, got '${opts.jobs}'`);
   }
   const [packages, go] = await Promise.all([
-    lockPlatforms(inputs, gateway, previous, opts.update ?? [], maxWorkers),
+    lockPlatforms(inputs, gateway, previous, opts.update ?? [], maxWorkers, solverTimeoutMs(opts.solverTimeout)),
     keptGoPins(inputs, previous, opts.update ?? []) ??
       lockGo(inputs, http, opts.cacheDir, Boolean(opts.offline), opts.goDownloadBaseUrl),
   ]);
@@ -177,6 +186,9 @@ function lockedFrom(previous: Lockfile | undefined, platform: Platform, update: 
       channel: p.channel,
       ...(p.noarch ? { noarch: p.noarch } : {}),
       ...(p.timestamp !== undefined ? { timestamp: p.timestamp } : {}),
+      ...(p.license ? { license: p.license } : {}),
+      // Kept so a locked record keeps its place in the candidate order (track_features sort last).
+      ...(p.track_features ? { track_features: p.track_features } : {}),
     }));
 }
 
@@ -219,8 +231,10 @@ async function lockPlatforms(
   previous: Lockfile | undefined,
   update: readonly string[],
   maxWorkers: number | undefined,
+  timeoutMs: number | undefined,
 ): Promise<LockedCondaPackage[]> {
   const requests = await Promise.all(inputs.platforms.map((p) => prepareSolve(inputs, p, gateway, previous, update)));
+  if (timeoutMs !== undefined) for (const r of requests) r.timeoutMs = timeoutMs;
   const results = await solveInWorkers(requests, { maxWorkers });
   return results.flatMap((r, i) => r.records.map((rec) => toLocked(rec, inputs.platforms[i]!)));
 }
