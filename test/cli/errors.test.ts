@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelServer } from '../support/channel-server.js';
 import { fixture, fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
-import { runCli } from './helpers.js';
+import { runCli, startFixtureChannel } from './helpers.js';
 
 describe('CLI usage errors', () => {
   it('an unknown subcommand or option exits 2', async () => {
@@ -37,11 +37,7 @@ describe.skipIf(!haveFixtures)(`lock errors (${haveFixtures ? 'fixtures present'
   const GOOD = '# existing lockfile: must survive every failed lock\n';
 
   beforeAll(async () => {
-    server = await new ChannelServer()
-      .mount('/conda-forge', fixture('repodata', 'conda-forge-subchannel-py39-2024-05'))
-      .mount('/godl', fixture('go'))
-      .start();
-    releases = server.url('/godl/go-dl-include-all-2021-11-08.json');
+    ({ server, releases } = await startFixtureChannel());
     dir = mkdtempSync(join(tmpdir(), 'cgl-err-'));
   });
   afterAll(async () => {

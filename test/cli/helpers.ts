@@ -1,6 +1,8 @@
 /** Run the CLI in-process and capture what it prints. */
 import { vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { ChannelServer } from '../support/channel-server.js';
+import { fixture } from '../support/fixtures.js';
 
 export interface CliRun {
   code: number;
@@ -38,4 +40,16 @@ export async function runCli(args: string[], opts: { cwd?: string; env?: Record<
     out.mockRestore();
     err.mockRestore();
   }
+}
+
+/**
+ * A local server with the real May-2024 conda-forge subchannel at /conda-forge (and at each extra
+ * prefix given) and the go.dev/dl snapshots under /godl; `releases` is the include=all snapshot's URL.
+ */
+export async function startFixtureChannel(extraChannelPrefixes: string[] = []): Promise<{ server: ChannelServer; releases: string }> {
+  const channel = fixture('repodata', 'conda-forge-subchannel-py39-2024-05');
+  const server = new ChannelServer().mount('/conda-forge', channel).mount('/godl', fixture('go'));
+  for (const prefix of extraChannelPrefixes) server.mount(prefix, channel);
+  await server.start();
+  return { server, releases: server.url('/godl/go-dl-include-all-2021-11-08.json') };
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLockfile } from '../../src/lockfile/read.js';
 import { ChannelServer } from '../support/channel-server.js';
 import { fixture, fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
-import { runCli } from './helpers.js';
+import { runCli, startFixtureChannel } from './helpers.js';
 
 describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixtures present' : fixturesSkipReason})`, () => {
   let server: ChannelServer;
@@ -18,13 +18,7 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
   let releases: string;
 
   beforeAll(async () => {
-    server = await new ChannelServer()
-      .mount('/conda-forge', fixture('repodata', 'conda-forge-subchannel-py39-2024-05'))
-      .mount('/t/tk-SECRET123/conda-forge', fixture('repodata', 'conda-forge-subchannel-py39-2024-05'))
-      .mount('/mirror/conda-forge', fixture('repodata', 'conda-forge-subchannel-py39-2024-05'))
-      .mount('/godl', fixture('go'))
-      .start();
-    releases = server.url('/godl/go-dl-include-all-2021-11-08.json');
+    ({ server, releases } = await startFixtureChannel(['/t/tk-SECRET123/conda-forge', '/mirror/conda-forge']));
     dir = mkdtempSync(join(tmpdir(), 'cgl-lock-edges-'));
     cache = join(dir, 'cache');
   });

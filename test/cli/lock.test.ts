@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLockfile } from '../../src/lockfile/read.js';
 import { ChannelServer } from '../support/channel-server.js';
-import { fixture, fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
-import { runCli } from './helpers.js';
+import { fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
+import { runCli, startFixtureChannel } from './helpers.js';
 
 describe.skipIf(!haveFixtures)(`lock end to end (${haveFixtures ? 'fixtures present' : fixturesSkipReason})`, () => {
   let server: ChannelServer;
@@ -18,11 +18,7 @@ describe.skipIf(!haveFixtures)(`lock end to end (${haveFixtures ? 'fixtures pres
   let releases: string;
 
   beforeAll(async () => {
-    server = await new ChannelServer()
-      .mount('/conda-forge', fixture('repodata', 'conda-forge-subchannel-py39-2024-05'))
-      .mount('/godl', fixture('go'))
-      .start();
-    releases = server.url('/godl/go-dl-include-all-2021-11-08.json');
+    ({ server, releases } = await startFixtureChannel());
     dir = mkdtempSync(join(tmpdir(), 'cgl-lock-'));
     cache = join(dir, 'cache');
   });
