@@ -293,12 +293,6 @@ export class CondaProvider implements DependencyProvider {
     return out;
   }
 
-  private matches(spec: MatchSpec, s: SolvableId): boolean {
-    const sol = this.solvables[s]!;
-    if (spec.version !== undefined && sol.version === undefined) return false;
-    return spec.matches(sol.record);
-  }
-
   sortCandidates(_vs: VersionSetId, candidates: SolvableId[]): SolvableId[] {
     // Already in simple order (the name's order is preserved by filtering); refine runs of equal keys.
     let start = 0;
