@@ -11,6 +11,7 @@
 import { isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError } from '../errors.js';
+import { canonicalTemplate, listNames, replaceEnvVars, unsetEnvVars, type EnvLike } from './channel-env.js';
 import { isSubdir, type Subdir } from './platform.js';
 
 export const DEFAULT_CHANNEL_ALIAS = 'https://conda.anaconda.org';
@@ -30,6 +31,13 @@ export interface ChannelParseOptions {
   channelAlias?: string;
   /** Directory relative local paths (`./channel`) are resolved against. Default: process.cwd(). */
   cwd?: string;
+  /**
+   * Where `$VAR` / `${VAR}` in the token or user:password of a channel URL (or of the alias) are
+   * expanded from. Without it such a channel keeps its template and variable names but carries no
+   * credentials (enough for `check` and content hashes); with it an unset variable is an
+   * `InputError` with code `E_CHANNEL_ENV_UNSET`.
+   */
+  env?: EnvLike;
 }
 
 export interface ExpandChannelsOptions extends ChannelParseOptions {
@@ -50,6 +58,67 @@ interface SplitUrl {
   token?: string;
   /** `user:password` as it appeared (percent-encoded). */
   userinfo?: string;
+}
+
+/** Stand-in for the n-th variable while the URL is parsed: lowercase alphanumerics survive `new URL`. */
+const placeholder = (i: number) => `cglenvvar${i}x`;
+const PLACEHOLDER_RE = /cglenvvar(\d+)x/;
+const WHOLE_PLACEHOLDER_RE = /^cglenvvar(\d+)x$/;
+
+/** What the variables of a channel URL became. */
+interface EnvParts {
+  /** The token / userinfo with each placeholder written `${NAME}` (what the lockfile stores). */
+  templateToken?: string;
+  templateUserinfo?: string;
+  /** The variables used, sorted. */
+  used: string[];
+}
+
+/**
+ * Check that placeholders sit only in the credential parts of `split`, then turn them into the
+ * `${NAME}` template and, with `env`, into real (percent-encoded) credentials put back into `split`.
+ */
+function resolveEnvVars(split: SplitUrl, vars: readonly string[], input: string, env: EnvLike | undefined): EnvParts {
+  if (PLACEHOLDER_RE.test(split.base)) {
+    throw invalid(input, 'an environment variable may stand only for the token (/t/${VAR}/) or the user:password@ part of a channel URL');
+  }
+  const name = (part: string): string | undefined => {
+    if (!PLACEHOLDER_RE.test(part)) return undefined;
+    const m = WHOLE_PLACEHOLDER_RE.exec(part);
+    if (!m) throw invalid(input, 'a credential must be either literal or exactly one variable (`/t/${TOKEN}/`, `${USER}:${PASSWORD}@`), not a mix');
+    return vars[Number(m[1])]!;
+  };
+  const parts = [split.token, ...(split.userinfo?.split(':', 2) ?? [])].filter((p): p is string => p !== undefined && p !== '');
+  const named = parts.map(name);
+  if (named.every((n) => n === undefined)) return { used: [] };
+  if (named.some((n) => n === undefined)) {
+    throw invalid(input, 'mixes a literal credential with environment variables; use a variable for each part (`https://${USER}:${PASSWORD}@host/chan`) so the lockfile can record it without the secret');
+  }
+  const used = [...new Set(named as string[])].sort();
+  const template = (part: string | undefined) => (part === undefined ? undefined : replacePlaceholders(part, (n) => `\${${n}}`));
+  const out: EnvParts = { templateToken: template(split.token), templateUserinfo: template(split.userinfo), used };
+  if (env === undefined) {
+    split.token = undefined;
+    split.userinfo = undefined;
+    return out;
+  }
+  const unset = unsetEnvVars(used, env);
+  if (unset.length > 0) {
+    // Every credential part of `input` is a variable (checked above), so it shows no secret.
+    throw new InputError(
+      `channel '${canonicalTemplate(input.trim())}' uses environment variable${unset.length > 1 ? 's' : ''} ${listNames(unset)}, which ${unset.length > 1 ? 'are' : 'is'} not set; ` +
+        `set ${unset.length > 1 ? 'them' : 'it'} to the channel's credentials (the lockfile records only variable names)`,
+      { code: 'E_CHANNEL_ENV_UNSET' },
+    );
+  }
+  const value = (part: string | undefined) => (part === undefined ? undefined : replacePlaceholders(part, (n) => encodeURIComponent(env[n]!)));
+  split.token = value(split.token);
+  split.userinfo = value(split.userinfo);
+  return out;
+
+  function replacePlaceholders(s: string, f: (name: string) => string): string {
+    return s.replace(/cglenvvar(\d+)x/g, (_m, i: string) => f(vars[Number(i)]!));
+  }
 }
 
 function invalid(input: string, why: string): InputError {
@@ -102,14 +171,23 @@ export class Channel {
   readonly #token: string | undefined;
   readonly #tokenAt: number | undefined;
   readonly #userinfo: string | undefined;
+  /**
+   * For a channel written with environment variables: the channel URL with the variable NAMES in
+   * place of its credentials, `https://host/t/${MY_TOKEN}/chan` (never a value). See channel-env.ts.
+   */
+  readonly urlTemplate?: string;
+  /** The variables `urlTemplate` uses, sorted (empty without a template). */
+  readonly usedEnvVars: readonly string[];
 
-  private constructor(name: string, split: SplitUrl, platform: Subdir | undefined) {
+  private constructor(name: string, split: SplitUrl, platform: Subdir | undefined, env: EnvParts) {
     this.name = name;
     this.baseUrl = split.base;
     if (platform) this.platform = platform;
     this.#token = split.token;
     this.#tokenAt = split.tokenAt;
     this.#userinfo = split.userinfo;
+    this.usedEnvVars = env.used;
+    if (env.used.length > 0) this.urlTemplate = this.#join(this.baseUrl, env.templateToken, env.templateUserinfo);
   }
 
   /**
@@ -123,13 +201,31 @@ export class Channel {
     if (s === 'defaults' || s === 'nodefaults') {
       throw invalid(input, `'${s}' is not a single channel; expand the channel list with expandChannels()`);
     }
-    const aliasSplit = splitUrl((opts.channelAlias ?? DEFAULT_CHANNEL_ALIAS).replace(/\/+$/, ''), opts.channelAlias ?? '');
+    // `$VAR` / `${VAR}` in a URL (or in the alias a name is resolved against) become placeholders
+    // while the URL is parsed; resolveEnvVars then checks where they ended up.
+    const vars: string[] = [];
+    const hide = (text: string) =>
+      replaceEnvVars(text, (n) => {
+        vars.push(n);
+        return placeholder(vars.length - 1);
+      });
+    const aliasInput = opts.channelAlias ?? DEFAULT_CHANNEL_ALIAS;
     let split: SplitUrl;
-    if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(s)) {
-      split = splitUrl(s, input);
-    } else if (isAbsolute(s) || /^[A-Za-z]:[\\/]/.test(s) || s.startsWith('./') || s.startsWith('../') || s === '.') {
+    let aliasSplit: SplitUrl;
+    const isUrl = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(s);
+    const isPath = !isUrl && (isAbsolute(s) || /^[A-Za-z]:[\\/]/.test(s) || s.startsWith('./') || s.startsWith('../') || s === '.');
+    if (isUrl) {
+      aliasSplit = splitUrl(hide(aliasInput).replace(/\/+$/, ''), opts.channelAlias ?? '');
+      // Placeholders of the alias do not matter for a full URL.
+      vars.length = 0;
+      aliasSplit.token = undefined;
+      aliasSplit.userinfo = undefined;
+      split = splitUrl(hide(s), input);
+    } else if (isPath) {
+      aliasSplit = splitUrl(aliasInput.replace(/\/+$/, ''), opts.channelAlias ?? '');
       split = splitUrl(localPathToUrl(s, opts.cwd), input);
     } else {
+      aliasSplit = splitUrl(hide(aliasInput).replace(/\/+$/, ''), opts.channelAlias ?? '');
       if (!NAME_RE.test(s)) {
         throw invalid(input, 'a channel name may contain letters, digits, "_", "-", "." and "/" only (or give a URL)');
       }
@@ -140,6 +236,7 @@ export class Channel {
       }
       if (aliasSplit.userinfo !== undefined) split.userinfo = aliasSplit.userinfo;
     }
+    const env = vars.length > 0 ? resolveEnvVars(split, vars, isUrl ? input : aliasInput, opts.env) : { used: [] };
 
     // `conda-forge/linux-64` or `https://host/chan/noarch`: conda strips a trailing subdir.
     let platform: Subdir | undefined;
@@ -154,7 +251,7 @@ export class Channel {
     if (split.base === 'file://') throw invalid(input, 'a file:// channel needs a directory path');
 
     const name = split.base.startsWith(aliasSplit.base + '/') ? split.base.slice(aliasSplit.base.length + 1) : split.base;
-    return new Channel(name, split, platform);
+    return new Channel(name, split, platform, env);
   }
 
   /** Whether a token or credentials are attached (they are used for fetching only). */
@@ -182,6 +279,15 @@ export class Channel {
   /** URL of a file in a subdir (with token/credentials), e.g. `fileUrl('noarch', 'repodata.json')`. */
   fileUrl(subdir: string, file: string): string {
     return `${this.subdirUrl(subdir)}/${file}`;
+  }
+
+  /**
+   * `url` (a token-free URL under this channel, e.g. a locked package's) with this channel's token
+   * and credentials put back; any other URL is returned unchanged.
+   */
+  credentialedUrl(url: string): string {
+    if (url !== this.baseUrl && !url.startsWith(`${this.baseUrl}/`)) return url;
+    return this.#join(url, this.#token, this.#userinfo);
   }
 
   /** Token-free URL of a file in a subdir: what belongs in a lockfile or a record's `url`. */

@@ -14,11 +14,18 @@ const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i;
 /** Any URL inside free text. */
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
 
-/** The URL with its credentials replaced by `********`. Works on strings that are not valid URLs too. */
+/** A credential that is only an environment variable reference (`${MY_TOKEN}`, `$USER:$PASS`): no secret. */
+const VARIABLE_TOKEN = /^\/t\/\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
+const VARIABLE_USERINFO = /^[a-z][a-z0-9+.-]*:\/\/\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)(:\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*))?@$/i;
+
+/**
+ * The URL with its credentials replaced by `********`. Works on strings that are not valid URLs too.
+ * A credential written as an environment variable (`/t/${MY_TOKEN}/`) names no secret and is kept.
+ */
 export function redactUrl(url: string | URL): string {
   let s = typeof url === 'string' ? url : url.href;
-  s = s.replace(USERINFO, `$1${REDACTED}@`);
-  s = s.replace(TOKEN_SEGMENT, `/t/${REDACTED}`);
+  s = s.replace(USERINFO, (m, scheme: string) => (VARIABLE_USERINFO.test(m) ? m : `${scheme}${REDACTED}@`));
+  s = s.replace(TOKEN_SEGMENT, (m) => (VARIABLE_TOKEN.test(m) ? m : `/t/${REDACTED}`));
   s = s.replace(SECRET_QUERY, `$1${REDACTED}`);
   return s;
 }
