@@ -2,7 +2,8 @@
  * The per-platform content hash stored in `metadata.content_hash`.
  *
  * It is the sha256 of a canonical JSON document of the inputs that can change the lock for one
- * platform: the platform, the channels (priority order, token- and credential-free), the user's
+ * platform: the platform, the channels (priority order, token- and credential-free; a channel with
+ * `${VAR}` credentials as its template of variable names), the user's
  * specs (sorted, whitespace-normalised), the virtual packages assumed for that platform, channel
  * priority, the Go spec + release URL, and any `extra` inputs. `check` recomputes it from the
  * inputs and compares, so a stale lock is detected without network access.
@@ -20,8 +21,12 @@ export type VirtualPackageInput = string | { name: string; version: string; buil
 
 export interface ContentHashInputs {
   platform: string;
-  /** Channel names or URLs (tokens are stripped), or Channel objects; in priority order. */
-  channels: ReadonlyArray<string | { baseUrl: string }>;
+  /**
+   * Channel names or URLs (tokens are stripped), or Channel objects; in priority order. A channel
+   * written with `${VAR}` credentials counts as its template (variable names, never values), so a
+   * rotated token does not make the lock stale.
+   */
+  channels: ReadonlyArray<string | { baseUrl: string; urlTemplate?: string }>;
   /** The user's conda specs (canonical MatchSpec strings), any order. */
   specs: readonly string[];
   /** Virtual packages assumed for this platform (`name version build` or records). */
@@ -32,11 +37,15 @@ export interface ContentHashInputs {
   extra?: Record<string, string | number | boolean | null | readonly string[]>;
 }
 
-/** A canonical channel URL: names resolved against the default alias, no token, no credentials, no trailing slash. */
-export function canonicalChannelUrl(ch: string | { baseUrl: string }): string {
-  if (typeof ch !== 'string') return stripCredentials(ch.baseUrl).replace(/\/+$/, '');
+/**
+ * A canonical channel URL: names resolved against the default alias, no token, no credentials, no
+ * trailing slash; for a channel with `${VAR}` credentials its template (`https://host/t/${TOKEN}/chan`).
+ */
+export function canonicalChannelUrl(ch: string | { baseUrl: string; urlTemplate?: string }): string {
+  if (typeof ch !== 'string') return ch.urlTemplate ?? stripCredentials(ch.baseUrl).replace(/\/+$/, '');
   try {
-    return Channel.parse(ch).baseUrl;
+    const c = Channel.parse(ch);
+    return c.urlTemplate ?? c.baseUrl;
   } catch {
     return stripCredentials(ch.trim()).replace(/\/+$/, '');
   }

@@ -11,6 +11,14 @@ export const LOCKFILE_VERSION = 1;
 export interface LockfileChannel {
   /** Canonical channel URL, never with a token. */
   url: string;
+  /** The environment variables `url_template` uses, sorted (only with `url_template`). */
+  used_env_vars?: string[];
+  /**
+   * For a channel written with environment variables (`https://host/t/${MY_TOKEN}/chan`,
+   * `https://${USER}:${PASSWORD}@host/chan`): that URL with the variable NAMES, never their values.
+   * `install` expands it from its own environment to download this channel's packages.
+   */
+  url_template?: string;
 }
 
 export interface LockfileGoInput {

@@ -5,6 +5,7 @@
  * whatever order the solver or resolver returned things in.
  */
 import type {
+  LockfileChannel,
   LockedCondaPackage,
   LockedGoToolchain,
   Lockfile,
@@ -61,6 +62,8 @@ export const METADATA_KEYS = [
   'go',
 ] as const satisfies ReadonlyArray<keyof LockfileMetadata>;
 
+export const CHANNEL_KEYS = ['url', 'used_env_vars', 'url_template'] as const satisfies ReadonlyArray<keyof LockfileChannel>;
+
 export const GO_INPUT_KEYS = ['spec', 'source', 'releases_url'] as const satisfies ReadonlyArray<keyof LockfileGoInput>;
 
 export function comparePackages(a: LockedCondaPackage, b: LockedCondaPackage): number {
@@ -108,7 +111,11 @@ export function normaliseMetadata(m: LockfileMetadata): LockfileMetadata {
   const out = pick(m, METADATA_KEYS);
   out.platforms = [...m.platforms].sort(cmpStr);
   // Channel order is priority order and spec order is the user's: both are kept as given.
-  out.channels = m.channels.map((c) => ({ url: c.url }));
+  out.channels = m.channels.map((c) => {
+    const ch = pick(c, CHANNEL_KEYS);
+    if (ch.used_env_vars) ch.used_env_vars = [...new Set(ch.used_env_vars)].sort(cmpStr);
+    return ch;
+  });
   out.sources = [...m.sources];
   out.specs = [...m.specs];
   out.content_hash = sortedRecord(m.content_hash);

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { Channel } from '../conda/channel.js';
 import { LockfileError } from '../errors.js';
 import { LOCKFILE_VERSION, type Lockfile } from './model.js';
 import { describeSchemaError, instancePathSegments, schemaErrors } from './schema.js';
@@ -100,6 +101,24 @@ export function parseLockfile(text: string, path = '<lockfile>'): Lockfile {
 
 /** Semantic checks the schema cannot express. */
 function checkConsistency(lf: Lockfile, path: string, doc: Document, lc: LineCounter): void {
+  lf.metadata.channels.forEach((c, i) => {
+    if (c.url_template === undefined) return;
+    const where = `${path}${lineOf(doc, lc, ['metadata', 'channels', i, 'url_template'])}: metadata.channels[${i}].url_template`;
+    let t: Channel;
+    try {
+      t = Channel.parse(c.url_template);
+    } catch (err) {
+      throw new LockfileError(`${where}: ${(err as Error).message}`, { code: 'E_LOCKFILE_INVALID', cause: err });
+    }
+    const vars = [...(c.used_env_vars ?? [])].sort();
+    if (t.baseUrl !== c.url || t.usedEnvVars.join(',') !== vars.join(',')) {
+      throw new LockfileError(
+        `${where} (${c.url_template}) does not match its channel: it stands for ${t.baseUrl} using ${t.usedEnvVars.join(', ') || 'no variables'}, ` +
+          `but url is ${c.url} and used_env_vars ${vars.join(', ')}; re-lock`,
+        { code: 'E_LOCKFILE_INVALID' },
+      );
+    }
+  });
   const platforms = new Set(lf.metadata.platforms);
   const seen = new Map<string, number>();
   lf.packages.forEach((p, i) => {

@@ -50,6 +50,12 @@ export function fieldName(segments: Array<string | number>): string {
 export function describeSchemaError(e: ErrorObject): { field: string; message: string } {
   const segs = instancePathSegments(e.instancePath);
   const p = e.params as Record<string, unknown>;
+  if (segs[segs.length - 1] === 'url_template' && (e.keyword === 'pattern' || e.keyword === 'not')) {
+    return {
+      field: fieldName(segs),
+      message: 'must be an http(s) channel URL with ${NAME} variables for its token (/t/${TOKEN}/) and/or user:password (${USER}:${PASSWORD}@), never a literal token or password',
+    };
+  }
   switch (e.keyword) {
     case 'required':
       return { field: fieldName([...segs, String(p.missingProperty)]), message: 'is required but missing' };

@@ -49,7 +49,10 @@ export function toCondaLockV1(lockfile: Lockfile): CondaLockV1 {
           .sort()
           .map((p) => [p, lockfile.metadata.content_hash[p]!]),
       ),
-      channels: lockfile.metadata.channels.map((c) => ({ url: c.url, used_env_vars: [] })),
+      // Like conda-lock: a private channel is written with its variables (conda expands `${VAR}` itself).
+      channels: lockfile.metadata.channels.map((c) =>
+        c.url_template ? { url: c.url_template, used_env_vars: [...(c.used_env_vars ?? [])] } : { url: c.url, used_env_vars: [] },
+      ),
       platforms: [...lockfile.metadata.platforms].sort(),
       sources: [...lockfile.metadata.sources],
     },
