@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { Channel, expandChannels } from '../conda/channel.js';
+import type { EnvLike } from '../conda/channel-env.js';
 import type { MatchSpec } from '../conda/matchspec.js';
 import { parsePlatforms, sortPlatforms, type Platform } from '../conda/platform.js';
 import type { PackageRecord } from '../conda/record.js';
@@ -39,6 +40,11 @@ export interface InputOptions {
   virtualPackageSpec?: string;
   /** Platforms used when neither the command line nor the files name any (e.g. an existing lockfile's). */
   fallbackPlatforms?: string[];
+  /**
+   * Expand `${VAR}` credentials of channel URLs from here (`lock`: process.env; an unset one is an
+   * error naming the file and line). Without it (`check`) channels carry no credentials.
+   */
+  env?: EnvLike;
 }
 
 export interface PlatformInputs {
@@ -69,7 +75,7 @@ export function resolveInputs(opts: InputOptions): LockInputs {
   if (!opts.file?.length && !existsSync(DEFAULT_ENV_FILE)) {
     throw new UsageError(`no environment file given and ${DEFAULT_ENV_FILE} does not exist here; pass one with -f <file>`);
   }
-  const envs = files.map((f) => loadEnvironmentFile(f));
+  const envs = files.map((f) => loadEnvironmentFile(f, opts.env ? { env: opts.env } : {}));
   const lockDir = dirname(resolve(opts.lockfile));
 
   // Platforms: command line, else the files' `platforms:`, else the default set.
@@ -94,7 +100,7 @@ export function resolveInputs(opts: InputOptions): LockInputs {
       { code: 'E_NO_CHANNELS', location: { file: envs[0]!.file } },
     );
   }
-  const channels = expandChannels(channelNames, { channelAlias: opts.channelAlias });
+  const channels = expandChannels(channelNames, { channelAlias: opts.channelAlias, ...(opts.env ? { env: opts.env } : {}) });
 
   // Virtual packages: environment file overrides, then a --virtual-package-spec file, then --virtual-packages.
   const overrides: VirtualPackageOverride[] = envs.flatMap((e) => e.virtualPackages);

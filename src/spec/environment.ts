@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import { Channel } from '../conda/channel.js';
+import type { EnvLike } from '../conda/channel-env.js';
 import { MatchSpec } from '../conda/matchspec.js';
 import { KNOWN_PLATFORMS, parsePlatform, sortPlatforms, suggestPlatform, type Platform } from '../conda/platform.js';
 import { checkOverride, overrideFromValue, type VirtualPackageOverride } from '../conda/virtual-packages.js';
@@ -87,6 +88,12 @@ export interface ParseEnvironmentOptions {
   readFile?: (path: string) => string;
   /** Directory relative paths are resolved against (default: the environment file's directory). */
   baseDir?: string;
+  /**
+   * Expand `$VAR` / `${VAR}` in channel URLs from here (`lock` passes process.env): an unset variable
+   * is reported at its channel's line. Without it only where the variables sit is checked, so
+   * `check` works without the secrets. `channels` keeps the strings as written either way.
+   */
+  env?: EnvLike;
 }
 
 const KNOWN_KEYS = [
@@ -193,9 +200,10 @@ export function parseEnvironmentYaml(text: string, file: string, opts: ParseEnvi
     seenChannels.set(c, i);
     if (c !== 'defaults') {
       try {
-        Channel.parse(c, { cwd: opts.baseDir ?? dirname(file) });
+        Channel.parse(c, { cwd: opts.baseDir ?? dirname(file), ...(opts.env ? { env: opts.env } : {}) });
       } catch (err) {
-        problems.add((err as Error).message, locate(src, ['channels', i]), 'E_ENV_CHANNEL');
+        const code = (err as InputError).code === 'E_CHANNEL_ENV_UNSET' ? 'E_CHANNEL_ENV_UNSET' : 'E_ENV_CHANNEL';
+        problems.add((err as Error).message, locate(src, ['channels', i]), code);
         return;
       }
     }

@@ -53,8 +53,9 @@ function changedInputs(inputs: LockInputs, lockfile: Lockfile): string[] {
   const meta = lockfile.metadata;
   const specs = setChange(meta.specs, requestedSpecs(inputs));
   if (specs) out.push(`specs: ${specs}`);
-  const had = meta.channels.map((c) => c.url);
-  const want = inputs.channels.map((c) => c.baseUrl);
+  // Templates hold variable names only, so they may be shown.
+  const had = meta.channels.map((c) => c.url_template ?? c.url);
+  const want = inputs.channels.map((c) => c.urlTemplate ?? c.baseUrl);
   if (had.join('\n') !== want.join('\n')) out.push(`channels (in priority order): ${had.join(', ')} → ${want.join(', ')}`);
   const oldGo = meta.go;
   const newGo = inputs.go;

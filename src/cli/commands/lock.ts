@@ -74,7 +74,8 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
       );
     }
   }
-  const inputs = resolveInputs({ ...opts, fallbackPlatforms: existing?.metadata.platforms });
+  // Locking fetches repodata, so `${VAR}` credentials in channel URLs are expanded now; --check needs no secrets.
+  const inputs = resolveInputs({ ...opts, fallbackPlatforms: existing?.metadata.platforms, ...(opts.check ? {} : { env: process.env }) });
   for (const env of inputs.envs) for (const w of env.warnings) progress.log(`warning: ${w.location.file}:${w.location.line ?? '?'}: ${w.message}`);
 
   if (opts.check) {
@@ -118,7 +119,10 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
     metadata: {
       tool_version: TOOL_VERSION,
       platforms: [...inputs.platforms],
-      channels: inputs.channels.map((c) => ({ url: c.baseUrl })),
+      // A channel written with `${VAR}` credentials keeps the variable names so `install` can expand them again.
+      channels: inputs.channels.map((c) =>
+        c.urlTemplate ? { url: c.baseUrl, used_env_vars: [...c.usedEnvVars], url_template: c.urlTemplate } : { url: c.baseUrl },
+      ),
       sources: inputs.sources,
       content_hash: Object.fromEntries(inputs.platforms.map((p) => [p, inputs.perPlatform.get(p)!.contentHash])),
       specs: requestedSpecs(inputs),
