@@ -33,6 +33,8 @@ import {
   type PrefixState,
 } from './conda-meta.js';
 import { cacheKey, extractCached, fetchVerified, type Downloader, type Extractor } from './download.js';
+import { channelCredentials } from './credentials.js';
+import type { EnvLike } from '../conda/channel-env.js';
 import { linkPackage, type Clobber } from './link.js';
 import { E_PREFIX_TOO_LONG } from './prefix-replace.js';
 import { pythonMajorMinor, type PythonTarget } from './noarch-python.js';
@@ -83,6 +85,8 @@ export interface InstallOptions {
   extract?: Extractor;
   /** Override the Go installer (default: src/install/go.ts `installGoToolchain`). */
   installGo?: GoInstaller;
+  /** Where `${VAR}` credentials of channels with a `url_template` come from (default: process.env). */
+  env?: EnvLike;
 }
 
 /** What happened; the caller prints the summary ("already up to date", counts, clobbers). */
@@ -245,6 +249,8 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     );
   }
   if (onlyGo && !go) throw new InstallError(`the lockfile pins no Go toolchain for ${platform}; nothing to install with --only-go`);
+  // Private channels: every credential variable must be set before anything is locked or downloaded.
+  const credentials = channelCredentials(lockfile.metadata.channels, pkgs, opts.env ?? process.env);
 
   const result: InstallResult = {
     prefix,
@@ -294,13 +300,19 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       const label = distOf(p);
       const task = opts.progress?.task(label, p.size);
       try {
-        const got = await fetchVerified(
-          opts.http,
-          { label, url: p.url, fn: p.fn, sha256: p.sha256, md5: p.md5, size: p.size },
-          opts.cacheDir,
-          'pkgs',
-          (n) => task?.update(n),
-        );
+        let got: Awaited<ReturnType<typeof fetchVerified>>;
+        try {
+          got = await fetchVerified(
+            opts.http,
+            // The credentials (if any) are for the download only; records keep the token-free URL.
+            { label, url: credentials.downloadUrl(p), fn: p.fn, sha256: p.sha256, md5: p.md5, size: p.size },
+            opts.cacheDir,
+            'pkgs',
+            (n) => task?.update(n),
+          );
+        } catch (err) {
+          throw credentials.explainDenied(err, p);
+        }
         if (got.cached) result.reused++;
         else result.downloaded++;
         const key = cacheKey({ label, url: p.url, fn: p.fn, sha256: p.sha256, md5: p.md5 });
