@@ -26,6 +26,7 @@ export function buildProgram(): Command {
     .option('--lockfile <path>', 'lockfile to write', 'conda-go-lock.yml')
     .option('--update <names...>', 're-solve moving only these packages (and what they force; go = the Go toolchain); keep the rest pinned')
     .option('--check', 'exit 1 when the lockfile is stale against its inputs (no network)')
+    .option('--force', 're-solve even when the lockfile is up to date with its inputs (picks up new builds)')
     .option('--go <spec>', 'Go toolchain spec (overrides the environment file): 1.22.*, >=1.21,<1.23, 1.22.5, stable')
     .option('--gomod <path>', 'take the Go toolchain spec from this go.mod (toolchain line wins over go line)')
     .option('--go-prerelease', 'allow Go release candidates and betas')

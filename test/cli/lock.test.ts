@@ -66,9 +66,16 @@ describe.skipIf(!haveFixtures)(`lock end to end (${haveFixtures ? 'fixtures pres
     expect(lock.packages.some((x) => x.platform === 'win-64' && x.name === 'libgcc-ng')).toBe(false);
 
     const first = readFileSync(lf);
-    // Same inputs, same repodata (now revalidated from the cache): byte-identical file.
-    const again = await runCli(lockArgs(env, lf));
+    const requestsBefore = server.requests.length;
+    // Unchanged inputs: nothing to do (like conda-lock), no request made, the file untouched.
+    const noop = await runCli(lockArgs(env, lf).filter((a) => a !== '-q'));
+    expect(noop.code).toBe(0);
+    expect(noop.stderr).toContain('already up to date');
+    expect(server.requests.length).toBe(requestsBefore);
+    // Forced re-solve with the same repodata (now revalidated from the cache): byte-identical file.
+    const again = await runCli(lockArgs(env, lf, '--force'));
     expect(again.code).toBe(0);
+    expect(server.requests.length).toBeGreaterThan(requestsBefore);
     expect(readFileSync(lf).equals(first)).toBe(true);
     // Versions that YAML would read as numbers stay quoted.
     expect(first.toString()).toMatch(/version: '0\.1'/);

@@ -51,8 +51,8 @@ describe.skipIf(!haveFixtures)(`private channel with \${TOKEN} (${haveFixtures ?
       else process.env[VAR] = old;
     }
   };
-  const lock = (file: string, cache = 'cache') =>
-    runCli(['lock', '-f', envFile, '--lockfile', file, '-p', 'osx-64', '--cache-dir', join(dir, cache), '-q']);
+  const lock = (file: string, cache = 'cache', ...more: string[]) =>
+    runCli(['lock', '-f', envFile, '--lockfile', file, '-p', 'osx-64', '--cache-dir', join(dir, cache), '-q', ...more]);
   const install = (prefix: string, lf = lockfile) =>
     runCli(['install', '--lockfile', lf, '-p', prefix, '--platform', 'osx-64', '--cache-dir', join(dir, `pkgs-${prefix.split('/').pop()}`), '-q', '--no-go']);
 
@@ -163,7 +163,7 @@ describe.skipIf(!haveFixtures)(`private channel with \${TOKEN} (${haveFixtures ?
     }
     const copy = join(dir, 'relock.yml');
     cpSync(lockfile, copy);
-    const r = await withToken(ROTATED, () => lock(copy, 'cache-rotated'));
+    const r = await withToken(ROTATED, () => lock(copy, 'cache-rotated', '--force'));
     expect(r.code).toBe(0);
     expect(server.requestsTo(new RegExp(`^/t/${ROTATED}/defaults/osx-64/`)).some((q) => q.status === 200)).toBe(true);
     expect(readFileSync(copy, 'utf8')).toBe(lockText);

@@ -32,6 +32,8 @@ export interface LockCommandOptions extends InputOptions {
   goDownloadBaseUrl?: string;
   /** Solver worker threads (0: solve in-process). */
   jobs?: string;
+  /** Re-solve even when the lockfile is up to date with its inputs. */
+  force?: boolean;
   /** Seconds one platform's solve may take (0: no limit). */
   solverTimeout?: string;
 }
@@ -81,6 +83,14 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
   if (opts.check) {
     const reasons = staleReasons(inputs, existing);
     return reportCheck(opts.lockfile, reasons);
+  }
+
+  // Like conda-lock: inputs unchanged since the last lock → nothing to do, unless asked to re-solve
+  // (--force picks up new builds from the channels) or to move packages (--update).
+  if (existing && !opts.force && !opts.update?.length && staleReasons(inputs, existing).length === 0) {
+    progress.log(`${opts.lockfile} is already up to date with its inputs; use --force to re-solve against the current channels`);
+    progress.stop();
+    return ExitCode.ok;
   }
 
   const previous = existing;
