@@ -19,6 +19,7 @@ import { InputError, UsageError } from '../errors.js';
 import { loadEnvironmentFile, matchSpecsFor, type EnvironmentSpec } from '../spec/environment.js';
 import { goSpecFromGoMod, parseGoMod } from '../spec/gomod.js';
 import { loadVirtualPackageSpecFile } from '../spec/virtual-packages.js';
+import { parseGoSpec } from '../go/releases.js';
 import { computeContentHash } from '../lockfile/content-hash.js';
 import { stripCredentials } from '../net/redact.js';
 import type { LockfileGoInput } from '../lockfile/model.js';
@@ -111,6 +112,12 @@ export function resolveInputs(opts: InputOptions): LockInputs {
   let go: LockInputs['go'];
   const prerelease = Boolean(opts.goPrerelease);
   if (opts.go) {
+    // A malformed spec is an input error (exit 3) found before any network, like `go:` in the file.
+    try {
+      parseGoSpec(opts.go);
+    } catch (err) {
+      throw new InputError(`--go: ${(err as Error).message}`, { code: 'E_GO_SPEC', cause: err });
+    }
     go = { spec: opts.go, source: '--go', releases_url: opts.goReleasesUrl, prerelease };
   } else if (opts.gomod) {
     let text: string;

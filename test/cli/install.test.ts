@@ -120,6 +120,27 @@ describe.skipIf(!haveFixtures)(`install end to end (${haveFixtures ? 'fixtures p
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('modified-file');
     expect(bad.stdout).toContain('include/zlib.h');
+    // The verdict is an error on stderr with the documented code and how to repair the prefix.
+    expect(bad.stderr).toContain('error[E_VERIFY_FAILED]');
+    expect(bad.stderr).toContain('remove the prefix');
+  });
+
+  it('verify without --platform checks the platform the prefix was installed for', async () => {
+    const prefix = join(dir, 'env-recorded');
+    expect((await install(prefix)).code).toBe(0);
+    // The lockfile has only osx-64; without the recorded platform this would be the host's (an exit 7 on linux).
+    const v = await runCli(['verify', '--lockfile', lockfile, '-p', prefix]);
+    expect(v.stdout).toContain('(osx-64)');
+    expect(v.stdout).toContain('matches');
+    expect(v.code).toBe(0);
+  });
+
+  it('verify of a prefix that does not exist: exit 1 saying so, not a list of missing packages', async () => {
+    const v = await runCli(['verify', '--lockfile', lockfile, '-p', join(dir, 'never-installed'), '--platform', 'osx-64']);
+    expect(v.code).toBe(1);
+    expect(v.stdout).toBe('');
+    expect(v.stderr).toContain('error[E_VERIFY_FAILED]');
+    expect(v.stderr).toContain('does not exist');
   });
 
   it('install --no-go skips the toolchain and verify accepts the prefix', async () => {
@@ -130,6 +151,9 @@ describe.skipIf(!haveFixtures)(`install end to end (${haveFixtures ? 'fixtures p
     const v = await runCli(['verify', '--lockfile', lockfile, '-p', prefix, '--platform', 'osx-64']);
     expect(v.stdout).toContain('matches');
     expect(v.code).toBe(0);
+    const hook = await runCli(['shell-hook', '-p', prefix]);
+    expect(hook.code).toBe(8);
+    expect(hook.stderr).toContain('installed with --no-go');
   });
 
   it('two installs give identical trees (history timestamps aside)', async () => {

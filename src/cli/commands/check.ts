@@ -76,7 +76,7 @@ function changedInputs(inputs: LockInputs, lockfile: Lockfile): string[] {
 
 export async function checkCommand(opts: InputOptions): Promise<number> {
   if (!existsSync(opts.lockfile)) {
-    throw new LockfileError(`${opts.lockfile} does not exist: run \`conda-go-lock lock\` first`, { code: 'E_LOCKFILE_MISSING' });
+    throw new LockfileError(`${opts.lockfile} does not exist: run \`conda-go-lock lock\` first`, { code: 'E_LOCKFILE_NOT_FOUND' });
   }
   const lockfile = await readLockfile(opts.lockfile);
   const inputs = resolveInputs({ ...opts, fallbackPlatforms: lockfile.metadata.platforms });

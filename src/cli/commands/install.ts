@@ -7,6 +7,7 @@ import { readLockfile } from '../../lockfile/read.js';
 import { HttpClient } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
 import { defaultCacheDir } from '../../repodata/cache.js';
+import { prefixLooksLikePlatform, retryLine, withoutOfflineHint } from '../messages.js';
 
 export interface InstallCommandOptions {
   prefix: string;
@@ -19,6 +20,8 @@ export interface InstallCommandOptions {
 }
 
 export async function installCommand(opts: InstallCommandOptions): Promise<number> {
+  const notAPrefix = prefixLooksLikePlatform(opts.prefix, 'install');
+  if (notAPrefix) throw notAPrefix;
   const platform = opts.platform ? parsePlatform(opts.platform, '--platform') : hostPlatform();
   const concurrency = Number(opts.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
@@ -32,7 +35,7 @@ export async function installCommand(opts: InstallCommandOptions): Promise<numbe
     );
   }
   const progress = new ProgressReporter({ quiet: opts.quiet });
-  const http = new HttpClient({ concurrency, onRetry: (r) => progress.log(`retrying ${r.url} (${r.reason}), attempt ${r.attempt}`) });
+  const http = new HttpClient({ concurrency, onRetry: (r) => progress.log(retryLine(r)) });
   const prefix = resolve(opts.prefix);
   const result = await installLockfile({
     lockfile,
@@ -45,6 +48,9 @@ export async function installCommand(opts: InstallCommandOptions): Promise<numbe
     progress,
     command: ['conda-go-lock', 'install', '--lockfile', opts.lockfile, '-p', opts.prefix, '--platform', platform].join(' '),
     onWarning: (m) => progress.log(`warning: ${m}`),
+  }).catch((err: unknown) => {
+    progress.stop();
+    throw withoutOfflineHint(err);
   });
   if (result.upToDate) {
     progress.log(`${prefix} is already up to date (${platform})`);

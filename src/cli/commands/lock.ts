@@ -20,6 +20,7 @@ import { Gateway } from '../../repodata/gateway.js';
 import type { SolveOptions } from '../../solver/index.js';
 import { solveInWorkers } from '../../solver/parallel.js';
 import { DEFAULT_ENV_FILE, requestedSpecs, resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
+import { retryLine } from '../messages.js';
 import { TOOL_VERSION } from '../version.js';
 import { reportCheck, staleReasons } from './check.js';
 
@@ -105,12 +106,17 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
     if (specLike) {
       throw new UsageError(`--update takes package names, not specs ('${specLike}'): change the spec in the environment file and run \`conda-go-lock lock --update ${specLike.split(/[=<>!~*\s]/)[0]}\``);
     }
+    // `--update NAME...` takes every following word, so `lock --update numpy environment.yml` eats the file.
+    const fileLike = unknown.find((n) => /\.(ya?ml|mod)$/i.test(n) || existsSync(n));
+    if (fileLike) {
+      throw new UsageError(`--update: '${fileLike}' is a file, not a package name: --update takes every word after it as a package name. Put the file first (\`conda-go-lock lock -f ${fileLike} --update ${opts.update.filter((n) => n !== fileLike).join(' ') || 'NAME'}\`)`);
+    }
     if (unknown.length > 0) {
       throw new UsageError(`--update: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} neither in ${opts.lockfile} nor requested by the environment file(s); packages in the lockfile: ${[...known].sort().slice(0, 20).join(', ')}${known.size > 20 ? ', ...' : ''}`);
     }
   }
 
-  const http = new HttpClient({ onRetry: (r) => progress.log(`retrying ${r.url} (${r.reason}), attempt ${r.attempt}`) });
+  const http = new HttpClient({ onRetry: (r) => progress.log(retryLine(r)) });
   const gateway = new Gateway({ http, cacheDir: opts.cacheDir, offline: opts.offline, progress });
 
   const started = performance.now();
@@ -168,7 +174,7 @@ function wasWrittenByUs(path: string): boolean {
 
 async function readExisting(path: string, required: boolean): Promise<Lockfile | undefined> {
   if (!existsSync(path)) {
-    if (required) throw new LockfileError(`${path} does not exist: run \`conda-go-lock lock\` first`, { code: 'E_LOCKFILE_MISSING' });
+    if (required) throw new LockfileError(`${path} does not exist: run \`conda-go-lock lock\` first`, { code: 'E_LOCKFILE_NOT_FOUND' });
     return undefined;
   }
   return readLockfile(path);
@@ -321,7 +327,22 @@ async function lockGo(
           throw new OfflineCacheMissError(`${miss} (the cached copy was unreadable and has been removed)`, { cause: err });
         }
       }
-      const res = await http.request(url);
+      let res: Awaited<ReturnType<HttpClient['request']>>;
+      try {
+        res = await http.request(url);
+      } catch (err) {
+        if (!(err instanceof NetworkError)) throw err;
+        // src/net's advice is about channels; say which input this URL is.
+        const message = err.status === 404
+          ? `Go release metadata not found (HTTP 404) at ${redactUrl(url)}: --go-releases-url (or CONDA_GO_LOCK_GO_RELEASES_URL) must name go.dev/dl's JSON feed (https://go.dev/dl/?mode=json&include=all) or a copy of it`
+          : `cannot fetch the Go release metadata: ${err.message}`;
+        throw new NetworkError(message, {
+          code: err.code,
+          url: redactUrl(url),
+          ...(err.status !== undefined ? { status: err.status } : {}),
+          cause: err,
+        });
+      }
       let json: T;
       try {
         json = JSON.parse(res.body.toString('utf8')) as T;

@@ -1,9 +1,12 @@
 /** `conda-go-lock verify`: does the prefix match the lockfile? */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostPlatform, parsePlatform } from '../../conda/platform.js';
 import { ExitCode, LockfileError } from '../../errors.js';
+import { readPrefixState } from '../../install/conda-meta.js';
 import { formatVerifyProblem, verifyPrefix } from '../../install/verify.js';
 import { readLockfile } from '../../lockfile/read.js';
+import { prefixLooksLikePlatform } from '../messages.js';
 
 export interface VerifyCommandOptions {
   prefix: string;
@@ -12,20 +15,35 @@ export interface VerifyCommandOptions {
 }
 
 export async function verifyCommand(opts: VerifyCommandOptions): Promise<number> {
-  const platform = opts.platform ? parsePlatform(opts.platform, '--platform') : hostPlatform();
+  const notAPrefix = prefixLooksLikePlatform(opts.prefix, 'verify');
+  if (notAPrefix) throw notAPrefix;
+  const prefix = resolve(opts.prefix);
   const lockfile = await readLockfile(opts.lockfile);
+  if (!existsSync(prefix)) {
+    process.stderr.write(
+      `error[E_VERIFY_FAILED]: ${prefix} does not exist; install it with \`conda-go-lock install -p ${opts.prefix}\`\n`,
+    );
+    return ExitCode.failed;
+  }
+  // Without --platform: the platform the prefix was installed for (install records it), else this machine's.
+  const state = opts.platform ? undefined : await readPrefixState(prefix).catch(() => undefined);
+  const platform = opts.platform ? parsePlatform(opts.platform, '--platform') : state?.platform ? parsePlatform(state.platform, 'the prefix\'s platform') : hostPlatform();
   if (!lockfile.metadata.platforms.includes(platform)) {
     throw new LockfileError(`${opts.lockfile} has no ${platform} lock (it has ${lockfile.metadata.platforms.join(', ')})`, {
       code: 'E_LOCKFILE_PLATFORM',
     });
   }
-  const prefix = resolve(opts.prefix);
   const result = await verifyPrefix({ prefix, lockfile, platform });
   if (result.ok) {
     process.stdout.write(`${prefix} matches ${opts.lockfile} (${platform}): ${result.checkedFiles} files verified\n`);
     return ExitCode.ok;
   }
+  // The problems are the command's output (stdout); the verdict is an error like any other (stderr).
   process.stdout.write(`${prefix} does not match ${opts.lockfile} (${platform}): ${result.problems.length} problem(s)\n`);
   for (const p of result.problems) process.stdout.write(`  ${formatVerifyProblem(p)}\n`);
+  process.stderr.write(
+    `error[E_VERIFY_FAILED]: ${prefix} does not match ${opts.lockfile} (${platform}): ${result.problems.length} problem(s). ` +
+      `To repair it, remove the prefix and run \`conda-go-lock install -p ${opts.prefix}${opts.lockfile !== 'conda-go-lock.yml' ? ` --lockfile ${opts.lockfile}` : ''} --platform ${platform}\` again (\`install\` alone does not re-check file contents)\n`,
+  );
   return ExitCode.failed;
 }

@@ -1,0 +1,40 @@
+/** Small message helpers shared by the subcommands. */
+import { existsSync } from 'node:fs';
+import { KNOWN_PLATFORMS } from '../conda/platform.js';
+import { NetworkError, UsageError } from '../errors.js';
+import type { RetryInfo } from '../net/http.js';
+
+/** The hint src/net appends to connection failures; `lock` has --offline, `install` does not. */
+const NETWORK_HINT = / — check the network connection, proxy and URL \(or use --offline with a filled cache\)/;
+
+/**
+ * One short line per retry: the URL once, the cause without the final error's advice (which is
+ * printed with the error itself if every attempt fails).
+ */
+export function retryLine(r: RetryInfo): string {
+  let why = r.reason.replace(NETWORK_HINT, '');
+  const prefix = `request to ${r.url} failed: `;
+  if (why.startsWith(prefix)) why = why.slice(prefix.length);
+  why = why.replace(` for ${r.url}`, '').replace(`: ${r.url} — check the channel/package name, the platform, and the URL`, '');
+  return `retrying ${r.url} in ${(r.delayMs / 1000).toFixed(1)}s (attempt ${r.attempt} failed: ${why})`;
+}
+
+/** For commands without --offline: the network advice without pointing at an option they lack. */
+export function withoutOfflineHint(err: unknown): unknown {
+  if (err instanceof NetworkError && NETWORK_HINT.test(err.message)) {
+    err.message = err.message.replace(NETWORK_HINT, ' — check the network connection, proxy and URL');
+  }
+  return err;
+}
+
+/**
+ * `install`, `verify` and `shell-hook` take `-p` as the prefix (as conda does), while `lock`,
+ * `check` and `render` take it as the platform (as conda-lock does). `install -p osx-64` would
+ * otherwise create a directory named osx-64.
+ */
+export function prefixLooksLikePlatform(prefix: string, command: string): UsageError | undefined {
+  if (!(KNOWN_PLATFORMS as readonly string[]).includes(prefix) || existsSync(prefix)) return undefined;
+  return new UsageError(
+    `-p/--prefix is the environment directory for \`${command}\`, and '${prefix}' looks like a platform: use \`conda-go-lock ${command} -p <dir> --platform ${prefix}\``,
+  );
+}
