@@ -30,29 +30,35 @@ export function buildProgram(): Command {
     .option('--go <spec>', 'Go toolchain spec (overrides the environment file): 1.22.*, >=1.21,<1.23, 1.22.5, stable')
     .option('--gomod <path>', 'take the Go toolchain spec from this go.mod (toolchain line wins over go line)')
     .option('--go-prerelease', 'allow Go release candidates and betas')
-    .option('--go-releases-url <url>', 'Go release metadata JSON', process.env.CONDA_GO_LOCK_GO_RELEASES_URL ?? 'https://go.dev/dl/?mode=json&include=all')
+    .option('--go-releases-url <url>', 'Go release metadata JSON (env: CONDA_GO_LOCK_GO_RELEASES_URL)', process.env.CONDA_GO_LOCK_GO_RELEASES_URL ?? 'https://go.dev/dl/?mode=json&include=all')
     .option('--go-download-base-url <url>', 'base URL for Go archives (a mirror); default: <origin of the releases URL>/dl/')
-    .option('--channel-alias <url>', 'base URL for channel names', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
+    .option('--channel-alias <url>', 'base URL for channel names (env: CONDA_GO_LOCK_CHANNEL_ALIAS)', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
     .option('--virtual-packages <list>', 'override virtual packages, e.g. "__glibc=2.17,__osx=12.0,__cuda=12.2"')
     .option('--virtual-package-spec <file>', 'conda-lock style virtual-packages.yml (subdirs: {linux-64: {packages: {__glibc: "2.17"}}}), merged onto the defaults')
-    .option('--cache-dir <dir>', 'repodata and package cache directory')
+    .option('--cache-dir <dir>', 'repodata cache directory (default: $CONDA_GO_LOCK_CACHE, else $XDG_CACHE_HOME/conda-go-lock, else ~/.cache/conda-go-lock)')
     .option('--offline', 'use only cached repodata and release metadata')
     .option('--solver-timeout <seconds>', 'give up on a platform whose solve takes longer (0 = no limit)', '600')
     .option('-j, --jobs <n>', 'platforms solved at once in worker threads (default: CPU count when the solves are large, else 0 = in-process)')
-    .option('-q, --quiet', 'no progress output')
+    .option('-q, --quiet', 'print nothing but errors (no progress, warnings or summary)')
+    .addHelpText('after', `
+Examples:
+  conda-go-lock lock                                  # environment.yml -> conda-go-lock.yml (a no-op when unchanged)
+  conda-go-lock lock -f environment.yml -p linux-64 -p osx-arm64 --go '1.22.*'
+  conda-go-lock lock --update numpy                   # move numpy (and what it needs), keep every other pin
+  conda-go-lock lock --force                          # re-solve: pick up new builds`)
     .action(async (opts) => run(async () => (await import('./commands/lock.js')).lockCommand(opts)));
 
   program
     .command('check')
     .description('Exit 1 when the lockfile is stale against environment.yml / go.mod (no network).')
-    .option('-f, --file <path>', 'environment file (repeatable)', collect)
-    .option('-p, --platform <platform>', 'platform (repeatable)', collect)
+    .option('-f, --file <path>', 'environment file (repeatable; default environment.yml)', collect)
+    .option('-p, --platform <platform>', 'platform (repeatable); default: the file\'s platforms, else the lockfile\'s', collect)
     .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
     .option('--go <spec>', 'Go toolchain spec override')
     .option('--gomod <path>', 'go.mod to read the Go spec from')
     .option('--go-prerelease', 'the lock was made with --go-prerelease')
-    .option('--go-releases-url <url>', 'Go release metadata JSON', process.env.CONDA_GO_LOCK_GO_RELEASES_URL ?? 'https://go.dev/dl/?mode=json&include=all')
-    .option('--channel-alias <url>', 'base URL for channel names', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
+    .option('--go-releases-url <url>', 'Go release metadata JSON (env: CONDA_GO_LOCK_GO_RELEASES_URL)', process.env.CONDA_GO_LOCK_GO_RELEASES_URL ?? 'https://go.dev/dl/?mode=json&include=all')
+    .option('--channel-alias <url>', 'base URL for channel names (env: CONDA_GO_LOCK_CHANNEL_ALIAS)', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
     .option('--virtual-packages <list>', 'virtual package overrides used when locking')
     .option('--virtual-package-spec <file>', 'virtual-packages.yml used when locking')
     .action(async (opts) => run(async () => (await import('./commands/check.js')).checkCommand(opts)));
@@ -60,21 +66,26 @@ export function buildProgram(): Command {
   program
     .command('install')
     .description('Install the lockfile into a prefix: verified downloads, conda-style linking, the Go toolchain and activation scripts.')
-    .requiredOption('-p, --prefix <dir>', 'target prefix')
+    .requiredOption('-p, --prefix <dir>', 'environment directory to install into (as in conda; lock/check/render use -p for --platform)')
     .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
     .option('--platform <platform>', 'platform to install (default: this machine\'s)')
-    .option('--cache-dir <dir>', 'package cache directory')
+    .option('--cache-dir <dir>', 'package cache directory (default: $CONDA_GO_LOCK_CACHE, else $XDG_CACHE_HOME/conda-go-lock, else ~/.cache/conda-go-lock)')
     .option('-j, --concurrency <n>', 'parallel downloads', '8')
     .option('--no-go', 'skip the Go toolchain')
-    .option('-q, --quiet', 'no progress output')
+    .option('-q, --quiet', 'print nothing but errors (no progress, warnings or summary)')
+    .addHelpText('after', `
+Examples:
+  conda-go-lock install -p ./env                      # this machine's platform
+  conda-go-lock install -p ./env --platform osx-arm64 --no-go
+  eval "$(conda-go-lock shell-hook -p ./env)"         # then: go version`)
     .action(async (opts) => run(async () => (await import('./commands/install.js')).installCommand(opts)));
 
   program
     .command('verify')
-    .description('Check that a prefix matches the lockfile: every file\'s sha256, no missing or extra package.')
-    .requiredOption('-p, --prefix <dir>', 'prefix to verify')
+    .description('Check that a prefix matches the lockfile: the sha256 of every conda package file, no missing or extra package, the Go toolchain\'s version.')
+    .requiredOption('-p, --prefix <dir>', 'environment directory to verify')
     .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
-    .option('--platform <platform>', 'platform (default: this machine\'s)')
+    .option('--platform <platform>', 'platform (default: the one the prefix was installed for, else this machine\'s)')
     .action(async (opts) => run(async () => (await import('./commands/verify.js')).verifyCommand(opts)));
 
   program
@@ -85,6 +96,11 @@ export function buildProgram(): Command {
     .option('-p, --platform <platform>', 'platform (repeatable; default: all in the lockfile)', collect)
     .option('-o, --output <path>', 'output file or directory; "-" for stdout. Default: conda-<platform>.lock / conda-lock.yml / environment.<platform>.yml')
     .addOption(new Option('--hash <algo>', 'hash appended to @EXPLICIT URLs (sha256 needs conda >= 24.9 / micromamba >= 2.1; md5 works everywhere)').choices(['sha256', 'md5']).default('sha256'))
+    .addHelpText('after', `
+Examples:
+  conda-go-lock render                                # conda-<platform>.lock for every platform
+  conda-go-lock render -p linux-64 -o - --hash md5    # for conda < 24.9: conda create -n ENV --file <file>
+  conda-go-lock render -k conda-lock                  # conda-lock.yml for conda-lock / micromamba`)
     .action(async (opts) => run(async () => (await import('./commands/render.js')).renderCommand(opts)));
 
   program
@@ -101,7 +117,7 @@ export function buildProgram(): Command {
   program
     .command('shell-hook')
     .description('Print the environment exports that activate the Go toolchain of a prefix.')
-    .requiredOption('-p, --prefix <dir>', 'prefix')
+    .requiredOption('-p, --prefix <dir>', 'environment directory installed by `conda-go-lock install`')
     .addOption(new Option('-s, --shell <shell>', 'shell').choices(['bash', 'zsh', 'fish', 'powershell', 'cmd']).default('bash'))
     .action(async (opts) => run(async () => (await import('./commands/shell-hook.js')).shellHookCommand(opts)));
 

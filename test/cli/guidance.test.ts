@@ -83,6 +83,22 @@ describe('prefix commands', () => {
   });
 });
 
+describe('help', () => {
+  it('says what -p means for each command, where caches go, and shows examples', async () => {
+    const install = await runCli(['install', '--help']);
+    expect(install.code).toBe(0);
+    expect(install.stdout).toMatch(/-p, --prefix <dir>\s+environment directory/);
+    expect(install.stdout).toContain('CONDA_GO_LOCK_CACHE');
+    expect(install.stdout).toContain('Examples:');
+    const lock = await runCli(['lock', '--help']);
+    expect(lock.stdout).toMatch(/-p, --platform <platform>/);
+    expect(lock.stdout).toContain('CONDA_GO_LOCK_GO_RELEASES_URL');
+    expect(lock.stdout).toContain('conda-go-lock lock --update numpy');
+    const verify = await runCli(['verify', '--help']);
+    expect(verify.stdout.replace(/\s+/g, ' ')).toContain('the one the prefix was installed for');
+  });
+});
+
 describe('retry lines', () => {
   it('name the URL once, the cause, the delay, and no advice', () => {
     const url = 'http://127.0.0.1:1/conda-forge/linux-64/repodata.json';
