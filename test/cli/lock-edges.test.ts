@@ -87,6 +87,7 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     const vp = await runCli(checkArgs(env, lf, '--virtual-packages', '__glibc=2.17'));
     expect(vp.code).toBe(1);
     expect(vp.stderr).toContain("virtual packages: added '__glibc 2.17 0' and removed '__glibc 2.28 0'");
+    expect(vp.stderr).toContain('--virtual-packages or --virtual-package-spec, pass the same options here');
 
     const go = await runCli(checkArgs(env, lf, '--go', '1.17.2'));
     expect(go.code).toBe(1);

@@ -94,8 +94,9 @@ describe.skipIf(!haveFixtures)(`lock end to end (${haveFixtures ? 'fixtures pres
     writeEnv('env2.yml', ['python 3.9.*', 'openssl 1.1.*']);
     const stale = await runCli(['check', '-f', env, '--lockfile', lf, '--go-releases-url', releases]);
     expect(stale.code).toBe(1);
-    expect(stale.stderr).toContain('linux-64: inputs changed');
-    expect(stale.stderr).toContain('osx-64: inputs changed');
+    // One line for the platforms that changed the same way, not one identical line each.
+    expect(stale.stderr).toContain('linux-64, osx-64: inputs changed');
+    expect(stale.stderr.match(/inputs changed/g)).toHaveLength(1);
     const viaLock = await runCli(lockArgs(env, lf, '--check'));
     expect(viaLock.code).toBe(1);
     // check never writes.

@@ -12,6 +12,10 @@ export function staleReasons(inputs: LockInputs, lockfile: Lockfile | undefined)
   const reasons: string[] = [];
   const locked = new Set(lockfile.metadata.platforms);
   let anyChanged = false;
+  let vpChanged = false;
+  // Platforms whose inputs changed, grouped by what is said about them: one line for `linux-64,
+  // osx-arm64, win-64` when a spec changed, not one identical line per platform.
+  const changed = new Map<string, string[]>();
   for (const p of inputs.platforms) {
     if (!locked.has(p)) {
       reasons.push(`platform ${p} is requested but not locked`);
@@ -23,10 +27,14 @@ export function staleReasons(inputs: LockInputs, lockfile: Lockfile | undefined)
       const want = pi.virtualPackages.map((v) => `${v.name} ${v.version} ${v.build}`);
       const had = lockfile.metadata.virtual_packages[p] ?? [];
       const vp = setChange(had, want);
-      reasons.push(
-        `${p}: inputs changed (specs, channels, virtual packages or Go spec) since the lock was made${vp ? `; virtual packages: ${vp}` : ''}`,
-      );
+      if (vp) vpChanged = true;
+      const what = `inputs changed (specs, channels, virtual packages or Go spec) since the lock was made${vp ? `; virtual packages: ${vp}` : ''}`;
+      changed.set(what, [...(changed.get(what) ?? []), p]);
     }
+  }
+  for (const [what, platforms] of changed) reasons.push(`${platforms.join(', ')}: ${what}`);
+  if (vpChanged) {
+    reasons.push('the virtual packages differ: if the lock was made with --virtual-packages or --virtual-package-spec, pass the same options here');
   }
   for (const p of locked) {
     if (!inputs.platforms.includes(p as never)) reasons.push(`platform ${p} is locked but no longer requested`);
