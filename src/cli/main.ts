@@ -96,6 +96,7 @@ Examples:
     .option('-p, --platform <platform>', 'platform (repeatable; default: all in the lockfile)', collect)
     .option('-o, --output <path>', 'output file or directory; "-" for stdout. Default: conda-<platform>.lock / conda-lock.yml / environment.<platform>.yml')
     .addOption(new Option('--hash <algo>', 'hash appended to @EXPLICIT URLs (sha256 needs conda >= 24.9 / micromamba >= 2.1; md5 works everywhere)').choices(['sha256', 'md5']).default('sha256'))
+    .option('-q, --quiet', 'print nothing but errors')
     .addHelpText('after', `
 Examples:
   conda-go-lock render                                # conda-<platform>.lock for every platform

@@ -1,5 +1,5 @@
 /** `render` edge cases through the CLI, on a small hand-made lockfile (no network). */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,20 @@ describe('render edge cases', () => {
     for (const p of sampleLockfile().metadata.platforms) {
       expect(readFileSync(join(out, `conda-${p}.lock`), 'utf8')).toContain(`# platform: ${p}`);
     }
+  });
+
+  it('-o FILE.lock with several platforms is a usage error, not a directory named FILE.lock', async () => {
+    const target = join(dir, 'conda.lock');
+    const r = await runCli(['render', '--lockfile', lf, '-o', target]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('names one file');
+    expect(r.stderr).toContain('-p <platform>');
+    expect(existsSync(target)).toBe(false);
+    // One platform: the same -o is the file.
+    const one = await runCli(['render', '--lockfile', lf, '-p', 'linux-64', '-o', target, '-q']);
+    expect(one.code).toBe(0);
+    expect(one.stderr).toBe('');
+    expect(readFileSync(target, 'utf8')).toContain('# platform: linux-64');
   });
 
   it('--kind conda-lock -p P keeps only P in metadata.content_hash, like in platforms', async () => {

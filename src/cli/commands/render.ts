@@ -1,7 +1,7 @@
 /** `conda-go-lock render`: other formats from the lockfile. */
 import { mkdirSync, statSync } from 'node:fs';
 import { writeFile, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parsePlatforms } from '../../conda/platform.js';
 import { ExitCode, LockfileError, UsageError } from '../../errors.js';
 import { readLockfile } from '../../lockfile/read.js';
@@ -15,6 +15,7 @@ export interface RenderCommandOptions {
   platform?: string[];
   output?: string;
   hash: 'sha256' | 'md5';
+  quiet?: boolean;
 }
 
 interface Output {
@@ -73,6 +74,12 @@ export async function renderCommand(opts: RenderCommandOptions): Promise<number>
       return false;
     }
   };
+  // `-o conda.lock` for several platforms would make a directory named conda.lock.
+  if (outputs.length > 1 && opts.output && !isDir(opts.output) && !opts.output.endsWith('/') && /\.[A-Za-z0-9]+$/.test(basename(opts.output))) {
+    throw new UsageError(
+      `-o ${opts.output} names one file, but ${outputs.length} platforms are rendered (${platforms.join(', ')}): pick one with -p <platform>, or give -o a directory (e.g. -o ${dirname(opts.output) === '.' ? '' : `${dirname(opts.output)}/`}locks/)`,
+    );
+  }
   const targets = outputs.map((o) => {
     if (!opts.output) return o.defaultName;
     if (outputs.length > 1 || isDir(opts.output) || opts.output.endsWith('/')) return join(opts.output, o.defaultName);
@@ -84,7 +91,7 @@ export async function renderCommand(opts: RenderCommandOptions): Promise<number>
     const tmp = `${target}.${process.pid}.tmp`;
     await writeFile(tmp, o.text, 'utf8');
     await rename(tmp, target);
-    process.stderr.write(`wrote ${target}\n`);
+    if (!opts.quiet) process.stderr.write(`wrote ${target}\n`);
   }
   return ExitCode.ok;
 }
