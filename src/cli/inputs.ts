@@ -41,6 +41,8 @@ export interface InputOptions {
   virtualPackageSpec?: string;
   /** Platforms used when neither the command line nor the files name any (e.g. an existing lockfile's). */
   fallbackPlatforms?: string[];
+  /** An existing lockfile's `metadata.sources`, named when no environment file is found. */
+  lockfileSources?: string[];
   /**
    * Expand `${VAR}` credentials of channel URLs from here (`lock`: process.env; an unset one is an
    * error naming the file and line). Without it (`check`) channels carry no credentials.
@@ -74,7 +76,13 @@ function toPosix(p: string): string {
 export function resolveInputs(opts: InputOptions): LockInputs {
   const files = opts.file && opts.file.length > 0 ? opts.file : [DEFAULT_ENV_FILE];
   if (!opts.file?.length && !existsSync(DEFAULT_ENV_FILE)) {
-    throw new UsageError(`no environment file given and ${DEFAULT_ENV_FILE} does not exist here; pass one with -f <file>`);
+    // The lockfile knows what it was made from (relative to its directory; go.mod files are for --gomod).
+    const lockDir = dirname(resolve(opts.lockfile));
+    const known = (opts.lockfileSources ?? []).filter((f) => !/(^|\/)go\.mod$/.test(f)).map((f) => toPosix(relative(process.cwd(), resolve(lockDir, f))));
+    const hint = known.length
+      ? `; ${opts.lockfile} was made from ${known.join(', ')}: pass ${known.map((f) => `-f ${f}`).join(' ')}`
+      : '; pass one with -f <file>';
+    throw new UsageError(`no environment file given and ${DEFAULT_ENV_FILE} does not exist here${hint}`);
   }
   const envs = files.map((f) => loadEnvironmentFile(f, opts.env ? { env: opts.env } : {}));
   const lockDir = dirname(resolve(opts.lockfile));

@@ -144,6 +144,20 @@ describe.skipIf(!haveFixtures)(`lock guidance (${haveFixtures ? 'fixtures presen
     expect(r.stderr).toContain('conda-go-lock lock -f environment.yml --update six');
   });
 
+  it('check / lock without -f and without environment.yml name the files the lockfile was made from', async () => {
+    const sub = join(dir, 'named');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'base.yml'), `channels:\n  - ${server.url('/conda-forge')}\ndependencies:\n  - python 3.9.*\n`);
+    writeFileSync(join(sub, 'extra.yml'), 'dependencies:\n  - six\n');
+    const made = await runCli(['lock', '-f', 'base.yml', '-f', 'extra.yml', '-p', 'linux-64', '--cache-dir', join(dir, 'cache'), '-q'], { cwd: sub });
+    expect(made.code).toBe(0);
+    for (const command of ['check', 'lock']) {
+      const r = await runCli([command], { cwd: sub });
+      expect(r.code, command).toBe(2);
+      expect(r.stderr).toContain('conda-go-lock.yml was made from base.yml, extra.yml: pass -f base.yml -f extra.yml');
+    }
+  });
+
   it('a --go-releases-url that 404s names the Go release metadata, not a channel', async () => {
     const r = await lock('--force', '--go', '1.17.*', '--go-releases-url', server.url('/godl/no-such.json'));
     expect(r.code).toBe(5);

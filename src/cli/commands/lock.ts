@@ -78,7 +78,12 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
     }
   }
   // Locking fetches repodata, so `${VAR}` credentials in channel URLs are expanded now; --check needs no secrets.
-  const inputs = resolveInputs({ ...opts, fallbackPlatforms: existing?.metadata.platforms, ...(opts.check ? {} : { env: process.env }) });
+  const inputs = resolveInputs({
+    ...opts,
+    fallbackPlatforms: existing?.metadata.platforms,
+    ...(existing ? { lockfileSources: existing.metadata.sources } : {}),
+    ...(opts.check ? {} : { env: process.env }),
+  });
   for (const env of inputs.envs) for (const w of env.warnings) progress.log(`warning: ${w.location.file}:${w.location.line ?? '?'}: ${w.message}`);
 
   if (opts.check) {
