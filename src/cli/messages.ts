@@ -19,10 +19,15 @@ export function retryLine(r: RetryInfo): string {
   return `retrying ${r.url} in ${(r.delayMs / 1000).toFixed(1)}s (attempt ${r.attempt} failed: ${why})`;
 }
 
-/** For commands without --offline: the network advice without pointing at an option they lack. */
-export function withoutOfflineHint(err: unknown): unknown {
-  if (err instanceof NetworkError && NETWORK_HINT.test(err.message)) {
-    err.message = err.message.replace(NETWORK_HINT, ' — check the network connection, proxy and URL');
+/**
+ * Network advice for `install`: no pointer at --offline (install has none), and a 404 on a URL the
+ * lockfile pins means the channel no longer serves that file, not a typo in a channel name.
+ */
+export function installNetworkAdvice(err: unknown): unknown {
+  if (!(err instanceof NetworkError)) return err;
+  if (NETWORK_HINT.test(err.message)) err.message = err.message.replace(NETWORK_HINT, ' — check the network connection, proxy and URL');
+  if (err.status === 404) {
+    err.message = `${err.message.replace(/ — check the channel\/package name, the platform, and the URL$/, '')} — the lockfile pins a file the server no longer has (removed, moved or a mirror without it); re-lock with \`conda-go-lock lock --force\` to pick what the channels serve now`;
   }
   return err;
 }

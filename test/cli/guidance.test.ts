@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetworkError } from '../../src/errors.js';
-import { retryLine, withoutOfflineHint } from '../../src/cli/messages.js';
+import { retryLine, installNetworkAdvice } from '../../src/cli/messages.js';
 import { ChannelServer } from '../support/channel-server.js';
 import { fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
 import { runCli, startFixtureChannel } from './helpers.js';
@@ -116,7 +116,15 @@ describe('retry lines', () => {
 
   it('install errors do not point at --offline, which install does not have', () => {
     const err = new NetworkError('request to http://h/x failed: connect ECONNREFUSED — check the network connection, proxy and URL (or use --offline with a filled cache) (after 4 attempts)');
-    expect((withoutOfflineHint(err) as Error).message).toBe('request to http://h/x failed: connect ECONNREFUSED — check the network connection, proxy and URL (after 4 attempts)');
+    expect((installNetworkAdvice(err) as Error).message).toBe('request to http://h/x failed: connect ECONNREFUSED — check the network connection, proxy and URL (after 4 attempts)');
+  });
+
+  it('install: a 404 on a locked URL says the file is gone and to re-lock, not to check a channel name', () => {
+    const err = new NetworkError('not found (HTTP 404): http://h/c/linux-64/a-1-0.conda — check the channel/package name, the platform, and the URL', { status: 404, code: 'E_NOT_FOUND' });
+    const msg = (installNetworkAdvice(err) as Error).message;
+    expect(msg).toContain('not found (HTTP 404): http://h/c/linux-64/a-1-0.conda — the lockfile pins a file the server no longer has');
+    expect(msg).toContain('conda-go-lock lock --force');
+    expect(msg).not.toContain('channel/package name');
   });
 });
 

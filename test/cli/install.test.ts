@@ -183,6 +183,20 @@ describe.skipIf(!haveFixtures)(`install end to end (${haveFixtures ? 'fixtures p
     }
   });
 
+  it('a locked package the server no longer has (404): exit 5 saying to re-lock', async () => {
+    server.fault({ path: /zlib-1\.2\.11-h1de35cc_3/, fault: { kind: 'status', status: 404 } });
+    try {
+      const r = await runCli(['install', '--lockfile', lockfile, '-p', join(dir, 'env-gone'), '--platform', 'osx-64', '--cache-dir', join(dir, 'cache-gone'), '-q']);
+      expect(r.code).toBe(5);
+      expect(r.stderr).toContain('error[E_NOT_FOUND]');
+      expect(r.stderr).toContain('no longer has');
+      expect(r.stderr).toContain('conda-go-lock lock --force');
+      expect(existsSync(join(dir, 'env-gone'))).toBe(false);
+    } finally {
+      server.clearFaults();
+    }
+  });
+
   it('asking for a platform the lockfile does not have: exit 7', async () => {
     const r = await runCli(['install', '--lockfile', lockfile, '-p', join(dir, 'env-x'), '--platform', 'win-64']);
     expect(r.code).toBe(7);

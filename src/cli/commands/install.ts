@@ -7,7 +7,7 @@ import { readLockfile } from '../../lockfile/read.js';
 import { HttpClient } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
 import { defaultCacheDir } from '../../repodata/cache.js';
-import { prefixLooksLikePlatform, retryLine, withoutOfflineHint } from '../messages.js';
+import { prefixLooksLikePlatform, retryLine, installNetworkAdvice } from '../messages.js';
 
 export interface InstallCommandOptions {
   prefix: string;
@@ -50,7 +50,7 @@ export async function installCommand(opts: InstallCommandOptions): Promise<numbe
     onWarning: (m) => progress.log(`warning: ${m}`),
   }).catch((err: unknown) => {
     progress.stop();
-    throw withoutOfflineHint(err);
+    throw installNetworkAdvice(err);
   });
   if (result.upToDate) {
     progress.log(`${prefix} is already up to date (${platform})`);
