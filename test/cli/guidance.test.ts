@@ -166,6 +166,16 @@ describe.skipIf(!haveFixtures)(`lock guidance (${haveFixtures ? 'fixtures presen
     }
   });
 
+  it('a package built for some platforms only: names where it is missing and where it is not, no spelling advice', async () => {
+    const r = await runCli(['lock', '-p', 'linux-64', '-p', 'win-arm64', '--lockfile', 'partial.yml', '--cache-dir', join(dir, 'cache'), '-q'], { cwd: dir });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain("environment.yml:4: package 'python' (requested as 'python 3.9.*') is not available for win-arm64");
+    expect(r.stderr).toContain('though it is for linux-64');
+    expect(r.stderr).toContain('selector');
+    expect(r.stderr).not.toContain('spelling');
+    expect(existsSync(join(dir, 'partial.yml'))).toBe(false);
+  });
+
   it('a --go-releases-url that 404s names the Go release metadata, not a channel', async () => {
     const r = await lock('--force', '--go', '1.17.*', '--go-releases-url', server.url('/godl/no-such.json'));
     expect(r.code).toBe(5);

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Platform } from '../../conda/platform.js';
+import type { MatchSpec } from '../../conda/matchspec.js';
 import type { RepoDataRecord } from '../../conda/record.js';
 import { ExitCode, LockfileError, NetworkError, OfflineCacheMissError, PackageNotFoundError, UsageError } from '../../errors.js';
 import { resolveGoToolchain } from '../../go/resolve.js';
@@ -217,36 +218,54 @@ function lockedFrom(previous: Lockfile | undefined, platform: Platform, update: 
     }));
 }
 
-/** Fetch what one platform's solve needs: the records reachable from its specs. */
+/** Fetch what one platform's solve needs: the records reachable from its specs, and the requested names no channel has. */
 async function prepareSolve(
   inputs: LockInputs,
   platform: Platform,
   gateway: Gateway,
   previous: Lockfile | undefined,
   update: readonly string[],
-): Promise<SolveOptions> {
+): Promise<{ request: SolveOptions; missing: MatchSpec[] }> {
   const pi = inputs.perPlatform.get(platform)!;
   const { records, missing } = await gateway.queryWithNames(inputs.channels, [platform, 'noarch'], pi.specs);
-  const requestedMissing = pi.specs.filter((s) => !s.name.startsWith('__') && missing.includes(s.name));
-  if (requestedMissing.length > 0) {
-    const s = requestedMissing[0]!;
-    const where = inputs.specOrigin.get(s.name);
-    throw new PackageNotFoundError(
-      `${where ? `${where}: ` : ''}package '${s.name}' (requested as '${s.toString()}') was not found for ${platform} in ${inputs.channels
-        .map((c) => c.name)
-        .join(', ')} (searched ${platform} and noarch). Check the spelling or add the channel that has it.`,
+  return {
+    request: {
+      specs: pi.specs,
+      records,
+      virtualPackages: pi.virtualPackages,
+      channels: inputs.channels.map((c) => c.baseUrl),
+      channelPriority: 'strict',
+      // Only an update keeps the previous pins; a plain lock re-solves from scratch.
+      locked: update.length > 0 ? lockedFrom(previous, platform, update, inputs.channels.map((c) => c.baseUrl)) : [],
+      platform,
+    },
+    missing: pi.specs.filter((s) => !s.name.startsWith('__') && missing.includes(s.name)),
+  };
+}
+
+/**
+ * The first requested name no channel has, as an error. When other platforms do have it, the name
+ * is right and the package is just not built for some platforms: say which, and how to leave them out.
+ */
+function packageNotFound(inputs: LockInputs, prepared: ReadonlyArray<{ missing: MatchSpec[] }>): PackageNotFoundError | undefined {
+  const i = prepared.findIndex((x) => x.missing.length > 0);
+  if (i < 0) return undefined;
+  const s = prepared[i]!.missing[0]!;
+  const where = inputs.specOrigin.get(s.name);
+  const channels = inputs.channels.map((c) => c.name).join(', ');
+  const lacking = inputs.platforms.filter((_, j) => prepared[j]!.missing.some((m) => m.name === s.name));
+  const having = inputs.platforms.filter((p) => !lacking.includes(p) && inputs.perPlatform.get(p)!.specs.some((x) => x.name === s.name));
+  const head = `${where ? `${where}: ` : ''}package '${s.name}' (requested as '${s.toString()}')`;
+  if (having.length > 0) {
+    return new PackageNotFoundError(
+      `${head} is not available for ${lacking.join(', ')} in ${channels} (searched each platform's subdir and noarch), though it is for ${having.join(', ')}. ` +
+        `Drop ${lacking.length === 1 ? 'that platform' : 'those platforms'}, or limit the dependency to the others with a selector comment (\`- ${s.name}  # [...]\`, see docs/environment.md#selectors)`,
     );
   }
-  return {
-    specs: pi.specs,
-    records,
-    virtualPackages: pi.virtualPackages,
-    channels: inputs.channels.map((c) => c.baseUrl),
-    channelPriority: 'strict',
-    // Only an update keeps the previous pins; a plain lock re-solves from scratch.
-    locked: update.length > 0 ? lockedFrom(previous, platform, update, inputs.channels.map((c) => c.baseUrl)) : [],
-    platform,
-  };
+  const platform = inputs.platforms[i]!;
+  return new PackageNotFoundError(
+    `${head} was not found for ${platform} in ${channels} (searched ${platform} and noarch). Check the spelling or add the channel that has it.`,
+  );
 }
 
 /** Fetch every platform's records concurrently, then solve all platforms in parallel worker threads. */
@@ -258,7 +277,10 @@ async function lockPlatforms(
   maxWorkers: number | undefined,
   timeoutMs: number | undefined,
 ): Promise<LockedCondaPackage[]> {
-  const requests = await Promise.all(inputs.platforms.map((p) => prepareSolve(inputs, p, gateway, previous, update)));
+  const prepared = await Promise.all(inputs.platforms.map((p) => prepareSolve(inputs, p, gateway, previous, update)));
+  const notFound = packageNotFound(inputs, prepared);
+  if (notFound) throw notFound;
+  const requests = prepared.map((x) => x.request);
   if (timeoutMs !== undefined) for (const r of requests) r.timeoutMs = timeoutMs;
   const results = await solveInWorkers(requests, { maxWorkers });
   return results.flatMap((r, i) => r.records.map((rec) => toLocked(rec, inputs.platforms[i]!)));
