@@ -132,8 +132,25 @@ async function run(fn: () => Promise<number | void>): Promise<void> {
   exitStatus = code ?? ExitCode.ok;
 }
 
+let stdoutGuarded = false;
+
+/**
+ * `conda-go-lock diff a b | head` or `... --help | true`: a reader that stops early closes the pipe,
+ * and the next write fails with EPIPE. That is not an error of ours: stop quietly instead of dying
+ * with an unhandled 'error' event and a Node stack trace.
+ */
+function exitQuietlyWhenStdoutCloses(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : exitStatus);
+    throw err;
+  });
+}
+
 /** Entry point: returns the process exit status instead of exiting, so tests can call it in-process. */
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyWhenStdoutCloses();
   exitStatus = ExitCode.ok;
   const program = buildProgram();
   try {
