@@ -106,6 +106,10 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     expect(url.code).toBe(1);
     expect(url.stderr).toContain(`Go release metadata URL: ${releases} → https://go.dev/dl/`);
     expect(url.stderr).toContain('--go-releases-url');
+    expect(url.stderr).toContain('CONDA_GO_LOCK_GO_RELEASES_URL');
+    // ...which does what the message says.
+    const viaEnv = await runCli(['check', '-f', env, '--lockfile', lf], { env: { CONDA_GO_LOCK_GO_RELEASES_URL: releases } });
+    expect(viaEnv.code).toBe(0);
   });
 
   it('check accepts --go-prerelease, so a lock made with it can be checked', async () => {

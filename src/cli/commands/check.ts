@@ -76,7 +76,7 @@ function changedInputs(inputs: LockInputs, lockfile: Lockfile): string[] {
     if (oldGo.spec !== newGo.spec) out.push(`Go spec: '${oldGo.spec}' → '${newGo.spec}' (from ${newGo.source})`);
     const url = redactUrl(newGo.releases_url);
     if (oldGo.releases_url !== url) {
-      out.push(`Go release metadata URL: ${oldGo.releases_url} → ${url} (pass --go-releases-url if the lock was made with another one)`);
+      out.push(`Go release metadata URL: ${oldGo.releases_url} → ${url} (if the lock was made with another one on purpose, pass the same --go-releases-url or set CONDA_GO_LOCK_GO_RELEASES_URL)`);
     }
   }
   return out;
