@@ -68,7 +68,7 @@ Examples:
     .description('Install the lockfile into a prefix: verified downloads, conda-style linking, the Go toolchain and activation scripts.')
     .requiredOption('-p, --prefix <dir>', 'environment directory to install into (as in conda; lock/check/render use -p for --platform)')
     .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
-    .option('--platform <platform>', 'platform to install (default: this machine\'s)')
+    .option('--platform <platform>', 'platform to install (default: the one an existing prefix was installed for, else this machine\'s)')
     .option('--cache-dir <dir>', 'package cache directory (default: $CONDA_GO_LOCK_CACHE, else $XDG_CACHE_HOME/conda-go-lock, else ~/.cache/conda-go-lock)')
     .option('-j, --concurrency <n>', 'parallel downloads', '8')
     .option('--no-go', 'skip the Go toolchain')

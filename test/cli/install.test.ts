@@ -135,6 +135,15 @@ describe.skipIf(!haveFixtures)(`install end to end (${haveFixtures ? 'fixtures p
     expect(v.code).toBe(0);
   });
 
+  it('install without --platform updates an existing prefix for the platform it was installed for', async () => {
+    const prefix = join(dir, 'env-keep-platform');
+    expect((await install(prefix)).code).toBe(0);
+    // The lockfile has only osx-64: with the host's platform this would be an exit 7 on linux.
+    const again = await runCli(['install', '--lockfile', lockfile, '-p', prefix, '--cache-dir', join(dir, 'pkgcache-0')]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('already up to date (osx-64)');
+  });
+
   it('verify of a prefix that does not exist: exit 1 saying so, not a list of missing packages', async () => {
     const v = await runCli(['verify', '--lockfile', lockfile, '-p', join(dir, 'never-installed'), '--platform', 'osx-64']);
     expect(v.code).toBe(1);

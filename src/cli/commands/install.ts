@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { hostPlatform, parsePlatform } from '../../conda/platform.js';
 import { ExitCode, LockfileError, UsageError } from '../../errors.js';
+import { readPrefixState } from '../../install/conda-meta.js';
 import { installLockfile } from '../../install/install.js';
 import { readLockfile } from '../../lockfile/read.js';
 import { HttpClient } from '../../net/http.js';
@@ -22,7 +23,9 @@ export interface InstallCommandOptions {
 export async function installCommand(opts: InstallCommandOptions): Promise<number> {
   const notAPrefix = prefixLooksLikePlatform(opts.prefix, 'install');
   if (notAPrefix) throw notAPrefix;
-  const platform = opts.platform ? parsePlatform(opts.platform, '--platform') : hostPlatform();
+  // Without --platform: the platform the prefix was installed for (an update keeps it), else this machine's.
+  const recorded = opts.platform ? undefined : (await readPrefixState(resolve(opts.prefix)).catch(() => undefined))?.platform;
+  const platform = opts.platform ? parsePlatform(opts.platform, '--platform') : recorded ? parsePlatform(recorded, 'the prefix\'s platform') : hostPlatform();
   const concurrency = Number(opts.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     throw new UsageError(`--concurrency must be a whole number from 1 to 64, got '${opts.concurrency}'`);
