@@ -20,6 +20,7 @@ import { loadEnvironmentFile, matchSpecsFor, type EnvironmentSpec } from '../spe
 import { goSpecFromGoMod, parseGoMod } from '../spec/gomod.js';
 import { loadVirtualPackageSpecFile } from '../spec/virtual-packages.js';
 import { parseGoSpec } from '../go/releases.js';
+import { DEFAULT_GO_RELEASES_URL } from '../go/resolve.js';
 import { computeContentHash } from '../lockfile/content-hash.js';
 import { stripCredentials } from '../net/redact.js';
 import type { LockfileGoInput } from '../lockfile/model.js';
@@ -34,7 +35,10 @@ export interface InputOptions {
   go?: string;
   gomod?: string;
   goPrerelease?: boolean;
-  goReleasesUrl: string;
+  /** --go-releases-url; when absent: $CONDA_GO_LOCK_GO_RELEASES_URL, the existing lockfile's, go.dev's. */
+  goReleasesUrl?: string;
+  /** The releases URL recorded in an existing lockfile (so a lock made against a mirror stays up to date). */
+  fallbackGoReleasesUrl?: string;
   channelAlias: string;
   virtualPackages?: string;
   /** A conda-lock style `virtual-packages.yml` (`subdirs: {linux-64: {packages: {__glibc: "2.17"}}}`). */
@@ -71,6 +75,17 @@ export interface LockInputs {
 
 function toPosix(p: string): string {
   return p.split(sep).join('/');
+}
+
+/**
+ * The Go release metadata URL: the flag, else the environment variable, else the one the existing
+ * lockfile was made with (unless it was recorded redacted), else go.dev's JSON feed.
+ */
+export function goReleasesUrlFor(opts: Pick<InputOptions, 'goReleasesUrl' | 'fallbackGoReleasesUrl'>, env: NodeJS.ProcessEnv = process.env): string {
+  if (opts.goReleasesUrl) return opts.goReleasesUrl;
+  if (env.CONDA_GO_LOCK_GO_RELEASES_URL) return env.CONDA_GO_LOCK_GO_RELEASES_URL;
+  if (opts.fallbackGoReleasesUrl && !opts.fallbackGoReleasesUrl.includes('********')) return opts.fallbackGoReleasesUrl;
+  return DEFAULT_GO_RELEASES_URL;
 }
 
 export function resolveInputs(opts: InputOptions): LockInputs {
@@ -119,6 +134,7 @@ export function resolveInputs(opts: InputOptions): LockInputs {
   // The Go request: --go, else --gomod, else the environment file(s).
   let go: LockInputs['go'];
   const prerelease = Boolean(opts.goPrerelease);
+  const releasesUrl = goReleasesUrlFor(opts);
   if (opts.go) {
     // A malformed spec is an input error (exit 3) found before any network, like `go:` in the file.
     try {
@@ -126,7 +142,7 @@ export function resolveInputs(opts: InputOptions): LockInputs {
     } catch (err) {
       throw new InputError(`--go: ${(err as Error).message}`, { code: 'E_GO_SPEC', cause: err });
     }
-    go = { spec: opts.go, source: '--go', releases_url: opts.goReleasesUrl, prerelease };
+    go = { spec: opts.go, source: '--go', releases_url: releasesUrl, prerelease };
   } else if (opts.gomod) {
     let text: string;
     try {
@@ -141,7 +157,7 @@ export function resolveInputs(opts: InputOptions): LockInputs {
       });
     }
     const spec = goSpecFromGoMod(parseGoMod(text, opts.gomod));
-    go = { spec: spec.spec, source: toPosix(relative(lockDir, resolve(opts.gomod))), releases_url: opts.goReleasesUrl, prerelease };
+    go = { spec: spec.spec, source: toPosix(relative(lockDir, resolve(opts.gomod))), releases_url: releasesUrl, prerelease };
   } else {
     const withGo = envs.filter((e) => e.go);
     if (withGo.length > 1) {
@@ -153,7 +169,7 @@ export function resolveInputs(opts: InputOptions): LockInputs {
     const req = withGo[0]?.go;
     if (req) {
       const source = req.gomod ? req.gomod.file : req.file;
-      go = { spec: req.spec, source: toPosix(relative(lockDir, resolve(source))), releases_url: opts.goReleasesUrl, prerelease };
+      go = { spec: req.spec, source: toPosix(relative(lockDir, resolve(source))), releases_url: releasesUrl, prerelease };
     }
   }
 

@@ -102,14 +102,18 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     expect(noFlag.code).toBe(1);
     expect(noFlag.stderr).toContain("the lock was made with --go '1.17.*'");
 
-    const url = await runCli(['check', '-f', env, '--lockfile', lf]);
+    // Without --go-releases-url, check uses the URL the lock was made with; naming another one is a change.
+    expect((await runCli(['check', '-f', env, '--lockfile', lf])).code).toBe(0);
+    const url = await runCli(['check', '-f', env, '--lockfile', lf, '--go-releases-url', 'https://go.dev/dl/?mode=json&include=all']);
     expect(url.code).toBe(1);
     expect(url.stderr).toContain(`Go release metadata URL: ${releases} → https://go.dev/dl/`);
     expect(url.stderr).toContain('--go-releases-url');
     expect(url.stderr).toContain('CONDA_GO_LOCK_GO_RELEASES_URL');
-    // ...which does what the message says.
-    const viaEnv = await runCli(['check', '-f', env, '--lockfile', lf], { env: { CONDA_GO_LOCK_GO_RELEASES_URL: releases } });
-    expect(viaEnv.code).toBe(0);
+    // The environment variable counts like the flag.
+    const viaEnv = await runCli(['check', '-f', env, '--lockfile', lf], { env: { CONDA_GO_LOCK_GO_RELEASES_URL: 'https://go.dev/dl/?mode=json&include=all' } });
+    expect(viaEnv.code).toBe(1);
+    const sameViaEnv = await runCli(['check', '-f', env, '--lockfile', lf], { env: { CONDA_GO_LOCK_GO_RELEASES_URL: releases } });
+    expect(sameViaEnv.code).toBe(0);
   });
 
   it('check accepts --go-prerelease, so a lock made with it can be checked', async () => {

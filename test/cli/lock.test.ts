@@ -108,6 +108,23 @@ describe.skipIf(!haveFixtures)(`lock end to end (${haveFixtures ? 'fixtures pres
     expect(more.stderr).toContain('platform win-64 is requested but not locked');
   });
 
+  it('a lock made against a Go releases mirror stays up to date without repeating --go-releases-url', async () => {
+    const env = writeEnv('env-mirror.yml', ['python 3.9.*'], 'go: "1.17.*"\n');
+    const lf = join(dir, 'mirror.yml');
+    expect((await runCli(lockArgs(env, lf, '-p', 'linux-64'))).code).toBe(0);
+    const check = await runCli(['check', '-f', env, '--lockfile', lf]);
+    expect(check.stderr).toContain('up to date');
+    expect(check.code).toBe(0);
+    const before = server.requests.length;
+    const relock = await runCli(['lock', '-f', env, '--lockfile', lf, '--cache-dir', cache]);
+    expect(relock.code).toBe(0);
+    expect(relock.stderr).toContain('already up to date');
+    expect(server.requests.length).toBe(before);
+    // Naming another feed explicitly is a change of input.
+    const other = await runCli(['check', '-f', env, '--lockfile', lf, '--go-releases-url', 'https://go.dev/dl/?mode=json&include=all']);
+    expect(other.code).toBe(1);
+  });
+
   it('--update moves only the named package and keeps the other pins', async () => {
     const env = writeEnv('env3.yml', ['python >=3.9,<3.9.10', 'openssl']);
     const lf = join(dir, 'three.yml');

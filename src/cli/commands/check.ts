@@ -87,7 +87,12 @@ export async function checkCommand(opts: InputOptions): Promise<number> {
     throw new LockfileError(`${opts.lockfile} does not exist: run \`conda-go-lock lock\` first`, { code: 'E_LOCKFILE_NOT_FOUND' });
   }
   const lockfile = await readLockfile(opts.lockfile);
-  const inputs = resolveInputs({ ...opts, fallbackPlatforms: lockfile.metadata.platforms, lockfileSources: lockfile.metadata.sources });
+  const inputs = resolveInputs({
+    ...opts,
+    fallbackPlatforms: lockfile.metadata.platforms,
+    fallbackGoReleasesUrl: lockfile.metadata.go?.releases_url,
+    lockfileSources: lockfile.metadata.sources,
+  });
   return reportCheck(opts.lockfile, staleReasons(inputs, lockfile));
 }
 

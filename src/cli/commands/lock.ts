@@ -82,6 +82,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
   const inputs = resolveInputs({
     ...opts,
     fallbackPlatforms: existing?.metadata.platforms,
+    fallbackGoReleasesUrl: existing?.metadata.go?.releases_url,
     ...(existing ? { lockfileSources: existing.metadata.sources } : {}),
     ...(opts.check ? {} : { env: process.env }),
   });
