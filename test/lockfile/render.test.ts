@@ -97,10 +97,16 @@ describe('renderExplicit', () => {
     expect(text).not.toContain('osx-arm64/');
   });
 
-  it('sha256 anchors on request', () => {
-    const body = renderExplicit(sampleLockfile(), 'osx-arm64', { hash: 'sha256' }).split('@EXPLICIT\n')[1]!.trimEnd().split('\n');
+  it('sha256 anchors on request, with a header naming the conda/micromamba versions that read them', () => {
+    const text = renderExplicit(sampleLockfile(), 'osx-arm64', { hash: 'sha256' });
+    const [header, rest] = text.split('@EXPLICIT\n');
+    const body = rest!.trimEnd().split('\n');
     expect(body).toHaveLength(2);
     for (const l of body) expect(l).toMatch(/#[0-9a-f]{64}$/);
+    expect(header).toContain('conda >= 24.9');
+    expect(header).toContain('--hash md5');
+    // The md5 form works everywhere and needs no such note.
+    expect(renderExplicit(sampleLockfile(), 'osx-arm64', { hash: 'md5' })).not.toContain('conda >= 24.9');
   });
 
   it('unknown platform → LockfileError', () => {
