@@ -120,6 +120,11 @@ describe.skipIf(!haveFixtures)(`lock end to end (${haveFixtures ? 'fixtures pres
     expect(relock.code).toBe(0);
     expect(relock.stderr).toContain('already up to date');
     expect(server.requests.length).toBe(before);
+    // Without a TTY (as in CI) a forced lock still reports where it is, in plain lines.
+    const forced = await runCli(['lock', '-f', env, '--lockfile', lf, '--cache-dir', cache, '--force']);
+    expect(forced.code).toBe(0);
+    expect(forced.stderr).toMatch(/^Solving linux-64 \(\d+ candidate records\)$/m);
+    expect(forced.stderr).toMatch(/^Solved linux-64: \d+ packages in \d+ ms$/m);
     // Naming another feed explicitly is a change of input.
     const other = await runCli(['check', '-f', env, '--lockfile', lf, '--go-releases-url', 'https://go.dev/dl/?mode=json&include=all']);
     expect(other.code).toBe(1);

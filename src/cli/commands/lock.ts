@@ -132,7 +132,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
     throw new UsageError(`--jobs must be a whole number from 0 to 64, got '${opts.jobs}'`);
   }
   const [packages, go] = await Promise.all([
-    lockPlatforms(inputs, gateway, previous, opts.update ?? [], maxWorkers, solverTimeoutMs(opts.solverTimeout)),
+    lockPlatforms(inputs, gateway, previous, opts.update ?? [], maxWorkers, solverTimeoutMs(opts.solverTimeout), progress),
     keptGoPins(inputs, previous, opts.update ?? []) ??
       lockGo(inputs, http, opts.cacheDir, Boolean(opts.offline), opts.goDownloadBaseUrl),
   ]);
@@ -277,13 +277,17 @@ async function lockPlatforms(
   update: readonly string[],
   maxWorkers: number | undefined,
   timeoutMs: number | undefined,
+  progress: ProgressReporter,
 ): Promise<LockedCondaPackage[]> {
   const prepared = await Promise.all(inputs.platforms.map((p) => prepareSolve(inputs, p, gateway, previous, update)));
   const notFound = packageNotFound(inputs, prepared);
   if (notFound) throw notFound;
   const requests = prepared.map((x) => x.request);
   if (timeoutMs !== undefined) for (const r of requests) r.timeoutMs = timeoutMs;
+  // Plain lines, so a CI log (no TTY, no bars) shows where a long lock is.
+  progress.log(`Solving ${requests.map((r, i) => `${inputs.platforms[i]} (${r.records.length} candidate records)`).join(', ')}`);
   const results = await solveInWorkers(requests, { maxWorkers });
+  progress.log(`Solved ${results.map((r, i) => `${inputs.platforms[i]}: ${r.records.length} packages in ${Math.round(r.stats.ms)} ms`).join(', ')}`);
   return results.flatMap((r, i) => r.records.map((rec) => toLocked(rec, inputs.platforms[i]!)));
 }
 
