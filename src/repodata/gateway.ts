@@ -309,8 +309,9 @@ export class Gateway {
         const list = await Promise.all(subs.map((sd) => this.openSource(ch, sd, preferShards)));
         if (list.every((s) => s.kind === 'missing')) {
           const where = redactUrl(ch.subdirUrl(subs[0]!).replace(/\/[^/]+$/, ''));
+          const label = channelLabel(ch);
           throw new NetworkError(
-            `channel not found: ${channelLabel(ch)} (${where}) has no repodata for any of ${subs.join(', ')} — check the channel name or URL`,
+            `channel not found: ${label}${label === where ? '' : ` (${where})`} has no repodata for any of ${subs.join(', ')} — check the channel name or URL`,
             { code: 'E_CHANNEL_NOT_FOUND', url: where, status: 404 },
           );
         }

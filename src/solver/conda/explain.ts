@@ -334,7 +334,7 @@ export function describeMissing(p: CondaProvider, vss: readonly VersionSetId[], 
     const excluded = p.excludedByPriority.get(name);
     const prio = excluded ? ` (records of ${name} in ${excluded.map((e) => e.channel).join(', ')} were not considered because of strict channel priority)` : '';
     const inChannel = specChannel !== undefined ? ` in ${specChannel}` : '';
-    return `No candidates were found for ${spec} (requested) for ${platform}${where}; available versions of ${name}${inChannel}: ${versions.join(', ')}${more ? ', …' : ''}${prio}.`;
+    return `No candidates were found for ${spec} (requested) for ${platform}${where}; available versions of ${name}${inChannel}: ${versions.join(', ')}${more ? ', …' : ''}${prio}${prio || !more ? '.' : ''}`;
   });
   return parts.join('\n');
 }
