@@ -3,7 +3,16 @@
  * ./commands/<name>.ts and calls into the modules (spec → repodata → solver → lockfile → install).
  */
 import { Command, CommanderError, Option } from 'commander';
-import pc from 'picocolors';
+import { createColors } from 'picocolors';
+
+/**
+ * Colour for stderr only when a person is looking at it: a TTY, no NO_COLOR; FORCE_COLOR wins.
+ * (picocolors' own default also colours whenever CI is set, which puts escape codes in CI logs.)
+ */
+export function stderrColors(env: NodeJS.ProcessEnv = process.env, isTTY = Boolean(process.stderr.isTTY)) {
+  const enabled = 'FORCE_COLOR' in env ? env.FORCE_COLOR !== '0' : isTTY && !('NO_COLOR' in env) && env.TERM !== 'dumb';
+  return createColors(enabled);
+}
 import { CondaGoLockError, ExitCode } from '../errors.js';
 import { redactText } from '../net/redact.js';
 import { TOOL_VERSION } from './version.js';
@@ -16,7 +25,7 @@ export function buildProgram(): Command {
     .version(TOOL_VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(pc.red(str)) });
+    .configureOutput({ outputError: (str, write) => write(stderrColors().red(str)) });
 
   program
     .command('lock')
@@ -169,11 +178,11 @@ export function reportError(err: unknown): number {
   }
   if (err instanceof CondaGoLockError) {
     // Last line of defence: a token or password inside any URL of the message is masked.
-    process.stderr.write(`${pc.red(`error[${err.code}]`)}: ${redactText(err.message)}\n`);
+    process.stderr.write(`${stderrColors().red(`error[${err.code}]`)}: ${redactText(err.message)}\n`);
     if (process.env.CONDA_GO_LOCK_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
     return err.exitCode;
   }
   const e = err as Error;
-  process.stderr.write(`${pc.red('internal error')}: ${redactText(e?.stack ?? String(err))}\n`);
+  process.stderr.write(`${stderrColors().red('internal error')}: ${redactText(e?.stack ?? String(err))}\n`);
   return ExitCode.internal;
 }
