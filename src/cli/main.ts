@@ -19,6 +19,24 @@ import { TOOL_VERSION } from './version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/**
+ * The options that define a lock's inputs. `lock` and `check` share them so that both compute the
+ * same content hash from the same command line.
+ */
+function inputOptions(cmd: Command): Command {
+  return cmd
+    .option('-f, --file <path>', 'environment file (repeatable; default environment.yml)', collect)
+    .option('-p, --platform <platform>', 'target platform (repeatable); default: the files\' platforms, else the existing lockfile\'s, else linux-64 osx-64 osx-arm64 win-64', collect)
+    .option('--lockfile <path>', 'the lockfile', 'conda-go-lock.yml')
+    .option('--go <spec>', 'Go toolchain spec (overrides the environment file): 1.22.*, >=1.21,<1.23, 1.22.5, stable')
+    .option('--gomod <path>', 'take the Go toolchain spec from this go.mod (toolchain line wins over go line)')
+    .option('--go-prerelease', 'allow Go release candidates and betas')
+    .option('--go-releases-url <url>', 'Go release metadata JSON (default: $CONDA_GO_LOCK_GO_RELEASES_URL, else the URL the existing lockfile used, else https://go.dev/dl/?mode=json&include=all)')
+    .option('--channel-alias <url>', 'base URL for channel names (env: CONDA_GO_LOCK_CHANNEL_ALIAS)', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
+    .option('--virtual-packages <list>', 'override virtual packages, e.g. "__glibc=2.17,__osx=12.0,__cuda=12.2"')
+    .option('--virtual-package-spec <file>', 'conda-lock style virtual-packages.yml (subdirs: {linux-64: {packages: {__glibc: "2.17"}}}), merged onto the defaults');
+}
+
 export function buildProgram(): Command {
   const program = new Command('conda-go-lock')
     .description('Lock a conda environment and a Go toolchain into one reproducible multi-platform lockfile, and install it without conda.')
@@ -27,23 +45,13 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(stderrColors().red(str)) });
 
-  program
+  inputOptions(program
     .command('lock')
-    .description('Solve environment.yml (+ Go toolchain spec) for every platform and write the lockfile.')
-    .option('-f, --file <path>', 'environment file (repeatable; default environment.yml)', collect)
-    .option('-p, --platform <platform>', 'target platform (repeatable); default: the file\'s platforms, else linux-64 osx-64 osx-arm64 win-64', collect)
-    .option('--lockfile <path>', 'lockfile to write', 'conda-go-lock.yml')
+    .description('Solve environment.yml (+ Go toolchain spec) for every platform and write the lockfile.'))
     .option('--update <names...>', 're-solve moving only these packages (and what they force; go = the Go toolchain); keep the rest pinned')
     .option('--check', 'exit 1 when the lockfile is stale against its inputs (no network)')
     .option('--force', 're-solve even when the lockfile is up to date with its inputs (picks up new builds)')
-    .option('--go <spec>', 'Go toolchain spec (overrides the environment file): 1.22.*, >=1.21,<1.23, 1.22.5, stable')
-    .option('--gomod <path>', 'take the Go toolchain spec from this go.mod (toolchain line wins over go line)')
-    .option('--go-prerelease', 'allow Go release candidates and betas')
-    .option('--go-releases-url <url>', 'Go release metadata JSON (default: $CONDA_GO_LOCK_GO_RELEASES_URL, else the URL the existing lockfile used, else https://go.dev/dl/?mode=json&include=all)')
     .option('--go-download-base-url <url>', 'base URL for Go archives (a mirror); default: <origin of the releases URL>/dl/')
-    .option('--channel-alias <url>', 'base URL for channel names (env: CONDA_GO_LOCK_CHANNEL_ALIAS)', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
-    .option('--virtual-packages <list>', 'override virtual packages, e.g. "__glibc=2.17,__osx=12.0,__cuda=12.2"')
-    .option('--virtual-package-spec <file>', 'conda-lock style virtual-packages.yml (subdirs: {linux-64: {packages: {__glibc: "2.17"}}}), merged onto the defaults')
     .option('--cache-dir <dir>', 'repodata cache directory (default: $CONDA_GO_LOCK_CACHE, else $XDG_CACHE_HOME/conda-go-lock, else ~/.cache/conda-go-lock)')
     .option('--offline', 'use only cached repodata and release metadata')
     .option('--solver-timeout <seconds>', 'give up on a platform whose solve takes longer (0 = no limit)', '600')
@@ -57,19 +65,9 @@ Examples:
   conda-go-lock lock --force                          # re-solve: pick up new builds`)
     .action(async (opts) => run(async () => (await import('./commands/lock.js')).lockCommand(opts)));
 
-  program
+  inputOptions(program
     .command('check')
-    .description('Exit 1 when the lockfile is stale against environment.yml / go.mod (no network).')
-    .option('-f, --file <path>', 'environment file (repeatable; default environment.yml)', collect)
-    .option('-p, --platform <platform>', 'platform (repeatable); default: the file\'s platforms, else the lockfile\'s', collect)
-    .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
-    .option('--go <spec>', 'Go toolchain spec override')
-    .option('--gomod <path>', 'go.mod to read the Go spec from')
-    .option('--go-prerelease', 'the lock was made with --go-prerelease')
-    .option('--go-releases-url <url>', 'Go release metadata JSON (default: $CONDA_GO_LOCK_GO_RELEASES_URL, else the URL the existing lockfile used, else https://go.dev/dl/?mode=json&include=all)')
-    .option('--channel-alias <url>', 'base URL for channel names (env: CONDA_GO_LOCK_CHANNEL_ALIAS)', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
-    .option('--virtual-packages <list>', 'virtual package overrides used when locking')
-    .option('--virtual-package-spec <file>', 'virtual-packages.yml used when locking')
+    .description('Exit 1 when the lockfile is stale against environment.yml / go.mod (no network).'))
     .action(async (opts) => run(async () => (await import('./commands/check.js')).checkCommand(opts)));
 
   program
