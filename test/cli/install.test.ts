@@ -3,14 +3,14 @@
  * prefix placeholders) served from a local channel, and a Go toolchain archive built here and published
  * in a go.dev/dl-shaped release list.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, appendFileSync, chmodSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelServer } from '../support/channel-server.js';
 import { fixture, fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
+import { fakeGoArchive } from '../support/archives.js';
 import { runCli } from './helpers.js';
 
 /** Every file, symlink and directory under `root` with its content hash / link target and mode. */
@@ -42,15 +42,7 @@ describe.skipIf(!haveFixtures)(`install end to end (${haveFixtures ? 'fixtures p
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cgl-install-'));
-    // A small stand-in Go toolchain archive with the layout of the real one (go/VERSION, go/bin/go).
-    const src = join(dir, 'gosrc');
-    mkdirSync(join(src, 'go', 'bin'), { recursive: true });
-    writeFileSync(join(src, 'go', 'VERSION'), `go${goVersion}\ntime 2024-07-02T00:00:00Z\n`);
-    writeFileSync(join(src, 'go', 'bin', 'go'), `#!/bin/sh\necho "go version go${goVersion} darwin/amd64"\n`);
-    chmodSync(join(src, 'go', 'bin', 'go'), 0o755);
-    const archive = join(dir, goFile);
-    execFileSync('tar', ['-czf', archive, '-C', src, 'go']);
-    const bytes = readFileSync(archive);
+    const bytes = await fakeGoArchive(goVersion);
     const releases = [
       {
         version: `go${goVersion}`,

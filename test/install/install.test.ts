@@ -3,8 +3,6 @@ import { spawnSync } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import tar from 'tar-stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InstallError, IntegrityError, LockfileError, NetworkError } from '../../src/errors.js';
 import { installLockfile, type InstallOptions } from '../../src/install/install.js';
@@ -16,6 +14,7 @@ import { writeLockfile } from '../../src/lockfile/write.js';
 import { HttpClient } from '../../src/net/http.js';
 import { startChannelServer, type ChannelServer } from '../support/channel-server.js';
 import { fixture, haveFixtures } from '../support/fixtures.js';
+import { fakeGoArchive } from '../support/archives.js';
 
 interface PkgSpec {
   file: string;
@@ -55,25 +54,6 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 beforeEach(() => server?.clearFaults());
-
-/** A minimal go toolchain .tar.gz: go/VERSION, go/bin/go, go/src/fmt/print.go. */
-async function fakeGoArchive(version: string): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => {
-    chunks.push(c as Buffer);
-  });
-  const done = new Promise<void>((r) => pack.on('end', () => r()));
-  const mtime = new Date(0);
-  pack.entry({ name: 'go/', type: 'directory', mode: 0o755, mtime });
-  pack.entry({ name: 'go/VERSION', mode: 0o644, mtime }, `go${version}\ntime 2024-07-02T00:00:00Z\n`);
-  pack.entry({ name: 'go/bin/', type: 'directory', mode: 0o755, mtime });
-  pack.entry({ name: 'go/bin/go', mode: 0o755, mtime }, '#!/bin/sh\necho fake go\n');
-  pack.entry({ name: 'go/src/fmt/print.go', mode: 0o644, mtime }, 'package fmt\n');
-  pack.finalize();
-  await done;
-  return gzipSync(Buffer.concat(chunks));
-}
 
 function digest(b: Buffer) {
   return {

@@ -2,8 +2,6 @@ import { createHash } from 'node:crypto';
 import { appendFile, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installLockfile } from '../../src/install/install.js';
 import { formatVerifyProblem, verifyPrefix } from '../../src/install/verify.js';
@@ -11,6 +9,7 @@ import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../../src/
 import { HttpClient } from '../../src/net/http.js';
 import { startChannelServer, type ChannelServer } from '../support/channel-server.js';
 import { fixture, haveFixtures } from '../support/fixtures.js';
+import { fakeGoArchive } from '../support/archives.js';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
@@ -18,20 +17,6 @@ let server: ChannelServer;
 let root: string;
 let http: HttpClient;
 let goArchive: Buffer;
-
-async function fakeGoArchive(version: string): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => {
-    chunks.push(c as Buffer);
-  });
-  const done = new Promise<void>((r) => pack.on('end', () => r()));
-  pack.entry({ name: 'go/VERSION', mode: 0o644 }, `go${version}\n`);
-  pack.entry({ name: 'go/bin/go', mode: 0o755 }, '#!/bin/sh\n');
-  pack.finalize();
-  await done;
-  return gzipSync(Buffer.concat(chunks));
-}
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'cgl-verify-'));

@@ -85,6 +85,23 @@ export async function writeTarGz(path: string, entries: TarEntrySpec[]): Promise
   await writeFile(path, gzipSync(await buildTar(entries)));
 }
 
+/**
+ * A stand-in Go toolchain `.tar.gz` with the real layout (go/VERSION starting `go<version>`, an
+ * executable go/bin/go, go/src/...), byte-for-byte reproducible (fixed mtimes).
+ */
+export async function fakeGoArchive(version: string): Promise<Buffer> {
+  const mtime = new Date(0);
+  return gzipSync(
+    await buildTar([
+      { name: 'go/', type: 'directory', mtime },
+      { name: 'go/VERSION', content: `go${version}\ntime 2024-07-02T00:00:00Z\n`, mtime },
+      { name: 'go/bin/', type: 'directory', mtime },
+      { name: 'go/bin/go', content: '#!/bin/sh\necho fake go\n', mode: 0o755, mtime },
+      { name: 'go/src/fmt/print.go', content: 'package fmt\n', mtime },
+    ]),
+  );
+}
+
 export interface ZipEntrySpec {
   name: string;
   content?: string | Buffer;
