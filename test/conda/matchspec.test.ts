@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InvalidSpecError } from '../../src/errors.js';
 import { MatchSpec, NumberSpec, channelMatches, parseMatchSpec } from '../../src/conda/matchspec.js';
 import type { PackageRecord, RepoDataRecord } from '../../src/conda/record.js';
 import { Version } from '../../src/conda/version.js';
-import { fixture, haveFixtures } from '../support/fixtures.js';
+import { haveFixtures, rawFixtureRecords } from '../support/fixtures.js';
 
 interface Expect {
   name: string;
@@ -539,11 +538,8 @@ describe.skipIf(!haveFixtures)('MatchSpec on real repodata', () => {
   const load = () => {
     const records: (PackageRecord & Partial<RepoDataRecord>)[] = [];
     for (const f of files) {
-      const j = JSON.parse(readFileSync(fixture(...f.split('/')), 'utf8')) as Record<string, unknown>;
-      const recs = j.packages
-        ? [...Object.values(j.packages as object), ...Object.values((j['packages.conda'] as object) ?? {})]
-        : Object.values(j).filter((x) => x && typeof x === 'object' && 'name' in (x as object));
-      records.push(...(recs as (PackageRecord & Partial<RepoDataRecord>)[]));
+      const recs = rawFixtureRecords<PackageRecord & Partial<RepoDataRecord>>(f);
+      records.push(...recs);
     }
     return records;
   };

@@ -1,10 +1,9 @@
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InvalidSpecError, InvalidVersionError } from '../../src/errors.js';
 import { Version } from '../../src/conda/version.js';
 import { VersionSpec } from '../../src/conda/version-spec.js';
-import { fixture, haveFixtures } from '../support/fixtures.js';
+import { haveFixtures, rawFixtureRecords } from '../support/fixtures.js';
 
 /** [spec, version, matches?] */
 const MATCHES: [string, string, boolean][] = [
@@ -329,10 +328,7 @@ describe('VersionSpec: differential against rattler on real dependency specs', (
     const specs = new Set<string>();
     const versions = new Set<string>();
     for (const f of files) {
-      const j = JSON.parse(readFileSync(fixture(...f.split('/')), 'utf8')) as Record<string, unknown>;
-      const recs = j.packages
-        ? [...Object.values(j.packages as object), ...Object.values((j['packages.conda'] as object) ?? {})]
-        : Object.values(j);
+      const recs = rawFixtureRecords(f);
       for (const r of recs as { version: string; depends?: string[]; constrains?: string[] }[]) {
         versions.add(r.version);
         for (const d of [...(r.depends ?? []), ...(r.constrains ?? [])]) {

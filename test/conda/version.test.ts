@@ -1,9 +1,8 @@
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InvalidVersionError } from '../../src/errors.js';
 import { Version, compareVersions } from '../../src/conda/version.js';
-import { fixture, haveFixtures } from '../support/fixtures.js';
+import { haveFixtures, rawFixtureRecords } from '../support/fixtures.js';
 
 const V = (s: string) => Version.parse(s);
 
@@ -308,10 +307,7 @@ describe('Version: differential against rattler on real repodata versions', () =
   it.skipIf(!haveFixtures)('orders every sampled pair of ~2000 real versions like rattler', () => {
     const versions = new Set<string>();
     for (const f of files) {
-      const j = JSON.parse(readFileSync(fixture(...f.split('/')), 'utf8')) as Record<string, unknown>;
-      const recs = j.packages
-        ? [...Object.values(j.packages as object), ...Object.values((j['packages.conda'] as object) ?? {})]
-        : Object.values(j);
+      const recs = rawFixtureRecords(f);
       for (const r of recs as { version: string }[]) versions.add(r.version);
     }
     const list = [...versions];

@@ -2,7 +2,7 @@
  * Access to the shared real-data fixtures in ../shared/fixtures.
  * They are never copied into the project; tests that need them skip with a clear message when absent.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,4 +24,16 @@ if (!haveFixtures) {
 
 export function fixture(...parts: string[]): string {
   return join(fixturesDir, ...parts);
+}
+
+/**
+ * The raw records of a fixture repodata file (path relative to the fixtures folder): `packages` and
+ * `packages.conda` of repodata.json, or the values of a flat `{filename: record}` map.
+ */
+export function rawFixtureRecords<T = Record<string, unknown>>(relPath: string): T[] {
+  const j = JSON.parse(readFileSync(fixture(...relPath.split('/')), 'utf8')) as Record<string, unknown>;
+  const recs = j.packages
+    ? [...Object.values(j.packages as object), ...Object.values((j['packages.conda'] as object) ?? {})]
+    : Object.values(j).filter((x) => x !== null && typeof x === 'object' && 'name' in (x as object));
+  return recs as T[];
 }
