@@ -16,7 +16,7 @@ import { LOCKFILE_HEADER, writeLockfile } from '../../lockfile/write.js';
 import { HttpClient } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
 import { redactUrl, stripCredentials } from '../../net/redact.js';
-import { RepodataCache, defaultCacheDir } from '../../repodata/cache.js';
+import type { RepodataCache } from '../../repodata/cache.js';
 import { Gateway } from '../../repodata/gateway.js';
 import type { SolveOptions } from '../../solver/index.js';
 import { solveInWorkers } from '../../solver/parallel.js';
@@ -134,7 +134,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
   const [packages, go] = await Promise.all([
     lockPlatforms(inputs, gateway, previous, opts.update ?? [], maxWorkers, solverTimeoutMs(opts.solverTimeout), progress),
     keptGoPins(inputs, previous, opts.update ?? []) ??
-      lockGo(inputs, http, opts.cacheDir, Boolean(opts.offline), opts.goDownloadBaseUrl),
+      lockGo(inputs, http, gateway.cache, Boolean(opts.offline), opts.goDownloadBaseUrl),
   ]);
 
   const lockfile: Lockfile = {
@@ -337,14 +337,13 @@ function keptGoPins(inputs: LockInputs, previous: Lockfile | undefined, update: 
 async function lockGo(
   inputs: LockInputs,
   http: HttpClient,
-  cacheDir: string | undefined,
+  cache: RepodataCache,
   offline: boolean,
   downloadBaseUrl: string | undefined,
 ): Promise<LockedGoToolchain[]> {
   const go = inputs.go;
   if (!go) return [];
-  // The release list goes through the same disk cache as repodata, so `--offline` can re-lock Go too.
-  const cache = new RepodataCache(cacheDir ?? defaultCacheDir());
+  // The release list goes through the gateway's disk cache, so `--offline` can re-lock Go too.
   const releases = {
     async getJson<T>(url: string): Promise<T> {
       // A file: URL is local: read it, offline or not, like file: channels.
