@@ -1,10 +1,9 @@
 /** `conda-go-lock check`: is the lockfile stale against its inputs? No network. */
-import { existsSync } from 'node:fs';
 import type { Lockfile } from '../../lockfile/model.js';
 import { readLockfile } from '../../lockfile/read.js';
 import { redactUrl } from '../../net/redact.js';
 import { requestedSpecs, resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
-import { ExitCode, LockfileError } from '../../errors.js';
+import { ExitCode } from '../../errors.js';
 
 /** Why the lockfile no longer matches the inputs; empty when it is up to date. */
 export function staleReasons(inputs: LockInputs, lockfile: Lockfile | undefined): string[] {
@@ -83,9 +82,7 @@ function changedInputs(inputs: LockInputs, lockfile: Lockfile): string[] {
 }
 
 export async function checkCommand(opts: InputOptions): Promise<number> {
-  if (!existsSync(opts.lockfile)) {
-    throw new LockfileError(`${opts.lockfile} does not exist: run \`conda-go-lock lock\` first`, { code: 'E_LOCKFILE_NOT_FOUND' });
-  }
+  // A missing lockfile is readLockfile's E_LOCKFILE_NOT_FOUND.
   const lockfile = await readLockfile(opts.lockfile);
   const inputs = resolveInputs({
     ...opts,

@@ -179,11 +179,9 @@ function wasWrittenByUs(path: string): boolean {
   return text.trim() === '' || text.slice(0, 4096).includes(LOCKFILE_HEADER.split('\n')[0]!);
 }
 
+/** The lockfile at `path`; absent is fine unless `required` (then readLockfile's E_LOCKFILE_NOT_FOUND). */
 async function readExisting(path: string, required: boolean): Promise<Lockfile | undefined> {
-  if (!existsSync(path)) {
-    if (required) throw new LockfileError(`${path} does not exist: run \`conda-go-lock lock\` first`, { code: 'E_LOCKFILE_NOT_FOUND' });
-    return undefined;
-  }
+  if (!required && !existsSync(path)) return undefined;
   return readLockfile(path);
 }
 
