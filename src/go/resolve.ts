@@ -5,11 +5,25 @@
  * We never pin without a sha256: old releases that only published SHA1 are refused.
  */
 import { GoToolchainError } from '../errors.js';
-import type { LockedGoToolchain } from '../lockfile/model.js';
 import { goPlatform } from './platform.js';
 import { type GoRelease, type GoReleaseFile, parseGoReleases, selectGoRelease } from './releases.js';
 
 export const DEFAULT_GO_RELEASES_URL = 'https://go.dev/dl/?mode=json&include=all';
+
+/** One platform's pinned Go archive (src/lockfile/build.ts turns it into the lockfile's entry). */
+export interface GoToolchainPin {
+  /** Conda platform. */
+  platform: string;
+  /** e.g. `1.22.5` (no `go` prefix). */
+  version: string;
+  /** Go's os/arch: linux/amd64, darwin/arm64, windows/amd64 ... */
+  os: string;
+  arch: string;
+  filename: string;
+  url: string;
+  sha256: string;
+  size: number;
+}
 
 /** What resolve needs from an HTTP client (src/net/http.ts's HttpClient fits). */
 export interface JsonFetcher {
@@ -60,9 +74,9 @@ export function pinGoRelease(
   release: GoRelease,
   platforms: readonly string[],
   opts: { downloadBaseUrl: string; releases?: GoRelease[] },
-): LockedGoToolchain[] {
+): GoToolchainPin[] {
   const base = opts.downloadBaseUrl.endsWith('/') ? opts.downloadBaseUrl : `${opts.downloadBaseUrl}/`;
-  const out: LockedGoToolchain[] = [];
+  const out: GoToolchainPin[] = [];
   for (const platform of [...new Set(platforms)].sort()) {
     const gp = goPlatform(platform);
     const file = findGoArchive(release, platform);
@@ -108,7 +122,7 @@ function firstReleaseWith(releases: GoRelease[], platform: string): string | und
 }
 
 /** Fetch, select and pin. */
-export async function resolveGoToolchain(opts: ResolveGoToolchainOptions): Promise<LockedGoToolchain[]> {
+export async function resolveGoToolchain(opts: ResolveGoToolchainOptions): Promise<GoToolchainPin[]> {
   const releasesUrl = opts.releasesUrl ?? DEFAULT_GO_RELEASES_URL;
   const releases = await fetchGoReleases(opts.http, releasesUrl);
   let release: GoRelease;

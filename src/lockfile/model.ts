@@ -1,8 +1,10 @@
 /**
  * The lockfile model: what conda-go-lock writes and `install` replays.
  *
- * One file covers every platform. Conda packages and Go toolchains are listed per platform,
- * sorted by platform then name, so a reviewer reads one block per package and diffs stay small.
+ * One file covers every platform. Each kind of locked package has its own top-level list, like
+ * rattler_lock's Conda/Pypi split: conda packages (`packages`), Go toolchains (`go`) and PyPI wheels
+ * (`pypi`, absent when there are none). Every list is sorted by platform then name, so a reviewer
+ * reads one block per package and diffs stay small. src/lockfile/build.ts assembles a Lockfile.
  */
 import type { NoArchKind } from '../conda/record.js';
 
@@ -84,9 +86,33 @@ export interface LockedGoToolchain {
   size: number;
 }
 
+/** A wheel from a PyPI index (the `pip:` part of an environment). */
+export interface LockedPypiPackage {
+  platform: string;
+  /** PEP 503-normalised. */
+  name: string;
+  version: string;
+  /** The wheel's file name. */
+  filename: string;
+  /** Token-free download URL. */
+  url: string;
+  sha256: string;
+  size: number;
+  requires_python?: string;
+  /** PEP 508 requirements, markers kept. */
+  requires_dist: string[];
+  /** The `pip:` requirement(s) or parent package names that brought it in. */
+  requested_by: string[];
+  /** Token-free URL of the index it came from. */
+  index: string;
+}
+
 export interface Lockfile {
   version: typeof LOCKFILE_VERSION;
   metadata: LockfileMetadata;
+  /** Conda packages. */
   packages: LockedCondaPackage[];
   go: LockedGoToolchain[];
+  /** PyPI wheels; absent (not an empty list) in a lockfile without `pip:` dependencies. */
+  pypi?: LockedPypiPackage[];
 }

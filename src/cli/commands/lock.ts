@@ -8,14 +8,15 @@ import type { Platform } from '../../conda/platform.js';
 import type { MatchSpec } from '../../conda/matchspec.js';
 import type { RepoDataRecord } from '../../conda/record.js';
 import { ExitCode, LockfileError, NetworkError, OfflineCacheMissError, PackageNotFoundError, UsageError } from '../../errors.js';
-import { resolveGoToolchain } from '../../go/resolve.js';
+import { resolveGoToolchain, type GoToolchainPin } from '../../go/resolve.js';
 import { diffLockfiles, formatDiffSummary } from '../../lockfile/diff.js';
-import { LOCKFILE_VERSION, type LockedCondaPackage, type LockedGoToolchain, type Lockfile } from '../../lockfile/model.js';
+import { LockfileBuilder, lockedRecords, lockMetadata } from '../../lockfile/build.js';
+import type { LockedGoToolchain, Lockfile } from '../../lockfile/model.js';
 import { readLockfile } from '../../lockfile/read.js';
 import { LOCKFILE_HEADER, writeLockfile } from '../../lockfile/write.js';
 import { HttpClient } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
-import { redactUrl, stripCredentials } from '../../net/redact.js';
+import { redactUrl } from '../../net/redact.js';
 import type { RepodataCache } from '../../repodata/cache.js';
 import { Gateway } from '../../repodata/gateway.js';
 import type { SolveOptions } from '../../solver/index.js';
@@ -131,32 +132,15 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
   if (maxWorkers !== undefined && (!Number.isInteger(maxWorkers) || maxWorkers < 0 || maxWorkers > 64)) {
     throw new UsageError(`--jobs must be a whole number from 0 to 64, got '${opts.jobs}'`);
   }
-  const [packages, go] = await Promise.all([
+  const [solved, go] = await Promise.all([
     lockPlatforms(inputs, gateway, previous, opts.update ?? [], maxWorkers, solverTimeoutMs(opts.solverTimeout), progress),
     keptGoPins(inputs, previous, opts.update ?? []) ??
       lockGo(inputs, http, gateway.cache, Boolean(opts.offline), opts.goDownloadBaseUrl),
   ]);
 
-  const lockfile: Lockfile = {
-    version: LOCKFILE_VERSION,
-    metadata: {
-      tool_version: TOOL_VERSION,
-      platforms: [...inputs.platforms],
-      // A channel written with `${VAR}` credentials keeps the variable names so `install` can expand them again.
-      channels: inputs.channels.map((c) =>
-        c.urlTemplate ? { url: c.baseUrl, used_env_vars: [...c.usedEnvVars], url_template: c.urlTemplate } : { url: c.baseUrl },
-      ),
-      sources: inputs.sources,
-      content_hash: Object.fromEntries(inputs.platforms.map((p) => [p, inputs.perPlatform.get(p)!.contentHash])),
-      specs: requestedSpecs(inputs),
-      virtual_packages: Object.fromEntries(
-        inputs.platforms.map((p) => [p, inputs.perPlatform.get(p)!.virtualPackages.map((v) => `${v.name} ${v.version} ${v.build}`)]),
-      ),
-      ...(inputs.go ? { go: { spec: inputs.go.spec, source: inputs.go.source, releases_url: redactUrl(inputs.go.releases_url) } } : {}),
-    },
-    packages,
-    go,
-  };
+  const builder = new LockfileBuilder(lockMetadata({ ...inputs, toolVersion: TOOL_VERSION, specs: requestedSpecs(inputs) }));
+  inputs.platforms.forEach((p, i) => builder.addCondaPackages(p, solved[i] ?? []));
+  const lockfile = builder.addGoToolchains(go).build();
   if (foreign) throw foreign;
   await writeLockfile(opts.lockfile, lockfile);
 
@@ -185,38 +169,6 @@ async function readExisting(path: string, required: boolean): Promise<Lockfile |
   return readLockfile(path);
 }
 
-/**
- * Locked records of the previous lockfile for `platform`, minus the packages being updated and
- * minus those from a channel the inputs no longer list (a pin never outlives its channel).
- */
-function lockedFrom(previous: Lockfile | undefined, platform: Platform, update: readonly string[], channels: readonly string[]): RepoDataRecord[] {
-  if (!previous) return [];
-  const moving = new Set(update);
-  const current = new Set(channels);
-  return previous.packages
-    .filter((p) => p.platform === platform && !moving.has(p.name) && current.has(p.channel))
-    .map((p) => ({
-      name: p.name,
-      version: p.version,
-      build: p.build,
-      build_number: p.build_number,
-      subdir: p.subdir,
-      depends: p.depends,
-      constrains: p.constrains,
-      md5: p.md5,
-      sha256: p.sha256,
-      size: p.size,
-      fn: p.fn,
-      url: p.url,
-      channel: p.channel,
-      ...(p.noarch ? { noarch: p.noarch } : {}),
-      ...(p.timestamp !== undefined ? { timestamp: p.timestamp } : {}),
-      ...(p.license ? { license: p.license } : {}),
-      // Kept so a locked record keeps its place in the candidate order (track_features sort last).
-      ...(p.track_features ? { track_features: p.track_features } : {}),
-    }));
-}
-
 /** Fetch what one platform's solve needs: the records reachable from its specs, and the requested names no channel has. */
 async function prepareSolve(
   inputs: LockInputs,
@@ -235,7 +187,7 @@ async function prepareSolve(
       channels: inputs.channels.map((c) => c.baseUrl),
       channelPriority: 'strict',
       // Only an update keeps the previous pins; a plain lock re-solves from scratch.
-      locked: update.length > 0 ? lockedFrom(previous, platform, update, inputs.channels.map((c) => c.baseUrl)) : [],
+      locked: update.length > 0 ? lockedRecords(previous, platform, update, inputs.channels.map((c) => c.baseUrl)) : [],
       platform,
     },
     missing: pi.specs.filter((s) => !s.name.startsWith('__') && missing.includes(s.name)),
@@ -276,7 +228,7 @@ async function lockPlatforms(
   maxWorkers: number | undefined,
   timeoutMs: number | undefined,
   progress: ProgressReporter,
-): Promise<LockedCondaPackage[]> {
+): Promise<RepoDataRecord[][]> {
   const prepared = await Promise.all(inputs.platforms.map((p) => prepareSolve(inputs, p, gateway, previous, update)));
   const notFound = packageNotFound(inputs, prepared);
   if (notFound) throw notFound;
@@ -286,37 +238,7 @@ async function lockPlatforms(
   progress.log(`Solving ${requests.map((r, i) => `${inputs.platforms[i]} (${r.records.length} candidate records)`).join(', ')}`);
   const results = await solveInWorkers(requests, { maxWorkers });
   progress.log(`Solved ${results.map((r, i) => `${inputs.platforms[i]}: ${r.records.length} packages in ${Math.round(r.stats.ms)} ms`).join(', ')}`);
-  return results.flatMap((r, i) => r.records.map((rec) => toLocked(rec, inputs.platforms[i]!)));
-}
-
-function toLocked(r: RepoDataRecord, platform: Platform): LockedCondaPackage {
-  if (!r.sha256 || !r.md5 || r.size === undefined) {
-    const missingFields = [!r.sha256 && 'sha256', !r.md5 && 'md5', r.size === undefined && 'size'].filter(Boolean).join(', ');
-    throw new LockfileError(
-      `${r.name}-${r.version}-${r.build} (${redactUrl(r.url)}) has no ${missingFields} in its repodata; conda-go-lock pins sha256, md5 and size for every package. Exclude it or use a channel that publishes them.`,
-      { code: 'E_RECORD_WITHOUT_HASH' },
-    );
-  }
-  return {
-    platform,
-    name: r.name,
-    version: r.version,
-    build: r.build,
-    build_number: r.build_number,
-    subdir: r.subdir,
-    channel: r.channel,
-    url: redactUrl(r.url),
-    fn: r.fn,
-    md5: r.md5,
-    sha256: r.sha256,
-    size: r.size,
-    depends: [...r.depends],
-    constrains: [...r.constrains],
-    ...(r.noarch ? { noarch: r.noarch } : {}),
-    ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
-    ...(r.license ? { license: r.license } : {}),
-    ...(r.track_features ? { track_features: r.track_features } : {}),
-  };
+  return results.map((r) => r.records);
 }
 
 /**
@@ -338,7 +260,7 @@ async function lockGo(
   cache: RepodataCache,
   offline: boolean,
   downloadBaseUrl: string | undefined,
-): Promise<LockedGoToolchain[]> {
+): Promise<GoToolchainPin[]> {
   const go = inputs.go;
   if (!go) return [];
   // The release list goes through the gateway's disk cache, so `--offline` can re-lock Go too.
@@ -395,6 +317,6 @@ async function lockGo(
     ...(downloadBaseUrl ? { downloadBaseUrl } : {}),
   });
   // A mirror given as https://user:password@host/t/<token>/dl/ is used for nothing here; the
-  // lockfile gets the URL without credentials, like every channel URL.
-  return pinned.map((g) => ({ ...g, url: stripCredentials(g.url) }));
+  // lockfile builder writes the URL without credentials, like every channel URL.
+  return pinned;
 }

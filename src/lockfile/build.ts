@@ -1,0 +1,189 @@
+/**
+ * Building a Lockfile from what the solver and the Go resolver returned, and reading a lockfile's
+ * pins back as solver input (`lock --update`).
+ *
+ * Like rattler_lock's LockFileBuilder: the lockfile module owns the mapping between repodata records
+ * and locked entries in both directions, the metadata block, and which kinds of locked package a file
+ * holds (conda packages, Go toolchains, later PyPI wheels), so a command only hands over results.
+ */
+import type { Channel } from '../conda/channel.js';
+import type { Platform } from '../conda/platform.js';
+import type { PackageRecord, RepoDataRecord } from '../conda/record.js';
+import { LockfileError } from '../errors.js';
+import type { GoToolchainPin } from '../go/resolve.js';
+import { redactUrl, stripCredentials } from '../net/redact.js';
+import {
+  LOCKFILE_VERSION,
+  type LockedCondaPackage,
+  type LockedGoToolchain,
+  type LockedPypiPackage,
+  type Lockfile,
+  type LockfileGoInput,
+  type LockfileMetadata,
+} from './model.js';
+
+/** The locked entry of a solved record. Refuses a record without sha256, md5 or size. */
+export function lockedCondaPackage(r: RepoDataRecord, platform: Platform): LockedCondaPackage {
+  if (!r.sha256 || !r.md5 || r.size === undefined) {
+    const missingFields = [!r.sha256 && 'sha256', !r.md5 && 'md5', r.size === undefined && 'size'].filter(Boolean).join(', ');
+    throw new LockfileError(
+      `${r.name}-${r.version}-${r.build} (${redactUrl(r.url)}) has no ${missingFields} in its repodata; conda-go-lock pins sha256, md5 and size for every package. Exclude it or use a channel that publishes them.`,
+      { code: 'E_RECORD_WITHOUT_HASH' },
+    );
+  }
+  return {
+    platform,
+    name: r.name,
+    version: r.version,
+    build: r.build,
+    build_number: r.build_number,
+    subdir: r.subdir,
+    channel: r.channel,
+    url: redactUrl(r.url),
+    fn: r.fn,
+    md5: r.md5,
+    sha256: r.sha256,
+    size: r.size,
+    depends: [...r.depends],
+    constrains: [...r.constrains],
+    ...(r.noarch ? { noarch: r.noarch } : {}),
+    ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
+    ...(r.license ? { license: r.license } : {}),
+    ...(r.track_features ? { track_features: r.track_features } : {}),
+  };
+}
+
+/** The repodata record a locked entry was made from (the inverse of lockedCondaPackage). */
+export function recordOfLocked(p: LockedCondaPackage): RepoDataRecord {
+  return {
+    name: p.name,
+    version: p.version,
+    build: p.build,
+    build_number: p.build_number,
+    subdir: p.subdir,
+    depends: p.depends,
+    constrains: p.constrains,
+    md5: p.md5,
+    sha256: p.sha256,
+    size: p.size,
+    fn: p.fn,
+    url: p.url,
+    channel: p.channel,
+    ...(p.noarch ? { noarch: p.noarch } : {}),
+    ...(p.timestamp !== undefined ? { timestamp: p.timestamp } : {}),
+    ...(p.license ? { license: p.license } : {}),
+    // Kept so a locked record keeps its place in the candidate order (track_features sort last).
+    ...(p.track_features ? { track_features: p.track_features } : {}),
+  };
+}
+
+/**
+ * Locked records of `previous` for `platform`, as solver input: minus the packages being updated
+ * (`update`) and minus those from a channel no longer listed in `channels` (a pin never outlives its channel).
+ */
+export function lockedRecords(
+  previous: Lockfile | undefined,
+  platform: Platform,
+  update: readonly string[],
+  channels: readonly string[],
+): RepoDataRecord[] {
+  if (!previous) return [];
+  const moving = new Set(update);
+  const current = new Set(channels);
+  return previous.packages
+    .filter((p) => p.platform === platform && !moving.has(p.name) && current.has(p.channel))
+    .map(recordOfLocked);
+}
+
+/** The locked entry of a Go toolchain pin: its URL without credentials, like every channel URL. */
+export function lockedGoToolchain(pin: GoToolchainPin): LockedGoToolchain {
+  return {
+    platform: pin.platform,
+    version: pin.version,
+    os: pin.os,
+    arch: pin.arch,
+    filename: pin.filename,
+    url: stripCredentials(pin.url),
+    sha256: pin.sha256,
+    size: pin.size,
+  };
+}
+
+/** What the metadata block is made from (the CLI's LockInputs fits). */
+export interface LockMetadataInputs {
+  toolVersion: string;
+  platforms: readonly Platform[];
+  channels: readonly Channel[];
+  /** Input files relative to the lockfile's directory, forward slashes. */
+  sources: readonly string[];
+  /** The user's requested conda specs (canonical, token-free), in input order. */
+  specs: readonly string[];
+  perPlatform: ReadonlyMap<Platform, { contentHash: string; virtualPackages: readonly PackageRecord[] }>;
+  go?: LockfileGoInput;
+}
+
+function platformInputs(inputs: LockMetadataInputs, platform: Platform): { contentHash: string; virtualPackages: readonly PackageRecord[] } {
+  const pi = inputs.perPlatform.get(platform);
+  if (!pi) throw new Error(`internal: no inputs for platform ${platform}`);
+  return pi;
+}
+
+/** The metadata block: tool version, platforms, channels (credential-free), inputs and their hashes. */
+export function lockMetadata(inputs: LockMetadataInputs): LockfileMetadata {
+  return {
+    tool_version: inputs.toolVersion,
+    platforms: [...inputs.platforms],
+    // A channel written with `${VAR}` credentials keeps the variable names so `install` can expand them again.
+    channels: inputs.channels.map((c) =>
+      c.urlTemplate ? { url: c.baseUrl, used_env_vars: [...c.usedEnvVars], url_template: c.urlTemplate } : { url: c.baseUrl },
+    ),
+    sources: [...inputs.sources],
+    content_hash: Object.fromEntries(inputs.platforms.map((p) => [p, platformInputs(inputs, p).contentHash])),
+    specs: [...inputs.specs],
+    virtual_packages: Object.fromEntries(
+      inputs.platforms.map((p) => [p, platformInputs(inputs, p).virtualPackages.map((v) => `${v.name} ${v.version} ${v.build}`)]),
+    ),
+    ...(inputs.go ? { go: { spec: inputs.go.spec, source: inputs.go.source, releases_url: redactUrl(inputs.go.releases_url) } } : {}),
+  };
+}
+
+/**
+ * Collects the locked packages of each kind, then `build()`s the Lockfile. Order does not matter:
+ * the writer sorts every list.
+ */
+export class LockfileBuilder {
+  private readonly conda: LockedCondaPackage[] = [];
+  private readonly go: LockedGoToolchain[] = [];
+  private readonly pypi: LockedPypiPackage[] = [];
+
+  constructor(private readonly metadata: LockfileMetadata) {}
+
+  /** One platform's solved conda records. */
+  addCondaPackages(platform: Platform, records: readonly RepoDataRecord[]): this {
+    for (const r of records) this.conda.push(lockedCondaPackage(r, platform));
+    return this;
+  }
+
+  /** Go toolchain pins (fresh from src/go, or kept from a previous lockfile). */
+  addGoToolchains(pins: readonly GoToolchainPin[]): this {
+    for (const g of pins) this.go.push(lockedGoToolchain(g));
+    return this;
+  }
+
+  /** Locked PyPI wheels (already locked entries; the PyPI resolver maps its own results). */
+  addPypiPackages(packages: readonly LockedPypiPackage[]): this {
+    this.pypi.push(...packages);
+    return this;
+  }
+
+  build(): Lockfile {
+    return {
+      version: LOCKFILE_VERSION,
+      metadata: this.metadata,
+      packages: [...this.conda],
+      go: [...this.go],
+      // Written only when there is one: a conda + Go lockfile stays as it was.
+      ...(this.pypi.length > 0 ? { pypi: [...this.pypi] } : {}),
+    };
+  }
+}
