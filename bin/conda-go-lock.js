@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+import { runCliProcess } from '../dist/cli/main.js';
 
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err) => { console.error(err?.stack ?? String(err)); process.exitCode = 70; },
-);
+await runCliProcess(process.argv.slice(2));

@@ -13,6 +13,7 @@ export function stderrColors(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
   const enabled = 'FORCE_COLOR' in env ? env.FORCE_COLOR !== '0' : isTTY && !('NO_COLOR' in env) && env.TERM !== 'dumb';
   return createColors(enabled);
 }
+import { runExitCleanups } from '../cleanup.js';
 import { CondaGoLockError, ExitCode } from '../errors.js';
 import { redactText } from '../net/redact.js';
 import { TOOL_VERSION } from './version.js';
@@ -183,4 +184,43 @@ export function reportError(err: unknown): number {
   const e = err as Error;
   process.stderr.write(`${stderrColors().red('internal error')}: ${redactText(e?.stack ?? String(err))}\n`);
   return ExitCode.internal;
+}
+
+let crashing = false;
+
+/**
+ * The last resort for a bug: an exception thrown from a callback or event handler outside any
+ * command's promise (a library asserting in a socket 'end' handler, say) or an unhandled rejection.
+ * Node would print its stack and exit 1 — the status docs/exit-codes.md gives `check`/`verify`
+ * findings — leaving the prefix lock and partial downloads behind. Instead: report it as an internal
+ * error, run the registered cleanups (src/cleanup.ts), exit 70.
+ */
+export async function crash(err: unknown): Promise<never> {
+  if (crashing) process.exit(ExitCode.internal);
+  crashing = true;
+  try {
+    reportError(err instanceof CondaGoLockError ? new InternalCrash(err) : err);
+    await runExitCleanups();
+  } finally {
+    process.exit(ExitCode.internal);
+  }
+}
+
+/** A coded error that escaped its command is still a bug: keep its text, print it as internal. */
+class InternalCrash extends Error {
+  constructor(readonly original: CondaGoLockError) {
+    super(`${original.code}: ${original.message} (thrown outside a command)`);
+    this.stack = `${this.message}\n${original.stack ?? ''}`;
+  }
+}
+
+/** The process entry point (bin/conda-go-lock.js): crash handlers, then `main`, then its exit status. */
+export async function runCliProcess(argv: string[]): Promise<void> {
+  process.on('uncaughtException', (err) => void crash(err));
+  process.on('unhandledRejection', (err) => void crash(err));
+  try {
+    process.exitCode = await main(argv);
+  } catch (err) {
+    await crash(err);
+  }
 }

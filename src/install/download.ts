@@ -14,6 +14,7 @@ import { createReadStream } from 'node:fs';
 import { hostname } from 'node:os';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { onExitCleanup } from '../cleanup.js';
 import { IntegrityError, InstallError } from '../errors.js';
 import { redactUrl } from '../net/redact.js';
 
@@ -166,13 +167,16 @@ export async function fetchVerified(
   await removeStaleTemps(dir);
   const part = `${file}.part-${tempSuffix()}`;
   let got: { size: number; sha256: string; md5: string };
+  const forget = onExitCleanup(() => rm(part, { force: true }));
   try {
     // Size and hashes are checked here, not by the client, so the error names the package.
     got = await http.download(a.url, part, { onProgress });
   } catch (err) {
     await rm(part, { force: true });
+    forget();
     throw err;
   }
+  forget();
   const problem = integrityProblem(a, got);
   if (problem) {
     await rm(part, { force: true });

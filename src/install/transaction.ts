@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { onExitCleanup } from '../cleanup.js';
 import { InstallError } from '../errors.js';
 
 export const E_PREFIX_LOCKED = 'E_PREFIX_LOCKED';
@@ -130,15 +131,16 @@ export async function acquirePrefixLock(prefix: string): Promise<PrefixLock> {
     if (await createLockFile(path)) {
       heldLocks.add(path);
       let released = false;
-      return {
-        path,
-        async release() {
-          if (released) return;
-          released = true;
-          heldLocks.delete(path);
-          await unlink(path).catch(() => {});
-        },
+      const release = async () => {
+        if (released) return;
+        released = true;
+        forget();
+        heldLocks.delete(path);
+        await unlink(path).catch(() => {});
       };
+      // A crash (src/cli/main.ts) releases the lock too.
+      const forget = onExitCleanup(release);
+      return { path, release };
     }
     const text = await readLockText(path);
     if (text === undefined) continue; // released meanwhile: try again
@@ -204,7 +206,16 @@ export async function createStaging(prefix: string): Promise<string> {
   const staging = `${prefix}.cgl-staging-${rand()}`;
   await mkdir(dirname(prefix), { recursive: true });
   await mkdir(staging);
+  stagingCleanups.set(staging, onExitCleanup(() => rm(staging, { recursive: true, force: true })));
   return staging;
+}
+
+/** Crash cleanups of the staging dirs this process created, until they are swapped in or removed. */
+const stagingCleanups = new Map<string, () => void>();
+
+function forgetStaging(staging: string): void {
+  stagingCleanups.get(staging)?.();
+  stagingCleanups.delete(staging);
 }
 
 /**
@@ -222,6 +233,7 @@ export async function swapIntoPlace(staging: string, prefix: string): Promise<vo
   if (aside) await rename(prefix, aside);
   try {
     await rename(staging, prefix);
+    forgetStaging(staging);
   } catch (err) {
     if (aside) await rename(aside, prefix).catch(() => {});
     throw new InstallError(`could not move the new environment into ${prefix}: ${(err as Error).message}`, { cause: err });
@@ -271,4 +283,5 @@ export async function recoverInterrupted(prefix: string): Promise<string[]> {
 
 export async function removeStaging(staging: string): Promise<void> {
   await rm(staging, { recursive: true, force: true });
+  forgetStaging(staging);
 }

@@ -1,11 +1,21 @@
 /**
- * The HTTP client every module uses: undici with one shared keep-alive dispatcher, bounded
- * concurrency, retries with exponential backoff + jitter, streaming downloads with hashing.
+ * The HTTP client every module uses: Node's own http/https with one shared keep-alive agent per
+ * scheme, bounded concurrency, retries with exponential backoff + jitter, redirects, streaming
+ * downloads with hashing.
  *
- * Retried: 5xx, 408, 429, connection resets/refusals, timeouts and bodies shorter than their
- * Content-Length. Never retried: other 4xx (a 404 is a NetworkError saying "not found").
- * URLs in errors and logs always go through `redactUrl`.
- * `file://` URLs are read from disk, so local channels and lockfiles work the same way.
+ * Why node:http and not undici: undici 7 throws an uncatchable `assert(!this.paused)` (nodejs/undici
+ * #5360, fixed only in undici 8, which needs Node 22) when a server closes the connection while a
+ * response body is paused by backpressure — every HTTP/1.0 server (`python3 -m http.server`) and
+ * every `Connection: close` proxy does that. Measured on 60 files of 10 KB–30 MB (147 MB) from
+ * `python3 -m http.server`: undici piped to disk crashed 5 of 5 runs, undici read in flowing mode 3 of
+ * 5, node:http 0 of 5 (and 0 of 20 in the regression test), at the same throughput against a
+ * keep-alive server (docs/install.md, "Downloads"). Node's client pauses the socket instead, so
+ * backpressure stays real and memory bounded.
+ *
+ * Retried: 5xx, 408, 429, connection resets/refusals, timeouts, transfers slower than the minimum
+ * speed, and bodies shorter than their Content-Length. Never retried: other 4xx (a 404 is a
+ * NetworkError saying "not found"), redirect loops. URLs in errors and logs always go through
+ * `redactUrl`. `file://` URLs are read from disk, so local channels and lockfiles work the same way.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -16,9 +26,11 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
-import { Agent, interceptors, request as undiciRequest, type Dispatcher } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { IntegrityError, NetworkError } from '../errors.js';
+import { onExitCleanup } from '../cleanup.js';
+import { IntegrityError, NetworkError, UsageError } from '../errors.js';
 import { redactText, redactUrl } from './redact.js';
 
 export interface HttpClientOptions {
@@ -30,16 +42,49 @@ export interface HttpClientOptions {
   maxRetryDelayMs?: number;
   /** Time to wait for response headers, and the longest pause between body chunks (default 60 000). */
   timeoutMs?: number;
-  /** TCP/TLS connect timeout (default 15 000). Ignored when `dispatcher` is given. */
+  /** TCP connect timeout (default 15 000). */
   connectTimeoutMs?: number;
+  /**
+   * The slowest transfer accepted: a body that delivers fewer than `bytesPerSecond` on average over
+   * `windowMs` is aborted and retried like a reset (curl's --speed-limit / --speed-time). Default
+   * DEFAULT_MIN_SPEED; `bytesPerSecond: 0` turns the rule off.
+   */
+  minSpeed?: MinSpeed;
   /** Requests in flight at once for this client (default 8). */
   concurrency?: number;
   userAgent?: string;
-  /** Custom undici dispatcher (tests, proxies). Default: one shared keep-alive Agent. */
-  dispatcher?: Dispatcher;
   /** Called before each retry with the redacted URL and the reason. */
   onRetry?: (info: RetryInfo) => void;
 }
+
+export interface MinSpeed {
+  bytesPerSecond: number;
+  windowMs: number;
+}
+
+/** 1 KiB/s over 30 s: a hung or trickling mirror fails in about two minutes over all attempts. */
+export const DEFAULT_MIN_SPEED: MinSpeed = { bytesPerSecond: 1024, windowMs: 30_000 };
+
+/**
+ * The minimum-speed rule from the environment: CONDA_GO_LOCK_MIN_SPEED (bytes/s; 0 turns it off)
+ * and CONDA_GO_LOCK_MIN_SPEED_TIME (seconds the average is taken over), each defaulting to
+ * DEFAULT_MIN_SPEED's value.
+ */
+export function minSpeedFromEnv(env: NodeJS.ProcessEnv): MinSpeed {
+  const num = (name: string, fallback: number, min: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < min) throw new UsageError(`${name} must be a number >= ${min}, got '${raw}'`);
+    return v;
+  };
+  const bytesPerSecond = num('CONDA_GO_LOCK_MIN_SPEED', DEFAULT_MIN_SPEED.bytesPerSecond, 0);
+  const seconds = num('CONDA_GO_LOCK_MIN_SPEED_TIME', DEFAULT_MIN_SPEED.windowMs / 1000, 0.01);
+  return { bytesPerSecond, windowMs: Math.round(seconds * 1000) };
+}
+
+/** Redirects followed per request (curl and pip follow more, conda's requests 30; channels use 1–2). */
+export const MAX_REDIRECTS = 10;
 
 export interface RetryInfo {
   url: string;
@@ -92,28 +137,31 @@ const inflateAsync = promisify(inflate);
 
 export const DEFAULT_USER_AGENT = 'conda-go-lock/0.1.0';
 
-const sharedAgents = new Map<number, Dispatcher>();
-
-/** The process-wide keep-alive dispatcher (one per connect timeout; normally exactly one). */
-export function sharedDispatcher(connectTimeoutMs = 15_000): Dispatcher {
-  let d = sharedAgents.get(connectTimeoutMs);
-  if (!d) {
-    d = new Agent({
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 120_000,
-      connections: 16,
-      connect: { timeout: connectTimeoutMs },
-    }).compose(interceptors.redirect({ maxRedirections: 5 }));
-    sharedAgents.set(connectTimeoutMs, d);
-  }
-  return d;
+interface Agents {
+  http: HttpAgent;
+  https: HttpsAgent;
 }
 
-/** Close the shared dispatchers (end of CLI run; lets the process exit promptly). */
+let sharedAgents: Agents | undefined;
+
+/**
+ * The process-wide keep-alive agents. Idle sockets close after 30 s and never keep the process alive
+ * (Node unrefs sockets in an agent's free pool).
+ */
+function agents(): Agents {
+  sharedAgents ??= {
+    http: new HttpAgent({ keepAlive: true, maxSockets: 16, timeout: 30_000, scheduling: 'lifo' }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: 16, timeout: 30_000, scheduling: 'lifo' }),
+  };
+  return sharedAgents;
+}
+
+/** Close the shared agents' sockets (end of CLI run, end of a test file). */
 export async function closeSharedDispatchers(): Promise<void> {
-  const all = [...sharedAgents.values()];
-  sharedAgents.clear();
-  await Promise.allSettled(all.map((d) => d.close()));
+  const a = sharedAgents;
+  sharedAgents = undefined;
+  a?.http.destroy();
+  a?.https.destroy();
 }
 
 /** True when `err` is the NetworkError for an HTTP 404 (or a missing file:// path). */
@@ -141,17 +189,14 @@ const RETRYABLE_CODES = new Set([
   'ENETUNREACH',
   'EHOSTUNREACH',
   'ECONNABORTED',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
-  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'E_CONNECT_TIMEOUT',
 ]);
 
-const CONNECT_CODES = new Set(['ENOTFOUND', 'ECONNREFUSED', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const CONNECT_CODES = new Set(['ENOTFOUND', 'ECONNREFUSED', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'E_CONNECT_TIMEOUT']);
+const TIMEOUT_CODES = new Set(['E_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+/** llhttp parse errors (a server sending something that is not HTTP): retried, reported as a bad response. */
+const PARSER_CODE = /^HPE_/;
 
 function errorCode(err: unknown): string | undefined {
   let e: unknown = err;
@@ -170,7 +215,7 @@ function describe(err: unknown): string {
   return code && !msg.includes(code) ? `${code}: ${redactText(msg)}` : redactText(msg);
 }
 
-function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+function flattenHeaders(h: IncomingMessage['headers']): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k in h) {
     const v = h[k];
@@ -231,8 +276,9 @@ export class HttpClient {
   private readonly retryDelayMs: number;
   private readonly maxRetryDelayMs: number;
   private readonly timeoutMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly minSpeed: MinSpeed;
   private readonly userAgent: string;
-  private readonly dispatcher: Dispatcher;
   private readonly limit: LimitFunction;
   private readonly onRetry?: (info: RetryInfo) => void;
 
@@ -242,7 +288,8 @@ export class HttpClient {
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 10_000;
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
-    this.dispatcher = options.dispatcher ?? sharedDispatcher(options.connectTimeoutMs ?? 15_000);
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
+    this.minSpeed = options.minSpeed ?? DEFAULT_MIN_SPEED;
     this.limit = pLimit(Math.max(1, options.concurrency ?? 8));
     this.onRetry = options.onRetry;
   }
@@ -312,62 +359,97 @@ export class HttpClient {
   }
 
   /**
-   * Send one request. undici's own timeouts use coarse timers (~1 s resolution), so an idle timer
-   * of our own aborts the attempt when neither headers nor body bytes arrive for `timeoutMs`;
-   * `touch()` re-arms it on every body chunk, `done()` disarms it.
+   * Send one request and follow its redirects. A watchdog of our own aborts the attempt when neither
+   * headers nor body bytes arrive for `timeoutMs`, or when the body arrives slower than `minSpeed`;
+   * `touch(n)` feeds it on every body chunk, `done()` disarms it.
    */
-  private async send(url: string, options: SendOptions): Promise<{ res: Dispatcher.ResponseData; idle: IdleTimer }> {
-    const idle = new IdleTimer(this.timeoutMs, url);
+  private async send(url: string, options: SendOptions): Promise<{ res: IncomingMessage; idle: Watchdog }> {
+    const idle = new Watchdog(this.timeoutMs, this.minSpeed, url);
     const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
     const headers: Record<string, string> = { 'user-agent': this.userAgent, ...options.headers };
     if (options.acceptEncoding) headers['accept-encoding'] ??= 'gzip, br';
-    // undici refuses URLs with `user:password@`: move them into an Authorization header.
+    const method = options.method ?? 'GET';
+    const visited = new Set<string>();
     let target = url;
-    const userinfo = USERINFO_RE.exec(url);
-    if (userinfo) {
-      target = userinfo[1] + url.slice(userinfo[0].length);
-      const [user = '', ...pass] = userinfo[2]!.split(':');
-      headers.authorization ??= `Basic ${Buffer.from(`${decodeURIComponent(user)}:${decodeURIComponent(pass.join(':'))}`).toString('base64')}`;
-    }
     try {
-      const res = await undiciRequest(target, {
-        method: options.method ?? 'GET',
-        headers,
-        signal,
-        dispatcher: this.dispatcher,
-        headersTimeout: this.timeoutMs + 1_000,
-        bodyTimeout: this.timeoutMs + 1_000,
-      });
-      idle.touch();
-      return { res, idle };
+      for (let hop = 0; ; hop++) {
+        // `user:password@` in a URL becomes an Authorization header (and never reaches a log line).
+        let plain = target;
+        const hopHeaders = { ...headers };
+        const userinfo = USERINFO_RE.exec(target);
+        if (userinfo) {
+          plain = userinfo[1] + target.slice(userinfo[0].length);
+          const [user = '', ...pass] = userinfo[2]!.split(':');
+          hopHeaders.authorization ??= `Basic ${Buffer.from(`${decodeURIComponent(user)}:${decodeURIComponent(pass.join(':'))}`).toString('base64')}`;
+        }
+        const res = await this.sendOnce(plain, method, hopHeaders, signal);
+        idle.touch();
+        const location = res.headers.location;
+        if (!REDIRECT_STATUSES.has(res.statusCode ?? 0) || !location) return { res, idle };
+        res.on('error', () => undefined);
+        res.resume();
+        visited.add(plain);
+        const next = redirectTarget(plain, location, url);
+        if (visited.has(next)) throw redirectFailure(`redirect loop at ${redactUrl(next)} (reached from ${redactUrl(url)})`, url);
+        if (hop + 1 > MAX_REDIRECTS) throw redirectFailure(`more than ${MAX_REDIRECTS} redirects starting at ${redactUrl(url)} (last: ${redactUrl(next)})`, url);
+        // Credentials are for the origin they were given to: a redirect elsewhere drops them (as browsers and curl do).
+        if (new URL(next).origin !== new URL(plain).origin) delete headers.authorization;
+        target = next;
+      }
     } catch (err) {
       idle.done();
-      throw err;
+      throw idle.fired ?? err;
     }
+  }
+
+  /** One HTTP exchange up to the response headers; the body is the caller's to read. */
+  private sendOnce(url: string, method: string, headers: OutgoingHttpHeaders, signal: AbortSignal): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const u = new URL(url);
+      const https = u.protocol === 'https:';
+      const options = { method, headers, signal, agent: https ? agents().https : agents().http };
+      const req = https ? httpsRequest(u, options, resolve) : httpRequest(u, options, resolve);
+      // Errors after the response started reach the body stream; this listener keeps a late one
+      // from becoming an unhandled 'error' event.
+      req.on('error', reject);
+      req.on('socket', (socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(() => {
+          const err = Object.assign(new Error(`connect timed out after ${this.connectTimeoutMs} ms`), { code: 'E_CONNECT_TIMEOUT' });
+          req.destroy(err);
+        }, this.connectTimeoutMs);
+        socket.once('connect', () => clearTimeout(timer));
+        req.once('close', () => clearTimeout(timer));
+      });
+      req.end();
+    });
   }
 
   private async attemptRequest(url: string, options: RequestOptions): Promise<HttpResponse> {
     const { res, idle } = await this.send(url, { ...options, acceptEncoding: true });
     try {
-      const headers = flattenHeaders(res.headers as Record<string, string | string[] | undefined>);
-      if (res.statusCode === 304 || res.statusCode < 200 || res.statusCode >= 300) {
-        await res.body.dump().catch(() => undefined);
-        if (res.statusCode === 304) return { status: 304, headers, body: Buffer.alloc(0) };
-        const failure = statusError(res.statusCode, res.statusText, url);
+      const headers = flattenHeaders(res.headers);
+      const status = res.statusCode ?? 0;
+      if (status === 304 || status < 200 || status >= 300) {
+        discard(res);
+        if (status === 304) return { status: 304, headers, body: Buffer.alloc(0) };
+        const failure = statusError(status, res.statusMessage ?? '', url);
         throw new AttemptFailure(failure.error, failure.retryable, parseRetryAfter(headers['retry-after']));
       }
       const chunks: Buffer[] = [];
       let received = 0;
-      for await (const chunk of res.body) {
+      idle.startBody();
+      for await (const chunk of res) {
         const b = chunk as Buffer;
-        idle.touch();
+        idle.touch(b.length);
         chunks.push(b);
         received += b.length;
       }
       checkLength(headers, received, url, options.method === 'HEAD');
       const raw = Buffer.concat(chunks, received);
-      return { status: res.statusCode, headers, body: await decodeBody(raw, headers['content-encoding'], url) };
+      return { status, headers, body: await decodeBody(raw, headers['content-encoding'], url) };
     } catch (err) {
+      res.destroy();
       throw idle.fired ?? err;
     } finally {
       idle.done();
@@ -376,7 +458,8 @@ export class HttpClient {
 
   private async attemptDownload(url: string, destFile: string, options: DownloadOptions): Promise<DownloadResult> {
     const tmp = join(dirname(destFile), `.${basename(destFile)}.${randomBytes(6).toString('hex')}.part`);
-    let idle: IdleTimer | undefined;
+    let idle: Watchdog | undefined;
+    const forget = onExitCleanup(() => unlink(tmp).catch(() => undefined));
     try {
       let body: Readable;
       let total: number | undefined = options.expectedSize;
@@ -392,15 +475,17 @@ export class HttpClient {
         const sent = await this.send(url, { headers: options.headers, signal: options.signal });
         const res = sent.res;
         idle = sent.idle;
-        headers = flattenHeaders(res.headers as Record<string, string | string[] | undefined>);
-        if (res.statusCode < 200 || res.statusCode >= 300) {
-          await res.body.dump().catch(() => undefined);
-          const failure = statusError(res.statusCode, res.statusText, url);
+        headers = flattenHeaders(res.headers);
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          discard(res);
+          const failure = statusError(status, res.statusMessage ?? '', url);
           throw new AttemptFailure(failure.error, failure.retryable, parseRetryAfter(headers['retry-after']));
         }
         const cl = headers['content-length'];
         if (cl !== undefined && total === undefined) total = Number(cl);
-        body = res.body;
+        body = res;
+        idle.startBody();
       }
       const sha256 = createHash('sha256');
       const md5 = createHash('md5');
@@ -410,7 +495,7 @@ export class HttpClient {
       onProgress?.(0, total);
       const hasher = new Transform({
         transform(chunk: Buffer, _enc, cb) {
-          timer?.touch();
+          timer?.touch(chunk.length);
           sha256.update(chunk);
           md5.update(chunk);
           received += chunk.length;
@@ -444,6 +529,8 @@ export class HttpClient {
       idle?.done();
       await unlink(tmp).catch(() => undefined);
       throw idle?.fired ?? err;
+    } finally {
+      forget();
     }
   }
 
@@ -457,15 +544,21 @@ export class HttpClient {
   }
 }
 
-/** Aborts an attempt when no headers/body bytes arrive for `ms`. */
-class IdleTimer {
+/**
+ * Aborts an attempt when no headers/body bytes arrive for `idleMs`, or when, once the body started,
+ * a window of `minSpeed.windowMs` brings fewer than `bytesPerSecond * windowMs / 1000` bytes.
+ */
+class Watchdog {
   private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private speedTimer: NodeJS.Timeout | undefined;
+  private windowBytes = 0;
   /** The timeout error once it fired. */
   fired: AttemptFailure | undefined;
 
   constructor(
-    private readonly ms: number,
+    private readonly idleMs: number,
+    private readonly minSpeed: MinSpeed,
     private readonly url: string,
   ) {
     this.touch();
@@ -475,25 +568,69 @@ class IdleTimer {
     return this.controller.signal;
   }
 
-  touch(): void {
+  touch(bytes = 0): void {
     if (this.fired) return;
-    if (this.timer) this.timer.refresh();
-    else this.timer = setTimeout(() => this.fire(), this.ms);
+    this.windowBytes += bytes;
+    if (this.idleTimer) this.idleTimer.refresh();
+    else this.idleTimer = setTimeout(() => this.fire(`no data for ${this.idleMs} ms`, 'E_TIMEOUT'), this.idleMs);
+  }
+
+  /** Start measuring the transfer speed (headers arrived, the body follows). */
+  startBody(): void {
+    const { bytesPerSecond, windowMs } = this.minSpeed;
+    if (this.speedTimer || !(bytesPerSecond > 0) || !(windowMs > 0)) return;
+    this.windowBytes = 0;
+    const needed = (bytesPerSecond * windowMs) / 1000;
+    this.speedTimer = setInterval(() => {
+      if (this.windowBytes < needed) {
+        const rate = Math.round((this.windowBytes * 1000) / windowMs);
+        this.fire(`transfer too slow: ${rate} bytes/s over ${windowMs / 1000} s, below the minimum ${bytesPerSecond} bytes/s`, 'E_TOO_SLOW');
+      }
+      this.windowBytes = 0;
+    }, windowMs);
   }
 
   done(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.speedTimer) clearInterval(this.speedTimer);
+    this.idleTimer = undefined;
+    this.speedTimer = undefined;
   }
 
-  private fire(): void {
+  private fire(why: string, code: string): void {
+    if (this.fired) return;
+    this.done();
     const r = redactUrl(this.url);
-    this.fired = new AttemptFailure(
-      new NetworkError(`request to ${r} timed out: no data for ${this.ms} ms`, { code: 'E_TIMEOUT', url: r }),
-      true,
-    );
+    this.fired = new AttemptFailure(new NetworkError(`request to ${r} ${code === 'E_TIMEOUT' ? 'timed out: ' : 'aborted: '}${why}`, { code, url: r }), true);
     this.controller.abort(this.fired);
   }
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** The absolute URL a Location header points to; only http(s) is followed. */
+function redirectTarget(from: string, location: string, original: string): string {
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch {
+    throw redirectFailure(`${redactUrl(from)} redirects to an invalid URL ${JSON.stringify(redactText(location))}`, original);
+  }
+  if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+    throw redirectFailure(`${redactUrl(from)} redirects to ${redactUrl(next.href)}, which is not an http(s) URL`, original);
+  }
+  next.hash = '';
+  return next.href;
+}
+
+function redirectFailure(message: string, url: string): AttemptFailure {
+  return new AttemptFailure(new NetworkError(message, { code: 'E_REDIRECT', url: redactUrl(url) }), false);
+}
+
+/** Read and drop the rest of a response we do not use (keeps the keep-alive socket usable). */
+function discard(res: IncomingMessage): void {
+  res.on('error', () => undefined);
+  res.resume();
 }
 
 function fileError(err: NodeJS.ErrnoException, url: string): NetworkError {
@@ -551,10 +688,11 @@ function checkLength(headers: Record<string, string>, received: number, url: str
 function classifyThrown(err: unknown, url: string): AttemptFailure {
   const code = errorCode(err);
   const r = redactUrl(url);
-  const retryable = code !== undefined && RETRYABLE_CODES.has(code);
+  const retryable = code !== undefined && (RETRYABLE_CODES.has(code) || PARSER_CODE.test(code));
   let netCode = 'E_NETWORK';
   if (code && TIMEOUT_CODES.has(code)) netCode = 'E_TIMEOUT';
-  else if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') netCode = 'E_CONNECTION';
+  else if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE') netCode = 'E_CONNECTION';
+  else if (code && PARSER_CODE.test(code)) netCode = 'E_BAD_RESPONSE';
   const hint = code !== undefined && (CONNECT_CODES.has(code) || TIMEOUT_CODES.has(code))
     ? ' — check the network connection, proxy and URL (or use --offline with a filled cache)'
     : '';

@@ -23,7 +23,9 @@ export type Fault =
   /** Flip bytes in the body (same length). */
   | { kind: 'corrupt' }
   /** Destroy the socket without any response. */
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  /** Send the body `bytes` at a time, one piece every `intervalMs` (a slow or hung mirror). */
+  | { kind: 'trickle'; bytes: number; intervalMs: number };
 
 export interface FaultRule {
   /** Exact path or a RegExp matched against the request path (without query). */
@@ -198,6 +200,21 @@ export class ChannelServer {
     });
     if (req.method === 'HEAD') {
       res.end();
+      return;
+    }
+    if (fault?.kind === 'trickle') {
+      let off = 0;
+      const step = Math.max(1, fault.bytes);
+      const timer = setInterval(() => {
+        if (res.destroyed) return clearInterval(timer);
+        res.write(body.subarray(off, off + step));
+        off += step;
+        if (off >= body.length) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, fault.intervalMs);
+      res.on('close', () => clearInterval(timer));
       return;
     }
     if (fault?.kind === 'truncate') {

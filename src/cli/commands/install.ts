@@ -5,7 +5,7 @@ import { ExitCode, LockfileError, UsageError } from '../../errors.js';
 import { readPrefixState } from '../../install/conda-meta.js';
 import { installLockfile } from '../../install/install.js';
 import { readLockfile } from '../../lockfile/read.js';
-import { HttpClient } from '../../net/http.js';
+import { HttpClient, minSpeedFromEnv } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
 import { defaultCacheDir } from '../../repodata/cache.js';
 import { prefixLooksLikePlatform, retryLine, installNetworkAdvice } from '../messages.js';
@@ -38,7 +38,7 @@ export async function installCommand(opts: InstallCommandOptions): Promise<numbe
     );
   }
   const progress = new ProgressReporter({ quiet: opts.quiet });
-  const http = new HttpClient({ concurrency, onRetry: (r) => progress.log(retryLine(r)) });
+  const http = new HttpClient({ concurrency, minSpeed: minSpeedFromEnv(process.env), onRetry: (r) => progress.log(retryLine(r)) });
   const prefix = resolve(opts.prefix);
   const result = await installLockfile({
     lockfile,

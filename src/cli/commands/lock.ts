@@ -14,7 +14,7 @@ import { LockfileBuilder, lockedRecords, lockMetadata } from '../../lockfile/bui
 import type { LockedGoToolchain, Lockfile } from '../../lockfile/model.js';
 import { readLockfile } from '../../lockfile/read.js';
 import { LOCKFILE_HEADER, writeLockfile } from '../../lockfile/write.js';
-import { HttpClient } from '../../net/http.js';
+import { HttpClient, minSpeedFromEnv } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
 import { redactUrl } from '../../net/redact.js';
 import type { RepodataCache } from '../../repodata/cache.js';
@@ -124,7 +124,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
     }
   }
 
-  const http = new HttpClient({ onRetry: (r) => progress.log(retryLine(r)) });
+  const http = new HttpClient({ minSpeed: minSpeedFromEnv(process.env), onRetry: (r) => progress.log(retryLine(r)) });
   const gateway = new Gateway({ http, cacheDir: opts.cacheDir, offline: opts.offline, progress });
 
   const started = performance.now();
