@@ -46,6 +46,26 @@ export interface LockfileMetadata {
   /** Virtual packages assumed per platform, as `name version build` strings. */
   virtual_packages: Record<string, string[]>;
   go?: LockfileGoInput;
+  /** The `pip:` inputs (only when the environment has a `pip:` section); see docs/pypi.md. */
+  pypi?: LockfilePypiInput;
+}
+
+/**
+ * The PyPI inputs of a lock: the `pip:` requirement lines and the indexes they were resolved
+ * against. Index URLs are token-free; an index written with `${VAR}` credentials is listed in
+ * `index_templates` with the variable names (never their values), exactly like private channels.
+ */
+export interface LockfilePypiInput {
+  /** The `pip:` requirement lines as written (PEP 508), in input order; option lines excluded. */
+  requirements: string[];
+  /** The primary index (PEP 503/691 simple API root), token-free. */
+  index_url: string;
+  /** Further indexes searched after the primary one, token-free, in order. */
+  extra_index_urls: string[];
+  /** Indexes whose URL carries `${VAR}` credentials: the token-free url and its template. */
+  index_templates?: LockfileChannel[];
+  /** Where conda→PyPI names came from: `name-equality` or `file:<basename> sha256:<hex>`. */
+  mapping?: string;
 }
 
 export interface LockedCondaPackage {
@@ -86,22 +106,28 @@ export interface LockedGoToolchain {
   size: number;
 }
 
-/** A wheel from a PyPI index (the `pip:` part of an environment). */
+/**
+ * One wheel locked from a PyPI index for one platform (issue 12). Conda packages in the same
+ * platform's solution that satisfy a PyPI requirement are not listed here: pip never replaces a
+ * conda package.
+ */
 export interface LockedPypiPackage {
   platform: string;
-  /** PEP 503-normalised. */
+  /** PEP 503-normalised project name (`typing-extensions`). */
   name: string;
+  /** PEP 440 version as the index wrote it in the wheel's file name. */
   version: string;
-  /** The wheel's file name. */
+  /** The wheel's file name (`requests-2.31.0-py3-none-any.whl`). */
   filename: string;
-  /** Token-free download URL. */
+  /** Download URL, token-free (credentials come from the index template at install). */
   url: string;
   sha256: string;
   size: number;
+  /** The wheel's Requires-Python, when it has one. */
   requires_python?: string;
-  /** PEP 508 requirements, markers kept. */
+  /** The wheel's Requires-Dist lines (PEP 508, markers kept), sorted. */
   requires_dist: string[];
-  /** The `pip:` requirement(s) or parent package names that brought it in. */
+  /** The `pip:` requirement(s) and/or parent project names that brought it in, sorted. */
   requested_by: string[];
   /** Token-free URL of the index it came from. */
   index: string;
@@ -113,6 +139,6 @@ export interface Lockfile {
   /** Conda packages. */
   packages: LockedCondaPackage[];
   go: LockedGoToolchain[];
-  /** PyPI wheels; absent (not an empty list) in a lockfile without `pip:` dependencies. */
+  /** Wheels from PyPI indexes, sorted by platform then name; absent when there is no `pip:` section. */
   pypi?: LockedPypiPackage[];
 }

@@ -11,6 +11,8 @@ import type {
   Lockfile,
   LockfileGoInput,
   LockfileMetadata,
+  LockfilePypiInput,
+  LockedPypiPackage,
 } from './model.js';
 
 /** Plain code-unit comparison: locale-independent, total. */
@@ -60,7 +62,30 @@ export const METADATA_KEYS = [
   'specs',
   'virtual_packages',
   'go',
+  'pypi',
 ] as const satisfies ReadonlyArray<keyof LockfileMetadata>;
+
+export const PYPI_KEYS = [
+  'platform',
+  'name',
+  'version',
+  'filename',
+  'url',
+  'sha256',
+  'size',
+  'requires_python',
+  'requires_dist',
+  'requested_by',
+  'index',
+] as const satisfies ReadonlyArray<keyof LockedPypiPackage>;
+
+export const PYPI_INPUT_KEYS = [
+  'requirements',
+  'index_url',
+  'extra_index_urls',
+  'index_templates',
+  'mapping',
+] as const satisfies ReadonlyArray<keyof LockfilePypiInput>;
 
 export const CHANNEL_KEYS = ['url', 'used_env_vars', 'url_template'] as const satisfies ReadonlyArray<keyof LockfileChannel>;
 
@@ -75,6 +100,17 @@ export function comparePackages(a: LockedCondaPackage, b: LockedCondaPackage): n
     cmpStr(a.subdir, b.subdir) ||
     cmpStr(a.url, b.url)
   );
+}
+
+export function comparePypi(a: LockedPypiPackage, b: LockedPypiPackage): number {
+  return cmpStr(a.platform, b.platform) || cmpStr(a.name, b.name) || cmpStr(a.filename, b.filename);
+}
+
+export function normalisePypi(p: LockedPypiPackage): LockedPypiPackage {
+  const out = pick(p, PYPI_KEYS);
+  out.requires_dist = [...p.requires_dist].sort(cmpStr);
+  out.requested_by = [...new Set(p.requested_by)].sort(cmpStr);
+  return out;
 }
 
 export function compareGo(a: LockedGoToolchain, b: LockedGoToolchain): number {
@@ -121,15 +157,32 @@ export function normaliseMetadata(m: LockfileMetadata): LockfileMetadata {
   out.content_hash = sortedRecord(m.content_hash);
   out.virtual_packages = sortedRecord(m.virtual_packages, (v) => [...v].sort(cmpStr));
   if (m.go) out.go = pick(m.go, GO_INPUT_KEYS);
+  if (m.pypi) {
+    const py = pick(m.pypi, PYPI_INPUT_KEYS);
+    // Requirement and index order is the user's (index order is search order): kept as given.
+    py.requirements = [...m.pypi.requirements];
+    py.extra_index_urls = [...m.pypi.extra_index_urls];
+    if (m.pypi.index_templates) {
+      py.index_templates = m.pypi.index_templates.map((c) => {
+        const ch = pick(c, CHANNEL_KEYS);
+        if (ch.used_env_vars) ch.used_env_vars = [...new Set(ch.used_env_vars)].sort(cmpStr);
+        return ch;
+      });
+    }
+    out.pypi = py;
+  }
   return out;
 }
 
 /** The canonical form: what `serializeLockfile` writes and `parseLockfile(serializeLockfile(x))` returns. */
 export function normaliseLockfile(lf: Lockfile): Lockfile {
-  return {
+  const out: Lockfile = {
     version: lf.version,
     metadata: normaliseMetadata(lf.metadata),
     packages: lf.packages.map(normalisePackage).sort(comparePackages),
     go: lf.go.map(normaliseGo).sort(compareGo),
   };
+  // Only written when there is a pip: section, so lockfiles without one keep their bytes.
+  if (lf.pypi && (lf.pypi.length > 0 || lf.metadata.pypi)) out.pypi = lf.pypi.map(normalisePypi).sort(comparePypi);
+  return out;
 }

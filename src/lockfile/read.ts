@@ -149,18 +149,31 @@ function checkConsistency(lf: Lockfile, path: string, doc: Document, lc: LineCou
     }
     goSeen.add(g.platform);
   });
+  const pySeen = new Map<string, number>();
+  (lf.pypi ?? []).forEach((p, i) => {
+    const key = `${p.platform}\0${p.name}`;
+    const prev = pySeen.get(key);
+    if (!platforms.has(p.platform) || prev !== undefined) {
+      throw new LockfileError(
+        `${path}${lineOf(doc, lc, ['pypi', i, 'platform'])}: pypi[${i}] (${p.name} ${p.version}): ` +
+          (prev !== undefined ? `locked twice for ${p.platform} (pypi[${prev}] and pypi[${i}])` : `platform ${p.platform} is not in metadata.platforms`),
+        { code: 'E_LOCKFILE_INVALID' },
+      );
+    }
+    pySeen.set(key, i);
+  });
 }
 
 /** ` (package numpy 1.26.4 on linux-64)` for errors inside a package or Go entry. */
 function owner(data: unknown, segs: Array<string | number>): string {
   const [section, index] = segs;
-  if ((section !== 'packages' && section !== 'go') || typeof index !== 'number') return '';
+  if ((section !== 'packages' && section !== 'go' && section !== 'pypi') || typeof index !== 'number') return '';
   const item = (data as Record<string, unknown[]>)[section]?.[index] as Record<string, unknown> | undefined;
   if (!item || typeof item !== 'object') return '';
   const name = section === 'go' ? 'go' : typeof item.name === 'string' ? item.name : '?';
   const version = typeof item.version === 'string' ? ` ${item.version}` : '';
   const platform = typeof item.platform === 'string' ? ` on ${item.platform}` : '';
-  return ` (${section === 'go' ? 'Go toolchain' : 'package'} ${name}${version}${platform})`;
+  return ` (${section === 'go' ? 'Go toolchain' : section === 'pypi' ? 'PyPI package' : 'package'} ${name}${version}${platform})`;
 }
 
 /** `:line:col` of the deepest existing node on `segs` (or of the key when `wantKey`). */

@@ -68,7 +68,7 @@ function buildDocument(lf: Lockfile): Document {
   if (isMap(root)) {
     root.items.forEach((pair, i) => {
       if (i > 0 && isScalar(pair.key)) pair.key.spaceBefore = true;
-      if (isScalar(pair.key) && (pair.key.value === 'packages' || pair.key.value === 'go') && isSeq(pair.value)) {
+      if (isScalar(pair.key) && (pair.key.value === 'packages' || pair.key.value === 'go' || pair.key.value === 'pypi') && isSeq(pair.value)) {
         pair.value.items.forEach((item, j) => {
           if (j > 0 && isMap(item)) item.spaceBefore = true;
         });
