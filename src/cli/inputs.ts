@@ -25,6 +25,8 @@ import { computeContentHash } from '../lockfile/content-hash.js';
 import { stripCredentials } from '../net/redact.js';
 import type { LockfileGoInput } from '../lockfile/model.js';
 
+export type ChannelPriority = 'strict' | 'flexible' | 'disabled';
+
 export const DEFAULT_PLATFORMS: Platform[] = ['linux-64', 'osx-64', 'osx-arm64', 'win-64'];
 export const DEFAULT_ENV_FILE = 'environment.yml';
 
@@ -40,6 +42,10 @@ export interface InputOptions {
   /** The releases URL recorded in an existing lockfile (so a lock made against a mirror stays up to date). */
   fallbackGoReleasesUrl?: string;
   channelAlias: string;
+  /** `-c/--channel`: replaces the environment files' channels (priority order). */
+  channel?: string[];
+  /** `--channel-priority` (default strict). */
+  channelPriority?: ChannelPriority;
   virtualPackages?: string;
   /** A conda-lock style `virtual-packages.yml` (`subdirs: {linux-64: {packages: {__glibc: "2.17"}}}`). */
   virtualPackageSpec?: string;
@@ -67,6 +73,7 @@ export interface LockInputs {
   sources: string[];
   platforms: Platform[];
   channels: Channel[];
+  channelPriority: ChannelPriority;
   perPlatform: Map<Platform, PlatformInputs>;
   go?: LockfileGoInput & { prerelease: boolean };
   /** Where a requested name was written, for error messages. */
@@ -114,13 +121,20 @@ export function resolveInputs(opts: InputOptions): LockInputs {
   }
   platforms = sortPlatforms(new Set(platforms));
 
-  // Channels in priority order: every file's channels in file order, duplicates dropped.
-  const channelNames = envs.flatMap((e) => e.channels);
+  // Channels in priority order: -c on the command line, else every file's channels in file order,
+  // duplicates dropped. A relative local channel given with -c is relative to where the CLI runs.
+  const channelNames = opts.channel?.length
+    ? [...new Set(opts.channel.map((c) => c.trim()).filter((c) => c !== 'nodefaults').map((c) => (c === '.' || c.startsWith('./') || c.startsWith('../') ? resolve(c) : c)))]
+    : envs.flatMap((e) => e.channels);
+  const channelPriority = opts.channelPriority ?? 'strict';
+  if (!['strict', 'flexible', 'disabled'].includes(channelPriority)) {
+    throw new UsageError(`--channel-priority must be strict, flexible or disabled, got '${String(channelPriority)}'`);
+  }
   // A Go-only environment (no conda dependencies) needs no channel.
   const condaDeps = envs.some((e) => e.dependencies.length > 0);
   if (channelNames.length === 0 && condaDeps) {
     throw new InputError(
-      'no channels: add a `channels:` list (e.g. `- conda-forge`) to the environment file',
+      'no channels: add a `channels:` list (e.g. `- conda-forge`) to the environment file, or pass -c conda-forge',
       { code: 'E_NO_CHANNELS', location: { file: envs[0]!.file } },
     );
   }
@@ -187,6 +201,7 @@ export function resolveInputs(opts: InputOptions): LockInputs {
       channels,
       specs: specs.map((s) => stripCredentials(s.toString())),
       virtualPackages,
+      channelPriority,
       go: go ? { spec: go.spec, releases_url: go.releases_url, prerelease: go.prerelease } : undefined,
     });
     perPlatform.set(platform, { platform, specs, virtualPackages, contentHash });
@@ -195,7 +210,7 @@ export function resolveInputs(opts: InputOptions): LockInputs {
   const sources = envs.map((e) => toPosix(relative(lockDir, resolve(e.file))));
   if (go && go.source !== '--go' && !sources.includes(go.source)) sources.push(go.source);
 
-  return { envs, sources, platforms, channels, perPlatform, go, specOrigin };
+  return { envs, sources, platforms, channels, channelPriority, perPlatform, go, specOrigin };
 }
 
 /** The user's conda specs (canonical strings, every platform's, duplicates dropped) in input order: `metadata.specs`. */

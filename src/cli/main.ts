@@ -33,6 +33,8 @@ function inputOptions(cmd: Command): Command {
     .option('--gomod <path>', 'take the Go toolchain spec from this go.mod (toolchain line wins over go line)')
     .option('--go-prerelease', 'allow Go release candidates and betas')
     .option('--go-releases-url <url>', 'Go release metadata JSON (default: $CONDA_GO_LOCK_GO_RELEASES_URL, else the URL the existing lockfile used, else https://go.dev/dl/?mode=json&include=all)')
+    .option('-c, --channel <channel>', 'channel (repeatable, priority order); replaces the environment files\' channels', collect)
+    .addOption(new Option('--channel-priority <mode>', 'strict: a package comes only from the highest-priority channel that has it; flexible (conda\'s default): lower-priority channels too, when needed; disabled: the newest version from any channel').choices(['strict', 'flexible', 'disabled']).default('strict'))
     .option('--channel-alias <url>', 'base URL for channel names (env: CONDA_GO_LOCK_CHANNEL_ALIAS)', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
     .option('--virtual-packages <list>', 'override virtual packages, e.g. "__glibc=2.17,__osx=12.0,__cuda=12.2"')
     .option('--virtual-package-spec <file>', 'conda-lock style virtual-packages.yml (subdirs: {linux-64: {packages: {__glibc: "2.17"}}}), merged onto the defaults');
@@ -69,6 +71,7 @@ Examples:
   inputOptions(program
     .command('check')
     .description('Exit 1 when the lockfile is stale against environment.yml / go.mod (no network).'))
+    .option('-q, --quiet', 'print nothing when up to date; only the verdict and reasons when stale')
     .action(async (opts) => run(async () => (await import('./commands/check.js')).checkCommand(opts)));
 
   program

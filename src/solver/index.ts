@@ -21,8 +21,12 @@ export interface SolveOptions {
   virtualPackages: PackageRecord[];
   /** Channel canonical URLs/names in priority order (the `records[].channel` values). */
   channels?: string[];
-  /** Default strict: a name's candidates come only from the highest-priority channel that has it. */
-  channelPriority?: 'strict' | 'disabled';
+  /**
+   * Default strict: a name's candidates come only from the highest-priority channel that has it.
+   * flexible (conda's default): every channel's records, a higher-priority channel's tried first.
+   * disabled: every channel's records ordered by version alone.
+   */
+  channelPriority?: 'strict' | 'flexible' | 'disabled';
   /** Prefer these exact records (for `lock --update`): kept where possible, not forced. */
   locked?: RepoDataRecord[];
   /** Hard constraints: a pinned name, if installed, must match its spec. */

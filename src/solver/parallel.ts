@@ -21,7 +21,7 @@ export interface WorkerRequest {
   records: RepoDataRecord[];
   virtualPackages: PackageRecord[];
   channels?: string[];
-  channelPriority?: 'strict' | 'disabled';
+  channelPriority?: 'strict' | 'flexible' | 'disabled';
   locked?: RepoDataRecord[];
   pinned?: string[];
   timeoutMs?: number;

@@ -18,7 +18,7 @@ import { checkOverride, overrideFromValue, type VirtualPackageOverride } from '.
 import { InputError, type SourceLocation } from '../errors.js';
 import { parseGoSpec } from '../go/releases.js';
 import { goSpecFromGoMod, parseGoMod, type GoModSpec } from './gomod.js';
-import { evaluateSelector, parseSelectorComment } from './selectors.js';
+import { evaluateSelector, parseSelKey, parseSelectorComment } from './selectors.js';
 import {
   Problems,
   closest,
@@ -227,34 +227,41 @@ export function parseEnvironmentYaml(text: string, file: string, opts: ParseEnvi
 
   // dependencies
   let goInList: { value: unknown; path: PathSegment[] } | undefined;
+  const addCondaDependency = (text: string, path: PathSegment[], selector: string | undefined): void => {
+    const loc = locate(src, path);
+    let spec: MatchSpec;
+    try {
+      spec = MatchSpec.parse(text);
+    } catch (err) {
+      problems.add(`invalid dependency '${text}': ${stripSpecPrefix((err as Error).message, text)}`, loc, 'E_ENV_SPEC');
+      return;
+    }
+    const dep: EnvDependency = { spec, text, file, line: loc.line ?? 0, column: loc.column ?? 0 };
+    if (selector !== undefined) {
+      try {
+        dep.platforms = KNOWN_PLATFORMS.filter((p) => evaluateSelector(selector, p));
+        dep.selector = selector;
+      } catch (err) {
+        problems.add((err as Error).message, loc, 'E_ENV_SELECTOR');
+        return;
+      }
+    }
+    if (spec.name === 'go') {
+      warn("'go' here is the conda-forge package; to lock the official Go toolchain write `- go: \"1.22.*\"` or a top-level `go:` key", path);
+    }
+    out.dependencies.push(dep);
+  };
   const deps = (env.dependencies as unknown[] | null | undefined) ?? [];
   deps.forEach((d, i) => {
     const path: PathSegment[] = ['dependencies', i];
     if (typeof d === 'string') {
-      const loc = locate(src, path);
-      const text = d.replace(/\s+#.*$/, '').trim();
-      let spec: MatchSpec;
-      try {
-        spec = MatchSpec.parse(text);
-      } catch (err) {
-        problems.add(`invalid dependency '${text}': ${stripSpecPrefix((err as Error).message, text)}`, loc, 'E_ENV_SPEC');
-        return;
-      }
-      const dep: EnvDependency = { spec, text, file, line: loc.line ?? 0, column: loc.column ?? 0 };
-      const selector = parseSelectorComment(restOfLine(src, path));
-      if (selector !== undefined) {
-        try {
-          dep.platforms = KNOWN_PLATFORMS.filter((p) => evaluateSelector(selector, p));
-          dep.selector = selector;
-        } catch (err) {
-          problems.add((err as Error).message, loc, 'E_ENV_SELECTOR');
-          return;
-        }
-      }
-      if (spec.name === 'go') {
-        warn("'go' here is the conda-forge package; to lock the official Go toolchain write `- go: \"1.22.*\"` or a top-level `go:` key", path);
-      }
-      out.dependencies.push(dep);
+      addCondaDependency(d.replace(/\s+#.*$/, '').trim(), path, parseSelectorComment(restOfLine(src, path)));
+      return;
+    }
+    const selKey = isRecord(d) ? Object.keys(d).find((k) => parseSelKey(k) !== undefined) : undefined;
+    if (selKey !== undefined) {
+      // micromamba: `- sel(linux): pkg` (the schema admitted only a string value).
+      addCondaDependency(String((d as Record<string, unknown>)[selKey]).trim(), [...path, selKey], parseSelKey(selKey));
       return;
     }
     if (isRecord(d) && 'pip' in d) {
@@ -454,7 +461,7 @@ function reportSchemaError(src: YamlSource, problems: Problems, e: ErrorObject):
         );
       } else if (segs[0] === 'dependencies') {
         problems.add(
-          `unknown mapping '${key}:' in dependencies (a dependency is a match spec string, or 'go:' for the Go toolchain)`,
+          `unknown mapping '${key}:' in dependencies (a dependency is a match spec string, 'go:' for the Go toolchain, or micromamba's 'sel(linux): spec')`,
           loc,
           'E_ENV_SCHEMA',
         );
@@ -501,7 +508,7 @@ function reportSchemaError(src: YamlSource, problems: Problems, e: ErrorObject):
       problems.add(`${where} must not be an empty mapping`, locate(src, segs), 'E_ENV_SCHEMA');
       return;
     case 'maxProperties':
-      problems.add(`${where} must have a single key (pip or go), found ${Object.keys(e.data as object).join(', ')}`, locate(src, segs), 'E_ENV_SCHEMA');
+      problems.add(`${where} must have a single key (pip, go or sel(...)), found ${Object.keys(e.data as object).join(', ')}`, locate(src, segs), 'E_ENV_SCHEMA');
       return;
     case 'propertyNames':
     case 'pattern': {

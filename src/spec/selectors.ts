@@ -25,9 +25,40 @@ const TRUE_ON: Record<Platform, readonly string[]> = {
 
 export const SELECTOR_IDENTIFIERS: readonly string[] = [...new Set(Object.values(TRUE_ON).flat())].sort();
 
-/** The selector in the text that follows a value on its line (`  # [osx64]` → `osx64`), or undefined. */
+/**
+ * The selector in the text that follows a value on its line (`  # [osx64]` → `osx64`), or undefined.
+ *
+ * Only a selector-shaped comment is a selector, so a plain remark that happens to end in brackets
+ * (`# needed for sphinx-gallery[parallel]`, `# see [the docs]`) stays a comment:
+ * - the whole comment is `[...]` (`# [linux]`, `# [not win]`, `# [py>=39 and linux]`): a selector —
+ *   an unknown name in it is then an error (a typo must not silently apply everywhere);
+ * - text then `[...]` (`# needed on [linux64]`): a selector only when the brackets stand apart from
+ *   the text (not `word[...]`) and hold nothing but selector names, `py` comparisons, and/or/not
+ *   and parentheses.
+ */
 export function parseSelectorComment(rest: string): string | undefined {
-  const m = /^\s*#.*\[([^[\]]+)\]\s*$/.exec(rest);
+  const whole = /^\s*#\s*\[([^[\]]+)\]\s*$/.exec(rest);
+  if (whole) return whole[1]!.trim();
+  const tail = /^\s*#.*\s\[([^[\]]+)\]\s*$/.exec(rest);
+  if (!tail) return undefined;
+  const expr = tail[1]!.trim();
+  return isSelectorShaped(expr) ? expr : undefined;
+}
+
+/** Known selector names (and `py`-style comparisons) joined by and/or/not and parentheses. */
+function isSelectorShaped(expr: string): boolean {
+  const words = expr.replace(/[()]/g, ' ').split(/\s+/).filter(Boolean);
+  if (words.length === 0) return false;
+  return words.every((w) => w === 'and' || w === 'or' || w === 'not' || SELECTOR_IDENTIFIERS.includes(w) || /^(py|py3k|np|vc)(==|!=|>=|<=|>|<)[0-9.]+$/.test(w));
+}
+
+/**
+ * micromamba's `- sel(linux): pkg` dependency key → `linux`, or undefined when `key` is not one.
+ * micromamba knows linux, osx, win and unix; we accept any selector expression (the same names and
+ * and/or/not as the comment selectors), which is a superset.
+ */
+export function parseSelKey(key: string): string | undefined {
+  const m = /^sel\((.*)\)$/.exec(key.trim());
   return m ? m[1]!.trim() : undefined;
 }
 
@@ -59,6 +90,9 @@ function selectorError(expr: string, why: string): InputError {
 
 /** Whether the selector expression is true for `platform`. Throws `InputError` on anything unsupported. */
 export function evaluateSelector(expr: string, platform: Platform): boolean {
+  if (/\b(py|py3k|np|vc)\s*(==|!=|>=|<=|>|<)/.test(expr)) {
+    throw selectorError(expr, 'version selectors (py>=39, np>=1.20) are not supported — a lock has one set of specs per platform; write the version into a spec (`python >=3.9`) and keep the platform names');
+  }
   const toks = tokenize(expr);
   if (toks.length === 0) throw selectorError(expr, 'empty');
   const truth = new Set(TRUE_ON[platform]);

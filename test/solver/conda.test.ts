@@ -298,8 +298,22 @@ describe('conda semantics on synthetic channels', () => {
     const lo = 'https://example.test/low';
     const records = [rec('a', '1', { channel: hi, depends: ['b >=2'] }), rec('b', '1', { channel: hi }), rec('b', '2', { channel: lo })];
     const msg = unsatMessage({ specs: specs('a'), records, virtualPackages: [], channels: [hi, lo], platform: 'linux-64' });
-    expect(msg).toContain(`b >=2, for which no candidates were found (records of b in ${lo} were not considered because of strict channel priority)`);
+    expect(msg).toContain(`b >=2, for which no candidates were found (records of b in ${lo} were not considered because of strict channel priority; --channel-priority flexible would consider them)`);
     expect(nv(solveChecked({ specs: specs('a'), records, virtualPackages: [], channels: [hi, lo], channelPriority: 'disabled' }).records)).toEqual({ a: '1', b: '2' });
+    expect(nv(solveChecked({ specs: specs('a'), records, virtualPackages: [], channels: [hi, lo], channelPriority: 'flexible' }).records)).toEqual({ a: '1', b: '2' });
+  });
+
+  it('flexible channel priority prefers the higher-priority channel, falling back to a lower one only when needed', () => {
+    const hi = 'https://example.test/high';
+    const lo = 'https://example.test/low';
+    const records = [rec('a', '1', { channel: hi }), rec('a', '5', { channel: lo }), rec('c', '1', { channel: hi, depends: ['a >=2'] })];
+    // Both channels have a: flexible takes the higher channel's (older) a, disabled the newest.
+    expect(nv(solveChecked({ specs: specs('a'), records, virtualPackages: [], channels: [hi, lo], channelPriority: 'flexible' }).records)).toEqual({ a: '1' });
+    expect(nv(solveChecked({ specs: specs('a'), records, virtualPackages: [], channels: [hi, lo], channelPriority: 'disabled' }).records)).toEqual({ a: '5' });
+    // Only the lower channel's a satisfies c: strict fails, flexible falls back.
+    expect(() => solve({ specs: specs('c'), records, virtualPackages: [], channels: [hi, lo] })).toThrow('--channel-priority flexible');
+    const flex = solveChecked({ specs: specs('c'), records, virtualPackages: [], channels: [hi, lo], channelPriority: 'flexible' });
+    expect(flex.records.map((r) => `${r.name} ${r.version} ${r.channel}`)).toEqual([`a 5 ${lo}`, `c 1 ${hi}`]);
   });
 
   it('virtual packages are the only candidates for __ names', () => {

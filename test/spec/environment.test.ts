@@ -175,7 +175,7 @@ describe('errors name file:line:column and what is wrong', () => {
     ['channels not a list', 'channels: {a: 1}\ndependencies: [zlib]\n', 'E_ENV_SCHEMA', 1, 11, /channels must be a list, not a mapping/],
     ['empty dependency', 'dependencies:\n  - zlib\n  - ""\n', 'E_ENV_SCHEMA', 3, 5, /dependencies\[1\] must not be empty/],
     ['unknown mapping in dependencies', 'dependencies:\n  - conda:\n      - zlib\n', 'E_ENV_SCHEMA', 2, 5, /unknown mapping 'conda:' in dependencies/],
-    ['two keys in a dependency mapping', 'dependencies:\n  - {go: "1.22", pip: [x]}\n', 'E_ENV_SCHEMA', 2, 5, /must have a single key \(pip or go\)/],
+    ['two keys in a dependency mapping', 'dependencies:\n  - {go: "1.22", pip: [x]}\n', 'E_ENV_SCHEMA', 2, 5, /must have a single key \(pip, go or sel\(\.\.\.\)\)/],
     ['invalid channel', 'channels:\n  - conda-forge\n  - "ftp://mirror/c"\ndependencies: [zlib]\n', 'E_ENV_CHANNEL', 3, 5, /unsupported scheme 'ftp:'/],
     ['defaults and nodefaults', 'channels: [defaults, nodefaults]\ndependencies: [zlib]\n', 'E_ENV_CHANNEL', 1, 11, /both listed/],
     ['bad selector', 'dependencies:\n  - zlib  # [py>=38]\n', 'E_ENV_SELECTOR', 2, 5, /unsupported selector '\[py>=38\]'/],

@@ -39,8 +39,46 @@ describe('selectors', () => {
     ['  # plain comment', undefined],
     ['  # [win] trailing text', undefined],
     ['', undefined],
+    // A plain remark ending in brackets is not a selector (matplotlib's environment.yml).
+    ['  # needed for sphinx-gallery[parallel]', undefined],
+    ['  # see [the docs]', undefined],
+    ['  # extras [all]', undefined],
+    ['  # [not win]', 'not win'],
+    ['  # [py>=39 and linux]', 'py>=39 and linux'],
+    ['  # only [linux and not aarch64]', 'linux and not aarch64'],
+    // The whole comment in brackets is a selector, so a typo is reported rather than ignored.
+    ['  # [linx]', 'linx'],
   ])('comment %j → %j', (rest, sel) => {
     expect(parseSelectorComment(rest)).toBe(sel);
+  });
+  it('a python-version selector is refused with what to write instead', () => {
+    expect(() => evaluateSelector('py>=39 and linux', 'linux-64')).toThrow(/version selectors .* not supported.*python >=3\.9/);
+  });
+});
+
+describe('environment files: comments and micromamba sel()', () => {
+  it('a bracketed plain comment leaves the dependency on every platform', () => {
+    const env = parseEnvironmentYaml('channels: [conda-forge]\ndependencies:\n  - joblib  # needed for sphinx-gallery[parallel]\n  - pywin32  # [win]\n', 'e.yml');
+    expect(env.dependencies.map((d) => [d.text, d.platforms])).toEqual([
+      ['joblib', undefined],
+      ['pywin32', ['win-64', 'win-arm64']],
+    ]);
+  });
+  it('sel(linux): pkg applies to the platforms the selector names', () => {
+    const env = parseEnvironmentYaml(
+      'channels: [conda-forge]\ndependencies:\n  - python\n  - sel(linux): patchelf >=0.17\n  - sel(win): pywin32\n  - sel(not win): zlib\n',
+      'e.yml',
+    );
+    expect(env.dependencies.map((d) => [d.spec.toString(), d.selector, d.platforms, d.line])).toEqual([
+      ['python', undefined, undefined, 3],
+      ['patchelf >=0.17', 'linux', ['linux-64', 'linux-aarch64', 'linux-ppc64le'], 4],
+      ['pywin32', 'win', ['win-64', 'win-arm64'], 5],
+      ['zlib', 'not win', ['linux-64', 'linux-aarch64', 'linux-ppc64le', 'osx-64', 'osx-arm64'], 6],
+    ]);
+  });
+  it('sel() with an unknown name or a non-string value names the line', () => {
+    expect(() => parseEnvironmentYaml('channels: [c]\ndependencies:\n  - sel(linx): zlib\n', 'e.yml')).toThrow(/e\.yml:3.*unknown name 'linx'/);
+    expect(() => parseEnvironmentYaml('channels: [c]\ndependencies:\n  - sel(linux): [zlib]\n', 'e.yml')).toThrow(/e\.yml:3/);
   });
 });
 

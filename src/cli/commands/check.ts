@@ -27,7 +27,7 @@ export function staleReasons(inputs: LockInputs, lockfile: Lockfile | undefined)
       const had = lockfile.metadata.virtual_packages[p] ?? [];
       const vp = setChange(had, want);
       if (vp) vpChanged = true;
-      const what = `inputs changed (specs, channels, virtual packages or Go spec) since the lock was made${vp ? `; virtual packages: ${vp}` : ''}`;
+      const what = `inputs changed (specs, channels, channel priority, virtual packages or Go spec) since the lock was made${vp ? `; virtual packages: ${vp}` : ''}`;
       changed.set(what, [...(changed.get(what) ?? []), p]);
     }
   }
@@ -81,7 +81,7 @@ function changedInputs(inputs: LockInputs, lockfile: Lockfile): string[] {
   return out;
 }
 
-export async function checkCommand(opts: InputOptions): Promise<number> {
+export async function checkCommand(opts: InputOptions & { quiet?: boolean }): Promise<number> {
   // A missing lockfile is readLockfile's E_LOCKFILE_NOT_FOUND.
   const lockfile = await readLockfile(opts.lockfile);
   const inputs = resolveInputs({
@@ -90,12 +90,13 @@ export async function checkCommand(opts: InputOptions): Promise<number> {
     fallbackGoReleasesUrl: lockfile.metadata.go?.releases_url,
     lockfileSources: lockfile.metadata.sources,
   });
-  return reportCheck(opts.lockfile, staleReasons(inputs, lockfile));
+  return reportCheck(opts.lockfile, staleReasons(inputs, lockfile), { quiet: opts.quiet });
 }
 
-export function reportCheck(lockfilePath: string, reasons: string[]): number {
+/** Print the verdict; `quiet`: nothing when up to date (the stale verdict and its reasons always). */
+export function reportCheck(lockfilePath: string, reasons: string[], opts: { quiet?: boolean } = {}): number {
   if (reasons.length === 0) {
-    process.stderr.write(`${lockfilePath} is up to date\n`);
+    if (!opts.quiet) process.stderr.write(`${lockfilePath} is up to date\n`);
     return ExitCode.ok;
   }
   // The code docs/exit-codes.md lists for status 1, so logs can be searched for it.

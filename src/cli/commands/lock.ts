@@ -91,7 +91,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
 
   if (opts.check) {
     const reasons = staleReasons(inputs, existing);
-    return reportCheck(opts.lockfile, reasons);
+    return reportCheck(opts.lockfile, reasons, { quiet: opts.quiet });
   }
 
   // Like conda-lock: inputs unchanged since the last lock → nothing to do, unless asked to re-solve
@@ -185,7 +185,7 @@ async function prepareSolve(
       records,
       virtualPackages: pi.virtualPackages,
       channels: inputs.channels.map((c) => c.baseUrl),
-      channelPriority: 'strict',
+      channelPriority: inputs.channelPriority,
       // Only an update keeps the previous pins; a plain lock re-solves from scratch.
       locked: update.length > 0 ? lockedRecords(previous, platform, update, inputs.channels.map((c) => c.baseUrl)) : [],
       platform,

@@ -288,7 +288,7 @@ class Explainer {
     const excluded = this.p.excludedByPriority.get(name);
     if (excluded) {
       const where = excluded.map((e) => e.channel).join(', ');
-      return `, for which no candidates were found (records of ${name} in ${where} were not considered because of strict channel priority)`;
+      return `, for which no candidates were found (records of ${name} in ${where} were not considered because of strict channel priority; --channel-priority flexible would consider them)`;
     }
     return ', for which no candidates were found';
   }
@@ -332,7 +332,7 @@ export function describeMissing(p: CondaProvider, vss: readonly VersionSetId[], 
       versions.push(v);
     }
     const excluded = p.excludedByPriority.get(name);
-    const prio = excluded ? ` (records of ${name} in ${excluded.map((e) => e.channel).join(', ')} were not considered because of strict channel priority)` : '';
+    const prio = excluded ? ` (records of ${name} in ${excluded.map((e) => e.channel).join(', ')} were not considered because of strict channel priority; --channel-priority flexible would consider them)` : '';
     const inChannel = specChannel !== undefined ? ` in ${specChannel}` : '';
     return `No candidates were found for ${spec} (requested) for ${platform}${where}; available versions of ${name}${inChannel}: ${versions.join(', ')}${more ? ', …' : ''}${prio}${prio || !more ? '.' : ''}`;
   });

@@ -2,7 +2,8 @@
  * The conda DependencyProvider: conda semantics on top of the generic core.
  *
  * - Candidates of a name: its records from the highest-priority channel that has the name (strict
- *   channel priority) or from every channel (disabled); `__name`s come only from the virtual packages.
+ *   channel priority) or from every channel (flexible: higher-priority channels first; disabled:
+ *   by version alone); `__name`s come only from the virtual packages.
  * - Candidate order (best first), as rattler's resolvo provider: records without track_features before
  *   records with them (fewer before more), then higher version, then higher build number; within a run
  *   of equal keys, the record whose dependencies allow higher versions of the dependency names they
@@ -20,7 +21,7 @@ export interface CondaProviderOptions {
   virtualPackages: readonly PackageRecord[];
   /** Channels in priority order (values of `record.channel`). Unlisted channels rank after listed ones. */
   channels?: readonly string[];
-  channelPriority?: 'strict' | 'disabled';
+  channelPriority?: 'strict' | 'flexible' | 'disabled';
   locked?: readonly RepoDataRecord[];
   /** Names whose candidates may come from any channel (a requested spec named a channel for them). */
   channelPinnedNames?: ReadonlySet<string>;
@@ -335,6 +336,11 @@ export class CondaProvider implements DependencyProvider {
   simpleCompare(a: SolvableId, b: SolvableId): number {
     const x = this.solvables[a]!;
     const y = this.solvables[b]!;
+    if (this.opts.channelPriority === 'flexible' && !x.virtual && !y.virtual) {
+      // Flexible priority (conda's default): a higher-priority channel's records before any other's.
+      const d = this.rankOfChannel((x.record as RepoDataRecord).channel ?? '') - this.rankOfChannel((y.record as RepoDataRecord).channel ?? '');
+      if (d !== 0) return d;
+    }
     if (x.tf !== y.tf) {
       if (x.tf === 0) return -1;
       if (y.tf === 0) return 1;
