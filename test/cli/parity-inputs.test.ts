@@ -65,6 +65,19 @@ describe.skipIf(!haveFixtures)(`input parity (${haveFixtures ? 'fixtures present
     // libgcc-ng is requested on linux only (win-64 has a libgcc but no libgcc-ng).
     expect(names('linux-64').has('libgcc-ng')).toBe(true);
     expect(names('win-64').has('libgcc-ng')).toBe(false);
+
+    // render --kind explicit: sha256 anchors by default (the header says who reads them), python before pip.
+    const r2 = await runCli(['render', '--lockfile', lf, '-p', 'linux-64', '-o', '-']);
+    expect(r2.code).toBe(0);
+    const [header, body] = r2.stdout.split('@EXPLICIT\n');
+    expect(header).toContain('conda >= 24.9');
+    const urls = body!.trimEnd().split('\n');
+    for (const u of urls) expect(u).toMatch(/#[0-9a-f]{64}$/);
+    const at = (n: string) => urls.findIndex((u) => u.includes(`/${n}-`));
+    expect(at('pip')).toBeGreaterThan(at('python'));
+    expect(at('python')).toBeGreaterThan(-1);
+    const md5 = await runCli(['render', '--lockfile', lf, '-p', 'linux-64', '-o', '-', '--hash', 'md5']);
+    for (const u of md5.stdout.split('@EXPLICIT\n')[1]!.trimEnd().split('\n')) expect(u).toMatch(/#[0-9a-f]{32}$/);
   });
 
   it('-c replaces the file\'s channels; check needs the same -c and is silent with -q', async () => {

@@ -76,7 +76,7 @@ describe('splitDependency', () => {
 
 describe('renderExplicit', () => {
   it('header, then url#md5 lines with dependencies first', () => {
-    const text = renderExplicit(sampleLockfile(), 'linux-64');
+    const text = renderExplicit(sampleLockfile(), 'linux-64', { hash: 'md5' });
     const lines = text.trimEnd().split('\n');
     expect(lines.slice(0, 4).filter((l) => l.startsWith('#'))).toContain('# platform: linux-64');
     const at = lines.indexOf('@EXPLICIT');
@@ -97,8 +97,9 @@ describe('renderExplicit', () => {
     expect(text).not.toContain('osx-arm64/');
   });
 
-  it('sha256 anchors on request, with a header naming the conda/micromamba versions that read them', () => {
-    const text = renderExplicit(sampleLockfile(), 'osx-arm64', { hash: 'sha256' });
+  it('sha256 anchors by default (as the CLI), with a header naming the conda/micromamba versions that read them', () => {
+    expect(renderExplicit(sampleLockfile(), 'osx-arm64')).toBe(renderExplicit(sampleLockfile(), 'osx-arm64', { hash: 'sha256' }));
+    const text = renderExplicit(sampleLockfile(), 'osx-arm64');
     const [header, rest] = text.split('@EXPLICIT\n');
     const body = rest!.trimEnd().split('\n');
     expect(body).toHaveLength(2);
@@ -111,6 +112,16 @@ describe('renderExplicit', () => {
 
   it('unknown platform → LockfileError', () => {
     expect(() => renderExplicit(sampleLockfile(), 'win-64')).toThrow(LockfileError);
+  });
+
+  it('python comes before pip (the python ⇄ pip cycle), as conda orders them', () => {
+    const py = pkg({ name: 'python', version: '3.12.4', depends: ['libzlib', 'pip'] });
+    const pip = pkg({ name: 'pip', version: '24.0', depends: ['python >=3.7', 'setuptools'] });
+    const st = pkg({ name: 'setuptools', version: '70', depends: ['python >=3.8'] });
+    const z = pkg({ name: 'libzlib', version: '1.3.1' });
+    for (const order of [[py, pip, st, z], [z, st, pip, py]]) {
+      expect(topoSortPackages(order).map((p) => p.name)).toEqual(['libzlib', 'python', 'setuptools', 'pip']);
+    }
   });
 
   it('breaks a dependency cycle deterministically', () => {
