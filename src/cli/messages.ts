@@ -43,3 +43,17 @@ export function prefixLooksLikePlatform(prefix: string, command: string): UsageE
     `-p/--prefix is the environment directory for \`${command}\`, and '${prefix}' looks like a platform: use \`conda-go-lock ${command} -p <dir> --platform ${prefix}\``,
   );
 }
+
+/** What `install` / `verify` say about a conda-lock or @EXPLICIT file: its format, what was left out, md5-only pins. */
+export function reportForeign(
+  path: string,
+  read: { format: string; md5Only: number; warnings: readonly string[]; lockfile: { packages: readonly unknown[] } },
+  log: (line: string) => void,
+): void {
+  if (read.format === 'conda-go-lock') return;
+  log(`reading ${path} as ${read.format === 'explicit' ? 'an @EXPLICIT package list' : 'a conda-lock v1 lockfile'} (${read.lockfile.packages.length} conda package(s))`);
+  for (const w of read.warnings) log(`warning: ${w}`);
+  if (read.md5Only > 0) {
+    log(`note: ${read.md5Only} package(s) pinned by md5 only (the file has no sha256): verified by md5 and the size the server sends, not by sha256`);
+  }
+}

@@ -13,6 +13,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { copyFile, lstat, readFile, readlink, rm } from 'node:fs/promises';
 import { MatchSpec } from '../conda/matchspec.js';
+import type { NoArchKind } from '../conda/record.js';
 import { InstallError, LockfileError } from '../errors.js';
 import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../lockfile/model.js';
 import type { ProgressReporter } from '../net/progress.js';
@@ -117,6 +118,16 @@ async function sitePackagesPathOf(extractedDir: string): Promise<string | undefi
   }
   const sp = (index as { python_site_packages_path?: unknown } | null)?.python_site_packages_path;
   return typeof sp === 'string' && sp.trim() !== '' ? sp.trim() : undefined;
+}
+
+/** The `noarch` kind (python / generic) in an extracted package's info/index.json. */
+async function noarchOf(extractedDir: string): Promise<NoArchKind | undefined> {
+  try {
+    const index = JSON.parse(await readFile(join(extractedDir, 'info', 'index.json'), 'utf8')) as { noarch?: unknown };
+    return index.noarch === 'python' || index.noarch === 'generic' ? index.noarch : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `prefix` with symbolic links at its last component followed (to a target that may not exist yet). */
@@ -298,14 +309,15 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const concurrency = opts.concurrency ?? 4;
     const fetchOne = async (p: LockedCondaPackage) => {
       const label = distOf(p);
-      const task = opts.progress?.task(label, p.size);
+      // size 0 / sha256 '': not pinned (a conda-lock or @EXPLICIT file gave only an md5).
+      const task = opts.progress?.task(label, p.size || undefined);
       try {
         let got: Awaited<ReturnType<typeof fetchVerified>>;
         try {
           got = await fetchVerified(
             opts.http,
             // The credentials (if any) are for the download only; records keep the token-free URL.
-            { label, url: credentials.downloadUrl(p), fn: p.fn, sha256: p.sha256, md5: p.md5, size: p.size },
+            { label, url: credentials.downloadUrl(p), fn: p.fn, sha256: p.sha256 || undefined, md5: p.md5, size: p.size || undefined },
             opts.cacheDir,
             'pkgs',
             (n) => task?.update(n),
@@ -353,7 +365,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     // CEP-17: a python whose site-packages is not lib/pythonX.Y/site-packages (free-threaded
     // 3.13t: lib/python3.13t/site-packages) says so in its info/index.json.
     const pythonFetched = byName.get('python');
-    if (python && pythonFetched && needsPython) {
+    if (python && pythonFetched && (needsPython || pkgs.some((p) => p.subdir === 'noarch' && !p.noarch))) {
       const sp = await sitePackagesPathOf(pythonFetched.extracted);
       if (sp) python.sitePackagesPath = sp;
     }
@@ -366,6 +378,8 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       for (const p of installOrder(pkgs)) {
         const f = byName.get(p.name)!;
         const dist = distOf(p);
+        // A package from a conda-lock / @EXPLICIT file carries no noarch kind: its own index.json says.
+        const noarch = p.noarch ?? (p.subdir === 'noarch' ? await noarchOf(f.extracted) : undefined);
         const link = (extractedDir: string) =>
           linkPackage({
             extractedDir,
@@ -373,7 +387,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
             targetPrefix: prefix,
             platform,
             dist,
-            noarch: p.noarch,
+            noarch,
             python,
             owners,
             safeDirs,

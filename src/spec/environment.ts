@@ -321,7 +321,7 @@ function notAnEnvironmentFile(src: YamlSource, data: unknown): void {
   const has = (k: string) => k in data;
   let what: string | undefined;
   if (has('package') && has('metadata')) {
-    what = 'this is a conda-lock lockfile, not an environment file: lock from the environment.yml it was made from (conda-go-lock neither reads nor installs conda-lock lockfiles)';
+    what = 'this is a conda-lock lockfile, not an environment file: lock from the environment.yml it was made from (`install --lockfile` and `verify --lockfile` read conda-lock files as they are)';
   } else if (has('subdirs') && !has('dependencies')) {
     what = 'this is a virtual package spec file (subdirs: ... packages:), not an environment file; pass it with --virtual-package-spec';
   } else if (has('package') && (has('requirements') || has('source') || has('build'))) {

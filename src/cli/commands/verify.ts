@@ -5,8 +5,8 @@ import { hostPlatform, parsePlatform } from '../../conda/platform.js';
 import { ExitCode, LockfileError } from '../../errors.js';
 import { readPrefixState } from '../../install/conda-meta.js';
 import { formatVerifyProblem, verifyPrefix } from '../../install/verify.js';
-import { readLockfile } from '../../lockfile/read.js';
-import { prefixLooksLikePlatform } from '../messages.js';
+import { readAnyLockfile } from '../../lockfile/foreign/index.js';
+import { prefixLooksLikePlatform, reportForeign } from '../messages.js';
 
 export interface VerifyCommandOptions {
   prefix: string;
@@ -18,7 +18,9 @@ export async function verifyCommand(opts: VerifyCommandOptions): Promise<number>
   const notAPrefix = prefixLooksLikePlatform(opts.prefix, 'verify');
   if (notAPrefix) throw notAPrefix;
   const prefix = resolve(opts.prefix);
-  const lockfile = await readLockfile(opts.lockfile);
+  const read = await readAnyLockfile(opts.lockfile);
+  const { lockfile } = read;
+  reportForeign(opts.lockfile, read, (m) => process.stderr.write(`${m}\n`));
   if (!existsSync(prefix)) {
     process.stderr.write(
       `error[E_VERIFY_FAILED]: ${prefix} does not exist; install it with \`conda-go-lock install -p ${opts.prefix}\`\n`,
@@ -27,7 +29,13 @@ export async function verifyCommand(opts: VerifyCommandOptions): Promise<number>
   }
   // Without --platform: the platform the prefix was installed for (install records it), else this machine's.
   const state = opts.platform ? undefined : await readPrefixState(prefix).catch(() => undefined);
-  const platform = opts.platform ? parsePlatform(opts.platform, '--platform') : state?.platform ? parsePlatform(state.platform, 'the prefix\'s platform') : hostPlatform();
+  const platform = opts.platform
+    ? parsePlatform(opts.platform, '--platform')
+    : state?.platform
+      ? parsePlatform(state.platform, 'the prefix\'s platform')
+      : read.format === 'explicit'
+        ? parsePlatform(lockfile.metadata.platforms[0]!, 'the file\'s platform')
+        : hostPlatform();
   if (!lockfile.metadata.platforms.includes(platform)) {
     throw new LockfileError(`${opts.lockfile} has no ${platform} lock (it has ${lockfile.metadata.platforms.join(', ')})`, {
       code: 'E_LOCKFILE_PLATFORM',
