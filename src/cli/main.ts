@@ -74,6 +74,20 @@ Examples:
     .option('-q, --quiet', 'print nothing when up to date; only the verdict and reasons when stale')
     .action(async (opts) => run(async () => (await import('./commands/check.js')).checkCommand(opts)));
 
+  inputOptions(program
+    .command('import')
+    .description('Turn a conda-lock v1 file (+ the environment file it was made from) into the lockfile, keeping every pin.')
+    .argument('<conda-lock-file>', 'conda-lock.yml'))
+    .option('--cache-dir <dir>', 'repodata cache directory')
+    .option('--offline', 'use only cached repodata')
+    .option('--force', 'replace an existing lockfile')
+    .option('-q, --quiet', 'print nothing but errors')
+    .addHelpText('after', `
+Each pin's record is read from its channel's repodata (md5/sha256 must match); the next \`lock\` keeps them.
+Example:
+  conda-go-lock import conda-lock.yml -f environment.yml   # -> conda-go-lock.yml`)
+    .action(async (file: string, opts) => run(async () => (await import('./commands/import.js')).importCommand(file, opts)));
+
   program
     .command('install')
     .description('Install the lockfile into a prefix: verified downloads, conda-style linking, the Go toolchain and activation scripts.')
