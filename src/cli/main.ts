@@ -2,7 +2,7 @@
  * The conda-go-lock command line. Only wiring lives here: each subcommand's handler sits in
  * ./commands/<name>.ts and calls into the modules (spec → repodata → solver → lockfile → install).
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { createColors } from 'picocolors';
 
 /**
@@ -146,6 +146,23 @@ Examples:
     .requiredOption('-p, --prefix <dir>', 'environment directory installed by `conda-go-lock install`')
     .addOption(new Option('-s, --shell <shell>', 'shell').choices(['bash', 'zsh', 'fish', 'powershell', 'cmd']).default('bash'))
     .action(async (opts) => run(async () => (await import('./commands/shell-hook.js')).shellHookCommand(opts)));
+
+  program
+    .command('completion')
+    .description('Print a shell completion script (bash, zsh, fish, powershell).')
+    .addArgument(new Argument('<shell>', 'shell').choices(['bash', 'zsh', 'fish', 'powershell']))
+    .addHelpText('after', `
+Install:
+  bash:        conda-go-lock completion bash > ~/.local/share/bash-completion/completions/conda-go-lock
+  zsh:         conda-go-lock completion zsh > "\${fpath[1]}/_conda-go-lock"
+  fish:        conda-go-lock completion fish > ~/.config/fish/completions/conda-go-lock.fish
+  powershell:  conda-go-lock completion powershell >> $PROFILE`)
+    .action(async (shell: 'bash' | 'zsh' | 'fish' | 'powershell') =>
+      run(async () => {
+        const { completionScript } = await import('./completion.js');
+        process.stdout.write(completionScript(shell, program));
+      }),
+    );
 
   return program;
 }
