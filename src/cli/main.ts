@@ -14,6 +14,7 @@ export function stderrColors(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
   return createColors(enabled);
 }
 import { runExitCleanups } from '../cleanup.js';
+import { escapeControlKeepLines } from '../escape.js';
 import { CondaGoLockError, ExitCode } from '../errors.js';
 import { redactText } from '../net/redact.js';
 import { TOOL_VERSION } from './version.js';
@@ -97,6 +98,7 @@ Example:
     .option('--cache-dir <dir>', 'package cache directory (default: $CONDA_GO_LOCK_CACHE, else $XDG_CACHE_HOME/conda-go-lock, else ~/.cache/conda-go-lock)')
     .option('-j, --concurrency <n>', 'parallel downloads', '8')
     .option('--no-go', 'skip the Go toolchain')
+    .option('--adopt', 'take over an environment made by conda or micromamba (its records count as installed packages; never a conda base install)')
     .option('-q, --quiet', 'print nothing but errors (no progress, warnings or summary)')
     .addHelpText('after', `
 Examples:
@@ -211,12 +213,13 @@ export function reportError(err: unknown): number {
   }
   if (err instanceof CondaGoLockError) {
     // Last line of defence: a token or password inside any URL of the message is masked.
-    process.stderr.write(`${stderrColors().red(`error[${err.code}]`)}: ${redactText(err.message)}\n`);
+    // Package paths, specs and URLs inside a message may hold control characters: shown escaped.
+    process.stderr.write(`${stderrColors().red(`error[${err.code}]`)}: ${escapeControlKeepLines(redactText(err.message))}\n`);
     if (process.env.CONDA_GO_LOCK_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
     return err.exitCode;
   }
   const e = err as Error;
-  process.stderr.write(`${stderrColors().red('internal error')}: ${redactText(e?.stack ?? String(err))}\n`);
+  process.stderr.write(`${stderrColors().red('internal error')}: ${escapeControlKeepLines(redactText(e?.stack ?? String(err)))}\n`);
   return ExitCode.internal;
 }
 

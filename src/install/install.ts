@@ -6,24 +6,27 @@
  *    file, including the Go toolchain).
  * 3. Download every package (and the Go archive) in parallel into the content-addressed cache,
  *    verifying size then sha256 before anything is extracted; extract into the cache.
- * 4. Link everything, in dependency order, into a staging sibling of the prefix with the FINAL prefix
- *    path used for prefix replacement; write conda-meta; install the Go toolchain; swap the staging
- *    dir into place. Any failure removes the staging dir and leaves the old prefix untouched.
+ * 4. A new prefix: link everything, in dependency order, into a staging sibling with the FINAL prefix
+ *    path used for prefix replacement; write conda-meta; install the Go toolchain; rename into place.
+ *    An existing environment: an incremental, journaled transaction (journal.ts) that unlinks only files
+ *    owned by removed/changed packages, links the new ones and keeps everything no package owns.
  */
 import { dirname, join, resolve } from 'node:path';
-import { copyFile, lstat, readFile, readlink, rm } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { MatchSpec } from '../conda/matchspec.js';
-import type { NoArchKind } from '../conda/record.js';
-import { InstallError, LockfileError } from '../errors.js';
+import { unsafeRecordField, type NoArchKind } from '../conda/record.js';
+import { escapeControl } from '../escape.js';
+import { InstallError, IntegrityError, LockfileError, UnsafeArchiveError } from '../errors.js';
 import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../lockfile/model.js';
 import type { ProgressReporter } from '../net/progress.js';
 import { createLimit } from '../net/limit.js';
 import {
-  appendHistory,
   buildPrefixRecord,
   CONDA_META,
   distOf,
+  formatHistoryEntry,
   HISTORY_FILE,
+  prefixRecordFile,
   packageSetHash,
   readPrefixRecords,
   readPrefixState,
@@ -36,7 +39,7 @@ import {
 import { cacheKey, extractCached, fetchVerified, type Downloader, type Extractor } from './download.js';
 import { channelCredentials } from './credentials.js';
 import type { EnvLike } from '../conda/channel-env.js';
-import { linkPackage, type Clobber } from './link.js';
+import { linkPackage, readPackagePaths, type Clobber, type InstalledPath } from './link.js';
 import { E_PREFIX_TOO_LONG } from './prefix-replace.js';
 import { pythonMajorMinor, type PythonTarget } from './noarch-python.js';
 import {
@@ -47,6 +50,18 @@ import {
   removeStaging,
   swapIntoPlace,
 } from './transaction.js';
+import {
+  applyTransaction,
+  beginTransaction,
+  commitTransaction,
+  listStaged,
+  recoverTransaction,
+  removeTree,
+  txnDir,
+  writeFileAtomic,
+  type Journal,
+} from './journal.js';
+import { testKillPoint } from './test-hooks.js';
 
 export type GoInstaller = (
   archivePath: string,
@@ -88,6 +103,13 @@ export interface InstallOptions {
   installGo?: GoInstaller;
   /** Where `${VAR}` credentials of channels with a `url_template` come from (default: process.env). */
   env?: EnvLike;
+  /**
+   * Take over a prefix made by conda or micromamba (CLI `--adopt`): its conda-meta records count as
+   * installed packages of the transaction. Without it such a prefix is refused (E_PREFIX_FOREIGN).
+   */
+  adopt?: boolean;
+  /** Called with what will be removed / changed / added, after the difference is known and before anything changes. */
+  onPlan?: (plan: InstallPlan) => void;
 }
 
 /** What happened; the caller prints the summary ("already up to date", counts, clobbers). */
@@ -106,6 +128,8 @@ export interface InstallResult {
   downloaded: number;
   reused: number;
   warnings: string[];
+  /** What the install changed (absent when up to date). */
+  plan?: InstallPlan;
 }
 
 /** `python_site_packages_path` (CEP-17) from an extracted python package's info/index.json. */
@@ -118,6 +142,38 @@ async function sitePackagesPathOf(extractedDir: string): Promise<string | undefi
   }
   const sp = (index as { python_site_packages_path?: unknown } | null)?.python_site_packages_path;
   return typeof sp === 'string' && sp.trim() !== '' ? sp.trim() : undefined;
+}
+
+/**
+ * The archive must be the package the lockfile names: its info/index.json `name`, `version`, `build`
+ * and `subdir` (those present) equal the record's. Otherwise an `IntegrityError`, before anything is linked.
+ */
+export async function checkIndexJson(extractedDir: string, pkg: LockedCondaPackage): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(join(extractedDir, 'info', 'index.json'), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  let index: Record<string, unknown>;
+  try {
+    index = JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new IntegrityError(`${distOf(pkg)}: the package's info/index.json is not valid JSON (${pkg.url})`, { cause: err });
+  }
+  const wrong: string[] = [];
+  for (const f of ['name', 'version', 'build', 'subdir'] as const) {
+    const v = index?.[f];
+    if (v === undefined || v === null) continue;
+    if (String(v) !== String(pkg[f])) wrong.push(`${f} ${escapeControl(JSON.stringify(String(v)))} (lockfile: ${JSON.stringify(pkg[f])})`);
+  }
+  if (wrong.length > 0) {
+    throw new IntegrityError(
+      `${distOf(pkg)}: the archive at ${pkg.url} is another package: its info/index.json has ${wrong.join(', ')}; nothing was installed. ` +
+        `The channel serves a different file under this name; re-lock`,
+    );
+  }
 }
 
 /** The `noarch` kind (python / generic) in an extracted package's info/index.json. */
@@ -230,6 +286,13 @@ export function packagesFor(lockfile: Lockfile, platform: string): LockedCondaPa
   const pkgs = lockfile.packages.filter((p) => p.platform === platform);
   const seen = new Map<string, LockedCondaPackage>();
   for (const p of pkgs) {
+    // Defence in depth (the lockfile reader checks the same): these strings become file names.
+    const unsafe = unsafeRecordField(p);
+    if (unsafe !== undefined) {
+      throw new LockfileError(`the lockfile's ${platform} package ${escapeControl(JSON.stringify(p.name))} is refused: ${escapeControl(unsafe)}; re-lock`, {
+        code: 'E_LOCKFILE_INVALID',
+      });
+    }
     const prev = seen.get(p.name);
     if (prev) {
       throw new InstallError(`lockfile lists ${p.name} twice for ${platform} (${distOf(prev)} and ${distOf(p)}); re-lock`);
@@ -237,6 +300,38 @@ export function packagesFor(lockfile: Lockfile, platform: string): LockedCondaPa
     seen.set(p.name, p);
   }
   return pkgs;
+}
+
+/** What an install will change, printed before anything is changed (as conda does). */
+export interface InstallPlan {
+  prefix: string;
+  platform: string;
+  /** dists removed (no longer in the lockfile). */
+  remove: string[];
+  /** old dist → new dist, for packages kept by name but replaced (another version/build/sha256, or relinked). */
+  change: Array<{ from: string; to: string }>;
+  /** dists added. */
+  add: string[];
+  /** dists left as they are. */
+  keep: number;
+  /** Go toolchain: added, replaced, removed or kept (undefined when there is none either side). */
+  go?: 'add' | 'change' | 'remove' | 'keep';
+  /** True when the prefix is new (built in a staging directory and renamed into place). */
+  fresh: boolean;
+}
+
+type Fetched = { pkg: LockedCondaPackage; archive: string; extracted: string; extractedFromCache: boolean; key: string };
+
+/** Files the installer writes for the Go toolchain besides `go/` (every platform's names). */
+export const GO_SCRIPT_PATHS = ['activate.d', 'deactivate.d'].flatMap((d) =>
+  ['go.sh', 'go.fish', 'go.bat', 'go.ps1'].map((f) => `etc/conda/${d}/${f}`),
+);
+
+/** Whether the old prefix record is the same package as the lockfile's (dist + sha256, or md5 when a foreign record has no sha256). */
+function samePackage(rec: PrefixRecord, p: LockedCondaPackage): boolean {
+  if (distOf(rec) !== distOf(p)) return false;
+  if (typeof rec.sha256 === 'string' && rec.sha256 !== '') return rec.sha256.toLowerCase() === p.sha256.toLowerCase();
+  return typeof rec.md5 === 'string' && rec.md5.toLowerCase() === p.md5.toLowerCase();
 }
 
 export async function installLockfile(opts: InstallOptions): Promise<InstallResult> {
@@ -283,8 +378,11 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
   const lock = await acquirePrefixLock(physical);
   try {
     for (const what of await recoverInterrupted(physical)) warn(`interrupted earlier install: ${what}`);
-    const kind = await assertReplaceablePrefix(physical);
-    const oldRecords = kind === 'environment' ? await readPrefixRecords(physical) : [];
+    const recovered = await recoverTransaction(physical);
+    if (recovered) warn(recovered);
+    const kind = await assertReplaceablePrefix(physical, { adopt: opts.adopt });
+    const existing = kind === 'environment' || kind === 'adopted';
+    const oldRecords = existing ? await readPrefixRecords(physical) : [];
     const state = kind === 'environment' ? await readPrefixState(physical) : undefined;
     if (prefixUpToDate({ state, records: oldRecords, packages: pkgs, go, platform, onlyGo, prefix })) {
       result.upToDate = true;
@@ -303,11 +401,51 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       );
     }
 
-    // Download + extract.
+    // The difference, as conda computes it: by name, kept when the very same package is there.
+    // Everything is relinked when the prefix moved (placeholders name the old path) or the platform
+    // changed; noarch: python packages when python's X.Y changed (their site-packages moved).
+    const relinkAll = existing && (kind === 'adopted' || state?.platform !== platform || (state?.prefix !== undefined && state.prefix !== prefix));
+    const oldPython = oldRecords.find((r) => r.name === 'python');
+    const pythonMoved = oldPython !== undefined && python !== undefined && pythonMajorMinor(oldPython.version) !== python.version;
+    const oldByName = new Map(oldRecords.map((r) => [r.name, r]));
+    const newNames = new Set(pkgs.map((p) => p.name));
+    const keep: PrefixRecord[] = [];
+    const toLink: LockedCondaPackage[] = [];
+    const change: InstallPlan['change'] = [];
+    const add: string[] = [];
+    for (const p of pkgs) {
+      const old = oldByName.get(p.name);
+      const relink = relinkAll || (pythonMoved && p.noarch === 'python');
+      if (old && !relink && samePackage(old, p)) keep.push(old);
+      else {
+        toLink.push(p);
+        if (old) change.push({ from: distOf(old), to: distOf(p) });
+        else add.push(distOf(p));
+      }
+    }
+    const removedRecords = oldRecords.filter((r) => !newNames.has(r.name));
+    const replacedRecords = oldRecords.filter((r) => newNames.has(r.name) && !keep.includes(r));
+    const oldGo = state?.go ?? undefined;
+    const goChanged = go !== undefined && (!sameGo(oldGo, go) || relinkAll || !existing);
+    const goRemoved = go === undefined && existing && (oldGo !== undefined && oldGo !== null);
+    const plan: InstallPlan = {
+      prefix,
+      platform,
+      remove: removedRecords.map(distOf).sort(),
+      change: change.sort((a, b) => (a.to < b.to ? -1 : 1)),
+      add: add.sort(),
+      keep: keep.length,
+      go: go ? (goChanged ? (oldGo ? 'change' : 'add') : 'keep') : goRemoved ? 'remove' : undefined,
+      fresh: !existing,
+    };
+    result.plan = plan;
+    opts.onPlan?.(plan);
+
+    // Download + extract what is linked (nothing of the prefix changes before all of it is here).
     // Loaded lazily so that callers that inject their own extractor / Go installer do not load them.
     const extract = opts.extract ?? (await import('./extract/index.js')).extractPackage;
     const concurrency = opts.concurrency ?? 4;
-    const fetchOne = async (p: LockedCondaPackage) => {
+    const fetchOne = async (p: LockedCondaPackage): Promise<Fetched> => {
       const label = distOf(p);
       // size 0 / sha256 '': not pinned (a conda-lock or @EXPLICIT file gave only an md5).
       const task = opts.progress?.task(label, p.size || undefined);
@@ -329,13 +467,14 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         else result.downloaded++;
         const key = cacheKey({ label, url: p.url, fn: p.fn, sha256: p.sha256, md5: p.md5 });
         const ex = await extractCached(extract, got.path, key, opts.cacheDir);
+        await checkIndexJson(ex.path, p);
         return { pkg: p, archive: got.path, extracted: ex.path, extractedFromCache: ex.cached, key };
       } finally {
         task?.done();
       }
     };
     const fetchGo = async () => {
-      if (!go) return undefined;
+      if (!go || !goChanged) return undefined;
       const label = `go${go.version} ${go.os}/${go.arch}`;
       const task = opts.progress?.task(label, go.size);
       try {
@@ -356,138 +495,244 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     // Wait for every download to settle before failing, so nothing keeps writing into the cache after
     // we return; the first failure in lockfile order is the one reported.
     const limit = createLimit(concurrency);
-    const settled = await Promise.allSettled([fetchGo(), ...pkgs.map((p) => limit(() => fetchOne(p)))]);
+    const settled = await Promise.allSettled([fetchGo(), ...toLink.map((p) => limit(() => fetchOne(p)))]);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const goArchive = (settled[0] as PromiseFulfilledResult<string | undefined>).value;
-    const fetched = settled.slice(1).map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof fetchOne>>>).value);
+    const fetched = settled.slice(1).map((r) => (r as PromiseFulfilledResult<Fetched>).value);
     const byName = new Map(fetched.map((f) => [f.pkg.name, f]));
     // CEP-17: a python whose site-packages is not lib/pythonX.Y/site-packages (free-threaded
     // 3.13t: lib/python3.13t/site-packages) says so in its info/index.json.
-    const pythonFetched = byName.get('python');
-    if (python && pythonFetched && (needsPython || pkgs.some((p) => p.subdir === 'noarch' && !p.noarch))) {
-      const sp = await sitePackagesPathOf(pythonFetched.extracted);
+    if (python && (needsPython || pkgs.some((p) => p.subdir === 'noarch' && !p.noarch))) {
+      const pythonFetched = byName.get('python');
+      const pyDir = pythonFetched?.extracted ?? (oldPython ? String(oldPython.extracted_package_dir ?? '') : '');
+      const sp = pyDir ? await sitePackagesPathOf(pyDir) : undefined;
       if (sp) python.sitePackagesPath = sp;
     }
 
-    // Link into staging.
-    const staging = await createStaging(physical);
-    try {
+    const linkAll = async (destDir: string, metaRoot: string) => {
       const owners = new Map<string, string>();
       const safeDirs = new Set<string>();
-      for (const p of installOrder(pkgs)) {
+      for (const p of installOrder(toLink)) {
         const f = byName.get(p.name)!;
-        const dist = distOf(p);
-        // A package from a conda-lock / @EXPLICIT file carries no noarch kind: its own index.json says.
-        const noarch = p.noarch ?? (p.subdir === 'noarch' ? await noarchOf(f.extracted) : undefined);
-        const link = (extractedDir: string) =>
-          linkPackage({
-            extractedDir,
-            destDir: staging,
-            targetPrefix: prefix,
-            platform,
-            dist,
-            noarch,
-            python,
-            owners,
-            safeDirs,
-            copy: opts.copy,
-            warn,
-          });
-        const reextract = async (why: string) => {
-          warn(`${dist}: cached extraction ${f.extracted} ${why}; extracting again`);
-          await rm(f.extracted, { recursive: true, force: true });
-          await extractCached(extract, f.archive, f.key, opts.cacheDir);
-        };
-        let linked: Awaited<ReturnType<typeof link>>;
-        let reextracted = false;
-        try {
-          linked = await link(f.extracted);
-        } catch (err) {
-          // A cached extraction that lost files (a cache cleaner, a partial `rm`) or its info/: the
-          // archive is verified, so extract it again and link once more over this package's files.
-          if (!f.extractedFromCache || !(err instanceof InstallError) || err.code === E_PREFIX_TOO_LONG) throw err;
-          await reextract(`is incomplete (${err.message})`);
-          reextracted = true;
-          linked = await link(f.extracted);
-        }
-        if (linked.mismatches.length > 0 && f.extractedFromCache && !reextracted) {
-          // The cached extraction was modified (a hard-linked file edited in some prefix): extract
-          // the verified archive again and re-link this package over its own files.
-          await reextract(`was modified (${linked.mismatches[0]!.path})`);
-          linked = await link(f.extracted);
-        }
-        for (const m of linked.mismatches) {
-          warn(`${dist}: ${m.path} does not match the sha256 in the package's paths.json (expected ${m.expected}, got ${m.actual})`);
-        }
-        result.clobbers.push(...linked.clobbers);
+        const rec = await linkOne(f, destDir, { prefix, platform, python, owners, safeDirs, copy: opts.copy, warn, extract, cacheDir: opts.cacheDir, go: go !== undefined }, result);
         await writePrefixRecord(
-          staging,
+          metaRoot,
           buildPrefixRecord({
             pkg: p,
-            paths: linked.paths,
+            paths: rec.paths,
             requestedSpec: specsForPackage(p, lockfile.metadata.specs)[0] ?? '',
             extractedDir: f.extracted,
             tarballPath: f.archive,
-            hardlinked: linked.stats.hardlinked > 0,
+            hardlinked: rec.hardlinked,
           }),
         );
-        result.installed.push(dist);
+        result.installed.push(distOf(p));
       }
       if (go && goArchive) {
         const installGo = opts.installGo ?? (await import('./go.js')).installGoToolchain;
-        await installGo(goArchive, staging, platform, { finalPrefix: prefix });
+        await installGo(goArchive, destDir, platform, { finalPrefix: prefix });
       }
+    };
 
-      // History: keep the old log, append this transaction.
-      if (kind === 'environment') {
-        await copyFile(join(physical, CONDA_META, HISTORY_FILE), join(staging, CONDA_META, HISTORY_FILE)).catch(
-          (err: NodeJS.ErrnoException) => {
-            if (err.code !== 'ENOENT') throw err;
-          },
-        );
+    const removed = [...removedRecords, ...replacedRecords];
+    result.removed = removed.map(distOf);
+    // The requested specs, as conda records them: the lockfile's specs for packages of this set.
+    const wanted = new Set(pkgs.flatMap((p) => specsForPackage(p, lockfile.metadata.specs)));
+    const updateSpecs = [...new Set(lockfile.metadata.specs.filter((s) => wanted.has(s)))];
+    const updateNames = new Set(updateSpecs.map(specName));
+    const removeSpecs = [...new Set(oldRecords.filter((r) => r.requested_spec && !updateNames.has(r.name)).map((r) => r.name))].sort();
+    const historyEntry = formatHistoryEntry({
+      date: new Date(),
+      command: opts.command ?? `conda-go-lock install --platform ${platform} --prefix ${prefix}`,
+      added: toLink,
+      removed,
+      updateSpecs,
+      removeSpecs,
+    });
+    const newState: PrefixState = {
+      tool: 'conda-go-lock',
+      state_version: 1,
+      platform,
+      content_hash: lockfile.metadata.content_hash?.[platform] ?? null,
+      packages_hash: packageSetHash(pkgs),
+      only_go: onlyGo,
+      go: go ?? null,
+      ...(skipGo ? { skip_go: true } : {}),
+      prefix,
+    };
+
+    if (!existing) {
+      // A new prefix: built in a staging sibling and renamed into place.
+      const staging = await createStaging(physical);
+      try {
+        await linkAll(staging, staging);
+        await writeFileAtomic(join(staging, CONDA_META, HISTORY_FILE), historyEntry);
+        await writePrefixState(staging, newState);
+        // The prefix may have been created meanwhile by something that is not us: check again.
+        await assertReplaceablePrefix(physical);
+        await swapIntoPlace(staging, physical);
+      } catch (err) {
+        await removeStaging(staging);
+        throw err;
       }
-      const newKeys = new Set(pkgs.map((p) => `${distOf(p)} ${p.sha256.toLowerCase()}`));
-      const oldKeys = new Set(oldRecords.map((r) => `${distOf(r)} ${String(r.sha256).toLowerCase()}`));
-      const removed = oldRecords.filter((r) => !newKeys.has(`${distOf(r)} ${String(r.sha256).toLowerCase()}`));
-      const added = pkgs.filter((p) => !oldKeys.has(`${distOf(p)} ${p.sha256.toLowerCase()}`));
-      result.removed = removed.map(distOf);
-      // The requested specs, as conda records them: the lockfile's specs for packages of this set.
-      const wanted = new Set(pkgs.flatMap((p) => specsForPackage(p, lockfile.metadata.specs)));
-      const updateSpecs = [...new Set(lockfile.metadata.specs.filter((s) => wanted.has(s)))];
-      const updateNames = new Set(updateSpecs.map(specName));
-      const removeSpecs = [
-        ...new Set(oldRecords.filter((r) => r.requested_spec && !updateNames.has(r.name)).map((r) => r.name)),
-      ].sort();
-      await appendHistory(staging, {
-        date: new Date(),
-        command: opts.command ?? `conda-go-lock install --platform ${platform} --prefix ${prefix}`,
-        added,
-        removed,
-        updateSpecs,
-        removeSpecs,
-      });
-      await writePrefixState(staging, {
-        tool: 'conda-go-lock',
-        state_version: 1,
-        platform,
-        content_hash: lockfile.metadata.content_hash?.[platform] ?? null,
-        packages_hash: packageSetHash(pkgs),
-        only_go: onlyGo,
-        go: go ?? null,
-        ...(skipGo ? { skip_go: true } : {}),
-        prefix,
-      });
+      return result;
+    }
 
-      // The prefix may have been created meanwhile by something that is not us: check again.
-      await assertReplaceablePrefix(physical);
-      await swapIntoPlace(staging, physical);
+    // An existing environment: an incremental transaction (see journal.ts).
+    const txn = await beginTransaction(physical);
+    try {
+      await linkAll(txn.stage, txn.metaRoot);
+      const oldHistory = await readFile(join(physical, CONDA_META, HISTORY_FILE)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return Buffer.alloc(0);
+        throw err;
+      });
+      await writeFileAtomic(join(txn.meta, HISTORY_FILE), Buffer.concat([oldHistory, Buffer.from(historyEntry)]));
+      await writePrefixState(txn.metaRoot, newState);
     } catch (err) {
-      await removeStaging(staging);
+      await removeTree(txnDir(physical));
       throw err;
     }
+    const moveTrees = go && goArchive ? ['go'] : [];
+    const moves = await listStaged(txn.stage, new Set(moveTrees));
+    const newPaths = new Set(moves);
+    const keptOwner = new Map<string, string>();
+    for (const r of keep) for (const f of r.files ?? []) keptOwner.set(f, distOf(r));
+    const oldOwned = new Set(oldRecords.flatMap((r) => r.files ?? []));
+    const remove = new Set<string>();
+    for (const r of removed) for (const f of r.files ?? []) if (!keptOwner.has(f) && !newPaths.has(f)) remove.add(f);
+    const removeTrees: string[] = [];
+    if (goRemoved) {
+      removeTrees.push('go');
+      for (const s of GO_SCRIPT_PATHS) if (!newPaths.has(s)) remove.add(s);
+    }
+    // A new package file over a path a kept package owns is a clobber (both keep it in their records);
+    // over a path no package owns (added by hand or by pip), it replaces that file.
+    const unowned: string[] = [];
+    for (const rel of moves) {
+      const prev = keptOwner.get(rel);
+      if (prev !== undefined) {
+        result.clobbers.push({ path: rel, previous: prev, by: 'a package of this install' });
+        warn(`${rel}: file from ${prev} is clobbered by a package of this install`);
+      } else if (!oldOwned.has(rel) && !GO_SCRIPT_PATHS.includes(rel) && (await lstat(join(physical, rel)).catch(() => undefined))) {
+        unowned.push(rel);
+      }
+    }
+    if (unowned.length > 0) {
+      warn(`${unowned.length} file(s) no package owned are replaced by package files: ${unowned.slice(0, 5).map((p) => escapeControl(p)).join(', ')}${unowned.length > 5 ? ', …' : ''}`);
+    }
+    const metaAdd = (await readdir(txn.meta)).sort();
+    const metaRemove = removed.map((r) => prefixRecordFile(r));
+    testKillPoint('prepared');
+    const journal: Journal = {
+      journal_version: 1,
+      remove: [...remove].sort(),
+      remove_trees: removeTrees,
+      move: moves,
+      move_trees: moveTrees,
+      meta_remove: metaRemove,
+      meta_add: metaAdd,
+    };
+    await commitTransaction(physical, journal);
+    await applyTransaction(physical, journal);
     return result;
   } finally {
     await lock.release();
+  }
+}
+
+/** Link one fetched package into `destDir` (re-extracting a cache entry that turns out incomplete or modified). */
+async function linkOne(
+  f: Fetched,
+  destDir: string,
+  ctx: {
+    prefix: string;
+    platform: string;
+    python: PythonTarget | undefined;
+    owners: Map<string, string>;
+    safeDirs: Set<string>;
+    copy?: boolean;
+    warn: (m: string) => void;
+    extract: Extractor;
+    cacheDir: string;
+    /** Whether this install writes the Go activation scripts. */
+    go: boolean;
+  },
+  result: InstallResult,
+): Promise<{ paths: InstalledPath[]; hardlinked: boolean }> {
+  const p = f.pkg;
+  const dist = distOf(p);
+  // A package from a conda-lock / @EXPLICIT file carries no noarch kind: its own index.json says.
+  const noarch = p.noarch ?? (p.subdir === 'noarch' ? await noarchOf(f.extracted) : undefined);
+  const link = async (extractedDir: string) => {
+    await checkInstallerOwned(extractedDir, dist, ctx.go);
+    return linkPackage({
+      extractedDir,
+      destDir,
+      targetPrefix: ctx.prefix,
+      platform: ctx.platform,
+      dist,
+      noarch,
+      python: ctx.python,
+      owners: ctx.owners,
+      safeDirs: ctx.safeDirs,
+      copy: ctx.copy,
+      warn: ctx.warn,
+    });
+  };
+  const reextract = async (why: string) => {
+    ctx.warn(`${dist}: cached extraction ${f.extracted} ${why}; extracting again`);
+    await rm(f.extracted, { recursive: true, force: true });
+    await extractCached(ctx.extract, f.archive, f.key, ctx.cacheDir);
+  };
+  let linked: Awaited<ReturnType<typeof link>>;
+  let reextracted = false;
+  try {
+    linked = await link(f.extracted);
+  } catch (err) {
+    // A cached extraction that lost files (a cache cleaner, a partial `rm`) or its info/: the
+    // archive is verified, so extract it again and link once more over this package's files.
+    if (!f.extractedFromCache || !(err instanceof InstallError) || err.code === E_PREFIX_TOO_LONG || err.code === E_INSTALLER_OWNED) throw err;
+    await reextract(`is incomplete (${err.message})`);
+    reextracted = true;
+    linked = await link(f.extracted);
+  }
+  if (linked.mismatches.length > 0 && f.extractedFromCache && !reextracted) {
+    // The cached extraction was modified (a hard-linked file edited in some prefix): extract
+    // the verified archive again and re-link this package over its own files.
+    await reextract(`was modified (${linked.mismatches[0]!.path})`);
+    linked = await link(f.extracted);
+  }
+  for (const m of linked.mismatches) {
+    ctx.warn(`${dist}: ${m.path} does not match the sha256 in the package's paths.json (expected ${m.expected}, got ${m.actual})`);
+  }
+  result.clobbers.push(...linked.clobbers);
+  return { paths: linked.paths, hardlinked: linked.stats.hardlinked > 0 };
+}
+
+export const E_INSTALLER_OWNED = 'E_INSTALLER_OWNED';
+
+/**
+ * Files the installer writes itself are never a package's: a package owning a path under conda-meta/
+ * (records, history, our state, the transaction journal) is refused, and one shipping the Go activation
+ * scripts the installer writes (`etc/conda/activate.d/go.sh`, ...) conflicts with the pinned toolchain.
+ * Checked before anything of the package is linked.
+ */
+export async function checkInstallerOwned(extractedDir: string, dist: string, go: boolean): Promise<void> {
+  for (const e of await readPackagePaths(extractedDir, dist)) {
+    const path = e.path.replace(/\\/g, '/');
+    const top = path.split('/')[0]!.toLowerCase();
+    if (top === CONDA_META) {
+      throw new UnsafeArchiveError(
+        `${dist}: the package contains ${escapeControl(path)}; packages may not own files under conda-meta/ (the installer's records and history live there). The archive is refused`,
+      );
+    }
+    if (go && GO_SCRIPT_PATHS.includes(path)) {
+      throw new InstallError(
+        `${dist}: the package contains ${escapeControl(path)}, the activation script conda-go-lock writes for the pinned Go toolchain; ` +
+          `leave the package out or install with --no-go`,
+        { code: E_INSTALLER_OWNED },
+      );
+    }
   }
 }

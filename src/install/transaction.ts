@@ -14,6 +14,7 @@ import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFi
 import { basename, dirname, join } from 'node:path';
 import { onExitCleanup } from '../cleanup.js';
 import { InstallError } from '../errors.js';
+import { removeTree } from './journal.js';
 
 export const E_PREFIX_LOCKED = 'E_PREFIX_LOCKED';
 export const E_PREFIX_NOT_ENV = 'E_PREFIX_NOT_ENV';
@@ -175,8 +176,20 @@ export async function withPrefixLock<T>(prefix: string, fn: () => Promise<T>): P
   }
 }
 
-/** Throw unless `prefix` is absent, empty, or an environment (has conda-meta/). */
-export async function assertReplaceablePrefix(prefix: string): Promise<'absent' | 'empty' | 'environment'> {
+export const E_PREFIX_FOREIGN = 'E_PREFIX_FOREIGN';
+export const E_PREFIX_CONDA_BASE = 'E_PREFIX_CONDA_BASE';
+
+/** What an existing prefix is: ours, or made by someone else. */
+export type PrefixKind = 'absent' | 'empty' | 'environment' | 'adopted';
+
+/**
+ * Throw unless `prefix` is absent, empty, or an environment conda-go-lock made (conda-meta/ with our
+ * state file). A directory with conda-meta/ that we did not make (a conda or micromamba environment,
+ * a folder with an empty conda-meta/) is refused naming what was found, unless `adopt` is set, which
+ * makes it 'adopted': its records are taken as installed packages. A conda base installation (envs/,
+ * pkgs/, condabin/) is refused even then: other environments and conda itself live in it.
+ */
+export async function assertReplaceablePrefix(prefix: string, opts: { adopt?: boolean } = {}): Promise<PrefixKind> {
   let st;
   try {
     st = await stat(prefix);
@@ -189,11 +202,37 @@ export async function assertReplaceablePrefix(prefix: string): Promise<'absent' 
   }
   const entries = await readdir(prefix);
   if (entries.length === 0) return 'empty';
-  if (entries.includes('conda-meta')) return 'environment';
+  if (!entries.includes('conda-meta')) {
+    throw new InstallError(
+      `${prefix} is a non-empty directory without conda-meta/; refusing to install into it (it is not an environment). ` +
+        `Choose another prefix or empty it first`,
+      { code: E_PREFIX_NOT_ENV },
+    );
+  }
+  const meta = await readdir(join(prefix, 'conda-meta')).catch(() => [] as string[]);
+  if (meta.includes('conda-go-lock') || meta.includes('conda-go-lock.json')) return 'environment';
+  const records = meta.filter((n) => n.endsWith('.json') && !n.startsWith('.'));
+  const found: string[] = [];
+  if (records.length > 0) {
+    const shown = records.slice(0, 3).map((n) => n.replace(/\.json$/, ''));
+    found.push(`${records.length} package record(s) in conda-meta/ (${shown.join(', ')}${records.length > 3 ? ', …' : ''})`);
+  } else if (meta.length === 0) found.push('an empty conda-meta/');
+  if (meta.includes('history')) found.push('conda-meta/history');
+  const base = ['envs', 'pkgs', 'condabin'].filter((d) => entries.includes(d));
+  for (const d of base) found.push(`${d}/`);
+  if (base.length > 0) {
+    throw new InstallError(
+      `${prefix} is a conda installation (base environment): it has ${found.join(', ')}. conda-go-lock never installs into one, ` +
+        `not even with --adopt (other environments and conda itself live there); choose another prefix`,
+      { code: E_PREFIX_CONDA_BASE },
+    );
+  }
+  if (opts.adopt) return 'adopted';
   throw new InstallError(
-    `${prefix} is a non-empty directory without conda-meta/; refusing to replace it (it is not an environment). ` +
-      `Choose another prefix or empty it first`,
-    { code: E_PREFIX_NOT_ENV },
+    `${prefix} is an environment conda-go-lock did not make: it has ${found.join(', ')} and no conda-meta/conda-go-lock. ` +
+      `Refusing to change it; pass --adopt to take it over (its packages not in the lockfile are removed through their own file lists, ` +
+      `files no package owns are kept), or choose another prefix`,
+    { code: E_PREFIX_FOREIGN },
   );
 }
 
@@ -238,7 +277,7 @@ export async function swapIntoPlace(staging: string, prefix: string): Promise<vo
     if (aside) await rename(aside, prefix).catch(() => {});
     throw new InstallError(`could not move the new environment into ${prefix}: ${(err as Error).message}`, { cause: err });
   }
-  if (aside) await rm(aside, { recursive: true, force: true });
+  if (aside) await removeTree(aside);
 }
 
 /**
@@ -270,18 +309,18 @@ export async function recoverInterrupted(prefix: string): Promise<string[]> {
       prefixExists = true;
       done.push(`restored ${prefix} from ${n}`);
     } else {
-      await rm(join(dir, n), { recursive: true, force: true });
+      await removeTree(join(dir, n));
       done.push(`removed ${n}`);
     }
   }
   for (const n of stagings) {
-    await rm(join(dir, n), { recursive: true, force: true });
+    await removeTree(join(dir, n));
     done.push(`removed ${n}`);
   }
   return done;
 }
 
 export async function removeStaging(staging: string): Promise<void> {
-  await rm(staging, { recursive: true, force: true });
+  await removeTree(staging);
   forgetStaging(staging);
 }

@@ -7,6 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import { Channel } from '../conda/channel.js';
+import { unsafeRecordField } from '../conda/record.js';
+import { escapeControl } from '../escape.js';
 import { LockfileError } from '../errors.js';
 import { LOCKFILE_VERSION, type Lockfile } from './model.js';
 import { describeSchemaError, instancePathSegments, schemaErrors } from './schema.js';
@@ -127,6 +129,13 @@ function checkConsistency(lf: Lockfile, path: string, doc: Document, lc: LineCou
         `${path}${lineOf(doc, lc, ['packages', i, 'platform'])}: packages[${i}] (${p.name} ${p.version}) is for platform ${p.platform}, which metadata.platforms does not list`,
         { code: 'E_LOCKFILE_INVALID' },
       );
+    }
+    // The schema's patterns say the same; checked again here because these strings become file names.
+    const unsafe = unsafeRecordField(p);
+    if (unsafe !== undefined) {
+      throw new LockfileError(`${path}${lineOf(doc, lc, ['packages', i])}: packages[${i}]: ${escapeControl(unsafe)}`, {
+        code: 'E_LOCKFILE_INVALID',
+      });
     }
     const key = `${p.platform}\0${p.name}`;
     const prev = seen.get(key);

@@ -46,6 +46,14 @@ export function fieldName(segments: Array<string | number>): string {
   return pathText(segments);
 }
 
+/** What the schema's patterns for a package's name/version/build/fn allow (same rules as src/conda/record.ts). */
+const RECORD_FIELD_CHARS: Record<string, string> = {
+  name: 'must be letters, digits and _ . + - (not starting with . + -)',
+  version: 'must be letters, digits and _ . + ! * -',
+  build: 'must be letters, digits and _ . + -',
+  fn: 'must be <name>-<version>-<build>.conda or .tar.bz2 in letters, digits and _ . + ! * -',
+};
+
 /** A human sentence for one ajv error (without location). */
 export function describeSchemaError(e: ErrorObject): { field: string; message: string } {
   const segs = instancePathSegments(e.instancePath);
@@ -71,7 +79,10 @@ export function describeSchemaError(e: ErrorObject): { field: string; message: s
     case 'pattern': {
       const pattern = String(p.pattern);
       let what = `must match ${pattern}`;
-      if (pattern === '^[0-9a-f]{64}$') what = 'must be a sha256: 64 lowercase hex digits';
+      const last = segs[segs.length - 1];
+      if (segs[0] === 'packages' && typeof last === 'string' && last in RECORD_FIELD_CHARS) {
+        what = `${RECORD_FIELD_CHARS[last]}; no path separators, spaces or control characters (it names files in the prefix)`;
+      } else if (pattern === '^[0-9a-f]{64}$') what = 'must be a sha256: 64 lowercase hex digits';
       else if (pattern === '^[0-9a-f]{32}$') what = 'must be an md5: 32 lowercase hex digits';
       return { field: fieldName(segs), message: what };
     }

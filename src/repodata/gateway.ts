@@ -20,8 +20,9 @@ import type { RepoDataRecord } from '../conda/record.js';
 import { HttpClient, isNotFound } from '../net/http.js';
 import { silentProgress, type ProgressReporter } from '../net/progress.js';
 import { redactUrl } from '../net/redact.js';
+import { escapeControl } from '../escape.js';
 import { RepodataCache, defaultCacheDir, sha256Hex } from './cache.js';
-import { makeContext, normaliseRecord, RepoDataIndex, type RecordContext } from './parse.js';
+import { makeContext, normaliseRecord, RepoDataIndex, safeRecord, type RecordContext } from './parse.js';
 import { decompressZstd, ZstdError } from './zstd.js';
 
 /** What the gateway needs from a channel (src/conda/channel.ts `Channel` fits). */
@@ -188,14 +189,16 @@ function recordsFromShard(shard: unknown, ctx: RecordContext, name: string): Rep
     for (const fn in conda) {
       if (removed?.has(fn)) continue;
       stems.add(fn.replace(/\.conda$/, ''));
-      out.push(normaliseRecord(conda[fn]!, fn, ctx));
+      const rec = safeRecord(normaliseRecord(conda[fn]!, fn, ctx), ctx);
+      if (rec) out.push(rec);
     }
   }
   if (tar && typeof tar === 'object') {
     for (const fn in tar) {
       if (removed?.has(fn)) continue;
       if (fn.endsWith('.tar.bz2') && stems.has(fn.slice(0, -8))) continue;
-      out.push(normaliseRecord(tar[fn]!, fn, ctx));
+      const rec = safeRecord(normaliseRecord(tar[fn]!, fn, ctx), ctx);
+      if (rec) out.push(rec);
     }
   }
   // A shard only holds its own name; ignore anything else defensively.
@@ -395,13 +398,29 @@ export class Gateway {
     publicBase: string,
   ): Promise<Source> {
     const source = redactUrl(url);
+    const onUnsafe = this.unsafeReporter(channel, subdir);
     if (file === SHARDS_INDEX) {
-      const index = await this.decodeIndex(body, url, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source });
+      const index = await this.decodeIndex(body, url, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source, onUnsafe });
       return new ShardSource(channel, subdir, index, (u, sha, name) => this.fetchShard(u, sha, name));
     }
     const json = file.endsWith('.zst') ? await this.decompress(body, url) : body;
-    const index = new RepoDataIndex(json, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source });
+    const index = new RepoDataIndex(json, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source, onUnsafe });
     return new FullSource(file as SourceKind, channel, subdir, index);
+  }
+
+  /**
+   * Records whose name/version/build/subdir/fn could name a path outside the prefix are dropped when
+   * read; the first one of a channel subdir is reported as one warning (records are read lazily, per name).
+   */
+  private unsafeReporter(channel: GatewayChannel, subdir: string): (fn: string, reason: string) => void {
+    let warned = false;
+    return (fn, reason) => {
+      if (warned) return;
+      warned = true;
+      this.progress.log(
+        `warning: ${channelLabel(channel)}/${subdir}: ignoring package records with unsafe names (first: ${escapeControl(fn)}: ${escapeControl(reason)}); the channel's repodata is malformed or hostile`,
+      );
+    };
   }
 
   private async decompress(body: Buffer, url: string): Promise<Buffer> {
@@ -422,7 +441,7 @@ export class Gateway {
   private async decodeIndex(
     body: Buffer,
     url: string,
-    parseOpts: { channel: string; subdir: string; baseUrl: string; source: string },
+    parseOpts: { channel: string; subdir: string; baseUrl: string; source: string; onUnsafe?: (fn: string, reason: string) => void },
   ): Promise<ShardIndex> {
     let raw: unknown;
     try {

@@ -14,7 +14,7 @@
  * The loop is written for speed: the solver's scale bench feeds ~200k records through it.
  */
 import { InputError } from '../errors.js';
-import { normaliseTimestamp, type NoArchKind, type RepoDataRecord } from '../conda/record.js';
+import { normaliseTimestamp, unsafeRecordField, type NoArchKind, type RepoDataRecord } from '../conda/record.js';
 import { stripCredentials } from '../net/redact.js';
 
 export interface ParseRepoDataOptions {
@@ -29,6 +29,11 @@ export interface ParseRepoDataOptions {
   baseUrl?: string;
   /** Name of the source for error messages (file path or redacted URL). */
   source?: string;
+  /**
+   * Called for each record dropped because its name, version, build, subdir or file name could
+   * reach outside a prefix or cache directory (path separators, `..`, control characters).
+   */
+  onUnsafe?: (fn: string, reason: string) => void;
 }
 
 type Json = Record<string, unknown>;
@@ -40,7 +45,8 @@ const CONDA = '.conda';
 export function parseRepoData(input: string | Uint8Array | object, options: ParseRepoDataOptions = {}): RepoDataRecord[] {
   const out: RepoDataRecord[] = [];
   visitRepoData(input, options, (raw, fn, ctx) => {
-    out.push(normaliseRecord(raw, fn, ctx));
+    const rec = safeRecord(normaliseRecord(raw, fn, ctx), ctx);
+    if (rec) out.push(rec);
   });
   return out;
 }
@@ -77,7 +83,11 @@ export class RepoDataIndex {
     let recs = this.built.get(name);
     if (recs === undefined) {
       const entries = this.raw.get(name);
-      recs = entries ? entries.map((e) => normaliseRecord(e.raw, e.fn, e.ctx)) : [];
+      recs = [];
+      for (const e of entries ?? []) {
+        const rec = safeRecord(normaliseRecord(e.raw, e.fn, e.ctx), e.ctx);
+        if (rec) recs.push(rec);
+      }
       this.built.set(name, recs);
     }
     return recs;
@@ -182,6 +192,15 @@ export interface RecordContext {
   urlPrefix: string | undefined;
   /** Source name for messages. */
   source: string;
+  onUnsafe?: (fn: string, reason: string) => void;
+}
+
+/** `rec`, or undefined (reported to `ctx.onUnsafe`) when one of its path-forming fields is unsafe. */
+export function safeRecord(rec: RepoDataRecord, ctx: RecordContext): RepoDataRecord | undefined {
+  const why = unsafeRecordField(rec);
+  if (why === undefined) return rec;
+  ctx.onUnsafe?.(rec.fn, why);
+  return undefined;
 }
 
 /** Build the context for a file; `info` is the repodata `info` / `metadata` object. */
@@ -198,7 +217,7 @@ export function makeContext(options: ParseRepoDataOptions, info: Json | undefine
   }
   let channel = options.channel;
   if (channel === undefined && base !== undefined) channel = channelFromSubdirUrl(base, subdir);
-  return { channel: channel?.replace(/\/+$/, ''), subdir, urlPrefix, source: options.source ?? 'repodata' };
+  return { channel: channel?.replace(/\/+$/, ''), subdir, urlPrefix, source: options.source ?? 'repodata', onUnsafe: options.onUnsafe };
 }
 
 function withSlash(u: string): string {

@@ -92,7 +92,10 @@ describe('staging and swap', () => {
   it.each([
     ['absent', async (_p: string) => {}, 'absent'],
     ['empty', async (p: string) => mkdir(p, { recursive: true }), 'empty'],
-    ['an environment', async (p: string) => mkdir(join(p, 'conda-meta'), { recursive: true }), 'environment'],
+    ['an environment conda-go-lock made', async (p: string) => {
+      await mkdir(join(p, 'conda-meta'), { recursive: true });
+      await writeFile(join(p, 'conda-meta', 'conda-go-lock'), '{}');
+    }, 'environment'],
   ] as const)('assertReplaceablePrefix: %s prefix is accepted', async (_n, setup, expected) => {
     const p = prefixPath();
     await setup(p);

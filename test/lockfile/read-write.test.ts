@@ -130,7 +130,9 @@ describe('quoting', () => {
     expect(generic.packages[0]!.build).toBe(v);
     const yaml11 = yamlParse(text, { version: '1.1' }) as Lockfile;
     expect(yaml11.packages[0]!.version).toBe(v);
-    expect(parseLockfile(text, 'x.yml').packages[0]!.version).toBe(v);
+    // '1:20' and '~' are YAML traps but not conda versions: the reader refuses them (they name files).
+    if (/^[A-Za-z0-9_.+!*-]+$/.test(v)) expect(parseLockfile(text, 'x.yml').packages[0]!.version).toBe(v);
+    else expect(() => parseLockfile(text, 'x.yml')).toThrow(/must be letters, digits/);
   });
 
   it('quotes every version and build, even unambiguous ones', () => {

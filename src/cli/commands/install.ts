@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { hostPlatform, parsePlatform } from '../../conda/platform.js';
 import { ExitCode, LockfileError, UsageError } from '../../errors.js';
 import { readPrefixState } from '../../install/conda-meta.js';
-import { installLockfile } from '../../install/install.js';
+import { installLockfile, type InstallPlan } from '../../install/install.js';
+import { escapeControl } from '../../escape.js';
 import { readAnyLockfile } from '../../lockfile/foreign/index.js';
 import { HttpClient, minSpeedFromEnv } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
@@ -17,7 +18,21 @@ export interface InstallCommandOptions {
   cacheDir?: string;
   concurrency: string;
   go: boolean;
+  adopt?: boolean;
   quiet?: boolean;
+}
+
+/** conda-style summary of a transaction, printed before anything changes. */
+export function formatPlan(plan: InstallPlan): string[] {
+  const goPart = plan.go === 'add' || plan.go === 'change' || plan.go === 'remove' ? `, Go toolchain: ${plan.go}` : '';
+  const lines = [
+    `${plan.fresh ? 'Creating' : 'Updating'} ${escapeControl(plan.prefix)} (${plan.platform}): ${plan.remove.length} to remove, ${plan.change.length} to change, ${plan.add.length} to add, ${plan.keep} unchanged${goPart}`,
+  ];
+  for (const d of plan.remove) lines.push(`  - ${escapeControl(d)}`);
+  for (const c of plan.change) lines.push(`  ~ ${escapeControl(c.from)} -> ${escapeControl(c.to)}`);
+  // A new prefix lists only the count: every package is an addition.
+  if (!plan.fresh) for (const d of plan.add) lines.push(`  + ${escapeControl(d)}`);
+  return lines;
 }
 
 export async function installCommand(opts: InstallCommandOptions): Promise<number> {
@@ -53,6 +68,10 @@ export async function installCommand(opts: InstallCommandOptions): Promise<numbe
     cacheDir: opts.cacheDir ?? defaultCacheDir(),
     concurrency,
     progress,
+    adopt: opts.adopt,
+    onPlan: (plan) => {
+      for (const line of formatPlan(plan)) progress.log(line);
+    },
     command: ['conda-go-lock', 'install', '--lockfile', opts.lockfile, '-p', opts.prefix, '--platform', platform].join(' '),
     onWarning: (m) => progress.log(`warning: ${m}`),
   }).catch((err: unknown) => {
@@ -60,11 +79,11 @@ export async function installCommand(opts: InstallCommandOptions): Promise<numbe
     throw installNetworkAdvice(err);
   });
   if (result.upToDate) {
-    progress.log(`${prefix} is already up to date (${platform})`);
+    progress.log(`${escapeControl(prefix)} is already up to date (${platform})`);
   } else {
     const goNote = result.go ? `, go ${result.go.version}` : '';
     progress.log(
-      `Installed ${result.installed.length} package(s)${goNote} into ${prefix} (${platform}; ${result.downloaded} downloaded, ${result.reused} from cache${result.removed.length ? `, ${result.removed.length} removed` : ''})`,
+      `Installed ${result.installed.length} package(s)${goNote} into ${escapeControl(prefix)} (${platform}; ${result.downloaded} downloaded, ${result.reused} from cache${result.removed.length ? `, ${result.removed.length} removed` : ''})`,
     );
   }
   progress.stop();
