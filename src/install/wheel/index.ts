@@ -1,0 +1,11 @@
+/**
+ * src/install/wheel: install, verify and remove PyPI wheels in a conda prefix (issue 12).
+ * See docs/install.md "PyPI wheels".
+ */
+export { installWheel, INSTALLER_NAME, type DirectUrl, type InstallWheelOptions, type InstalledWheel, type InstalledWheelFile } from './install.js';
+export { listInstalledWheels, readInstalledRecord, uninstallWheel, verifyWheel } from './uninstall.js';
+export type { InstalledDistInfo, RecordedFile, UninstallResult, WheelProblem, WheelProblemKind } from './uninstall.js';
+export { wheelLayout, type WheelLayout, type WheelTarget } from './layout.js';
+export { defaultEntryPointWriter, type EntryPointWriter, type GeneratedFile, type WheelEntryPoint } from './entry-points.js';
+export { normalizeName, parseWheelFilename, type WheelName } from './filename.js';
+export { formatRecord, parseRecord, recordHash, type RecordRow } from './record.js';
