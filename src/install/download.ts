@@ -4,6 +4,7 @@
  *   <cacheDir>/pkgs/<sha256>/<fn>          verified archives (reused after re-verification)
  *   <cacheDir>/extracted/<sha256>/          extracted packages (reused as they are)
  *   <cacheDir>/go/<sha256>/<filename>       verified Go toolchain archives
+ *   <cacheDir>/wheels/<sha256>/<filename>   verified PyPI wheels (installed straight from the zip)
  *
  * Order of checks on a fresh download: size first, then sha256 (md5 only where no sha256 is pinned),
  * all BEFORE anything is extracted. A mismatch deletes the cache entry and throws IntegrityError
@@ -154,7 +155,7 @@ export async function fetchVerified(
   http: Downloader,
   a: PinnedArtifact,
   cacheDir: string,
-  kind: 'pkgs' | 'go' = 'pkgs',
+  kind: 'pkgs' | 'go' | 'wheels' = 'pkgs',
   onProgress?: (received: number, total: number | undefined) => void,
 ): Promise<FetchResult> {
   const dir = join(cacheDir, kind, cacheKey(a));

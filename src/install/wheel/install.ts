@@ -66,6 +66,8 @@ export interface InstalledWheel {
   /** Every file written, RECORD included, sorted by path. */
   files: InstalledWheelFile[];
   entryPoints: string[];
+  /** Directories this install created in `destDir` (relative, parents first), for a rollback. */
+  createdDirs: string[];
 }
 
 /** Members whose contents RECORD cannot describe (RECORD itself and its signatures). */
@@ -307,13 +309,14 @@ export async function installWheel(opts: InstallWheelOptions): Promise<Installed
 
       // --- 3. move into destDir ------------------------------------------------------------------
       const all = [...written.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-      await moveInto(tmp, destDir, all.map((f) => f.path), label);
+      const createdDirs = await moveInto(tmp, destDir, all.map((f) => f.path), label);
       return {
         name: wantName,
         version,
         distInfo: distInfoDest,
         files: all,
         entryPoints: entryPoints.map((e) => e.name).sort(),
+        createdDirs,
       };
     } finally {
       await rm(tmp, { recursive: true, force: true });
@@ -362,7 +365,7 @@ function isInside(child: string, parent: string): boolean {
  * when a destination exists or a parent directory resolves outside `to`; on a failure midway
  * the files moved so far and the directories created are removed again.
  */
-async function moveInto(from: string, to: string, paths: readonly string[], label: string): Promise<void> {
+async function moveInto(from: string, to: string, paths: readonly string[], label: string): Promise<string[]> {
   await mkdir(to, { recursive: true });
   const root = await realpath(to);
   const exists = async (p: string) => (await lstat(p).catch(() => undefined)) !== undefined;
@@ -401,6 +404,7 @@ async function moveInto(from: string, to: string, paths: readonly string[], labe
   }
   const moved: string[] = [];
   const made: string[] = [];
+  const madeRel: string[] = [];
   try {
     for (const p of paths) {
       const parts = p.split('/');
@@ -409,6 +413,7 @@ async function moveInto(from: string, to: string, paths: readonly string[], labe
         try {
           await mkdir(abs);
           made.push(abs);
+          madeRel.push(parts.slice(0, i).join('/'));
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         }
@@ -426,6 +431,7 @@ async function moveInto(from: string, to: string, paths: readonly string[], labe
     for (const d of made.reverse()) await rmdir(d).catch(() => {});
     throw e;
   }
+  return madeRel;
 }
 
 /** Read a text file of an installed dist-info (INSTALLER, RECORD ...), undefined when absent. */

@@ -1,0 +1,227 @@
+/**
+ * `syncWheels`: make a prefix hold exactly the locked wheels of a platform.
+ *
+ * 1. Every wheel is downloaded through the same verified path as conda packages
+ *    (`fetchVerified`: size then sha256 checked before anything is unpacked, content-addressed
+ *    cache under `<cacheDir>/wheels/<sha256>/`). A mismatch fails here, before the prefix is touched.
+ * 2. Wheels we installed earlier (INSTALLER `conda-go-lock`) that are not locked any more, or are
+ *    locked with another version or file, are removed by their RECORD.
+ * 3. The missing ones are installed (`installWheel`), sorted by name. When one fails, the ones
+ *    this call installed are removed again.
+ * 4. `conda-meta/conda-go-lock-pypi` records which wheel file each project came from (name,
+ *    version, filename, url, sha256, dist-info), for `verify` and the next sync.
+ */
+import { mkdir, readFile, rename, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InstallError } from '../../errors.js';
+import { createLimit } from '../../net/limit.js';
+import type { ProgressReporter } from '../../net/progress.js';
+import { fetchVerified, type Downloader } from '../download.js';
+import type { EntryPointWriter } from './entry-points.js';
+import { normalizeName } from './filename.js';
+import { installWheel, type DirectUrl, type InstalledWheel } from './install.js';
+import type { WheelTarget } from './layout.js';
+import { listInstalledWheels, uninstallWheel } from './uninstall.js';
+
+/** What install needs of a lockfile `pypi` entry (LockedPypiPackage, structurally). */
+export interface WheelPin {
+  name: string;
+  version: string;
+  filename: string;
+  url: string;
+  sha256: string;
+  size: number;
+  requested_by?: string[];
+}
+
+/** Our record of installed wheels. Not `*.json`: conda reads every conda-meta/*.json as a package. */
+export const WHEEL_STATE_FILE = 'conda-go-lock-pypi';
+
+export interface WheelStateEntry {
+  name: string;
+  version: string;
+  filename: string;
+  url: string;
+  sha256: string;
+  dist_info: string;
+  requested: boolean;
+}
+
+export async function readWheelState(prefix: string): Promise<WheelStateEntry[]> {
+  let text: string;
+  try {
+    text = await readFile(join(prefix, 'conda-meta', WHEEL_STATE_FILE), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    throw e;
+  }
+  try {
+    const j = JSON.parse(text) as { wheels?: WheelStateEntry[] };
+    if (!Array.isArray(j.wheels)) throw new Error('no "wheels" list');
+    return j.wheels;
+  } catch (e) {
+    throw new InstallError(`${join(prefix, 'conda-meta', WHEEL_STATE_FILE)} is not valid (${(e as Error).message}); remove the prefix and install again`, {
+      cause: e,
+    });
+  }
+}
+
+export async function writeWheelState(prefix: string, wheels: readonly WheelStateEntry[]): Promise<void> {
+  const dir = join(prefix, 'conda-meta');
+  await mkdir(dir, { recursive: true });
+  const sorted = [...wheels].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const file = join(dir, WHEEL_STATE_FILE);
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify({ tool: 'conda-go-lock', state_version: 1, wheels: sorted }, null, 2) + '\n');
+  await rename(tmp, file);
+}
+
+/** The name of a PEP 508 requirement (`requests[socks] >=2` → `requests`), normalised. */
+export function requirementName(req: string): string {
+  return normalizeName(/^\s*([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(req)?.[1] ?? req.trim());
+}
+
+/** `name @ https://...` → the URL, else undefined. */
+export function requirementUrl(req: string): string | undefined {
+  return /^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*@\s*(\S+)/.exec(req)?.[1]?.replace(/;.*$/, '');
+}
+
+/** Whether the user's `pip:` requirements name this project (REQUESTED), and its PEP 610 record. */
+export function requestInfo(pin: WheelPin, requirements: readonly string[]): { requested: boolean; directUrl?: DirectUrl } {
+  const mine = requirements.filter((r) => requirementName(r) === normalizeName(pin.name));
+  const url = mine.map(requirementUrl).find((u) => u !== undefined);
+  return {
+    requested: mine.length > 0,
+    directUrl: url ? { url: pin.url, archive_info: { hashes: { sha256: pin.sha256.toLowerCase() }, hash: `sha256=${pin.sha256.toLowerCase()}` } } : undefined,
+  };
+}
+
+export interface SyncWheelsOptions {
+  pins: readonly WheelPin[];
+  http: Downloader;
+  cacheDir: string;
+  /** Where files are written now: the prefix or its staging directory. */
+  destDir: string;
+  target: WheelTarget;
+  /** The lockfile's `metadata.pypi.requirements` (REQUESTED and direct_url.json come from them). */
+  requirements?: readonly string[];
+  concurrency?: number;
+  progress?: ProgressReporter;
+  entryPointWriter?: EntryPointWriter;
+  /** The URL to download a pin from (credentials put back), default its `url`. */
+  downloadUrl?: (pin: WheelPin) => string;
+}
+
+export interface SyncWheelsResult {
+  installed: InstalledWheel[];
+  /** `name-version` of wheels removed by their RECORD. */
+  removed: string[];
+  downloaded: number;
+  reused: number;
+}
+
+const key = (p: { name: string; version: string; sha256: string }) => `${normalizeName(p.name)} ${p.version} ${p.sha256.toLowerCase()}`;
+
+/** Download (verified) every pin; returns the cache paths in pin order. Nothing in the prefix is touched. */
+export async function fetchWheels(opts: Pick<SyncWheelsOptions, 'pins' | 'http' | 'cacheDir' | 'concurrency' | 'progress' | 'downloadUrl'>) {
+  const limit = createLimit(opts.concurrency ?? 4);
+  let downloaded = 0;
+  let reused = 0;
+  const settled = await Promise.allSettled(
+    opts.pins.map((pin) =>
+      limit(async () => {
+        const task = opts.progress?.task(pin.filename, pin.size);
+        try {
+          const got = await fetchVerified(
+            opts.http,
+            { label: `${pin.name} ${pin.version} (${pin.filename})`, url: opts.downloadUrl?.(pin) ?? pin.url, fn: pin.filename, sha256: pin.sha256, size: pin.size },
+            opts.cacheDir,
+            'wheels',
+            (n) => task?.update(n),
+          );
+          if (got.cached) reused++;
+          else downloaded++;
+          return got.path;
+        } finally {
+          task?.done();
+        }
+      }),
+    ),
+  );
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return { paths: settled.map((r) => (r as PromiseFulfilledResult<string>).value), downloaded, reused };
+}
+
+export async function syncWheels(opts: SyncWheelsOptions): Promise<SyncWheelsResult> {
+  const seen = new Map<string, WheelPin>();
+  for (const p of opts.pins) {
+    const n = normalizeName(p.name);
+    const prev = seen.get(n);
+    if (prev) throw new InstallError(`the lockfile lists the PyPI project ${n} twice (${prev.filename} and ${p.filename}); re-lock`);
+    seen.set(n, p);
+  }
+  const pins = [...opts.pins].sort((a, b) => (normalizeName(a.name) < normalizeName(b.name) ? -1 : 1));
+  const fetched = await fetchWheels({ ...opts, pins });
+  const requirements = opts.requirements ?? [];
+
+  // What is there now.
+  const state = await readWheelState(opts.destDir);
+  const stateByName = new Map(state.map((s) => [normalizeName(s.name), s]));
+  const present = await listInstalledWheels(opts.destDir, opts.target);
+  const want = new Set(pins.map(key));
+  const keepNames = new Set<string>();
+  const removed: string[] = [];
+  for (const w of present) {
+    const s = stateByName.get(w.name);
+    const same = s !== undefined && s.dist_info === w.distInfo && want.has(key({ name: w.name, version: s.version, sha256: s.sha256 }));
+    if (same) {
+      keepNames.add(w.name);
+      continue;
+    }
+    await uninstallWheel(opts.destDir, w.distInfo, opts.target);
+    removed.push(`${w.name}-${w.version}`);
+  }
+
+  const installed: InstalledWheel[] = [];
+  const entries: WheelStateEntry[] = state.filter((s) => keepNames.has(normalizeName(s.name)));
+  try {
+    for (let i = 0; i < pins.length; i++) {
+      const pin = pins[i]!;
+      if (keepNames.has(normalizeName(pin.name))) continue;
+      const info = requestInfo(pin, requirements);
+      const got = await installWheel({
+        wheel: fetched.paths[i]!,
+        filename: pin.filename,
+        destDir: opts.destDir,
+        target: opts.target,
+        requested: info.requested,
+        directUrl: info.directUrl,
+        entryPointWriter: opts.entryPointWriter,
+      });
+      if (got.name !== normalizeName(pin.name)) {
+        await uninstallWheel(opts.destDir, got.distInfo, opts.target);
+        throw new InstallError(`${pin.filename} installs the project ${got.name}, but the lockfile pins it as ${pin.name}; re-lock`, { code: 'E_WHEEL_INVALID' });
+      }
+      installed.push(got);
+      entries.push({
+        name: got.name,
+        version: pin.version,
+        filename: pin.filename,
+        url: pin.url,
+        sha256: pin.sha256.toLowerCase(),
+        dist_info: got.distInfo,
+        requested: info.requested,
+      });
+    }
+  } catch (e) {
+    // Take back what this call installed, including the directories it created (bin/, site-packages/ ...).
+    for (const w of installed.reverse()) {
+      await uninstallWheel(opts.destDir, w.distInfo, opts.target).catch(() => {});
+      for (const d of [...w.createdDirs].reverse()) await rmdir(join(opts.destDir, ...d.split('/'))).catch(() => {});
+    }
+    throw e;
+  }
+  await writeWheelState(opts.destDir, entries);
+  return { installed, removed, downloaded: fetched.downloaded, reused: fetched.reused };
+}
