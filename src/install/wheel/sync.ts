@@ -5,9 +5,9 @@
  *    (`fetchVerified`: size then sha256 checked before anything is unpacked, content-addressed
  *    cache under `<cacheDir>/wheels/<sha256>/`). A mismatch fails here, before the prefix is touched.
  * 2. Wheels we installed earlier (INSTALLER `conda-go-lock`) that are not locked any more, or are
- *    locked with another version or file, are removed by their RECORD.
- * 3. The missing ones are installed (`installWheel`), sorted by name. When one fails, the ones
- *    this call installed are removed again.
+ *    locked with another version or file, are removed by their RECORD (`removeUnlockedWheels`).
+ * 3. The missing ones are installed (`installLockedWheels`), sorted by name. When one fails, the
+ *    ones this call installed are removed again.
  * 4. `conda-meta/conda-go-lock-pypi` records which wheel file each project came from (name,
  *    version, filename, url, sha256, dist-info), for `verify` and the next sync.
  */
@@ -153,42 +153,69 @@ export async function fetchWheels(opts: Pick<SyncWheelsOptions, 'pins' | 'http' 
   return { paths: settled.map((r) => (r as PromiseFulfilledResult<string>).value), downloaded, reused };
 }
 
-export async function syncWheels(opts: SyncWheelsOptions): Promise<SyncWheelsResult> {
+function checkPins(pins: readonly WheelPin[]): WheelPin[] {
   const seen = new Map<string, WheelPin>();
-  for (const p of opts.pins) {
+  for (const p of pins) {
     const n = normalizeName(p.name);
     const prev = seen.get(n);
     if (prev) throw new InstallError(`the lockfile lists the PyPI project ${n} twice (${prev.filename} and ${p.filename}); re-lock`);
     seen.set(n, p);
   }
-  const pins = [...opts.pins].sort((a, b) => (normalizeName(a.name) < normalizeName(b.name) ? -1 : 1));
-  const fetched = await fetchWheels({ ...opts, pins });
-  const requirements = opts.requirements ?? [];
+  return [...pins].sort((a, b) => (normalizeName(a.name) < normalizeName(b.name) ? -1 : 1));
+}
 
-  // What is there now.
-  const state = await readWheelState(opts.destDir);
-  const stateByName = new Map(state.map((s) => [normalizeName(s.name), s]));
-  const present = await listInstalledWheels(opts.destDir, opts.target);
-  const want = new Set(pins.map(key));
-  const keepNames = new Set<string>();
+/**
+ * Phase 1 of a sync: remove, by their RECORD, the wheels we installed that are not locked (or are
+ * locked with another version or file). Wheels are found through our state file (wherever their
+ * dist-info is, so a python X.Y change still finds the old ones) and by INSTALLER in the target's
+ * site-packages. Run it BEFORE conda packages are linked: a conda package may now ship a path a
+ * removed wheel owned. Returns the state entries kept and the `name-version`s removed.
+ */
+export async function removeUnlockedWheels(
+  destDir: string,
+  target: WheelTarget,
+  pins: readonly WheelPin[],
+): Promise<{ kept: WheelStateEntry[]; removed: string[] }> {
+  const want = new Set(checkPins(pins).map(key));
+  const state = await readWheelState(destDir);
+  const present = new Map<string, { name: string; version: string }>();
+  for (const s of state) {
+    if (await readFile(join(destDir, ...s.dist_info.split('/'), 'RECORD')).then(() => true, () => false)) present.set(s.dist_info, s);
+  }
+  for (const w of await listInstalledWheels(destDir, target)) if (!present.has(w.distInfo)) present.set(w.distInfo, w);
+  const stateByDistInfo = new Map(state.map((s) => [s.dist_info, s]));
+  const kept: WheelStateEntry[] = [];
   const removed: string[] = [];
-  for (const w of present) {
-    const s = stateByName.get(w.name);
-    const same = s !== undefined && s.dist_info === w.distInfo && want.has(key({ name: w.name, version: s.version, sha256: s.sha256 }));
-    if (same) {
-      keepNames.add(w.name);
+  for (const [distInfo, w] of present) {
+    const s = stateByDistInfo.get(distInfo);
+    if (s && want.has(key(s)) && !kept.some((k) => k.name === s.name)) {
+      kept.push(s);
       continue;
     }
-    await uninstallWheel(opts.destDir, w.distInfo, opts.target);
-    removed.push(`${w.name}-${w.version}`);
+    await uninstallWheel(destDir, distInfo, target);
+    removed.push(`${normalizeName(w.name)}-${w.version}`);
   }
+  if (removed.length > 0 || kept.length !== state.length) await writeWheelState(destDir, kept);
+  return { kept, removed };
+}
 
+/**
+ * Phase 2: install the locked wheels that are not there yet (after the conda packages, which
+ * provide python and its site-packages). On a refusal the wheels this call installed are removed
+ * again. Writes the state file.
+ */
+export async function installLockedWheels(opts: SyncWheelsOptions & { kept?: WheelStateEntry[] }): Promise<SyncWheelsResult> {
+  const pins = checkPins(opts.pins);
+  const fetched = await fetchWheels({ ...opts, pins });
+  const requirements = opts.requirements ?? [];
+  const kept = opts.kept ?? (await readWheelState(opts.destDir));
+  const keepKeys = new Set(kept.map(key));
   const installed: InstalledWheel[] = [];
-  const entries: WheelStateEntry[] = state.filter((s) => keepNames.has(normalizeName(s.name)));
+  const entries: WheelStateEntry[] = [...kept];
   try {
     for (let i = 0; i < pins.length; i++) {
       const pin = pins[i]!;
-      if (keepNames.has(normalizeName(pin.name))) continue;
+      if (keepKeys.has(key(pin))) continue;
       const info = requestInfo(pin, requirements);
       const got = await installWheel({
         wheel: fetched.paths[i]!,
@@ -199,11 +226,10 @@ export async function syncWheels(opts: SyncWheelsOptions): Promise<SyncWheelsRes
         directUrl: info.directUrl,
         entryPointWriter: opts.entryPointWriter,
       });
+      installed.push(got);
       if (got.name !== normalizeName(pin.name)) {
-        await uninstallWheel(opts.destDir, got.distInfo, opts.target);
         throw new InstallError(`${pin.filename} installs the project ${got.name}, but the lockfile pins it as ${pin.name}; re-lock`, { code: 'E_WHEEL_INVALID' });
       }
-      installed.push(got);
       entries.push({
         name: got.name,
         version: pin.version,
@@ -222,6 +248,26 @@ export async function syncWheels(opts: SyncWheelsOptions): Promise<SyncWheelsRes
     }
     throw e;
   }
-  await writeWheelState(opts.destDir, entries);
-  return { installed, removed, downloaded: fetched.downloaded, reused: fetched.reused };
+  if (installed.length > 0 || opts.kept !== undefined) await writeWheelState(opts.destDir, entries);
+  return { installed, removed: [], downloaded: fetched.downloaded, reused: fetched.reused };
+}
+
+/** Both phases: the prefix ends up with exactly the locked wheels. */
+export async function syncWheels(opts: SyncWheelsOptions): Promise<SyncWheelsResult> {
+  const { kept, removed } = await removeUnlockedWheels(opts.destDir, opts.target, opts.pins);
+  const res = await installLockedWheels({ ...opts, kept });
+  return { ...res, removed };
+}
+
+/** Whether the prefix's recorded wheels are exactly these pins (and each dist-info is still there). */
+export async function wheelsUpToDate(prefix: string, pins: readonly WheelPin[]): Promise<boolean> {
+  const state = await readWheelState(prefix).catch(() => undefined);
+  if (!state) return false;
+  const want = pins.map(key).sort();
+  const have = state.map((s) => key(s)).sort();
+  if (want.length !== have.length || want.some((w, i) => w !== have[i])) return false;
+  for (const s of state) {
+    if (!(await readFile(join(prefix, ...s.dist_info.split('/'), 'RECORD')).then(() => true, () => false))) return false;
+  }
+  return true;
 }
