@@ -7,7 +7,6 @@ export { listInstalledWheels, readInstalledRecord, uninstallWheel, verifyWheel }
 export type { InstalledDistInfo, RecordedFile, UninstallResult, WheelProblem, WheelProblemKind } from './uninstall.js';
 export { wheelLayout, type WheelLayout, type WheelTarget } from './layout.js';
 export { defaultEntryPointWriter, type EntryPointWriter, type GeneratedFile, type WheelEntryPoint } from './entry-points.js';
-export { normalizeName, parseWheelFilename, type WheelName } from './filename.js';
 export { fetchWheels, installLockedWheels, readWheelState, removeUnlockedWheels, syncWheels, wheelsUpToDate, WHEEL_STATE_FILE } from './sync.js';
 export type { SyncWheelsOptions, SyncWheelsResult, WheelPin, WheelStateEntry } from './sync.js';
 export { formatRecord, parseRecord, recordHash, type RecordRow } from './record.js';

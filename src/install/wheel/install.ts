@@ -21,7 +21,7 @@ import { CondaGoLockError, InstallError, UnsafeArchiveError } from '../../errors
 import { checkEntryName, SafeWriter } from '../extract/safe-writer.js';
 import { ZipReader, wrapZipError, type ZipMember } from '../extract/zip.js';
 import { defaultEntryPointWriter, parseWheelEntryPoint, rewriteScriptShebang, type EntryPointWriter, type WheelEntryPoint } from './entry-points.js';
-import { normalizeName, parseWheelFilename } from './filename.js';
+import { canonicalName as normalizeName, parseWheelFilename } from '../../pypi/index.js';
 import { wheelLayout, type WheelLayout, type WheelTarget } from './layout.js';
 import { header, parseEntryPointsTxt, parseHeaders } from './metadata.js';
 import { formatRecord, parseRecord, recordHash, RECORD_ALGORITHMS, splitRecordHash, type RecordRow } from './record.js';
@@ -112,7 +112,7 @@ export async function installWheel(opts: InstallWheelOptions): Promise<Installed
   const filename = opts.filename ?? basename(opts.wheel);
   const label = filename;
   const wn = parseWheelFilename(filename);
-  const wantName = normalizeName(wn.distribution);
+  const wantName = wn.name;
   const layout = wheelLayout(opts.target);
   const writer = opts.entryPointWriter ?? defaultEntryPointWriter;
 
@@ -143,7 +143,7 @@ export async function installWheel(opts: InstallWheelOptions): Promise<Installed
       throw invalid(
         label,
         matching.length === 0
-          ? `has no ${wn.distribution}-${wn.version}.dist-info directory (found ${[...distInfos].join(', ') || 'none'})`
+          ? `has no ${wn.name}-${wn.version.toString()}.dist-info directory (found ${[...distInfos].join(', ') || 'none'})`
           : `has several .dist-info directories (${[...distInfos].sort().join(', ')})`,
       );
     }
@@ -176,7 +176,7 @@ export async function installWheel(opts: InstallWheelOptions): Promise<Installed
     const version = header(metadata, 'Version');
     if (!metaName || !version) throw invalid(label, `${distInfo}/METADATA has no Name or Version`);
     if (normalizeName(metaName) !== wantName) {
-      throw invalid(label, `${distInfo}/METADATA names project "${metaName}", but the file name says "${wn.distribution}"`);
+      throw invalid(label, `${distInfo}/METADATA names project "${metaName}", but the file name says "${wn.name}"`);
     }
 
     // RECORD: every row a safe path of a member, every member hashed.

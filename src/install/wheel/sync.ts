@@ -18,7 +18,7 @@ import { createLimit } from '../../net/limit.js';
 import type { ProgressReporter } from '../../net/progress.js';
 import { fetchVerified, type Downloader } from '../download.js';
 import type { EntryPointWriter } from './entry-points.js';
-import { normalizeName } from './filename.js';
+import { canonicalName as normalizeName, parseRequirement } from '../../pypi/index.js';
 import { installWheel, type DirectUrl, type InstalledWheel } from './install.js';
 import type { WheelTarget } from './layout.js';
 import { listInstalledWheels, uninstallWheel } from './uninstall.js';
@@ -76,20 +76,17 @@ export async function writeWheelState(prefix: string, wheels: readonly WheelStat
   await rename(tmp, file);
 }
 
-/** The name of a PEP 508 requirement (`requests[socks] >=2` → `requests`), normalised. */
-export function requirementName(req: string): string {
-  return normalizeName(/^\s*([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(req)?.[1] ?? req.trim());
-}
-
-/** `name @ https://...` → the URL, else undefined. */
-export function requirementUrl(req: string): string | undefined {
-  return /^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*@\s*(\S+)/.exec(req)?.[1]?.replace(/;.*$/, '');
-}
-
 /** Whether the user's `pip:` requirements name this project (REQUESTED), and its PEP 610 record. */
 export function requestInfo(pin: WheelPin, requirements: readonly string[]): { requested: boolean; directUrl?: DirectUrl } {
-  const mine = requirements.filter((r) => requirementName(r) === normalizeName(pin.name));
-  const url = mine.map(requirementUrl).find((u) => u !== undefined);
+  const mine = requirements.flatMap((r) => {
+    try {
+      const req = parseRequirement(r);
+      return req.key === normalizeName(pin.name) ? [req] : [];
+    } catch {
+      return []; // the lock side reported it; not a reason to fail an install
+    }
+  });
+  const url = mine.find((r) => r.url !== undefined)?.url;
   return {
     requested: mine.length > 0,
     directUrl: url ? { url: pin.url, archive_info: { hashes: { sha256: pin.sha256.toLowerCase() }, hash: `sha256=${pin.sha256.toLowerCase()}` } } : undefined,

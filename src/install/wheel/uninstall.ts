@@ -13,7 +13,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, realpath, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { InstallError } from '../../errors.js';
-import { normalizeName } from './filename.js';
+import { canonicalName as normalizeName } from '../../pypi/index.js';
 import { INSTALLER_NAME, readDistInfoFile } from './install.js';
 import { wheelLayout, type WheelTarget } from './layout.js';
 import { header, parseHeaders } from './metadata.js';
