@@ -42,6 +42,7 @@ import type { EnvLike } from '../conda/channel-env.js';
 import { linkPackage, readPackagePaths, type Clobber, type InstalledPath } from './link.js';
 import { E_PREFIX_TOO_LONG } from './prefix-replace.js';
 import { pythonMajorMinor, type PythonTarget } from './noarch-python.js';
+import { fetchWheels, installLockedWheels, readWheelState, removeUnlockedWheels, wheelsUpToDate } from './wheel/sync.js';
 import {
   acquirePrefixLock,
   assertReplaceablePrefix,
@@ -124,6 +125,9 @@ export interface InstallResult {
   removed: string[];
   clobbers: Clobber[];
   go?: LockedGoToolchain;
+  /** PyPI wheels installed by this run (`name-version`), and those removed by their RECORD. */
+  wheels: string[];
+  removedWheels: string[];
   /** Archives downloaded vs reused from the cache. */
   downloaded: number;
   reused: number;
@@ -345,6 +349,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     else opts.progress?.log(`warning: ${m}`);
   };
   const pkgs = onlyGo ? [] : packagesFor(lockfile, platform);
+  const wheels = onlyGo ? [] : (lockfile.pypi ?? []).filter((w) => w.platform === platform);
   const pinnedGo = lockfile.go.find((g) => g.platform === platform);
   const skipGo = (opts.skipGo ?? false) && pinnedGo !== undefined;
   const go = skipGo ? undefined : pinnedGo;
@@ -366,6 +371,8 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     removed: [],
     clobbers: [],
     go,
+    wheels: [],
+    removedWheels: [],
     downloaded: 0,
     reused: 0,
     warnings,
@@ -384,7 +391,10 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const existing = kind === 'environment' || kind === 'adopted';
     const oldRecords = existing ? await readPrefixRecords(physical) : [];
     const state = kind === 'environment' ? await readPrefixState(physical) : undefined;
-    if (prefixUpToDate({ state, records: oldRecords, packages: pkgs, go, platform, onlyGo, prefix })) {
+    if (
+      prefixUpToDate({ state, records: oldRecords, packages: pkgs, go, platform, onlyGo, prefix }) &&
+      (!existing || (await wheelsUpToDate(physical, wheels)))
+    ) {
       result.upToDate = true;
       return result;
     }
@@ -397,6 +407,12 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     if (needsPython && !python) {
       throw new InstallError(
         `${distOf(needsPython)} is a noarch: python package but the lockfile has no python for ${platform}; ` +
+          `add python to the environment and re-lock`,
+      );
+    }
+    if (wheels.length > 0 && !python) {
+      throw new InstallError(
+        `the lockfile pins PyPI wheels for ${platform} (${wheels[0]!.filename}${wheels.length > 1 ? ', ...' : ''}) but no python; ` +
           `add python to the environment and re-lock`,
       );
     }
@@ -495,15 +511,20 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     // Wait for every download to settle before failing, so nothing keeps writing into the cache after
     // we return; the first failure in lockfile order is the one reported.
     const limit = createLimit(concurrency);
-    const settled = await Promise.allSettled([fetchGo(), ...toLink.map((p) => limit(() => fetchOne(p)))]);
+    // Wheels are fetched (and verified) with the packages, so a bad one fails before anything changes.
+    const wheelFetch = fetchWheels({ pins: wheels, http: opts.http, cacheDir: opts.cacheDir, concurrency, progress: opts.progress });
+    const settled = await Promise.allSettled([fetchGo(), ...toLink.map((p) => limit(() => fetchOne(p))), wheelFetch]);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const goArchive = (settled[0] as PromiseFulfilledResult<string | undefined>).value;
-    const fetched = settled.slice(1).map((r) => (r as PromiseFulfilledResult<Fetched>).value);
+    const fetched = settled.slice(1, 1 + toLink.length).map((r) => (r as PromiseFulfilledResult<Fetched>).value);
+    const wheelsFetched = await wheelFetch;
+    result.downloaded += wheelsFetched.downloaded;
+    result.reused += wheelsFetched.reused;
     const byName = new Map(fetched.map((f) => [f.pkg.name, f]));
     // CEP-17: a python whose site-packages is not lib/pythonX.Y/site-packages (free-threaded
     // 3.13t: lib/python3.13t/site-packages) says so in its info/index.json.
-    if (python && (needsPython || pkgs.some((p) => p.subdir === 'noarch' && !p.noarch))) {
+    if (python && (needsPython || wheels.length > 0 || pkgs.some((p) => p.subdir === 'noarch' && !p.noarch))) {
       const pythonFetched = byName.get('python');
       const pyDir = pythonFetched?.extracted ?? (oldPython ? String(oldPython.extracted_package_dir ?? '') : '');
       const sp = pyDir ? await sitePackagesPathOf(pyDir) : undefined;
@@ -562,11 +583,24 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       prefix,
     };
 
+    // PyPI wheels, after the conda packages (they need python's site-packages): src/install/wheel.
+    const installWheelsInto = (destDir: string) =>
+      installLockedWheels({
+        pins: wheels,
+        http: opts.http,
+        cacheDir: opts.cacheDir,
+        destDir,
+        target: { platform, python: python!, prefix },
+        requirements: lockfile.metadata.pypi?.requirements ?? [],
+        concurrency,
+      });
+
     if (!existing) {
       // A new prefix: built in a staging sibling and renamed into place.
       const staging = await createStaging(physical);
       try {
         await linkAll(staging, staging);
+        if (wheels.length > 0) result.wheels = (await installWheelsInto(staging)).installed.map((w) => `${w.name}-${w.version}`);
         await writeFileAtomic(join(staging, CONDA_META, HISTORY_FILE), historyEntry);
         await writePrefixState(staging, newState);
         // The prefix may have been created meanwhile by something that is not us: check again.
@@ -579,7 +613,14 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       return result;
     }
 
-    // An existing environment: an incremental transaction (see journal.ts).
+    // An existing environment: an incremental transaction (see journal.ts). Wheels no longer locked
+    // are removed by their RECORD first (a new conda package may ship a path one of them owned).
+    const wheelTarget = python ? { platform, python, prefix } : undefined;
+    if (wheelTarget) {
+      result.removedWheels = (await removeUnlockedWheels(physical, wheelTarget, wheels)).removed;
+    } else if ((await readWheelState(physical)).length > 0) {
+      throw new InstallError(`${prefix} has PyPI wheels but the lockfile has no python for ${platform}; remove the prefix and install again`);
+    }
     const txn = await beginTransaction(physical);
     try {
       await linkAll(txn.stage, txn.metaRoot);
@@ -635,6 +676,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     };
     await commitTransaction(physical, journal);
     await applyTransaction(physical, journal);
+    if (wheels.length > 0) result.wheels = (await installWheelsInto(physical)).installed.map((w) => `${w.name}-${w.version}`);
     return result;
   } finally {
     await lock.release();

@@ -7,7 +7,10 @@
  *   after prefix replacement). A path written by several packages (a clobber) passes when it
  *   matches any of them; symlinks must still be symlinks, directories directories;
  * - the Go toolchain pinned for the platform is what conda-meta/conda-go-lock records, and
- *   PREFIX/go/VERSION names that version and PREFIX/go/bin/go(.exe) exists.
+ *   PREFIX/go/VERSION names that version and PREFIX/go/bin/go(.exe) exists;
+ * - every PyPI wheel the lockfile pins is recorded in conda-meta/conda-go-lock-pypi with the same
+ *   version and sha256, every file of its RECORD has the recorded hash, and no other wheel we
+ *   installed (INSTALLER conda-go-lock) is there.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -17,6 +20,9 @@ import type { Lockfile, LockedGoToolchain } from '../lockfile/model.js';
 import { mapLimit } from '../net/limit.js';
 import { distOf, readPrefixRecords, readPrefixState, type PrefixRecord } from './conda-meta.js';
 import type { InstalledPath } from './link.js';
+import { wheelLayout } from './wheel/layout.js';
+import { readWheelState } from './wheel/sync.js';
+import { listInstalledWheelsIn, verifyWheel } from './wheel/uninstall.js';
 
 export type VerifyProblemKind = 'missing-package' | 'extra-package' | 'modified-file' | 'missing-file' | 'go-mismatch' | 'moved-prefix';
 
@@ -157,6 +163,11 @@ export async function verifyPrefix(opts: VerifyOptions): Promise<VerifyResult> {
     }
   }
 
+  // PyPI wheels.
+  const { problems: wheelProblems, checkedFiles: wheelFiles } = await verifyWheels(prefix, onlyGo ? [] : (lockfile.pypi ?? []).filter((w) => w.platform === platform), records, platform);
+  problems.push(...wheelProblems);
+  checkedFiles += wheelFiles;
+
   // Go.
   // Installed with --no-go: the pinned toolchain was skipped on purpose and is not expected.
   const go = state?.skip_go === true ? undefined : lockfile.go.find((g) => g.platform === platform);
@@ -194,6 +205,63 @@ export async function verifyPrefix(opts: VerifyOptions): Promise<VerifyResult> {
   }
 
   return { ok: problems.length === 0, problems, checkedFiles };
+}
+
+/** How a wheel is named in problems: `requests==2.31.0 (PyPI)`. */
+const wheelLabel = (w: { name: string; version: string }) => `${w.name}==${w.version} (PyPI)`;
+
+async function verifyWheels(
+  prefix: string,
+  wanted: ReadonlyArray<NonNullable<Lockfile['pypi']>[number]>,
+  records: readonly PrefixRecord[],
+  platform: string,
+): Promise<{ problems: VerifyProblem[]; checkedFiles: number }> {
+  const problems: VerifyProblem[] = [];
+  let checkedFiles = 0;
+  const state = await readWheelState(prefix);
+  const byName = new Map(state.map((s) => [s.name, s]));
+  const wantedNames = new Set(wanted.map((w) => w.name));
+  for (const w of wanted) {
+    const s = byName.get(w.name);
+    const expected = `${wheelLabel(w)} (sha256 ${w.sha256.toLowerCase()})`;
+    if (!s) {
+      problems.push({ kind: 'missing-package', package: wheelLabel(w), expected });
+      continue;
+    }
+    if (s.version !== w.version || s.sha256 !== w.sha256.toLowerCase()) {
+      problems.push({ kind: 'missing-package', package: wheelLabel(w), expected, actual: `${wheelLabel(s)} (sha256 ${s.sha256})` });
+      continue;
+    }
+    const v = await verifyWheel(prefix, s.dist_info);
+    checkedFiles += v.checkedFiles;
+    for (const p of v.problems) {
+      problems.push({
+        kind: p.kind === 'missing-file' ? 'missing-file' : 'modified-file',
+        package: wheelLabel(s),
+        path: p.path,
+        expected: p.expected,
+        actual: p.actual,
+      });
+    }
+  }
+  for (const s of state) if (!wantedNames.has(s.name)) problems.push({ kind: 'extra-package', package: wheelLabel(s), actual: wheelLabel(s) });
+  // Wheels we installed that the state does not know (a copied dist-info, a lost state file).
+  const python = records.find((r) => r.name === 'python');
+  const dirs = new Set(state.map((s) => s.dist_info.slice(0, s.dist_info.lastIndexOf('/'))));
+  if (python) {
+    try {
+      dirs.add(wheelLayout({ platform, python: { version: python.version }, prefix }).sitePackages);
+    } catch {
+      /* not a python version we can place */
+    }
+  }
+  const known = new Set(state.map((s) => s.dist_info));
+  for (const sp of [...dirs].sort()) {
+    for (const d of await listInstalledWheelsIn(prefix, sp)) {
+      if (!known.has(d.distInfo)) problems.push({ kind: 'extra-package', package: wheelLabel(d), path: d.distInfo, actual: wheelLabel(d) });
+    }
+  }
+  return { problems, checkedFiles };
 }
 
 /** One line per problem, for the CLI. */

@@ -82,8 +82,9 @@ export async function installCommand(opts: InstallCommandOptions): Promise<numbe
     progress.log(`${escapeControl(prefix)} is already up to date (${platform})`);
   } else {
     const goNote = result.go ? `, go ${result.go.version}` : '';
+    const wheelNote = result.wheels.length ? `, ${result.wheels.length} PyPI wheel(s)` : '';
     progress.log(
-      `Installed ${result.installed.length} package(s)${goNote} into ${escapeControl(prefix)} (${platform}; ${result.downloaded} downloaded, ${result.reused} from cache${result.removed.length ? `, ${result.removed.length} removed` : ''})`,
+      `Installed ${result.installed.length} package(s)${goNote}${wheelNote} into ${escapeControl(prefix)} (${platform}; ${result.downloaded} downloaded, ${result.reused} from cache${result.removed.length ? `, ${result.removed.length} removed` : ''})`,
     );
   }
   progress.stop();

@@ -3,7 +3,7 @@
  * See docs/install.md "PyPI wheels".
  */
 export { installWheel, INSTALLER_NAME, type DirectUrl, type InstallWheelOptions, type InstalledWheel, type InstalledWheelFile } from './install.js';
-export { listInstalledWheels, readInstalledRecord, uninstallWheel, verifyWheel } from './uninstall.js';
+export { listInstalledWheels, listInstalledWheelsIn, readInstalledRecord, uninstallWheel, verifyWheel } from './uninstall.js';
 export type { InstalledDistInfo, RecordedFile, UninstallResult, WheelProblem, WheelProblemKind } from './uninstall.js';
 export { wheelLayout, type WheelLayout, type WheelTarget } from './layout.js';
 export { defaultEntryPointWriter, type EntryPointWriter, type GeneratedFile, type WheelEntryPoint } from './entry-points.js';

@@ -30,7 +30,11 @@ export interface InstalledDistInfo {
 
 /** The `.dist-info` directories in the prefix's site-packages whose INSTALLER is conda-go-lock. */
 export async function listInstalledWheels(prefix: string, target: WheelTarget): Promise<InstalledDistInfo[]> {
-  const sp = wheelLayout(target).sitePackages;
+  return listInstalledWheelsIn(prefix, wheelLayout(target).sitePackages);
+}
+
+/** The same, for a site-packages directory given relative to the prefix. */
+export async function listInstalledWheelsIn(prefix: string, sp: string): Promise<InstalledDistInfo[]> {
   let names: string[];
   try {
     names = await readdir(join(prefix, ...sp.split('/')));
