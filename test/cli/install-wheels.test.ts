@@ -150,6 +150,7 @@ describe.skipIf(skip !== '')('install with PyPI wheels through the CLI', () => {
 
     // The user's own files, then an updated lockfile without setuptools.
     writeFileSync(join(prefix, 'notes.txt'), 'mine');
+    writeFileSync(join(prefix, SP, 'my_module.py'), 'X = 1\n');
     writeLock(lockPath, [wheel], ['wheel>=0.38']);
     const upd = await runCli(['install', '--lockfile', lockPath, '-p', prefix, '--platform', 'linux-64', '--cache-dir', cache, '--no-go']);
     expect(upd.code).toBe(0);
@@ -159,6 +160,7 @@ describe.skipIf(skip !== '')('install with PyPI wheels through the CLI', () => {
     expect(existsSync(join(prefix, SP, 'wheel-0.38.4.dist-info', 'RECORD'))).toBe(true);
     expect(existsSync(join(prefix, 'lib', 'libz.so.1.2.11'))).toBe(true);
     expect(readFileSync(join(prefix, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(readFileSync(join(prefix, SP, 'my_module.py'), 'utf8')).toBe('X = 1\n');
     const ok2 = await runCli(['verify', '--lockfile', lockPath, '-p', prefix, '--platform', 'linux-64']);
     expect(ok2.code).toBe(0);
   });
