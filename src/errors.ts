@@ -1,9 +1,10 @@
 /**
  * Error model shared by every module.
  *
- * Each failure kind has its own class with a stable `code` string. The CLI maps
- * the class's `exitCode` to the process exit status (documented in docs/exit-codes.md).
- * Messages name the file, package or URL at fault and, where possible, say what to do.
+ * Each failure kind has its own class; each error carries a stable `code` from ERROR_CODES, and the
+ * code decides the process exit status (documented per code in docs/exit-codes.md, which
+ * test/errors.test.ts checks against this table). Messages name the file, package or URL at fault
+ * and, where possible, say what to do.
  */
 
 export const ExitCode = {
@@ -21,25 +22,152 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * Every stable error code and the exit status it ends the CLI with.
+ *
+ * Adding a code is one line here, in its status's group (alphabetical, so parallel additions rarely
+ * touch the same line), plus its row in docs/exit-codes.md. An error class only accepts the codes of
+ * its own status (see CodeOf), so a code cannot be thrown with two different exit statuses.
+ */
+export const ERROR_CODES = {
+  // 1: the command ran and found a problem (printed by `check` / `verify`, not thrown)
+  E_STALE_LOCKFILE: ExitCode.failed,
+  E_VERIFY_FAILED: ExitCode.failed,
+
+  // 2: wrong usage
+  E_USAGE: ExitCode.usage,
+
+  // 3: malformed input
+  E_CHANNEL_ENV_UNSET: ExitCode.input,
+  E_DUPLICATE_GO: ExitCode.input,
+  E_ENV_CHANNEL: ExitCode.input,
+  E_ENV_EMPTY: ExitCode.input,
+  E_ENV_GO: ExitCode.input,
+  E_ENV_INVALID: ExitCode.input,
+  E_ENV_NOT_ENVIRONMENT: ExitCode.input,
+  E_ENV_PIP: ExitCode.input,
+  E_ENV_READ: ExitCode.input,
+  E_ENV_SCHEMA: ExitCode.input,
+  E_ENV_SELECTOR: ExitCode.input,
+  E_ENV_SPEC: ExitCode.input,
+  E_ENV_VIRTUAL_PACKAGE: ExitCode.input,
+  E_GOMOD_READ: ExitCode.input,
+  E_GO_SPEC: ExitCode.input,
+  E_INPUT: ExitCode.input,
+  E_INVALID_CHANNEL: ExitCode.input,
+  E_INVALID_SPEC: ExitCode.input,
+  E_INVALID_VERSION: ExitCode.input,
+  E_NO_CHANNELS: ExitCode.input,
+  E_PYPI_MARKER: ExitCode.input,
+  E_PYPI_REQUIREMENT: ExitCode.input,
+  E_PYPI_SPECIFIER: ExitCode.input,
+  E_PYPI_VERSION: ExitCode.input,
+  E_PYPI_WHEEL_NAME: ExitCode.input,
+  E_REPODATA_INVALID: ExitCode.input,
+  E_VIRTUAL_SPEC: ExitCode.input,
+  E_YAML: ExitCode.input,
+
+  // 4: nothing satisfies the request
+  E_GO_NO_ARCHIVE: ExitCode.unsatisfiable,
+  E_GO_NO_MATCH: ExitCode.unsatisfiable,
+  E_GO_NO_SHA256: ExitCode.unsatisfiable,
+  E_GO_PLATFORM: ExitCode.unsatisfiable,
+  E_GO_RELEASES: ExitCode.unsatisfiable,
+  E_GO_TOOLCHAIN: ExitCode.unsatisfiable,
+  E_GO_VERSION: ExitCode.unsatisfiable,
+  E_PACKAGE_NOT_FOUND: ExitCode.unsatisfiable,
+  E_SOLVER_TIMEOUT: ExitCode.unsatisfiable,
+  E_UNSATISFIABLE: ExitCode.unsatisfiable,
+
+  // 5: network
+  E_BAD_RESPONSE: ExitCode.network,
+  E_CHANNEL_NOT_FOUND: ExitCode.network,
+  E_CONNECTION: ExitCode.network,
+  E_HTTP_AUTH: ExitCode.network,
+  E_HTTP_STATUS: ExitCode.network,
+  E_NETWORK: ExitCode.network,
+  E_NOT_FOUND: ExitCode.network,
+  E_OFFLINE_CACHE_MISS: ExitCode.network,
+  E_REDIRECT: ExitCode.network,
+  E_TIMEOUT: ExitCode.network,
+  E_TOO_SLOW: ExitCode.network,
+  E_TRUNCATED: ExitCode.network,
+
+  // 6: integrity
+  E_INTEGRITY: ExitCode.integrity,
+  E_UNSAFE_ARCHIVE: ExitCode.integrity,
+
+  // 7: lockfile
+  E_LOCKFILE: ExitCode.lockfile,
+  E_LOCKFILE_FOREIGN: ExitCode.lockfile,
+  E_LOCKFILE_IMPORT: ExitCode.lockfile,
+  E_LOCKFILE_INVALID: ExitCode.lockfile,
+  E_LOCKFILE_NOT_FOUND: ExitCode.lockfile,
+  E_LOCKFILE_PLATFORM: ExitCode.lockfile,
+  E_LOCKFILE_READ: ExitCode.lockfile,
+  E_LOCKFILE_SCHEMA: ExitCode.lockfile,
+  E_LOCKFILE_VERSION: ExitCode.lockfile,
+  E_LOCKFILE_WRITE: ExitCode.lockfile,
+  E_LOCKFILE_YAML: ExitCode.lockfile,
+  E_RECORD_WITHOUT_HASH: ExitCode.lockfile,
+
+  // 8: install
+  E_EXTRACT_DEST_EXISTS: ExitCode.install,
+  E_EXTRACT_IO: ExitCode.install,
+  E_GO_ARCHIVE: ExitCode.install,
+  E_INSTALL: ExitCode.install,
+  E_INSTALLER_OWNED: ExitCode.install,
+  E_JOURNAL: ExitCode.install,
+  E_NO_GO_TOOLCHAIN: ExitCode.install,
+  E_PREFIX_CONDA_BASE: ExitCode.install,
+  E_PREFIX_FOREIGN: ExitCode.install,
+  E_PREFIX_LOCKED: ExitCode.install,
+  E_PREFIX_NOT_ENV: ExitCode.install,
+  E_PREFIX_TOO_LONG: ExitCode.install,
+  E_UNKNOWN_ARCHIVE_FORMAT: ExitCode.install,
+
+  // 70: a bug
+  E_SOLVER_WORKER: ExitCode.internal,
+} as const satisfies Record<`E_${string}`, ExitCodeValue>;
+
+/** A stable error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The codes whose exit status is `S` (what an error class of that status may carry). */
+export type CodeOf<S extends ExitCodeValue> = { [K in ErrorCode]: (typeof ERROR_CODES)[K] extends S ? K : never }[ErrorCode];
+
+export function isErrorCode(s: unknown): s is ErrorCode {
+  return typeof s === 'string' && Object.hasOwn(ERROR_CODES, s);
+}
+
+/** The `error[CODE]: message` line the CLI prints on stderr (uncoloured). */
+export function errorLine(code: ErrorCode, message: string): string {
+  return `error[${code}]: ${message}`;
+}
+
 export abstract class CondaGoLockError extends Error {
-  abstract readonly code: string;
-  abstract readonly exitCode: ExitCodeValue;
+  abstract readonly code: ErrorCode;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
   }
+
+  /** The process exit status, decided by the code (ERROR_CODES). */
+  get exitCode(): ExitCodeValue {
+    return ERROR_CODES[this.code];
+  }
 }
 
-export interface CodedErrorOptions {
+export interface CodedErrorOptions<C extends ErrorCode = ErrorCode> {
   /** A more specific stable code than the class default (e.g. E_LOCKFILE_SCHEMA). */
-  code?: string;
+  code?: C;
   cause?: unknown;
 }
 
-/** An error kind whose instances may carry a more specific code than the kind's default. */
-export abstract class CodedError extends CondaGoLockError {
-  readonly code: string;
-  constructor(message: string, defaultCode: string, opts: CodedErrorOptions = {}) {
+/** An error kind whose instances may carry a more specific code (of the kind's exit status) than the default. */
+export abstract class CodedError<C extends ErrorCode = ErrorCode> extends CondaGoLockError {
+  readonly code: C;
+  constructor(message: string, defaultCode: C, opts: CodedErrorOptions<C> = {}) {
     super(message, { cause: opts.cause });
     this.code = opts.code ?? defaultCode;
   }
@@ -48,7 +176,6 @@ export abstract class CodedError extends CondaGoLockError {
 /** Wrong command-line usage: unknown flag, unknown platform name, missing argument. */
 export class UsageError extends CondaGoLockError {
   readonly code = 'E_USAGE';
-  readonly exitCode = ExitCode.usage;
 }
 
 /** Where in an input file a problem sits. Lines and columns are 1-based. */
@@ -69,10 +196,9 @@ export function formatLocation(loc: SourceLocation): string {
 
 /** A malformed input: environment.yml, go.mod, a version or match spec. */
 export class InputError extends CondaGoLockError {
-  readonly code: string;
-  readonly exitCode = ExitCode.input;
+  readonly code: CodeOf<typeof ExitCode.input>;
   readonly location?: SourceLocation;
-  constructor(message: string, opts: { code?: string; location?: SourceLocation; cause?: unknown } = {}) {
+  constructor(message: string, opts: CodedErrorOptions<CodeOf<typeof ExitCode.input>> & { location?: SourceLocation } = {}) {
     super(opts.location ? `${formatLocation(opts.location)}: ${message}` : message, { cause: opts.cause });
     this.code = opts.code ?? 'E_INPUT';
     this.location = opts.location;
@@ -82,33 +208,28 @@ export class InputError extends CondaGoLockError {
 /** A version string that is not a valid conda version. */
 export class InvalidVersionError extends CondaGoLockError {
   readonly code = 'E_INVALID_VERSION';
-  readonly exitCode = ExitCode.input;
 }
 
 /** A version spec or match spec that cannot be parsed. */
 export class InvalidSpecError extends CondaGoLockError {
   readonly code = 'E_INVALID_SPEC';
-  readonly exitCode = ExitCode.input;
 }
 
 /** A requested package name that no configured channel has for the platform. */
 export class PackageNotFoundError extends CondaGoLockError {
   readonly code = 'E_PACKAGE_NOT_FOUND';
-  readonly exitCode = ExitCode.unsatisfiable;
 }
 
 /** The solver proved that the specs cannot be satisfied; message holds the explanation tree. */
 export class UnsatisfiableError extends CondaGoLockError {
   readonly code = 'E_UNSATISFIABLE';
-  readonly exitCode = ExitCode.unsatisfiable;
 }
 
 /** HTTP failure after retries: status code, reset, timeout, truncated body, unreachable host. */
-export class NetworkError extends CodedError {
-  readonly exitCode = ExitCode.network;
+export class NetworkError extends CodedError<CodeOf<typeof ExitCode.network>> {
   readonly url?: string;
   readonly status?: number;
-  constructor(message: string, opts: CodedErrorOptions & { url?: string; status?: number } = {}) {
+  constructor(message: string, opts: CodedErrorOptions<CodeOf<typeof ExitCode.network>> & { url?: string; status?: number } = {}) {
     super(message, 'E_NETWORK', opts);
     this.url = opts.url;
     this.status = opts.status;
@@ -118,41 +239,35 @@ export class NetworkError extends CodedError {
 /** `--offline` and the cache does not hold what is needed. */
 export class OfflineCacheMissError extends CondaGoLockError {
   readonly code = 'E_OFFLINE_CACHE_MISS';
-  readonly exitCode = ExitCode.network;
 }
 
 /** Downloaded bytes do not match the pinned size / sha256 / md5. */
 export class IntegrityError extends CondaGoLockError {
   readonly code = 'E_INTEGRITY';
-  readonly exitCode = ExitCode.integrity;
 }
 
 /** An archive that is corrupt or hostile (path traversal, escaping links). */
 export class UnsafeArchiveError extends CondaGoLockError {
   readonly code = 'E_UNSAFE_ARCHIVE';
-  readonly exitCode = ExitCode.integrity;
 }
 
 /** A lockfile that cannot be read, fails its schema, or is stale. */
-export class LockfileError extends CodedError {
-  readonly exitCode = ExitCode.lockfile;
-  constructor(message: string, opts: CodedErrorOptions = {}) {
+export class LockfileError extends CodedError<CodeOf<typeof ExitCode.lockfile>> {
+  constructor(message: string, opts: CodedErrorOptions<CodeOf<typeof ExitCode.lockfile>> = {}) {
     super(message, 'E_LOCKFILE', opts);
   }
 }
 
 /** Installing into a prefix failed (locked by another process, clobber refused, link failure). */
-export class InstallError extends CodedError {
-  readonly exitCode = ExitCode.install;
-  constructor(message: string, opts: CodedErrorOptions = {}) {
+export class InstallError extends CodedError<CodeOf<typeof ExitCode.install>> {
+  constructor(message: string, opts: CodedErrorOptions<CodeOf<typeof ExitCode.install>> = {}) {
     super(message, 'E_INSTALL', opts);
   }
 }
 
 /** Go release metadata has no archive for the platform, or no release matches the spec. */
-export class GoToolchainError extends CodedError {
-  readonly exitCode = ExitCode.unsatisfiable;
-  constructor(message: string, opts: CodedErrorOptions = {}) {
+export class GoToolchainError extends CodedError<CodeOf<typeof ExitCode.unsatisfiable>> {
+  constructor(message: string, opts: CodedErrorOptions<CodeOf<typeof ExitCode.unsatisfiable>> = {}) {
     super(message, 'E_GO_TOOLCHAIN', opts);
   }
 }

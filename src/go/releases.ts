@@ -13,7 +13,7 @@
  * Pre-releases (rc/beta, or `stable: false`) are candidates only when the spec names one or the
  * caller passes `prerelease: true`.
  */
-import { GoToolchainError } from '../errors.js';
+import { GoToolchainError, InputError } from '../errors.js';
 import { GoVersion, compareGoVersions } from './version.js';
 
 export type GoFileKind = 'archive' | 'installer' | 'source';
@@ -109,8 +109,9 @@ export type GoSpec =
   | { kind: 'stable' | 'latest'; text: string }
   | { kind: 'constraints'; text: string; constraints: GoConstraint[]; namesPrerelease: boolean };
 
-function specError(text: string, why: string): GoToolchainError {
-  return new GoToolchainError(
+function specError(text: string, why: string): InputError {
+  // A malformed spec is an input error (exit 3), wherever it is found.
+  return new InputError(
     `invalid Go toolchain spec '${text}': ${why} (use e.g. 1.22.*, 1.22.5, >=1.21,<1.23 or stable)`,
     { code: 'E_GO_SPEC' },
   );

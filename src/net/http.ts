@@ -237,7 +237,7 @@ function statusError(status: number, statusText: string, url: string): AttemptFa
   const r = redactUrl(url);
   const retryable = status >= 500 || status === 429 || status === 408;
   let message: string;
-  let code = 'E_HTTP_STATUS';
+  let code: NetworkError['code'] = 'E_HTTP_STATUS';
   if (status === 404) {
     code = 'E_NOT_FOUND';
     message = `not found (HTTP 404): ${r} — check the channel/package name, the platform, and the URL`;
@@ -597,7 +597,7 @@ class Watchdog {
     this.speedTimer = undefined;
   }
 
-  private fire(why: string, code: string): void {
+  private fire(why: string, code: NetworkError['code']): void {
     if (this.fired) return;
     this.done();
     const r = redactUrl(this.url);
@@ -689,7 +689,7 @@ function classifyThrown(err: unknown, url: string): AttemptFailure {
   const code = errorCode(err);
   const r = redactUrl(url);
   const retryable = code !== undefined && (RETRYABLE_CODES.has(code) || PARSER_CODE.test(code));
-  let netCode = 'E_NETWORK';
+  let netCode: NetworkError['code'] = 'E_NETWORK';
   if (code && TIMEOUT_CODES.has(code)) netCode = 'E_TIMEOUT';
   else if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE') netCode = 'E_CONNECTION';
   else if (code && PARSER_CODE.test(code)) netCode = 'E_BAD_RESPONSE';

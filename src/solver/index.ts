@@ -7,7 +7,7 @@
  */
 import type { MatchSpec } from '../conda/matchspec.js';
 import type { PackageRecord, RepoDataRecord } from '../conda/record.js';
-import { CondaGoLockError, ExitCode, PackageNotFoundError, UnsatisfiableError } from '../errors.js';
+import { CondaGoLockError, PackageNotFoundError, UnsatisfiableError } from '../errors.js';
 import { CondaProvider } from './conda/provider.js';
 import { describeMissing, explainUnsat, missingDependencies } from './conda/explain.js';
 import { SolveCancelled, Solver } from './core/solver.js';
@@ -53,7 +53,6 @@ export interface SolveResult {
 /** The solver gave up after `timeoutMs`. */
 export class SolverTimeoutError extends CondaGoLockError {
   readonly code = 'E_SOLVER_TIMEOUT';
-  readonly exitCode = ExitCode.unsatisfiable;
 }
 
 export function solve(opts: SolveOptions): SolveResult {

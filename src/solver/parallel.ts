@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { MatchSpec } from '../conda/matchspec.js';
 import type { PackageRecord, RepoDataRecord } from '../conda/record.js';
-import { CondaGoLockError, ExitCode, PackageNotFoundError, UnsatisfiableError } from '../errors.js';
+import { CondaGoLockError, PackageNotFoundError, UnsatisfiableError } from '../errors.js';
 import { solve, SolverTimeoutError, type SolveOptions, type SolveResult, type SolveStats } from './index.js';
 
 export interface WorkerRequest {
@@ -35,7 +35,6 @@ export type WorkerResponse =
 /** An error from the worker that is none of the known kinds (a bug): keeps the worker's stack. */
 export class SolverWorkerError extends CondaGoLockError {
   readonly code = 'E_SOLVER_WORKER';
-  readonly exitCode = ExitCode.internal;
 }
 
 function rehydrate(e: { name: string; message: string; stack?: string }): Error {

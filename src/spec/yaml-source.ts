@@ -113,7 +113,7 @@ export function restOfLine(src: YamlSource, path: readonly PathSegment[]): strin
 export interface Problem {
   message: string;
   location: SourceLocation;
-  code: string;
+  code: InputError['code'];
 }
 
 /** Collects problems; `throwIfAny` throws one `InputError` for the first (by line) listing the rest. */
@@ -121,7 +121,7 @@ export class Problems {
   readonly list: Problem[] = [];
   constructor(readonly file: string) {}
 
-  add(message: string, loc: Partial<SourceLocation> | undefined, code = 'E_ENV_INVALID'): void {
+  add(message: string, loc: Partial<SourceLocation> | undefined, code: InputError['code'] = 'E_ENV_INVALID'): void {
     this.list.push({ message, location: { file: this.file, ...loc }, code });
   }
 

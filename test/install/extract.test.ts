@@ -451,7 +451,7 @@ describe.skipIf(!haveTools)('compression edge cases', () => {
     const c = await caseDir();
     const archive = join(c.archives, 'z-1-0.conda');
     const pkg = Buffer.from(zstd(await buildTar(entries.slice(1))));
-    for (let i = 40; i < pkg.length - 40; i += 97) pkg[i] ^= 0x5a;
+    for (let i = 40; i < pkg.length - 40; i += 97) pkg[i]! ^= 0x5a;
     await writeZip(archive, [
       { name: 'pkg-z-1-0.tar.zst', content: pkg, compress: false },
       { name: 'info-z-1-0.tar.zst', content: zstd(await buildTar(entries.slice(0, 1))), compress: false },
@@ -503,7 +503,7 @@ describe.skipIf(!haveTools)('compression edge cases', () => {
     const c = await caseDir();
     const archive = join(c.archives, 'b-1-0.tar.bz2');
     const data = bzip2(await buildTar(entries));
-    for (let i = 100; i < data.length - 20; i += 53) data[i] ^= 0xff;
+    for (let i = 100; i < data.length - 20; i += 53) data[i]! ^= 0xff;
     await writeFile(archive, data);
     const err = await extractPackage(archive, c.dest).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnsafeArchiveError);

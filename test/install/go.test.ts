@@ -117,7 +117,7 @@ describe('extractGoArchive', () => {
     const text = Array.from({ length: 5000 }, (_, i) => `line ${i}`).join('\n');
     await writeZip(archive, [{ name: 'go/src/a.go', content: text, compress: true }]);
     const bytes = await readFile(archive);
-    for (let i = 60; i < 400; i += 7) bytes[i] ^= 0xa5; // inside the deflate stream of the only member
+    for (let i = 60; i < 400; i += 7) bytes[i]! ^= 0xa5; // inside the deflate stream of the only member
     await writeFile(archive, bytes);
     const err = await extractGoArchive(archive, join(c.out, 'go')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnsafeArchiveError);

@@ -3,7 +3,7 @@ import type { Lockfile } from '../../lockfile/model.js';
 import { readLockfile } from '../../lockfile/read.js';
 import { redactUrl } from '../../net/redact.js';
 import { requestedSpecs, resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
-import { ExitCode } from '../../errors.js';
+import { ERROR_CODES, errorLine, ExitCode } from '../../errors.js';
 
 /** Why the lockfile no longer matches the inputs; empty when it is up to date. */
 export function staleReasons(inputs: LockInputs, lockfile: Lockfile | undefined): string[] {
@@ -99,7 +99,7 @@ export function reportCheck(lockfilePath: string, reasons: string[], opts: { qui
     if (!opts.quiet) process.stderr.write(`${lockfilePath} is up to date\n`);
     return ExitCode.ok;
   }
-  // The code docs/exit-codes.md lists for status 1, so logs can be searched for it.
-  process.stderr.write(`error[E_STALE_LOCKFILE]: ${lockfilePath} is stale:\n${reasons.map((r) => `  - ${r}`).join('\n')}\nRun \`conda-go-lock lock\` to update it.\n`);
-  return ExitCode.failed;
+  // A code like any error's, so logs can be searched for it; its exit status is 1.
+  process.stderr.write(`${errorLine('E_STALE_LOCKFILE', `${lockfilePath} is stale:\n${reasons.map((r) => `  - ${r}`).join('\n')}\nRun \`conda-go-lock lock\` to update it.`)}\n`);
+  return ERROR_CODES.E_STALE_LOCKFILE;
 }

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostPlatform, parsePlatform } from '../../conda/platform.js';
-import { ExitCode, LockfileError } from '../../errors.js';
+import { ERROR_CODES, errorLine, ExitCode, LockfileError } from '../../errors.js';
 import { readPrefixState } from '../../install/conda-meta.js';
 import { formatVerifyProblem, verifyPrefix } from '../../install/verify.js';
 import { readAnyLockfile } from '../../lockfile/foreign/index.js';
@@ -22,10 +22,8 @@ export async function verifyCommand(opts: VerifyCommandOptions): Promise<number>
   const { lockfile } = read;
   reportForeign(opts.lockfile, read, (m) => process.stderr.write(`${m}\n`));
   if (!existsSync(prefix)) {
-    process.stderr.write(
-      `error[E_VERIFY_FAILED]: ${prefix} does not exist; install it with \`conda-go-lock install -p ${opts.prefix}\`\n`,
-    );
-    return ExitCode.failed;
+    process.stderr.write(`${errorLine('E_VERIFY_FAILED', `${prefix} does not exist; install it with \`conda-go-lock install -p ${opts.prefix}\``)}\n`);
+    return ERROR_CODES.E_VERIFY_FAILED;
   }
   // Without --platform: the platform the prefix was installed for (install records it), else this machine's.
   const state = opts.platform ? undefined : await readPrefixState(prefix).catch(() => undefined);
@@ -50,8 +48,11 @@ export async function verifyCommand(opts: VerifyCommandOptions): Promise<number>
   process.stdout.write(`${prefix} does not match ${opts.lockfile} (${platform}): ${result.problems.length} problem(s)\n`);
   for (const p of result.problems) process.stdout.write(`  ${formatVerifyProblem(p)}\n`);
   process.stderr.write(
-    `error[E_VERIFY_FAILED]: ${prefix} does not match ${opts.lockfile} (${platform}): ${result.problems.length} problem(s). ` +
-      `To repair it, remove the prefix and run \`conda-go-lock install -p ${opts.prefix}${opts.lockfile !== 'conda-go-lock.yml' ? ` --lockfile ${opts.lockfile}` : ''} --platform ${platform}\` again (\`install\` alone does not re-check file contents)\n`,
+    `${errorLine(
+      'E_VERIFY_FAILED',
+      `${prefix} does not match ${opts.lockfile} (${platform}): ${result.problems.length} problem(s). ` +
+        `To repair it, remove the prefix and run \`conda-go-lock install -p ${opts.prefix}${opts.lockfile !== 'conda-go-lock.yml' ? ` --lockfile ${opts.lockfile}` : ''} --platform ${platform}\` again (\`install\` alone does not re-check file contents)`,
+    )}\n`,
   );
-  return ExitCode.failed;
+  return ERROR_CODES.E_VERIFY_FAILED;
 }
