@@ -16,10 +16,14 @@ export function stderrColors(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
 import { runExitCleanups } from '../cleanup.js';
 import { escapeControlKeepLines } from '../escape.js';
 import { CondaGoLockError, ExitCode } from '../errors.js';
+import { RENDERERS, RENDER_KINDS } from '../lockfile/render/index.js';
 import { redactText } from '../net/redact.js';
 import { TOOL_VERSION } from './version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** `a, b, or c`. */
+const listOr = (items: readonly string[]) => (items.length < 3 ? items.join(' or ') : `${items.slice(0, -1).join(', ')}, or ${items.at(-1)}`);
 
 /**
  * The options that define a lock's inputs. `lock` and `check` share them so that both compute the
@@ -117,11 +121,11 @@ Examples:
 
   program
     .command('render')
-    .description('Write other formats from the lockfile: @EXPLICIT files, a conda-lock v1 file, or a pinned environment.yml.')
-    .addOption(new Option('-k, --kind <kind>', 'output kind').choices(['explicit', 'conda-lock', 'env']).default('explicit'))
+    .description(`Write other formats from the lockfile: ${listOr(RENDER_KINDS.map((k) => RENDERERS[k].description))}.`)
+    .addOption(new Option('-k, --kind <kind>', 'output kind').choices(RENDER_KINDS).default(RENDER_KINDS[0]))
     .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
     .option('-p, --platform <platform>', 'platform (repeatable; default: all in the lockfile)', collect)
-    .option('-o, --output <path>', 'output file or directory; "-" for stdout. Default: conda-<platform>.lock / conda-lock.yml / environment.<platform>.yml')
+    .option('-o, --output <path>', `output file or directory; "-" for stdout. Default: ${RENDER_KINDS.map((k) => RENDERERS[k].fileName).join(' / ')}`)
     .addOption(new Option('--hash <algo>', 'hash appended to @EXPLICIT URLs (sha256 needs conda >= 24.9 / micromamba >= 2.1; md5 works everywhere)').choices(['sha256', 'md5']).default('sha256'))
     .option('-q, --quiet', 'print nothing but errors')
     .addHelpText('after', `

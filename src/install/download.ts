@@ -15,8 +15,8 @@ import { createReadStream } from 'node:fs';
 import { hostname } from 'node:os';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { onExitCleanup } from '../cleanup.js';
 import { IntegrityError, InstallError } from '../errors.js';
+import { withAtomicFile } from '../fs/atomic.js';
 import { redactUrl } from '../net/redact.js';
 
 /** What we need from src/net/http.ts `HttpClient` (structural, so tests can pass their own). */
@@ -166,28 +166,29 @@ export async function fetchVerified(
   }
   await mkdir(dir, { recursive: true });
   await removeStaleTemps(dir);
-  const part = `${file}.part-${tempSuffix()}`;
-  let got: { size: number; sha256: string; md5: string };
-  const forget = onExitCleanup(() => rm(part, { force: true }));
+  let mismatch: IntegrityError | undefined;
   try {
-    // Size and hashes are checked here, not by the client, so the error names the package.
-    got = await http.download(a.url, part, { onProgress });
+    // Named `<fn>.part-<pid>@<host>-<rand>` so removeStaleTemps knows a killed run's leftover.
+    // Not fsynced: a cached archive is re-hashed before every use.
+    await withAtomicFile(
+      file,
+      async (part) => {
+        // Size and hashes are checked here, not by the client, so the error names the package.
+        const got = await http.download(a.url, part, { onProgress });
+        const problem = integrityProblem(a, got);
+        if (problem) {
+          throw (mismatch = new IntegrityError(
+            `${a.label}: ${problem.field} mismatch for ${redactForMessage(a.url)}: expected ${problem.expected}, got ${problem.actual}. ` +
+              `The download was discarded; check the lockfile or the channel`,
+          ));
+        }
+      },
+      { tempPath: `${file}.part-${tempSuffix()}`, durable: false },
+    );
   } catch (err) {
-    await rm(part, { force: true });
-    forget();
+    if (err === mismatch) await rm(dir, { recursive: true, force: true });
     throw err;
   }
-  forget();
-  const problem = integrityProblem(a, got);
-  if (problem) {
-    await rm(part, { force: true });
-    await rm(dir, { recursive: true, force: true });
-    throw new IntegrityError(
-      `${a.label}: ${problem.field} mismatch for ${redactForMessage(a.url)}: expected ${problem.expected}, got ${problem.actual}. ` +
-        `The download was discarded; check the lockfile or the channel`,
-    );
-  }
-  await rename(part, file);
   return { path: file, cached: false };
 }
 

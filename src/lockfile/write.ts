@@ -7,14 +7,13 @@
  *   could take for a number, bool, null or date (`1.10`, `2.0`, `1e3`, `yes`, `off`, `~`).
  * - No run timestamps: the same lock gives the same bytes.
  * - `writeLockfile` validates against schemas/lockfile.schema.json, writes a temp file in the same
- *   directory, fsyncs it and renames it into place (keeping the old file's permissions); on any
+ *   directory, fsyncs it and renames it into place (src/fs/atomic.ts; keeping the old file's permissions); on any
  *   error the target is left untouched. Identical content is not rewritten.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { Document, Scalar, isMap, isPair, isScalar, isSeq, visit } from 'yaml';
 import { LockfileError } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import type { Lockfile } from './model.js';
 import { normaliseLockfile } from './normalise.js';
 import { describeSchemaError, schemaErrors } from './schema.js';
@@ -110,44 +109,15 @@ export async function writeLockfile(path: string, lockfile: Lockfile): Promise<s
   // Unchanged content: leave the file (and its mtime) alone.
   const existing = await readFile(path, 'utf8').catch(() => undefined);
   if (existing === text) return text;
+  // An existing lockfile keeps its permissions.
   const mode = await stat(path).then((st) => (st.isFile() ? st.mode & 0o777 : undefined), () => undefined);
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let created = false;
   try {
-    const fh = await open(tmp, 'wx', 0o644);
-    created = true;
-    try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-      if (mode !== undefined) await chmod(tmp, mode);
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-    created = false;
+    await writeFileAtomic(path, text, mode !== undefined ? { mode } : {});
   } catch (err) {
-    if (created) await unlink(tmp).catch(() => undefined);
     throw new LockfileError(`cannot write lockfile ${path}: ${(err as Error).message}`, {
       code: 'E_LOCKFILE_WRITE',
       cause: err,
     });
   }
-  await syncDir(dir);
   return text;
-}
-
-/** Make the rename durable (POSIX); directories cannot be opened for sync on Windows. */
-async function syncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // Best effort: some filesystems refuse fsync on directories.
-  }
 }

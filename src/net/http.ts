@@ -19,7 +19,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -29,8 +29,8 @@ import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { onExitCleanup } from '../cleanup.js';
 import { IntegrityError, NetworkError, UsageError } from '../errors.js';
+import { withAtomicFile } from '../fs/atomic.js';
 import { redactText, redactUrl } from './redact.js';
 
 export interface HttpClientOptions {
@@ -457,80 +457,79 @@ export class HttpClient {
   }
 
   private async attemptDownload(url: string, destFile: string, options: DownloadOptions): Promise<DownloadResult> {
-    const tmp = join(dirname(destFile), `.${basename(destFile)}.${randomBytes(6).toString('hex')}.part`);
+    // A `.part` name: a killed download's leftover is recognisable as one.
+    const tempPath = join(dirname(destFile), `.${basename(destFile)}.${randomBytes(6).toString('hex')}.part`);
     let idle: Watchdog | undefined;
-    const forget = onExitCleanup(() => unlink(tmp).catch(() => undefined));
     try {
-      let body: Readable;
-      let total: number | undefined = options.expectedSize;
-      let headers: Record<string, string> = {};
-      if (isFileUrl(url)) {
-        const path = fileURLToPath(url);
-        const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
-          throw fileError(err, url);
-        });
-        total ??= st.size;
-        body = createReadStream(path);
-      } else {
-        const sent = await this.send(url, { headers: options.headers, signal: options.signal });
-        const res = sent.res;
-        idle = sent.idle;
-        headers = flattenHeaders(res.headers);
-        const status = res.statusCode ?? 0;
-        if (status < 200 || status >= 300) {
-          discard(res);
-          const failure = statusError(status, res.statusMessage ?? '', url);
-          throw new AttemptFailure(failure.error, failure.retryable, parseRetryAfter(headers['retry-after']));
+      // Not fsynced: whoever reads a download verifies its hashes first.
+      return await withAtomicFile(destFile, async (tmp) => {
+        let body: Readable;
+        let total: number | undefined = options.expectedSize;
+        let headers: Record<string, string> = {};
+        if (isFileUrl(url)) {
+          const path = fileURLToPath(url);
+          const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+            throw fileError(err, url);
+          });
+          total ??= st.size;
+          body = createReadStream(path);
+        } else {
+          const sent = await this.send(url, { headers: options.headers, signal: options.signal });
+          const res = sent.res;
+          idle = sent.idle;
+          headers = flattenHeaders(res.headers);
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status >= 300) {
+            discard(res);
+            const failure = statusError(status, res.statusMessage ?? '', url);
+            throw new AttemptFailure(failure.error, failure.retryable, parseRetryAfter(headers['retry-after']));
+          }
+          const cl = headers['content-length'];
+          if (cl !== undefined && total === undefined) total = Number(cl);
+          body = res;
+          idle.startBody();
         }
-        const cl = headers['content-length'];
-        if (cl !== undefined && total === undefined) total = Number(cl);
-        body = res;
-        idle.startBody();
-      }
-      const sha256 = createHash('sha256');
-      const md5 = createHash('md5');
-      let received = 0;
-      const onProgress = options.onProgress;
-      const timer = idle;
-      onProgress?.(0, total);
-      const hasher = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          timer?.touch(chunk.length);
-          sha256.update(chunk);
-          md5.update(chunk);
-          received += chunk.length;
-          onProgress?.(received, total);
-          cb(null, chunk);
-        },
-      });
-      await pipeline(body, hasher, createWriteStream(tmp));
-      idle?.done();
-      checkLength(headers, received, url, false);
-      const result = { size: received, sha256: sha256.digest('hex'), md5: md5.digest('hex') };
-      const r = redactUrl(url);
-      if (options.expectedSize !== undefined && options.expectedSize !== received) {
-        throw new IntegrityError(
-          `size mismatch for ${r}: expected ${options.expectedSize} bytes, got ${received} — the file on the server differs from the lockfile/repodata`,
-        );
-      }
-      if (options.expectedSha256 !== undefined && options.expectedSha256.toLowerCase() !== result.sha256) {
-        throw new IntegrityError(
-          `sha256 mismatch for ${r}: expected ${options.expectedSha256}, got ${result.sha256} — the download is corrupt or was tampered with`,
-        );
-      }
-      if (options.expectedMd5 !== undefined && options.expectedMd5.toLowerCase() !== result.md5) {
-        throw new IntegrityError(
-          `md5 mismatch for ${r}: expected ${options.expectedMd5}, got ${result.md5} — the download is corrupt or was tampered with`,
-        );
-      }
-      await rename(tmp, destFile);
-      return result;
+        const sha256 = createHash('sha256');
+        const md5 = createHash('md5');
+        let received = 0;
+        const onProgress = options.onProgress;
+        const timer = idle;
+        onProgress?.(0, total);
+        const hasher = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            timer?.touch(chunk.length);
+            sha256.update(chunk);
+            md5.update(chunk);
+            received += chunk.length;
+            onProgress?.(received, total);
+            cb(null, chunk);
+          },
+        });
+        await pipeline(body, hasher, createWriteStream(tmp));
+        idle?.done();
+        checkLength(headers, received, url, false);
+        const result = { size: received, sha256: sha256.digest('hex'), md5: md5.digest('hex') };
+        const r = redactUrl(url);
+        if (options.expectedSize !== undefined && options.expectedSize !== received) {
+          throw new IntegrityError(
+            `size mismatch for ${r}: expected ${options.expectedSize} bytes, got ${received} — the file on the server differs from the lockfile/repodata`,
+          );
+        }
+        if (options.expectedSha256 !== undefined && options.expectedSha256.toLowerCase() !== result.sha256) {
+          throw new IntegrityError(
+            `sha256 mismatch for ${r}: expected ${options.expectedSha256}, got ${result.sha256} — the download is corrupt or was tampered with`,
+          );
+        }
+        if (options.expectedMd5 !== undefined && options.expectedMd5.toLowerCase() !== result.md5) {
+          throw new IntegrityError(
+            `md5 mismatch for ${r}: expected ${options.expectedMd5}, got ${result.md5} — the download is corrupt or was tampered with`,
+          );
+        }
+        return result;
+      }, { tempPath, durable: false });
     } catch (err) {
       idle?.done();
-      await unlink(tmp).catch(() => undefined);
       throw idle?.fired ?? err;
-    } finally {
-      forget();
     }
   }
 

@@ -5,13 +5,15 @@
  * - `repodata/<sha256(redacted url)>.json`: metadata `{ url (redacted), status, etag, lastModified, time, size }`;
  * - `repodata/<sha256(redacted url)>.bin`: the response body exactly as served (still compressed);
  * - `shards/<sha256>.msgpack.zst`: content-addressed shards (valid forever, verified when read).
- * Every write goes to a temp file in the same directory and is renamed into place.
+ * Every write goes to a temp file in the same directory and is renamed into place (src/fs/atomic.ts;
+ * without fsync: a torn entry after a crash fails its size or hash check and is a miss).
  * URLs are redacted before they are hashed or written, so tokens never reach the disk.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { redactUrl } from '../net/redact.js';
 
 export interface CacheMeta {
@@ -51,14 +53,7 @@ export function sha256Hex(data: Uint8Array): string {
 
 async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await writeFileAtomic(file, data, { durable: false });
 }
 
 export class RepodataCache {

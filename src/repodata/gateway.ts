@@ -23,7 +23,7 @@ import { redactUrl } from '../net/redact.js';
 import { escapeControl } from '../escape.js';
 import { RepodataCache, defaultCacheDir, sha256Hex } from './cache.js';
 import { makeContext, normaliseRecord, RepoDataIndex, safeRecord, type RecordContext } from './parse.js';
-import { decompressZstd, ZstdError } from './zstd.js';
+import { decompressZstd, ZstdError } from '../compress/zstd.js';
 
 /** What the gateway needs from a channel (src/conda/channel.ts `Channel` fits). */
 export interface GatewayChannel {

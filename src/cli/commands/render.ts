@@ -1,26 +1,19 @@
 /** `conda-go-lock render`: other formats from the lockfile. */
 import { mkdirSync, statSync } from 'node:fs';
-import { writeFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parsePlatforms } from '../../conda/platform.js';
 import { ExitCode, LockfileError, UsageError } from '../../errors.js';
+import { writeFileAtomic } from '../../fs/atomic.js';
 import { readLockfile } from '../../lockfile/read.js';
-import { renderCondaLockV1 } from '../../lockfile/render/conda-lock.js';
-import { renderEnvironmentYaml } from '../../lockfile/render/env.js';
-import { renderExplicit } from '../../lockfile/render/explicit.js';
+import { RENDERERS, type RenderKind } from '../../lockfile/render/index.js';
 
 export interface RenderCommandOptions {
-  kind: 'explicit' | 'conda-lock' | 'env';
+  kind: RenderKind;
   lockfile: string;
   platform?: string[];
   output?: string;
   hash: 'sha256' | 'md5';
   quiet?: boolean;
-}
-
-interface Output {
-  defaultName: string;
-  text: string;
 }
 
 export async function renderCommand(opts: RenderCommandOptions): Promise<number> {
@@ -31,30 +24,7 @@ export async function renderCommand(opts: RenderCommandOptions): Promise<number>
       throw new LockfileError(`${opts.lockfile} has no ${p} lock (it has ${lockfile.metadata.platforms.join(', ')})`, { code: 'E_LOCKFILE_PLATFORM' });
     }
   }
-  let outputs: Output[];
-  switch (opts.kind) {
-    case 'explicit':
-      outputs = platforms.map((p) => ({ defaultName: `conda-${p}.lock`, text: renderExplicit(lockfile, p, { hash: opts.hash }) }));
-      break;
-    case 'env':
-      outputs = platforms.map((p) => ({ defaultName: `environment.${p}.yml`, text: renderEnvironmentYaml(lockfile, p) }));
-      break;
-    case 'conda-lock': {
-      const pick = <V>(rec: Record<string, V>) => Object.fromEntries(Object.entries(rec).filter(([p]) => platforms.includes(p)));
-      const subset = {
-        ...lockfile,
-        metadata: {
-          ...lockfile.metadata,
-          platforms: [...platforms],
-          content_hash: pick(lockfile.metadata.content_hash),
-          virtual_packages: pick(lockfile.metadata.virtual_packages),
-        },
-      };
-      subset.packages = lockfile.packages.filter((p) => platforms.includes(p.platform));
-      outputs = [{ defaultName: 'conda-lock.yml', text: renderCondaLockV1(subset) }];
-      break;
-    }
-  }
+  const outputs = await RENDERERS[opts.kind].render({ lockfile, platforms, hash: opts.hash });
 
   if (opts.output === '-') {
     if (outputs.length > 1) {
@@ -88,9 +58,7 @@ export async function renderCommand(opts: RenderCommandOptions): Promise<number>
   for (const [i, o] of outputs.entries()) {
     const target = targets[i]!;
     mkdirSync(dirname(target), { recursive: true });
-    const tmp = `${target}.${process.pid}.tmp`;
-    await writeFile(tmp, o.text, 'utf8');
-    await rename(tmp, target);
+    await writeFileAtomic(target, o.text);
     if (!opts.quiet) process.stderr.write(`wrote ${target}\n`);
   }
   return ExitCode.ok;

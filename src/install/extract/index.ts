@@ -27,7 +27,7 @@ import { SafeWriter, type WriterStats } from './safe-writer.js';
 import { withStaging, type StagingOptions } from './staging.js';
 import { extractTarStream } from './tar.js';
 import { ZipReader, wrapZipError, type ZipMember } from './zip.js';
-import { zstdDecompress } from './zstd.js';
+import { decodeZstdStream } from '../../compress/zstd.js';
 
 export { hashFile, type FileDigest } from './hash.js';
 export { checkEntryName } from './safe-writer.js';
@@ -185,7 +185,9 @@ async function extractCondaInto(archive: string, writer: SafeWriter, warnings: s
     for (const m of [pkg, info]) {
       const what = `${m.name} in ${archive}`;
       const stream = await zip.open(m);
-      await extractTarStream(zstdDecompress(stream, what), writer, { what });
+      const corrupt = (cause?: unknown) =>
+        new UnsafeArchiveError(`${what}: corrupt or truncated zstd data; delete the file and download it again`, { cause });
+      await extractTarStream(decodeZstdStream(stream, corrupt), writer, { what });
     }
     return metadata;
   } finally {
