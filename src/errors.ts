@@ -125,6 +125,10 @@ export const ERROR_CODES = {
   E_PREFIX_NOT_ENV: ExitCode.install,
   E_PREFIX_TOO_LONG: ExitCode.install,
   E_UNKNOWN_ARCHIVE_FORMAT: ExitCode.install,
+  E_WHEEL_CLOBBER: ExitCode.install,
+  E_WHEEL_INVALID: ExitCode.install,
+  E_WHEEL_RECORD: ExitCode.install,
+  E_WHEEL_VERSION: ExitCode.install,
 
   // 70: a bug
   E_SOLVER_WORKER: ExitCode.internal,
