@@ -62,12 +62,13 @@ const SHARED_CONSTRAINT_MIN = 4;
 const GUARD = -2;
 
 export class Solver {
-  private readonly p: DependencyProvider;
+  private readonly provider: DependencyProvider;
 
   // --- variables (typed arrays, grown by doubling) ---
   private nVars = 0;
   private value = new Int8Array(256);
-  private lvl = new Int32Array(256);
+  /** Decision level at which each variable was assigned. */
+  private varLevel = new Int32Array(256);
   private reason = new Int32Array(256);
   private seen = new Uint8Array(256);
   private encoded = new Uint8Array(256);
@@ -90,11 +91,12 @@ export class Solver {
   // --- clauses ---
   private readonly kind: number[] = [];
   private readonly lits: Int32Array[] = [];
-  /** requires/constrains: parent variable; forbid-multiple: name id. */
-  private readonly payA: number[] = [];
-  /** requires/constrains: version set; constrains: payB2 = forbidden solvable. */
-  private readonly payB: number[] = [];
-  private readonly payC: number[] = [];
+  /** Per clause. requires/constrains: parent variable (-1: the second half of a guarded constraint); forbid-multiple: name id. */
+  private readonly clauseParent: number[] = [];
+  /** Per clause. requires/constrains: the version set. */
+  private readonly clauseVersionSet: number[] = [];
+  /** Per clause. requires: the version set's name; constrains: the forbidden solvable (GUARD: the first half). */
+  private readonly clauseTarget: number[] = [];
   private readonly learntFrom = new Map<number, number[]>();
   /** Candidate variables of a requires clause (decision order), by clause id. */
   private readonly reqVars = new Map<number, Int32Array>();
@@ -121,7 +123,7 @@ export class Solver {
   private steps = 0;
 
   constructor(provider: DependencyProvider) {
-    this.p = provider;
+    this.provider = provider;
   }
 
   /** Candidates of a version set as the solver sees them (matching, provider-sorted). */
@@ -215,7 +217,7 @@ export class Solver {
     const gu8 = (a: Uint8Array) => { const b = new Uint8Array(cap); b.set(a); return b; };
     const g32 = (a: Int32Array) => { const b = new Int32Array(cap); b.set(a); return b; };
     this.value = g8(this.value);
-    this.lvl = g32(this.lvl);
+    this.varLevel = g32(this.varLevel);
     this.reason = g32(this.reason);
     this.seen = gu8(this.seen);
     this.encoded = gu8(this.encoded);
@@ -232,7 +234,7 @@ export class Solver {
   private assign(lit: number, reason: number, level = this.level): void {
     const v = lit >> 1;
     this.value[v] = lit & 1 ? FALSE : TRUE;
-    this.lvl[v] = level;
+    this.varLevel[v] = level;
     if ((lit & 1) === 0) {
       const name = this.varName[v]!;
       if (name >= 0) this.nameTrue[name] = v;
@@ -249,7 +251,7 @@ export class Solver {
     for (let i = start; i < this.trailLen; i++) {
       const lit = this.trail[i]!;
       const v = lit >> 1;
-      if (this.lvl[v]! <= target) this.trail[w++] = lit;
+      if (this.varLevel[v]! <= target) this.trail[w++] = lit;
       else {
         if (this.value[v] === TRUE) {
           const name = this.varName[v]!;
@@ -271,7 +273,7 @@ export class Solver {
   private loadName(name: NameId, added: number[]): SolvableId[] {
     let cands = this.nameCands.get(name);
     if (cands) return cands;
-    const res = this.p.candidates(name);
+    const res = this.provider.candidates(name);
     cands = res.candidates.slice();
     if (res.favored !== undefined) {
       const i = cands.indexOf(res.favored);
@@ -301,10 +303,10 @@ export class Solver {
   private vsCandidates(vs: VersionSetId, added: number[]): SolvableId[] {
     let m = this.vsMatch.get(vs);
     if (m) return m;
-    const name = this.p.versionSetName(vs);
+    const name = this.provider.versionSetName(vs);
     const all = this.loadName(name, added);
-    m = this.p.filterCandidates(vs, all, false);
-    if (this.p.sortCandidates && m.length > 1) m = this.p.sortCandidates(vs, m.slice());
+    m = this.provider.filterCandidates(vs, all, false);
+    if (this.provider.sortCandidates && m.length > 1) m = this.provider.sortCandidates(vs, m.slice());
     const fav = this.favored.get(name);
     if (fav !== undefined) {
       const i = m.indexOf(fav);
@@ -318,7 +320,7 @@ export class Solver {
   }
 
   private checkCancel(): void {
-    const msg = this.p.shouldCancel?.();
+    const msg = this.provider.shouldCancel?.();
     if (msg !== undefined) throw new SolveCancelled(msg);
   }
 
@@ -328,9 +330,9 @@ export class Solver {
     const id = this.kind.length;
     this.kind.push(kind);
     this.lits.push(lits);
-    this.payA.push(a);
-    this.payB.push(b);
-    this.payC.push(c);
+    this.clauseParent.push(a);
+    this.clauseVersionSet.push(b);
+    this.clauseTarget.push(c);
     this.stats.clauses++;
     return id;
   }
@@ -342,7 +344,7 @@ export class Solver {
     const lits = new Int32Array(vars.length + 1);
     lits[0] = (parent << 1) | 1;
     for (let i = 0; i < vars.length; i++) lits[i + 1] = vars[i]! << 1;
-    const id = this.newClause(ClauseKind.Requires, lits, parent, vs, this.p.versionSetName(vs));
+    const id = this.newClause(ClauseKind.Requires, lits, parent, vs, this.provider.versionSetName(vs));
     this.reqVars.set(id, vars);
     let list = this.reqByParent.get(parent);
     if (!list) {
@@ -355,11 +357,11 @@ export class Solver {
   }
 
   private addConstrains(parent: number, vs: VersionSetId, added: number[]): void {
-    const name = this.p.versionSetName(vs);
+    const name = this.provider.versionSetName(vs);
     const all = this.loadName(name, added);
     let bad = this.vsNoMatch.get(vs);
     if (!bad) {
-      bad = this.p.filterCandidates(vs, all, true);
+      bad = this.provider.filterCandidates(vs, all, true);
       this.vsNoMatch.set(vs, bad);
     }
     if (bad.length <= SHARED_CONSTRAINT_MIN) {
@@ -410,7 +412,7 @@ export class Solver {
   }
 
   private encodeSolvable(v: number, added: number[]): void {
-    const deps = this.p.dependencies(this.varSolvable[v]!);
+    const deps = this.provider.dependencies(this.varSolvable[v]!);
     for (const vs of deps.requires) added.push(this.addRequires(v, vs, added));
     for (const vs of deps.constrains) this.addConstrains(v, vs, added);
   }
@@ -448,8 +450,8 @@ export class Solver {
       // A unit clause holds at level 0, whatever the current level.
       const v = l[0]! >> 1;
       const val = this.litValue(l[0]!);
-      if (val !== 0 && this.lvl[v] === 0) return val === TRUE ? -1 : c;
-      if (val !== 0) this.backjump(this.lvl[v]! - 1);
+      if (val !== 0 && this.varLevel[v] === 0) return val === TRUE ? -1 : c;
+      if (val !== 0) this.backjump(this.varLevel[v]! - 1);
       this.assign(l[0]!, c, 0);
       return -1;
     }
@@ -461,7 +463,7 @@ export class Solver {
     this.maxLevelTo(l, nf);
     if (nf === 1) {
       this.watch(c);
-      if (this.litValue(l[0]!) === 0) this.assign(l[0]!, c, this.lvl[l[1]! >> 1]!);
+      if (this.litValue(l[0]!) === 0) this.assign(l[0]!, c, this.varLevel[l[1]! >> 1]!);
       return -1;
     }
     return this.resolveConflict(c, false);
@@ -476,7 +478,7 @@ export class Solver {
     const w0 = l[0]!;
     const w1 = l.length > 1 ? l[1]! : -1;
     this.maxLevelTo(l, 0);
-    const m1 = this.lvl[l[0]! >> 1]!;
+    const m1 = this.varLevel[l[0]! >> 1]!;
     if (m1 === 0) return c;
     if (l.length === 1) {
       this.backjump(m1 - 1);
@@ -484,7 +486,7 @@ export class Solver {
       return -1;
     }
     this.maxLevelTo(l, 1);
-    const m2 = this.lvl[l[1]! >> 1]!;
+    const m2 = this.varLevel[l[1]! >> 1]!;
     // Watch the two highest-level literals: they are the first to become unassigned again.
     if (!watched) this.watch(c);
     else if (l[0] !== w0 || l[1] !== w1) {
@@ -514,7 +516,7 @@ export class Solver {
 
   private maxLevelTo(l: Int32Array, pos: number): void {
     let best = pos;
-    for (let i = pos + 1; i < l.length; i++) if (this.lvl[l[i]! >> 1]! > this.lvl[l[best]! >> 1]!) best = i;
+    for (let i = pos + 1; i < l.length; i++) if (this.varLevel[l[i]! >> 1]! > this.varLevel[l[best]! >> 1]!) best = i;
     const t = l[pos]!; l[pos] = l[best]!; l[best] = t;
   }
 
@@ -554,7 +556,7 @@ export class Solver {
         }
         let lv = 0;
         for (let k = 1; k < l.length; k++) {
-          const x = this.lvl[l[k]! >> 1]!;
+          const x = this.varLevel[l[k]! >> 1]!;
           if (x > lv) lv = x;
         }
         this.assign(first, c, lv);
@@ -582,16 +584,16 @@ export class Solver {
         const q = l[k]!;
         const v = q >> 1;
         if (p >= 0 && v === p >> 1) continue;
-        if (this.seen[v] === 0 && this.lvl[v]! > 0) {
+        if (this.seen[v] === 0 && this.varLevel[v]! > 0) {
           this.seen[v] = 1;
           touched.push(v);
           this.bump(v);
-          if (this.lvl[v]! >= this.level) pathC++;
+          if (this.varLevel[v]! >= this.level) pathC++;
           else learnt.push(q);
         }
       }
       // The next literal of the current level on the trail (lower-level ones may sit in between).
-      while (this.seen[this.trail[idx]! >> 1] === 0 || this.lvl[this.trail[idx]! >> 1]! < this.level) idx--;
+      while (this.seen[this.trail[idx]! >> 1] === 0 || this.varLevel[this.trail[idx]! >> 1]! < this.level) idx--;
       p = this.trail[idx]!;
       idx--;
       this.seen[p >> 1] = 0;
@@ -610,9 +612,9 @@ export class Solver {
     let bt = 0;
     if (learnt.length > 1) {
       let bi = 1;
-      for (let k = 2; k < learnt.length; k++) if (this.lvl[learnt[k]! >> 1]! > this.lvl[learnt[bi]! >> 1]!) bi = k;
+      for (let k = 2; k < learnt.length; k++) if (this.varLevel[learnt[k]! >> 1]! > this.varLevel[learnt[bi]! >> 1]!) bi = k;
       const t = learnt[1]!; learnt[1] = learnt[bi]!; learnt[bi] = t;
-      bt = this.lvl[learnt[1]! >> 1]!;
+      bt = this.varLevel[learnt[1]! >> 1]!;
     }
     const id = this.newClause(ClauseKind.Learnt, Int32Array.from(learnt), -1, -1, -1);
     this.learntFrom.set(id, from);
@@ -645,7 +647,7 @@ export class Solver {
       const explicit = parent === ROOT;
       if (bestVar >= 0 && bestExplicit && !explicit) break;
       for (const c of this.reqByParent.get(parent)!) {
-        const name = this.payC[c]!;
+        const name = this.clauseTarget[c]!;
         // A name with an installed solvable either satisfies the requirement or (one per name)
         // has made it false, which propagation has already turned into ¬parent.
         if (this.nameTrue[name]! >= 0) continue;
@@ -699,7 +701,7 @@ export class Solver {
       const l = this.lits[c]!;
       for (let i = 0; i < l.length; i++) {
         const v = l[i]! >> 1;
-        if (this.value[v] !== 0 && this.lvl[v] === 0 && this.reason[v]! >= 0) stack.push(this.reason[v]!);
+        if (this.value[v] !== 0 && this.varLevel[v] === 0 && this.reason[v]! >= 0) stack.push(this.reason[v]!);
       }
     }
     return { ok: false, core: dedupeCore(this.joinGuardedConstraints(core)), stats: this.finalStats() };
@@ -725,18 +727,18 @@ export class Solver {
 
   private describe(c: number): CoreClause {
     const k = this.kind[c]!;
-    const parentVar = this.payA[c]!;
+    const parentVar = this.clauseParent[c]!;
     const parent = k === ClauseKind.ForbidMultiple || parentVar === ROOT ? null : this.varSolvable[parentVar]!;
     if (k === ClauseKind.Requires) {
-      return { kind: 'requires', parent, versionSet: this.payB[c]!, candidates: this.vsMatch.get(this.payB[c]!) ?? [] };
+      return { kind: 'requires', parent, versionSet: this.clauseVersionSet[c]!, candidates: this.vsMatch.get(this.clauseVersionSet[c]!) ?? [] };
     }
     if (k === ClauseKind.Constrains) {
       // Guarded constraints come in halves, marked with GUARD: parent → g (forbidden = GUARD) and
       // g → ¬x (parent = GUARD); joinGuardedConstraints pairs them up again.
-      if (parentVar < 0) return { kind: 'constrains', parent: GUARD, versionSet: this.payB[c]!, forbidden: this.payC[c]! };
-      return { kind: 'constrains', parent, versionSet: this.payB[c]!, forbidden: this.payC[c]! };
+      if (parentVar < 0) return { kind: 'constrains', parent: GUARD, versionSet: this.clauseVersionSet[c]!, forbidden: this.clauseTarget[c]! };
+      return { kind: 'constrains', parent, versionSet: this.clauseVersionSet[c]!, forbidden: this.clauseTarget[c]! };
     }
-    return { kind: 'forbid-multiple', name: this.payA[c]! };
+    return { kind: 'forbid-multiple', name: this.clauseParent[c]! };
   }
 
   private finalStats(): SolverStats {
