@@ -1,5 +1,6 @@
 /**
- * Installer behaviour found in review: synthetic packages served by a real HTTP server on
+ * What an install leaves in the prefix (noarch placement, conda-meta, skipped Go, linked and moved
+ * prefixes, incomplete cached extractions): synthetic packages served by a real HTTP server on
  * 127.0.0.1, laid out by an injected extractor (the archive bytes are opaque).
  */
 import { createHash } from 'node:crypto';
@@ -18,7 +19,7 @@ let root: string;
 let http: HttpClient;
 beforeAll(async () => {
   server = await startChannelServer();
-  root = await mkdtemp(join(tmpdir(), 'cgl-install-review-'));
+  root = await mkdtemp(join(tmpdir(), 'cgl-install-prefix-'));
   http = new HttpClient({ retries: 0 });
 });
 afterAll(async () => {

@@ -19,7 +19,7 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
 
   beforeAll(async () => {
     ({ server, releases } = await startFixtureChannel(['/t/tk-SECRET123/conda-forge', '/mirror/conda-forge']));
-    dir = mkdtempSync(join(tmpdir(), 'cgl-lock-edges-'));
+    dir = mkdtempSync(join(tmpdir(), 'cgl-lock-update-check-'));
     cache = join(dir, 'cache');
   });
   afterAll(async () => {

@@ -1,4 +1,4 @@
-/** `render` edge cases through the CLI, on a small hand-made lockfile (no network). */
+/** `render` outputs (stdout, -o file or directory, platform subsets) through the CLI, on a small hand-made lockfile (no network). */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ describe('render edge cases', () => {
   let dir: string;
   let lf: string;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cgl-render-edges-'));
+    dir = mkdtempSync(join(tmpdir(), 'cgl-render-output-'));
     lf = join(dir, 'lock.yml');
     await writeLockfile(lf, sampleLockfile());
   });
