@@ -154,6 +154,23 @@ Examples:
     .action(async (opts) => run(async () => (await import('./commands/shell-hook.js')).shellHookCommand(opts)));
 
   program
+    .command('tree')
+    .description('Print the dependency tree of one platform from the lockfile (no network); -i NAME inverts it.')
+    .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
+    .option('-p, --platform <platform>', 'platform (default: this machine\'s when locked, else the first)')
+    .option('-i, --invert <name>', 'show what depends on NAME, up to the requested specs')
+    .option('--depth <n>', 'print at most this many levels')
+    .action(async (opts) => run(async () => (await import('./commands/tree.js')).treeCommand(opts)));
+
+  program
+    .command('why')
+    .description('Say which requested specs pull a package in, and through which dependencies (from the lockfile, no network).')
+    .argument('<name>', 'package name')
+    .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
+    .option('-p, --platform <platform>', 'platform (default: this machine\'s when locked, else the first)')
+    .action(async (name: string, opts) => run(async () => (await import('./commands/tree.js')).whyCommand(name, opts)));
+
+  program
     .command('completion')
     .description('Print a shell completion script (bash, zsh, fish, powershell).')
     .addArgument(new Argument('<shell>', 'shell').choices(['bash', 'zsh', 'fish', 'powershell']))
