@@ -184,6 +184,7 @@ export function resolveInputs(opts: InputOptions): LockInputs {
     if (req) {
       const source = req.gomod ? req.gomod.file : req.file;
       go = { spec: req.spec, source: toPosix(relative(lockDir, resolve(source))), releases_url: releasesUrl, prerelease };
+      if (req.cgo === false) go.cgo = false;
     }
   }
 
@@ -202,7 +203,7 @@ export function resolveInputs(opts: InputOptions): LockInputs {
       specs: specs.map((s) => stripCredentials(s.toString())),
       virtualPackages,
       channelPriority,
-      go: go ? { spec: go.spec, releases_url: go.releases_url, prerelease: go.prerelease } : undefined,
+      go: go ? { spec: go.spec, releases_url: go.releases_url, prerelease: go.prerelease, ...(go.cgo === false ? { cgo: false as const } : {}) } : undefined,
     });
     perPlatform.set(platform, { platform, specs, virtualPackages, contentHash });
   }

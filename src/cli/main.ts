@@ -148,9 +148,15 @@ Examples:
 
   program
     .command('shell-hook')
-    .description('Print the environment exports that activate the Go toolchain of a prefix.')
-    .requiredOption('-p, --prefix <dir>', 'environment directory installed by `conda-go-lock install`')
-    .addOption(new Option('-s, --shell <shell>', 'shell').choices(['bash', 'zsh', 'fish', 'powershell', 'cmd']).default('bash'))
+    .description('Print the shell code that activates the Go toolchain of a prefix (Go state, cgo against its libraries); evaluating it twice changes nothing, --deactivate undoes it.')
+    .option('-p, --prefix <dir>', 'environment directory installed by `conda-go-lock install`')
+    .addOption(new Option('-s, --shell <shell>', 'shell').choices(['bash', 'zsh', 'sh', 'fish', 'powershell', 'cmd']).default('bash'))
+    .option('--deactivate', 'print the code that restores what the activation changed (no -p needed)')
+    .addHelpText('after', `
+Examples:
+  eval "$(conda-go-lock shell-hook -p ./env)"               # bash / zsh / sh (--shell sh for dash)
+  conda-go-lock shell-hook -p ./env --shell fish | source
+  eval "$(conda-go-lock shell-hook --deactivate)"           # back to the shell as it was`)
     .action(async (opts) => run(async () => (await import('./commands/shell-hook.js')).shellHookCommand(opts)));
 
   program

@@ -9,22 +9,27 @@
  *   ... and the same names under deactivate.d/
  * See activation.ts for the variables and the backup/restore rules.
  */
-import { access, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { access, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { InstallError } from '../errors.js';
 import {
   cmdActivateScript,
   cmdDeactivateScript,
+  condaCompilers,
   fishActivateScript,
   fishDeactivateScript,
   posixActivateScript,
   posixDeactivateScript,
   powershellActivateScript,
   powershellDeactivateScript,
+  type ActivationOptions,
 } from './activation.js';
 import { extractGoArchive, type ExtractResult } from './extract/index.js';
+import { buildGoManifest, writeGoManifest, type GoManifest } from './go-manifest.js';
 
-export { goShellHook, goEnvironment, GO_ENV_VARS, HOOK_SHELLS, type HookShell } from './activation.js';
+export { goShellHook, goShellUnhook, goEnvironment, GO_ENV_VARS, HOOK_SHELLS, type HookShell } from './activation.js';
 
 export interface GoInstallOptions {
   /**
@@ -32,6 +37,10 @@ export interface GoInstallOptions {
    * renamed afterwards. Only used as the scripts' last-resort fallback (they locate themselves).
    */
   finalPrefix?: string;
+  /** Set the cgo variables in the activation (default true; the lockfile's `metadata.go.cgo`). */
+  cgo?: boolean;
+  /** The archive's name and sha256 as pinned (recorded in the manifest; default: hashed here). */
+  archive?: { filename: string; sha256: string };
 }
 
 export interface GoInstallResult {
@@ -39,15 +48,66 @@ export interface GoInstallResult {
   extract: ExtractResult;
   /** Absolute paths of the activation/deactivation scripts written. */
   scripts: string[];
+  manifest: GoManifest;
 }
 
 function isWindowsPlatform(platform: string): boolean {
   return platform.startsWith('win-');
 }
 
+async function sha256Of(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** The activation options for a prefix: cgo as asked, conda's compilers when PREFIX/bin has them. */
+export async function activationOptionsFor(prefix: string, platform: string, cgo = true): Promise<ActivationOptions> {
+  const windows = isWindowsPlatform(platform);
+  const opts: ActivationOptions = { windows, cgo };
+  if (cgo && !windows) {
+    const names = await readdir(join(prefix, 'bin')).catch(() => [] as string[]);
+    Object.assign(opts, condaCompilers(names));
+  }
+  return opts;
+}
+
+/**
+ * Write the activate.d / deactivate.d scripts for `platform` (sh + fish, or cmd + PowerShell on
+ * win-*). Called after the conda packages are linked, so conda's compilers are found.
+ */
+export async function writeGoActivation(
+  prefix: string,
+  platform: string,
+  opts: { finalPrefix?: string; cgo?: boolean } = {},
+): Promise<string[]> {
+  const fallback = opts.finalPrefix ?? prefix;
+  const act = await activationOptionsFor(prefix, platform, opts.cgo ?? true);
+  const activateDir = join(prefix, 'etc', 'conda', 'activate.d');
+  const deactivateDir = join(prefix, 'etc', 'conda', 'deactivate.d');
+  await mkdir(activateDir, { recursive: true });
+  await mkdir(deactivateDir, { recursive: true });
+  const files: Array<[string, string]> = isWindowsPlatform(platform)
+    ? [
+        [join(activateDir, 'go.bat'), cmdActivateScript(fallback, act)],
+        [join(deactivateDir, 'go.bat'), cmdDeactivateScript()],
+        [join(activateDir, 'go.ps1'), powershellActivateScript(fallback, act)],
+        [join(deactivateDir, 'go.ps1'), powershellDeactivateScript()],
+      ]
+    : [
+        [join(activateDir, 'go.sh'), posixActivateScript(fallback, act)],
+        [join(deactivateDir, 'go.sh'), posixDeactivateScript()],
+        [join(activateDir, 'go.fish'), fishActivateScript(fallback, act)],
+        [join(deactivateDir, 'go.fish'), fishDeactivateScript()],
+      ];
+  for (const [path, text] of files) await writeFile(path, text, { mode: 0o644 });
+  return files.map(([p]) => p);
+}
+
 /**
  * Extract `archivePath` (go's .tar.gz or .zip) into `PREFIX/go`, replacing an existing toolchain,
- * and write the activation scripts for `platform` (a conda platform such as `linux-64`, `win-64`).
+ * record its file manifest in `PREFIX/conda-meta/go-toolchain` and write the activation scripts for
+ * `platform` (a conda platform such as `linux-64`, `win-64`).
  */
 export async function installGoToolchain(
   archivePath: string,
@@ -67,25 +127,11 @@ export async function installGoToolchain(
       { code: 'E_GO_ARCHIVE' },
     );
   }
-
-  const fallback = opts.finalPrefix ?? prefix;
-  const activateDir = join(prefix, 'etc', 'conda', 'activate.d');
-  const deactivateDir = join(prefix, 'etc', 'conda', 'deactivate.d');
-  await mkdir(activateDir, { recursive: true });
-  await mkdir(deactivateDir, { recursive: true });
-  const files: Array<[string, string]> = windows
-    ? [
-        [join(activateDir, 'go.bat'), cmdActivateScript(fallback)],
-        [join(deactivateDir, 'go.bat'), cmdDeactivateScript()],
-        [join(activateDir, 'go.ps1'), powershellActivateScript(fallback)],
-        [join(deactivateDir, 'go.ps1'), powershellDeactivateScript()],
-      ]
-    : [
-        [join(activateDir, 'go.sh'), posixActivateScript(fallback)],
-        [join(deactivateDir, 'go.sh'), posixDeactivateScript()],
-        [join(activateDir, 'go.fish'), fishActivateScript(fallback)],
-        [join(deactivateDir, 'go.fish'), fishDeactivateScript()],
-      ];
-  for (const [path, text] of files) await writeFile(path, text, { mode: 0o644 });
-  return { goroot, extract, scripts: files.map(([p]) => p) };
+  const cgo = opts.cgo ?? true;
+  const archive = opts.archive ?? { filename: basename(archivePath), sha256: await sha256Of(archivePath) };
+  const manifest = await buildGoManifest(goroot, archive, cgo);
+  await mkdir(join(prefix, 'conda-meta'), { recursive: true });
+  await writeGoManifest(prefix, manifest);
+  const scripts = await writeGoActivation(prefix, platform, { finalPrefix: opts.finalPrefix, cgo });
+  return { goroot, extract, scripts, manifest };
 }

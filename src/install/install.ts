@@ -40,6 +40,7 @@ import { cacheKey, extractCached, fetchVerified, type Downloader, type Extractor
 import { channelCredentials } from './credentials.js';
 import type { EnvLike } from '../conda/channel-env.js';
 import { linkPackage, readPackagePaths, type Clobber, type InstalledPath } from './link.js';
+import { checkGoTree, readGoManifest } from './go-manifest.js';
 import { E_PREFIX_TOO_LONG } from './prefix-replace.js';
 import { pythonMajorMinor, type PythonTarget } from './noarch-python.js';
 import { fetchWheels, installLockedWheels, readWheelState, removeUnlockedWheels, wheelsUpToDate } from './wheel/sync.js';
@@ -68,7 +69,7 @@ export type GoInstaller = (
   archivePath: string,
   prefix: string,
   platform: string,
-  opts?: { finalPrefix?: string },
+  opts?: { finalPrefix?: string; cgo?: boolean; archive?: { filename: string; sha256: string } },
 ) => Promise<unknown>;
 
 export interface InstallOptions {
@@ -263,6 +264,13 @@ function sameGo(a: LockedGoToolchain | null | undefined, b: LockedGoToolchain | 
   );
 }
 
+/** PREFIX/go still holds exactly the files of the pinned archive, with the same cgo setting. */
+async function goToolchainIntact(prefix: string, go: LockedGoToolchain, cgo: boolean): Promise<boolean> {
+  const manifest = await readGoManifest(prefix);
+  if (!manifest || manifest.archive.sha256 !== go.sha256.toLowerCase() || manifest.cgo !== cgo) return false;
+  return (await checkGoTree(prefix, manifest, { quick: true })).problems.length === 0;
+}
+
 /** Whether the prefix state + conda-meta already match the wanted set. */
 export function prefixUpToDate(args: {
   state: PrefixState | undefined;
@@ -393,7 +401,9 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const state = kind === 'environment' ? await readPrefixState(physical) : undefined;
     if (
       prefixUpToDate({ state, records: oldRecords, packages: pkgs, go, platform, onlyGo, prefix }) &&
-      (!existing || (await wheelsUpToDate(physical, wheels)))
+      (!existing || (await wheelsUpToDate(physical, wheels))) &&
+      // A Go toolchain whose files no longer match its manifest is repaired, not "up to date".
+      (!go || (await goToolchainIntact(physical, go, lockfile.metadata.go?.cgo !== false)))
     ) {
       result.upToDate = true;
       return result;
@@ -552,7 +562,11 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       }
       if (go && goArchive) {
         const installGo = opts.installGo ?? (await import('./go.js')).installGoToolchain;
-        await installGo(goArchive, destDir, platform, { finalPrefix: prefix });
+        await installGo(goArchive, destDir, platform, {
+          finalPrefix: prefix,
+          cgo: lockfile.metadata.go?.cgo !== false,
+          archive: { filename: go.filename, sha256: go.sha256.toLowerCase() },
+        });
       }
     };
 

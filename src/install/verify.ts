@@ -7,7 +7,8 @@
  *   after prefix replacement). A path written by several packages (a clobber) passes when it
  *   matches any of them; symlinks must still be symlinks, directories directories;
  * - the Go toolchain pinned for the platform is what conda-meta/conda-go-lock records, and
- *   PREFIX/go/VERSION names that version and PREFIX/go/bin/go(.exe) exists;
+ *   PREFIX/go/VERSION names that version and PREFIX/go/bin/go(.exe) exists; every file and symlink of the archive, as recorded in
+ *   conda-meta/go-toolchain at install (go-manifest.ts), is there with its size, sha256 and exec bit;
  * - every PyPI wheel the lockfile pins is recorded in conda-meta/conda-go-lock-pypi with the same
  *   version and sha256, every file of its RECORD has the recorded hash, and no other wheel we
  *   installed (INSTALLER conda-go-lock) is there.
@@ -23,6 +24,7 @@ import type { InstalledPath } from './link.js';
 import { wheelLayout } from './wheel/layout.js';
 import { readWheelState } from './wheel/sync.js';
 import { listInstalledWheelsIn, verifyWheel } from './wheel/uninstall.js';
+import { checkGoTree, readGoManifest } from './go-manifest.js';
 
 export type VerifyProblemKind = 'missing-package' | 'extra-package' | 'modified-file' | 'missing-file' | 'go-mismatch' | 'moved-prefix';
 
@@ -171,6 +173,7 @@ export async function verifyPrefix(opts: VerifyOptions): Promise<VerifyResult> {
   // Go.
   // Installed with --no-go: the pinned toolchain was skipped on purpose and is not expected.
   const go = state?.skip_go === true ? undefined : lockfile.go.find((g) => g.platform === platform);
+  let checkedGoFiles = 0;
   const recorded = state?.go ?? null;
   if (go) {
     if (!recorded) {
@@ -200,11 +203,32 @@ export async function verifyPrefix(opts: VerifyOptions): Promise<VerifyResult> {
     if (!binSt || !binSt.isFile()) {
       problems.push({ kind: 'go-mismatch', package: 'go', path: goBin, expected: 'the go binary', actual: 'missing' });
     }
+    const manifest = await readGoManifest(prefix);
+    const goLabel = `go${go.version}`;
+    if (!manifest) {
+      problems.push({
+        kind: 'go-mismatch',
+        package: 'go',
+        path: 'conda-meta/go-toolchain',
+        expected: 'the file manifest of the Go toolchain',
+        actual: 'missing (installed by an older conda-go-lock, or removed): run `conda-go-lock install` to record it',
+      });
+    } else if (manifest.archive.sha256 !== go.sha256.toLowerCase()) {
+      problems.push({ kind: 'go-mismatch', package: 'go', path: 'conda-meta/go-toolchain', expected: `files of ${go.filename}`, actual: `files of ${manifest.archive.filename}` });
+    } else {
+      const tree = await checkGoTree(prefix, manifest, { concurrency: opts.concurrency });
+      checkedGoFiles = tree.checkedFiles;
+      for (const p of tree.problems) {
+        // A missing bin/go is reported once, above.
+        if (p.kind === 'missing-file' && p.path === goBin) continue;
+        problems.push({ ...p, package: goLabel });
+      }
+    }
   } else if (recorded) {
     problems.push({ kind: 'go-mismatch', package: 'go', expected: 'no Go toolchain', actual: goVersionLine(recorded) });
   }
 
-  return { ok: problems.length === 0, problems, checkedFiles };
+  return { ok: problems.length === 0, problems, checkedFiles: checkedFiles + checkedGoFiles };
 }
 
 /** How a wheel is named in problems: `requests==2.31.0 (PyPI)`. */

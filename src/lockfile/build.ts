@@ -143,7 +143,16 @@ export function lockMetadata(inputs: LockMetadataInputs): LockfileMetadata {
     virtual_packages: Object.fromEntries(
       inputs.platforms.map((p) => [p, platformInputs(inputs, p).virtualPackages.map((v) => `${v.name} ${v.version} ${v.build}`)]),
     ),
-    ...(inputs.go ? { go: { spec: inputs.go.spec, source: inputs.go.source, releases_url: redactUrl(inputs.go.releases_url) } } : {}),
+    ...(inputs.go
+      ? {
+          go: {
+            spec: inputs.go.spec,
+            source: inputs.go.source,
+            releases_url: redactUrl(inputs.go.releases_url),
+            ...(inputs.go.cgo === false ? { cgo: false as const } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -32,7 +32,8 @@ export interface ContentHashInputs {
   /** Virtual packages assumed for this platform (`name version build` or records). */
   virtualPackages: readonly VirtualPackageInput[];
   channelPriority?: 'strict' | 'disabled' | 'flexible';
-  go?: { spec: string; releases_url: string; prerelease?: boolean };
+  /** `cgo: false` counts only when given, so older locks keep their hashes. */
+  go?: { spec: string; releases_url: string; prerelease?: boolean; cgo?: false };
   /** Other inputs that affect this platform's lock (pins, solver options ...). */
   extra?: Record<string, string | number | boolean | null | readonly string[]>;
 }
@@ -86,6 +87,7 @@ export function contentHashDocument(inputs: ContentHashInputs): Record<string, u
   };
   if (inputs.go) {
     doc.go = { spec: inputs.go.spec.trim(), releases_url: stripCredentials(inputs.go.releases_url), prerelease: inputs.go.prerelease ?? false };
+    if (inputs.go.cgo === false) (doc.go as Record<string, unknown>).cgo = false;
   }
   if (inputs.extra && Object.keys(inputs.extra).length > 0) doc.extra = inputs.extra;
   return doc;

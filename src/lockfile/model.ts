@@ -30,6 +30,8 @@ export interface LockfileGoInput {
   source: string;
   /** The go.dev/dl JSON URL the release metadata came from. */
   releases_url: string;
+  /** `false` when the environment file says `go: {cgo: false}`: the activation leaves cgo alone. */
+  cgo?: false;
 }
 
 export interface LockfileMetadata {

@@ -59,6 +59,11 @@ export interface GoRequest {
   column: number;
   /** Set when the version comes (partly) from a go.mod. */
   gomod?: GoModSpec;
+  /**
+   * `go: {..., cgo: false}`: the activation leaves cgo alone (no CGO_* / PKG_CONFIG_PATH / CC
+   * pointing into the prefix). Absent means on.
+   */
+  cgo?: false;
 }
 
 export interface EnvWarning {
@@ -362,15 +367,21 @@ function goRequest(
   const base = { file: src.file, line: loc.line ?? 0, column: loc.column ?? 0 };
   let version: string | undefined;
   let gomodPath: string | undefined;
+  let cgo: boolean | undefined;
   let text: string;
   if (typeof value === 'string') {
     version = value.trim();
     text = value;
   } else {
-    const v = value as { version?: string; gomod?: string };
+    const v = value as { version?: string; gomod?: string; cgo?: boolean };
     version = v.version?.trim();
     gomodPath = v.gomod;
+    cgo = v.cgo;
     text = [version !== undefined ? `version: ${version}` : '', gomodPath !== undefined ? `gomod: ${gomodPath}` : ''].filter(Boolean).join(', ');
+    if (version === undefined && gomodPath === undefined) {
+      problems.add("the Go toolchain needs 'version:' or 'gomod:' (e.g. go: {version: \"1.22.*\", cgo: false})", loc, 'E_ENV_GO');
+      return undefined;
+    }
   }
 
   if (version !== undefined) {
@@ -417,6 +428,7 @@ function goRequest(
   }
   const req: GoRequest = { spec, text, ...base };
   if (gomod) req.gomod = gomod;
+  if (cgo === false) req.cgo = false;
   return req;
 }
 

@@ -99,7 +99,8 @@ describe.skipIf(!haveFixtures)(`install end to end (${haveFixtures ? 'fixtures p
 
     const hook = await runCli(['shell-hook', '-p', prefix]);
     expect(hook.code).toBe(0);
-    expect(hook.stdout).toContain(`GOROOT='${join(prefix, 'go')}'`);
+    expect(hook.stdout).toContain(`_cgl_go_prefix='${prefix}'`);
+    expect(hook.stdout).toContain('export GOROOT="$_cgl_go_prefix/go"');
 
     // Re-running on an up-to-date prefix is a no-op.
     const again = await runCli(['install', '--lockfile', lockfile, '-p', prefix, '--platform', 'osx-64', '--cache-dir', join(dir, 'pkgcache-0')]);

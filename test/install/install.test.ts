@@ -480,7 +480,7 @@ describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () 
     const p = paths('onlygo');
     const res = await installLockfile(opts(lf, 'linux-64', p, { onlyGo: true }));
     expect(res.installed).toEqual([]);
-    expect((await readdir(join(p.prefix, 'conda-meta'))).sort()).toEqual(['conda-go-lock', 'history']);
+    expect((await readdir(join(p.prefix, 'conda-meta'))).sort()).toEqual(['conda-go-lock', 'go-toolchain', 'history']);
     expect(await readFile(join(p.prefix, 'go/bin/go'), 'utf8')).toContain('fake go');
     expect((await verifyPrefix({ prefix: p.prefix, lockfile: lf, platform: 'linux-64' })).ok).toBe(true);
   });

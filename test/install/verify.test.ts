@@ -140,11 +140,14 @@ describe.skipIf(!haveFixtures)('verifyPrefix after a real install', () => {
 
   it('detects Go mismatches: edited VERSION, missing binary, a different pin, no Go pinned', async () => {
     const { prefix, lf } = await installed();
+    const version = await readFile(join(prefix, 'go/VERSION'));
     await writeFile(join(prefix, 'go/VERSION'), 'go1.20.0\n');
     let r = await verifyPrefix({ prefix, lockfile: lf, platform: 'linux-64' });
-    expect(r.problems).toEqual([{ kind: 'go-mismatch', package: 'go', path: 'go/VERSION', expected: 'go1.23.1', actual: 'go1.20.0' }]);
+    expect(r.problems[0]).toEqual({ kind: 'go-mismatch', package: 'go', path: 'go/VERSION', expected: 'go1.23.1', actual: 'go1.20.0' });
+    // ... and the manifest recorded at install sees the edited file too.
+    expect(r.problems.slice(1).map((p) => [p.kind, p.package, p.path])).toEqual([['modified-file', 'go1.23.1', 'go/VERSION']]);
 
-    await writeFile(join(prefix, 'go/VERSION'), 'go1.23.1\n');
+    await writeFile(join(prefix, 'go/VERSION'), version);
     await unlink(join(prefix, 'go/bin/go'));
     r = await verifyPrefix({ prefix, lockfile: lf, platform: 'linux-64' });
     expect(r.problems.map((p) => [p.kind, p.path])).toEqual([['go-mismatch', 'go/bin/go']]);
@@ -152,7 +155,8 @@ describe.skipIf(!haveFixtures)('verifyPrefix after a real install', () => {
     const other = structuredClone(lf);
     other.go = [{ ...go('1.24.0'), sha256: 'f'.repeat(64) }];
     r = await verifyPrefix({ prefix, lockfile: other, platform: 'linux-64' });
-    expect(r.problems.map((p) => p.kind)).toEqual(['go-mismatch', 'go-mismatch', 'go-mismatch']);
+    // recorded pin, VERSION, bin/go, and the manifest (files of another archive)
+    expect(r.problems.map((p) => [p.kind, p.path])).toEqual([['go-mismatch', undefined], ['go-mismatch', 'go/VERSION'], ['go-mismatch', 'go/bin/go'], ['go-mismatch', 'conda-meta/go-toolchain']]);
     expect(r.problems[0]!.expected).toContain('go1.24.0');
 
     const noGo = structuredClone(lf);

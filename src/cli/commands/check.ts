@@ -73,6 +73,9 @@ function changedInputs(inputs: LockInputs, lockfile: Lockfile): string[] {
   }
   else if (oldGo && newGo) {
     if (oldGo.spec !== newGo.spec) out.push(`Go spec: '${oldGo.spec}' → '${newGo.spec}' (from ${newGo.source})`);
+    if ((oldGo.cgo ?? true) !== (newGo.cgo ?? true)) {
+      out.push(`Go cgo activation: ${oldGo.cgo === false ? 'off' : 'on'} → ${newGo.cgo === false ? 'off' : 'on'} (go: {cgo: ...} in ${newGo.source})`);
+    }
     const url = redactUrl(newGo.releases_url);
     if (oldGo.releases_url !== url) {
       out.push(`Go release metadata URL: ${oldGo.releases_url} → ${url} (if the lock was made with another one on purpose, pass the same --go-releases-url or set CONDA_GO_LOCK_GO_RELEASES_URL)`);

@@ -1,12 +1,20 @@
 /** `conda-go-lock shell-hook -p PREFIX`: print the Go activation exports. */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ExitCode, InstallError } from '../../errors.js';
-import { goShellHook, type HookShell } from '../../install/activation.js';
+import { ExitCode, InstallError, UsageError } from '../../errors.js';
+import { goShellHook, goShellUnhook, type HookShell } from '../../install/activation.js';
 import { readPrefixState } from '../../install/conda-meta.js';
+import { readGoManifest } from '../../install/go-manifest.js';
+import { activationOptionsFor } from '../../install/go.js';
 import { prefixLooksLikePlatform } from '../messages.js';
 
-export async function shellHookCommand(opts: { prefix: string; shell: HookShell }): Promise<number> {
+export async function shellHookCommand(opts: { prefix?: string; shell: HookShell; deactivate?: boolean }): Promise<number> {
+  if (opts.deactivate) {
+    // Undoes whichever prefix is active (the shell knows which): no prefix needed.
+    process.stdout.write(goShellUnhook(opts.shell));
+    return ExitCode.ok;
+  }
+  if (opts.prefix === undefined) throw new UsageError('shell-hook needs -p PREFIX (or --deactivate)');
   const notAPrefix = prefixLooksLikePlatform(opts.prefix, 'shell-hook');
   if (notAPrefix) throw notAPrefix;
   const prefix = resolve(opts.prefix);
@@ -18,7 +26,11 @@ export async function shellHookCommand(opts: { prefix: string; shell: HookShell 
       code: 'E_NO_GO_TOOLCHAIN',
     });
   }
-  process.stdout.write(goShellHook(prefix, opts.shell));
+  // The same variables as the prefix's activate.d scripts: cgo as installed, conda's compilers if present.
+  const state = await readPrefixState(prefix).catch(() => undefined);
+  const manifest = await readGoManifest(prefix);
+  const activation = await activationOptionsFor(prefix, state?.platform ?? (process.platform === 'win32' ? 'win-64' : 'linux-64'), manifest?.cgo ?? true);
+  process.stdout.write(goShellHook(prefix, opts.shell, activation));
   return ExitCode.ok;
 }
 
