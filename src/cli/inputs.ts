@@ -41,6 +41,10 @@ export interface InputOptions {
   goReleasesUrl?: string;
   /** The releases URL recorded in an existing lockfile (so a lock made against a mirror stays up to date). */
   fallbackGoReleasesUrl?: string;
+  /** --go-download-base-url; when absent: $CONDA_GO_LOCK_GO_DOWNLOAD_BASE_URL, the existing lockfile's, none. */
+  goDownloadBaseUrl?: string;
+  /** The archive base URL recorded in an existing lockfile (`metadata.go.download_base_url`). */
+  fallbackGoDownloadBaseUrl?: string;
   channelAlias: string;
   /** `-c/--channel`: replaces the environment files' channels (priority order). */
   channel?: string[];
@@ -93,6 +97,17 @@ export function goReleasesUrlFor(opts: Pick<InputOptions, 'goReleasesUrl' | 'fal
   if (env.CONDA_GO_LOCK_GO_RELEASES_URL) return env.CONDA_GO_LOCK_GO_RELEASES_URL;
   if (opts.fallbackGoReleasesUrl && !opts.fallbackGoReleasesUrl.includes('********')) return opts.fallbackGoReleasesUrl;
   return DEFAULT_GO_RELEASES_URL;
+}
+
+/**
+ * The Go archive mirror: the flag, else the environment variable, else the one the existing lockfile
+ * was made with; undefined means go's default (`<origin of the releases URL>/dl/`).
+ */
+export function goDownloadBaseUrlFor(
+  opts: Pick<InputOptions, 'goDownloadBaseUrl' | 'fallbackGoDownloadBaseUrl'>,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  return opts.goDownloadBaseUrl || env.CONDA_GO_LOCK_GO_DOWNLOAD_BASE_URL || opts.fallbackGoDownloadBaseUrl || undefined;
 }
 
 export function resolveInputs(opts: InputOptions): LockInputs {
@@ -188,6 +203,10 @@ export function resolveInputs(opts: InputOptions): LockInputs {
     }
   }
 
+  // Recorded without credentials (like channel URLs): a mirror's token is never written down.
+  const downloadBase = goDownloadBaseUrlFor(opts);
+  if (go && downloadBase) go.download_base_url = stripCredentials(downloadBase);
+
   const specOrigin = new Map<string, string>();
   for (const e of envs) {
     for (const d of e.dependencies) if (!specOrigin.has(d.spec.name)) specOrigin.set(d.spec.name, `${d.file}:${d.line}`);
@@ -203,7 +222,15 @@ export function resolveInputs(opts: InputOptions): LockInputs {
       specs: specs.map((s) => stripCredentials(s.toString())),
       virtualPackages,
       channelPriority,
-      go: go ? { spec: go.spec, releases_url: go.releases_url, prerelease: go.prerelease, ...(go.cgo === false ? { cgo: false as const } : {}) } : undefined,
+      go: go
+        ? {
+            spec: go.spec,
+            releases_url: go.releases_url,
+            prerelease: go.prerelease,
+            ...(go.cgo === false ? { cgo: false as const } : {}),
+            ...(go.download_base_url ? { download_base_url: go.download_base_url } : {}),
+          }
+        : undefined,
     });
     perPlatform.set(platform, { platform, specs, virtualPackages, contentHash });
   }

@@ -40,6 +40,7 @@ function inputOptions(cmd: Command): Command {
     .option('--go-releases-url <url>', 'Go release metadata JSON (default: $CONDA_GO_LOCK_GO_RELEASES_URL, else the URL the existing lockfile used, else https://go.dev/dl/?mode=json&include=all)')
     .option('-c, --channel <channel>', 'channel (repeatable, priority order); replaces the environment files\' channels', collect)
     .addOption(new Option('--channel-priority <mode>', 'strict: a package comes only from the highest-priority channel that has it; flexible (conda\'s default): lower-priority channels too, when needed; disabled: the newest version from any channel').choices(['strict', 'flexible', 'disabled']).default('strict'))
+    .option('--go-download-base-url <url>', 'base URL for Go archives, a mirror (default: $CONDA_GO_LOCK_GO_DOWNLOAD_BASE_URL, else the one the existing lockfile used, else <origin of the releases URL>/dl/)')
     .option('--channel-alias <url>', 'base URL for channel names (env: CONDA_GO_LOCK_CHANNEL_ALIAS)', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
     .option('--virtual-packages <list>', 'override virtual packages, e.g. "__glibc=2.17,__osx=12.0,__cuda=12.2"')
     .option('--virtual-package-spec <file>', 'conda-lock style virtual-packages.yml (subdirs: {linux-64: {packages: {__glibc: "2.17"}}}), merged onto the defaults');
@@ -59,7 +60,6 @@ export function buildProgram(): Command {
     .option('--update <names...>', 're-solve moving only these packages (and what they force; go = the Go toolchain); keep the rest pinned')
     .option('--check', 'exit 1 when the lockfile is stale against its inputs (no network)')
     .option('--force', 're-solve even when the lockfile is up to date with its inputs (picks up new builds)')
-    .option('--go-download-base-url <url>', 'base URL for Go archives (a mirror); default: <origin of the releases URL>/dl/')
     .option('--cache-dir <dir>', 'repodata cache directory (default: $CONDA_GO_LOCK_CACHE, else $XDG_CACHE_HOME/conda-go-lock, else ~/.cache/conda-go-lock)')
     .option('--offline', 'use only cached repodata and release metadata')
     .option('--solver-timeout <seconds>', 'give up on a platform whose solve takes longer (0 = no limit)', '600')

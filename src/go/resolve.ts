@@ -73,7 +73,7 @@ export function findGoArchive(release: GoRelease, condaPlatform: string): GoRele
 export function pinGoRelease(
   release: GoRelease,
   platforms: readonly string[],
-  opts: { downloadBaseUrl: string; releases?: GoRelease[] },
+  opts: { downloadBaseUrl: string; releases?: GoRelease[]; /** The releases URL, for messages. */ source?: string },
 ): GoToolchainPin[] {
   const base = opts.downloadBaseUrl.endsWith('/') ? opts.downloadBaseUrl : `${opts.downloadBaseUrl}/`;
   const out: GoToolchainPin[] = [];
@@ -90,9 +90,16 @@ export function pinGoRelease(
       );
     }
     if (!/^[0-9a-f]{64}$/.test(file.sha256)) {
+      const v = release.parsed;
+      const beforeSha256 = v.major === 1 && v.minor < 6;
+      const found = file.sha256 === '' ? 'an empty sha256' : `sha256 '${file.sha256.slice(0, 80)}', which is not 64 hex digits`;
       throw new GoToolchainError(
-        `Go ${release.parsed.text} ${file.filename} has no sha256 in the release metadata ` +
-          `(releases before Go 1.6 published only SHA1); conda-go-lock never pins an archive without sha256: choose Go 1.6 or newer`,
+        beforeSha256
+          ? `Go ${v.text} ${file.filename} has no sha256 in the release metadata ` +
+              `(releases before Go 1.6 published only SHA1); conda-go-lock never pins an archive without sha256: choose Go 1.6 or newer`
+          : `Go ${v.text} ${file.filename} has ${found} in the release metadata${opts.source ? ` at ${opts.source}` : ''}; ` +
+              `go.dev publishes one for every archive since Go 1.6, so this list (or the mirror that serves it) is incomplete: ` +
+              `fix it, or lock against https://go.dev/dl/?mode=json&include=all. conda-go-lock never pins an archive without sha256`,
         { code: 'E_GO_NO_SHA256' },
       );
     }
@@ -141,5 +148,6 @@ export async function resolveGoToolchain(opts: ResolveGoToolchainOptions): Promi
   return pinGoRelease(release, opts.platforms, {
     downloadBaseUrl: opts.downloadBaseUrl ?? defaultGoDownloadBase(releasesUrl),
     releases,
+    source: releasesUrl,
   });
 }

@@ -149,6 +149,7 @@ export function lockMetadata(inputs: LockMetadataInputs): LockfileMetadata {
             spec: inputs.go.spec,
             source: inputs.go.source,
             releases_url: redactUrl(inputs.go.releases_url),
+            ...(inputs.go.download_base_url ? { download_base_url: inputs.go.download_base_url } : {}),
             ...(inputs.go.cgo === false ? { cgo: false as const } : {}),
           },
         }

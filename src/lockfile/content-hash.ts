@@ -33,7 +33,7 @@ export interface ContentHashInputs {
   virtualPackages: readonly VirtualPackageInput[];
   channelPriority?: 'strict' | 'disabled' | 'flexible';
   /** `cgo: false` counts only when given, so older locks keep their hashes. */
-  go?: { spec: string; releases_url: string; prerelease?: boolean; cgo?: false };
+  go?: { spec: string; releases_url: string; prerelease?: boolean; cgo?: false; download_base_url?: string };
   /** Other inputs that affect this platform's lock (pins, solver options ...). */
   extra?: Record<string, string | number | boolean | null | readonly string[]>;
 }
@@ -88,6 +88,7 @@ export function contentHashDocument(inputs: ContentHashInputs): Record<string, u
   if (inputs.go) {
     doc.go = { spec: inputs.go.spec.trim(), releases_url: stripCredentials(inputs.go.releases_url), prerelease: inputs.go.prerelease ?? false };
     if (inputs.go.cgo === false) (doc.go as Record<string, unknown>).cgo = false;
+    if (inputs.go.download_base_url) (doc.go as Record<string, unknown>).download_base_url = stripCredentials(inputs.go.download_base_url);
   }
   if (inputs.extra && Object.keys(inputs.extra).length > 0) doc.extra = inputs.extra;
   return doc;

@@ -32,6 +32,8 @@ export interface LockfileGoInput {
   releases_url: string;
   /** `false` when the environment file says `go: {cgo: false}`: the activation leaves cgo alone. */
   cgo?: false;
+  /** `--go-download-base-url` (a mirror of go.dev/dl), without credentials; absent = the default. */
+  download_base_url?: string;
 }
 
 export interface LockfileMetadata {

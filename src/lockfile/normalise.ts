@@ -89,7 +89,7 @@ export const PYPI_INPUT_KEYS = [
 
 export const CHANNEL_KEYS = ['url', 'used_env_vars', 'url_template'] as const satisfies ReadonlyArray<keyof LockfileChannel>;
 
-export const GO_INPUT_KEYS = ['spec', 'source', 'releases_url', 'cgo'] as const satisfies ReadonlyArray<keyof LockfileGoInput>;
+export const GO_INPUT_KEYS = ['spec', 'source', 'releases_url', 'download_base_url', 'cgo'] as const satisfies ReadonlyArray<keyof LockfileGoInput>;
 
 export function comparePackages(a: LockedCondaPackage, b: LockedCondaPackage): number {
   return (

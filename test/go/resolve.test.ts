@@ -113,6 +113,20 @@ describe.skipIf(!haveFixtures)('resolveGoToolchain through a local HTTP server',
     expect(err).toBeInstanceOf(GoToolchainError);
     expect(err.code).toBe('E_GO_NO_SHA256');
     expect(err.message).toContain('go1.5.2.linux-amd64.tar.gz');
+    expect(err.message).toContain('before Go 1.6');
+  });
+
+  it.each([
+    ['', 'an empty sha256'],
+    ['abc123', "sha256 'abc123', which is not 64 hex digits"],
+  ])('a newer release whose feed lacks a valid sha256 (%j) says what is missing, not "before Go 1.6"', async (sha256, said) => {
+    const feed = [{ version: 'go1.19.8', stable: true, files: [{ filename: 'go1.19.8.linux-amd64.tar.gz', os: 'linux', arch: 'amd64', version: 'go1.19.8', sha256, size: 1, kind: 'archive' }] }];
+    const url = 'https://mirror.example/dl/?mode=json&include=all';
+    const err = await resolveGoToolchain({ spec: '1.19.8', platforms: ['linux-64'], http: { getJson: async () => feed as never }, releasesUrl: url }).catch((e) => e);
+    expect(err).toBeInstanceOf(GoToolchainError);
+    expect(err.code).toBe('E_GO_NO_SHA256');
+    expect(err.message).toContain(`go1.19.8.linux-amd64.tar.gz has ${said} in the release metadata at ${url}`);
+    expect(err.message).not.toContain('1.6 or newer');
   });
 
   it('Go 1.4 on osx-64 takes the newest macOS variant archive (but has no sha256 → refused)', async () => {

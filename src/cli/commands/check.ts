@@ -76,6 +76,10 @@ function changedInputs(inputs: LockInputs, lockfile: Lockfile): string[] {
     if ((oldGo.cgo ?? true) !== (newGo.cgo ?? true)) {
       out.push(`Go cgo activation: ${oldGo.cgo === false ? 'off' : 'on'} → ${newGo.cgo === false ? 'off' : 'on'} (go: {cgo: ...} in ${newGo.source})`);
     }
+    if ((oldGo.download_base_url ?? '') !== (newGo.download_base_url ?? '')) {
+      const show = (u: string | undefined) => u ?? 'the default (<origin of the releases URL>/dl/)';
+      out.push(`Go archive base URL: ${show(oldGo.download_base_url)} → ${show(newGo.download_base_url)} (pass the same --go-download-base-url or set CONDA_GO_LOCK_GO_DOWNLOAD_BASE_URL)`);
+    }
     const url = redactUrl(newGo.releases_url);
     if (oldGo.releases_url !== url) {
       out.push(`Go release metadata URL: ${oldGo.releases_url} → ${url} (if the lock was made with another one on purpose, pass the same --go-releases-url or set CONDA_GO_LOCK_GO_RELEASES_URL)`);
@@ -91,6 +95,7 @@ export async function checkCommand(opts: InputOptions & { quiet?: boolean }): Pr
     ...opts,
     fallbackPlatforms: lockfile.metadata.platforms,
     fallbackGoReleasesUrl: lockfile.metadata.go?.releases_url,
+    fallbackGoDownloadBaseUrl: lockfile.metadata.go?.download_base_url,
     lockfileSources: lockfile.metadata.sources,
   });
   return reportCheck(opts.lockfile, staleReasons(inputs, lockfile), { quiet: opts.quiet });

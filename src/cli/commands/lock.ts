@@ -84,6 +84,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
     ...opts,
     fallbackPlatforms: existing?.metadata.platforms,
     fallbackGoReleasesUrl: existing?.metadata.go?.releases_url,
+    fallbackGoDownloadBaseUrl: existing?.metadata.go?.download_base_url,
     ...(existing ? { lockfileSources: existing.metadata.sources } : {}),
     ...(opts.check ? {} : { env: process.env }),
   });
@@ -135,7 +136,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
   const [solved, go] = await Promise.all([
     lockPlatforms(inputs, gateway, previous, opts.update ?? [], maxWorkers, solverTimeoutMs(opts.solverTimeout), progress),
     keptGoPins(inputs, previous, opts.update ?? []) ??
-      lockGo(inputs, http, gateway.cache, Boolean(opts.offline), opts.goDownloadBaseUrl),
+      lockGo(inputs, http, gateway.cache, Boolean(opts.offline), inputs.go?.download_base_url),
   ]);
 
   const builder = new LockfileBuilder(lockMetadata({ ...inputs, toolVersion: TOOL_VERSION, specs: requestedSpecs(inputs) }));
@@ -249,6 +250,7 @@ function keptGoPins(inputs: LockInputs, previous: Lockfile | undefined, update: 
   if (update.length === 0 || update.includes('go') || !previous || !inputs.go) return undefined;
   const was = previous.metadata.go;
   if (!was || was.spec !== inputs.go.spec || was.releases_url !== redactUrl(inputs.go.releases_url)) return undefined;
+  if ((was.download_base_url ?? '') !== (inputs.go.download_base_url ?? '')) return undefined;
   const pins = inputs.platforms.map((p) => previous.go.find((g) => g.platform === p));
   if (pins.some((g) => g === undefined)) return undefined;
   return pins as LockedGoToolchain[];
