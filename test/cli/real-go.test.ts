@@ -8,7 +8,7 @@
  * in /usr, so a program that prints 3.33.0 twice used the environment's header and library.
  * Then the toolchain's integrity: tampered files fail `verify` and `install` repairs them.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,35 +18,17 @@ import { ChannelServer } from '../support/channel-server.js';
 import { canIndexDefaults, writeDefaultsChannel, DEFAULTS_2020 } from '../support/defaults-channel.js';
 import { fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
 import { haveRealGo, realGoArchive, realGoReleases, realGoSkipReason, REAL_GO_FILENAME } from '../support/real-go.js';
+import { havePython3, pythonServerSkipReason, startPythonHttpServer, type PythonHttpServer } from '../support/python-server.js';
 import { runCli } from './helpers.js';
 
 const haveCc = spawnSync('sh', ['-c', 'command -v gcc && command -v pkg-config']).status === 0;
 const skip = !haveRealGo ? realGoSkipReason : !haveFixtures ? fixturesSkipReason : !existsSync(DEFAULTS_2020) ? `${DEFAULTS_2020} missing` : !canIndexDefaults() ? 'unzip/zstd/tar needed to index the defaults packages' : !haveCc ? 'gcc and pkg-config are needed for the cgo tests (.ci/run installs them)' : '';
 
-/** Python's http.server on `dir` (HTTP/1.0, closes every connection). */
-async function startPythonServer(dir: string): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`python http.server did not start: ${out}`)), 15_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /port (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolveUrl(`http://127.0.0.1:${m[1]}`);
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`python http.server exited (${code}): ${out}`)));
-  });
-  return { url, proc };
-}
-
 describe.skipIf(skip !== '')(`a real Go toolchain in a conda environment${skip ? ` (${skip})` : ''}`, () => {
   let dir: string;
   let site: string;
   let server: ChannelServer;
-  let py: { url: string; proc: ChildProcess } | undefined;
+  let py: PythonHttpServer | undefined;
   let lockfile: string;
   let prefix: string;
   const cache = () => join(dir, 'pkgcache');
@@ -87,7 +69,7 @@ describe.skipIf(skip !== '')(`a real Go toolchain in a conda environment${skip ?
   }, 600_000);
 
   afterAll(async () => {
-    py?.proc.kill();
+    await py?.stop();
     await server?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -209,16 +191,16 @@ func main() {
     expect(third.stderr).toContain('already up to date');
   }, 600_000);
 
-  it('lock and install through an HTTP/1.0 server that closes every connection (python http.server)', async () => {
-    py = await startPythonServer(site);
+  it.skipIf(!havePython3)(`lock and install through an HTTP/1.0 server that closes every connection (python http.server)${havePython3 ? '' : ` (${pythonServerSkipReason})`}`, async () => {
+    py = await startPythonHttpServer(site);
     const env = join(dir, 'py');
     await mkdir(env, { recursive: true });
-    await writeEnv(join(env, 'environment.yml'), `${py.url}/defaults`);
+    await writeEnv(join(env, 'environment.yml'), `${py.baseUrl}/defaults`);
     const lf = join(env, 'conda-go-lock.yml');
-    const lock = await runCli(['lock', '-f', join(env, 'environment.yml'), '--lockfile', lf, '-p', 'linux-64', '--cache-dir', join(env, 'repocache'), '--go-releases-url', `${py.url}/godl/releases.json`, '-q']);
+    const lock = await runCli(['lock', '-f', join(env, 'environment.yml'), '--lockfile', lf, '-p', 'linux-64', '--cache-dir', join(env, 'repocache'), '--go-releases-url', `${py.baseUrl}/godl/releases.json`, '-q']);
     expect(lock.stderr).toBe('');
     expect(lock.code).toBe(0);
-    expect(readFileSync(lf, 'utf8')).toContain(`${py.url}/dl/${REAL_GO_FILENAME}`);
+    expect(readFileSync(lf, 'utf8')).toContain(`${py.baseUrl}/dl/${REAL_GO_FILENAME}`);
     const p2 = join(env, 'env');
     const install = await runCli(['install', '--lockfile', lf, '-p', p2, '--cache-dir', join(env, 'pkgcache'), '-q']);
     expect(install.stderr).toBe('');

