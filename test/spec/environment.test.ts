@@ -139,7 +139,7 @@ describe('the Go toolchain entry', () => {
     ['given twice', 'go: "1.22.*"\ndependencies:\n  - go: "1.21.*"\n', 3, /Go toolchain is given twice: top-level 'go' \(line 1\) and in dependencies \(line 3\)/],
     ['twice in the list', 'dependencies:\n  - go: "1.22.*"\n  - go: "1.21.*"\n', 3, /given twice \(also on line 2\)/],
     ['bad spec', 'dependencies:\n  - zlib\n  - go: "~>1.22"\n', 3, /invalid Go toolchain spec '~>1.22'/],
-    ['unknown key', 'go:\n  version: "1.22"\n  gomod_path: x\n', 3, /unknown key 'gomod_path' in go \(allowed: version, gomod\)/],
+    ['unknown key', 'go:\n  version: "1.22"\n  gomod_path: x\n', 3, /unknown key 'gomod_path' in go \(allowed: version, gomod, cgo\)/],
     ['empty mapping', 'go: {}\n', 1, /go must not be an empty mapping/],
     ['a list', 'go: [1.22]\n', 1, /go must be a Go toolchain spec string.*not a list/],
     ['missing go.mod', 'go:\n  gomod: nope/go.mod\n', 2, /cannot read go\.mod '\/proj\/nope\/go\.mod' \(ENOENT\)/],
