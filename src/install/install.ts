@@ -399,11 +399,13 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const existing = kind === 'environment' || kind === 'adopted';
     const oldRecords = existing ? await readPrefixRecords(physical) : [];
     const state = kind === 'environment' ? await readPrefixState(physical) : undefined;
+    // A Go toolchain whose files no longer match its manifest (or whose cgo setting changed) is
+    // reinstalled from the verified archive, not "up to date".
+    const goIntact = !go || !existing || (await goToolchainIntact(physical, go, lockfile.metadata.go?.cgo !== false));
     if (
       prefixUpToDate({ state, records: oldRecords, packages: pkgs, go, platform, onlyGo, prefix }) &&
       (!existing || (await wheelsUpToDate(physical, wheels))) &&
-      // A Go toolchain whose files no longer match its manifest is repaired, not "up to date".
-      (!go || (await goToolchainIntact(physical, go, lockfile.metadata.go?.cgo !== false)))
+      goIntact
     ) {
       result.upToDate = true;
       return result;
@@ -452,7 +454,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const removedRecords = oldRecords.filter((r) => !newNames.has(r.name));
     const replacedRecords = oldRecords.filter((r) => newNames.has(r.name) && !keep.includes(r));
     const oldGo = state?.go ?? undefined;
-    const goChanged = go !== undefined && (!sameGo(oldGo, go) || relinkAll || !existing);
+    const goChanged = go !== undefined && (!sameGo(oldGo, go) || relinkAll || !existing || !goIntact);
     const goRemoved = go === undefined && existing && (oldGo !== undefined && oldGo !== null);
     const plan: InstallPlan = {
       prefix,
