@@ -24,6 +24,24 @@ import { DEFAULT_GO_RELEASES_URL } from '../go/resolve.js';
 import { computeContentHash } from '../lockfile/content-hash.js';
 import { stripCredentials } from '../net/redact.js';
 import type { LockfileGoInput } from '../lockfile/model.js';
+import type { PipRequirement } from '../spec/pip.js';
+import { canonicalTemplate, envVarNames, expandEnvVars, hasEnvVars, unsetEnvVars } from '../conda/channel-env.js';
+
+export const DEFAULT_PYPI_INDEX = 'https://pypi.org/simple';
+
+/** One PyPI index: as written (`${VAR}` kept), the URL to request, the token-free URL to record. */
+export interface PypiIndexInput {
+  template: string;
+  url: string;
+  redacted: string;
+  usedEnvVars: string[];
+}
+
+export interface PypiInputs {
+  requirements: PipRequirement[];
+  index: PypiIndexInput;
+  extraIndexes: PypiIndexInput[];
+}
 
 export type ChannelPriority = 'strict' | 'flexible' | 'disabled';
 
@@ -62,6 +80,8 @@ export interface InputOptions {
    * error naming the file and line). Without it (`check`) channels carry no credentials.
    */
   env?: EnvLike;
+  /** --pypi-index-url; else $CONDA_GO_LOCK_PYPI_INDEX_URL, else the pip: section's --index-url, else PyPI. */
+  pypiIndexUrl?: string;
 }
 
 export interface PlatformInputs {
@@ -82,6 +102,8 @@ export interface LockInputs {
   go?: LockfileGoInput & { prerelease: boolean };
   /** Where a requested name was written, for error messages. */
   specOrigin: Map<string, string>;
+  /** The `pip:` sections of every file, with the indexes (absent without a pip: section). */
+  pypi?: PypiInputs;
 }
 
 function toPosix(p: string): string {
@@ -212,6 +234,14 @@ export function resolveInputs(opts: InputOptions): LockInputs {
     for (const d of e.dependencies) if (!specOrigin.has(d.spec.name)) specOrigin.set(d.spec.name, `${d.file}:${d.line}`);
   }
 
+  const pypi = pypiInputs(envs, opts);
+  const pypiHash = pypi
+    ? {
+        pypi_requirements: pypi.requirements.map((r) => r.text.replace(/\s+/g, ' ')),
+        pypi_indexes: [pypi.index, ...pypi.extraIndexes].map((i) => canonicalTemplate(stripCredentials(i.template)) === i.template ? i.template : canonicalTemplate(i.template)),
+      }
+    : undefined;
+
   const perPlatform = new Map<Platform, PlatformInputs>();
   for (const platform of platforms) {
     const specs = envs.flatMap((e) => matchSpecsFor(e, platform));
@@ -231,6 +261,7 @@ export function resolveInputs(opts: InputOptions): LockInputs {
             ...(go.download_base_url ? { download_base_url: go.download_base_url } : {}),
           }
         : undefined,
+      ...(pypiHash ? { extra: pypiHash } : {}),
     });
     perPlatform.set(platform, { platform, specs, virtualPackages, contentHash });
   }
@@ -238,7 +269,40 @@ export function resolveInputs(opts: InputOptions): LockInputs {
   const sources = envs.map((e) => toPosix(relative(lockDir, resolve(e.file))));
   if (go && go.source !== '--go' && !sources.includes(go.source)) sources.push(go.source);
 
-  return { envs, sources, platforms, channels, channelPriority, perPlatform, go, specOrigin };
+  for (const e of envs) for (const f of e.pip?.files ?? []) {
+    const rel = toPosix(relative(lockDir, resolve(dirname(e.file), f)));
+    if (!sources.includes(rel)) sources.push(rel);
+  }
+  return { envs, sources, platforms, channels, channelPriority, perPlatform, go, specOrigin, ...(pypi ? { pypi } : {}) };
+}
+
+/** The merged pip: sections and the indexes to resolve them against. */
+function pypiInputs(envs: EnvironmentSpec[], opts: InputOptions): PypiInputs | undefined {
+  const sections = envs.filter((e) => e.pip);
+  if (sections.length === 0) return undefined;
+  const written = sections.map((e) => e.pip!.indexUrl).find((u) => u !== undefined);
+  const template = (opts.pypiIndexUrl ?? process.env.CONDA_GO_LOCK_PYPI_INDEX_URL ?? written ?? DEFAULT_PYPI_INDEX).replace(/\/+$/, '');
+  const extras = [...new Set(sections.flatMap((e) => e.pip!.extraIndexUrls.map((u) => u.replace(/\/+$/, ''))))];
+  const index = (t: string): PypiIndexInput => {
+    let url = t;
+    const used = hasEnvVars(t) ? envVarNames(t) : [];
+    if (used.length && opts.env) {
+      const unset = unsetEnvVars(used, opts.env);
+      if (unset.length) {
+        throw new InputError(`the PyPI index ${stripCredentials(t)} uses ${unset.map((n) => `\${${n}}`).join(', ')}, which ${unset.length === 1 ? 'is' : 'are'} not set`, { code: 'E_CHANNEL_ENV_UNSET' });
+      }
+      url = expandEnvVars(t, opts.env);
+    }
+    if (!/^(https?|file):\/\//.test(url.replace(/\$\{[^}]+\}/g, 'x'))) {
+      throw new InputError(`PyPI index '${stripCredentials(t)}' is not an http(s) URL`, { code: 'E_ENV_PIP' });
+    }
+    return { template: used.length ? canonicalTemplate(t) : stripCredentials(t), url, redacted: stripCredentials(t.replace(/\$\{[^}]+\}(:\$\{[^}]+\})?@/, '')), usedEnvVars: used };
+  };
+  return {
+    requirements: sections.flatMap((e) => e.pip!.requirements),
+    index: index(template),
+    extraIndexes: extras.map(index),
+  };
 }
 
 /** The user's conda specs (canonical strings, every platform's, duplicates dropped) in input order: `metadata.specs`. */

@@ -43,7 +43,8 @@ function inputOptions(cmd: Command): Command {
     .option('--go-download-base-url <url>', 'base URL for Go archives, a mirror (default: $CONDA_GO_LOCK_GO_DOWNLOAD_BASE_URL, else the one the existing lockfile used, else <origin of the releases URL>/dl/)')
     .option('--channel-alias <url>', 'base URL for channel names (env: CONDA_GO_LOCK_CHANNEL_ALIAS)', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
     .option('--virtual-packages <list>', 'override virtual packages, e.g. "__glibc=2.17,__osx=12.0,__cuda=12.2"')
-    .option('--virtual-package-spec <file>', 'conda-lock style virtual-packages.yml (subdirs: {linux-64: {packages: {__glibc: "2.17"}}}), merged onto the defaults');
+    .option('--virtual-package-spec <file>', 'conda-lock style virtual-packages.yml (subdirs: {linux-64: {packages: {__glibc: "2.17"}}}), merged onto the defaults')
+    .option('--pypi-index-url <url>', 'PyPI simple index for pip: requirements (default: $CONDA_GO_LOCK_PYPI_INDEX_URL, else the pip: section\'s --index-url, else https://pypi.org/simple)');
 }
 
 export function buildProgram(): Command {
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
     .option('--force', 're-solve even when the lockfile is up to date with its inputs (picks up new builds)')
     .option('--cache-dir <dir>', 'repodata cache directory (default: $CONDA_GO_LOCK_CACHE, else $XDG_CACHE_HOME/conda-go-lock, else ~/.cache/conda-go-lock)')
     .option('--offline', 'use only cached repodata and release metadata')
+    .option('--pypi-mapping <file>', 'conda→PyPI name mapping JSON (parselmouth compressed_mapping.json; default: $CONDA_GO_LOCK_PYPI_MAPPING, else name equality)')
     .option('--solver-timeout <seconds>', 'give up on a platform whose solve takes longer (0 = no limit)', '600')
     .option('-j, --jobs <n>', 'platforms solved at once in worker threads (default: CPU count when the solves are large, else 0 = in-process)')
     .option('-q, --quiet', 'print nothing but errors (no progress, warnings or summary)')

@@ -197,3 +197,32 @@ export class LockfileBuilder {
     };
   }
 }
+
+/** One resolved wheel as a lockfile entry (URLs token-free). */
+export function lockedPypiPackage(platform: Platform, w: {
+  key: string;
+  version: string;
+  filename: string;
+  url: string;
+  sha256: string;
+  size: number;
+  index: string;
+  requiresPython?: string;
+  requiresDist: readonly string[];
+  requestedBy: readonly string[];
+}): LockedPypiPackage {
+  const out: LockedPypiPackage = {
+    platform,
+    name: w.key,
+    version: w.version,
+    filename: w.filename,
+    url: stripCredentials(w.url),
+    sha256: w.sha256,
+    size: w.size,
+    requires_dist: [...w.requiresDist],
+    requested_by: [...w.requestedBy],
+    index: stripCredentials(w.index),
+  };
+  if (w.requiresPython) out.requires_python = w.requiresPython;
+  return out;
+}

@@ -8,6 +8,7 @@
  * reported together.
  */
 import { readFileSync } from 'node:fs';
+import { parsePipSection, type PipSection } from './pip.js';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import { Channel } from '../conda/channel.js';
@@ -82,6 +83,8 @@ export interface EnvironmentSpec {
   /** Sorted, deduplicated; undefined when the file has no `platforms:`. */
   platforms?: Platform[];
   go?: GoRequest;
+  /** The `- pip:` section (PEP 508 lines, index options, `-r` files): src/spec/pip.ts. */
+  pip?: PipSection;
   /** Overrides from `virtual-packages:` (general ones first, then per-platform ones). */
   virtualPackages: VirtualPackageOverride[];
   /** Ignored keys and other non-fatal findings. */
@@ -119,13 +122,10 @@ const IGNORED_KEYS: Record<string, string> = {
   prefix: 'the install prefix is chosen on the command line (`install --prefix`)',
   variables: 'environment variables are not part of a lock; set them in your activation scripts',
   category: 'conda-go-lock locks all dependencies of a file together (no categories)',
-  'allow-pypi-requests': 'pip dependencies are not supported',
-  'pip-repositories': 'pip dependencies are not supported',
+  'allow-pypi-requests': 'conda-lock option; pip: requirements are always resolved against the index',
+  'pip-repositories': 'conda-lock option; write --index-url / --extra-index-url lines in the pip: list',
 };
 
-const PIP_MESSAGE =
-  'pip dependencies are not supported: conda-go-lock locks conda packages and a Go toolchain only. ' +
-  'Use the conda-forge package instead (most PyPI packages are there under the same name) or install pip packages separately after `conda-go-lock install`';
 
 /** Read and parse an environment file. Throws `InputError` (E_ENV_READ when it cannot be read). */
 export function loadEnvironmentFile(path: string, opts: ParseEnvironmentOptions = {}): EnvironmentSpec {
@@ -170,12 +170,6 @@ export function parseEnvironmentYaml(text: string, file: string, opts: ParseEnvi
   const validate = schemaValidator('environment.schema.json');
   if (!(validate as (d: unknown) => boolean)(data)) {
     for (const e of pruneSchemaErrors(validate.errors ?? [])) reportSchemaError(src, problems, e);
-    // Also report pip sections now: someone fixing the first problem should hear about those too.
-    if (isRecord(data) && Array.isArray(data.dependencies)) {
-      data.dependencies.forEach((d, i) => {
-        if (isRecord(d) && 'pip' in d) problems.add(PIP_MESSAGE, locate(src, ['dependencies', i], { key: true }), 'E_ENV_PIP');
-      });
-    }
     problems.throwIfAny();
   }
   const env = data as Record<string, unknown>;
@@ -270,7 +264,15 @@ export function parseEnvironmentYaml(text: string, file: string, opts: ParseEnvi
       return;
     }
     if (isRecord(d) && 'pip' in d) {
-      problems.add(PIP_MESSAGE, locate(src, path, { key: true }), 'E_ENV_PIP');
+      const sectionLoc = locate(src, path, { key: true });
+      if (out.pip) {
+        problems.add(`a second pip: section (the first is on line ${out.pip.location.line}); keep one`, sectionLoc, 'E_ENV_PIP');
+        return;
+      }
+      const r = parsePipSection(d.pip, sectionLoc, (j) => locate(src, [...path, 'pip', j]), opts.baseDir ?? dirname(file), opts.readFile);
+      for (const p of r.problems) problems.add(p.message, p.location, p.code);
+      for (const w of r.warnings) out.warnings.push({ message: w.message, location: w.location });
+      out.pip = r.section;
       return;
     }
     if (isRecord(d) && 'go' in d) {

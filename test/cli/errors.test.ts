@@ -72,11 +72,10 @@ describe.skipIf(!haveFixtures)(`lock errors (${haveFixtures ? 'fixtures present'
     expect(r.stderr).toMatch(/environment\.yml:\d+/);
   });
 
-  it('a pip section: exit 3 naming the line', async () => {
-    const r = await lockWith(`${channel()}dependencies:\n  - python\n  - pip:\n      - requests\n`, '-p', 'linux-64');
+  it('a git+ pip line: exit 3 naming the line (direct URL / VCS requirements are not locked)', async () => {
+    const r = await lockWith(`${channel()}dependencies:\n  - python\n  - pip:\n      - git+https://github.com/psf/requests.git\n`, '-p', 'linux-64');
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/environment\.yml:5/);
-    expect(r.stderr).toMatch(/pip/);
+    expect(r.stderr).toMatch(/environment\.yml:6:9: 'git\+https:\/\/github\.com\/psf\/requests\.git': direct URL/);
   });
 
   it('a version that no channel has: exit 4 listing the versions there are', async () => {

@@ -29,11 +29,14 @@ interface Fails {
   /** Text expected on the reported line of the file. */
   lineHas?: string;
 }
-type Expectation = { parses: Parses } | { fails: Fails };
+/** A file with a `- pip:` section at this line: it parses, or refuses one pip line by name. */
+interface PipSectionAt {
+  line: number;
+  column: number;
+}
+type Expectation = { parses: Parses } | { fails: Fails } | { pip: PipSectionAt };
 
-const pip = (line: number, column = 5): Expectation => ({
-  fails: { code: 'E_ENV_PIP', line, column, message: /pip dependencies are not supported/, lineHas: 'pip:' },
-});
+const pip = (line: number, column = 5): Expectation => ({ pip: { line, column } });
 const lockfile = (line: number): Expectation => ({
   fails: { code: 'E_ENV_NOT_ENVIRONMENT', line, column: 1, message: /conda-lock lockfile, not an environment file/ },
 });
@@ -127,7 +130,7 @@ const EXPECTED: Record<string, Expectation> = {
   'conda-lock-tests/test-pip-with-platform-selector/environment.yml': pip(6),
   'conda-lock-tests/test-pypi-resolve-gh155/conda-lock.yml': lockfile(13),
   'conda-lock-tests/test-pypi-resolve-gh155/environment.yml': {
-    fails: { code: 'E_ENV_SCHEMA', line: 4, column: 1, message: /unknown key 'platform' \(did you mean 'platforms'\?\)[\s\S]*pip dependencies are not supported/, lineHas: 'platform:' },
+    fails: { code: 'E_ENV_SCHEMA', line: 4, column: 1, message: /unknown key 'platform' \(did you mean 'platforms'\?\)/, lineHas: 'platform:' },
   },
   'conda-lock-tests/test-pypi-resolve-gh290/tzdata/environment.yaml': pip(12),
   'conda-lock-tests/test-pypi-resolve-gh290/wdl/environment.yaml': pip(12),
@@ -200,6 +203,32 @@ describe.skipIf(!haveFixtures)(`environment fixtures ${haveFixtures ? '' : fixtu
 
   it.each(Object.entries(EXPECTED))('%s', (rel, want) => {
     const path = fixture('environments', rel);
+    if ('pip' in want) {
+      const lines = readFileSync(path, 'utf8').split('\n');
+      let env;
+      try {
+        env = loadEnvironmentFile(path);
+      } catch (e) {
+        // Refused: a pip line conda-go-lock does not lock (URL, git+, editable, …), named with its line.
+        expect(e).toBeInstanceOf(InputError);
+        const ie = e as InputError;
+        expect(ie.code).toMatch(/^E_ENV_PIP/);
+        expect(ie.location!.line).toBeGreaterThan(want.pip.line);
+        const quoted = /'([^']+)'/.exec(ie.message)![1]!;
+        expect(lines[ie.location!.line! - 1]).toContain(quoted.split(' ')[0]);
+        return;
+      }
+      expect(env.pip, 'the pip: section').toBeDefined();
+      expect(env.pip!.location.line).toBe(want.pip.line);
+      expect(env.pip!.location.column).toBe(want.pip.column);
+      expect(lines[want.pip.line - 1]).toContain('pip:');
+      expect(env.pip!.requirements.length + env.pip!.files.length + env.pip!.extraIndexUrls.length).toBeGreaterThan(0);
+      for (const r of env.pip!.requirements) {
+        if (r.location.file !== path) continue;
+        expect(lines[r.location.line! - 1]).toContain(r.requirement.name);
+      }
+      return;
+    }
     if ('parses' in want) {
       const env = loadEnvironmentFile(path);
       const p = want.parses;

@@ -165,7 +165,8 @@ describe('the Go toolchain entry', () => {
 
 describe('errors name file:line:column and what is wrong', () => {
   it.each([
-    ['pip section', 'channels: [conda-forge]\ndependencies:\n  - python\n  - pip:\n    - requests\n', 'E_ENV_PIP', 4, 5, /pip dependencies are not supported/],
+    ['pip git+ line', 'channels: [conda-forge]\ndependencies:\n  - python\n  - pip:\n    - git+https://github.com/x/y.git\n', 'E_ENV_PIP_URL', 5, 7, /'git\+https:\/\/github.com\/x\/y.git': direct URL \/ VCS requirements are not locked/],
+    ['pip bad requirement', 'channels: [conda-forge]\ndependencies:\n  - python\n  - pip:\n    - requests >>2\n', 'E_ENV_PIP_REQUIREMENT', 5, 7, /invalid requirement 'requests >>2'/],
     ['unknown top-level key with a hint', 'name: x\ndependences:\n  - zlib\n', 'E_ENV_SCHEMA', 2, 1, /unknown key 'dependences' \(did you mean 'dependencies'\?\)/],
     ['unknown top-level key without a hint', 'zzz: 1\ndependencies: [zlib]\n', 'E_ENV_SCHEMA', 1, 1, /unknown key 'zzz'; known keys: name, channels/],
     ['bad match spec', 'dependencies:\n  - zlib\n  - "numpy >>1.2"\n', 'E_ENV_SPEC', 3, 5, /invalid dependency 'numpy >>1\.2'/],
@@ -204,17 +205,29 @@ describe('errors name file:line:column and what is wrong', () => {
   });
 
   it('reports every problem, sorted by line, in one error', () => {
-    const err = failure('dependencies:\n  - "numpy >>1"\n  - pip:\n    - x\n  - "scipy <<2"\nplatforms: [linux-64]\n');
+    const err = failure('dependencies:\n  - "numpy >>1"\n  - pip:\n    - x @ https://h/x.whl\n  - "scipy <<2"\nplatforms: [linux-64]\n');
     const lines = err.message.split('\n');
     expect(lines[0]).toMatch(/^\/proj\/environment\.yml:2:5: invalid dependency 'numpy >>1'/);
     expect(lines[1]).toBe('(2 more problems)');
-    expect(lines[2]).toMatch(/^ {2}\/proj\/environment\.yml:3:5: pip dependencies are not supported/);
+    expect(lines[2]).toMatch(/^ {2}\/proj\/environment\.yml:4:7: 'x @ https:\/\/h\/x.whl': direct references/);
     expect(lines[3]).toMatch(/^ {2}\/proj\/environment\.yml:5:5: invalid dependency 'scipy <<2'/);
   });
 
-  it('schema problems and pip sections are reported together', () => {
-    const err = failure('platform: [linux-64]\ndependencies:\n  - pip:\n    - x\n');
-    expect(err.message).toMatch(/unknown key 'platform'[\s\S]*:3:5: pip dependencies are not supported/);
+  it('a pip: section: PEP 508 lines, --index-url / --extra-index-url, -r FILE, matplotlib style', () => {
+    const env = parseEnvironmentYaml(
+      'dependencies:\n  - python 3.11.*\n  - pip:\n    - --index-url https://${PIP_USER}:${PIP_TOKEN}@pypi.example/simple\n    - --extra-index-url=https://extra.example/simple\n    - nbconvert[execute]!=6.0.0,!=6.0.1,!=6.0.2\n    - "pytest-xdist; sys_platform != \'win32\'"  # comment\n    - -r requirements.txt\n',
+      '/proj/environment.yml',
+      { readFile: (p) => (p === '/proj/requirements.txt' ? 'requests >=2.31  # http\n\n# comment\nidna\\\n <4\n' : (() => { throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' }); })()) },
+    );
+    expect(env.pip!.indexUrl).toBe('https://${PIP_USER}:${PIP_TOKEN}@pypi.example/simple');
+    expect(env.pip!.extraIndexUrls).toEqual(['https://extra.example/simple']);
+    expect(env.pip!.files).toEqual(['requirements.txt']);
+    expect(env.pip!.requirements.map((r) => r.text)).toEqual(['nbconvert[execute]!=6.0.0,!=6.0.1,!=6.0.2', "pytest-xdist; sys_platform != 'win32'", 'requests >=2.31', 'idna <4']);
+    expect(env.pip!.requirements.map((r) => `${r.location.file}:${r.location.line}`)).toEqual(['/proj/environment.yml:6', '/proj/environment.yml:7', '/proj/requirements.txt:1', '/proj/requirements.txt:4']);
+    expect(env.dependencies.map((d) => d.text)).toEqual(['python 3.11.*']);
+    const missing = failure('dependencies:\n  - pip:\n    - -r nothere.txt\n');
+    expect(missing.code).toBe('E_ENV_PIP_FILE');
+    expect(missing.message).toMatch(/:3:7: '-r nothere.txt': cannot read nothere.txt/);
   });
 
   it('positions of aliased values point at the alias', () => {

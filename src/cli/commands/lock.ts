@@ -10,7 +10,13 @@ import type { RepoDataRecord } from '../../conda/record.js';
 import { ExitCode, LockfileError, NetworkError, OfflineCacheMissError, PackageNotFoundError, UsageError } from '../../errors.js';
 import { resolveGoToolchain, type GoToolchainPin } from '../../go/resolve.js';
 import { diffLockfiles, formatDiffSummary } from '../../lockfile/diff.js';
-import { LockfileBuilder, lockedRecords, lockMetadata } from '../../lockfile/build.js';
+import { LockfileBuilder, lockedPypiPackage, lockedRecords, lockMetadata } from '../../lockfile/build.js';
+import type { LockedPypiPackage } from '../../lockfile/model.js';
+import { PypiIndexClient } from '../../pypi-index/client.js';
+import { NAME_EQUALITY, condaProvided, loadCondaPypiMapping, pythonOf } from '../../solver/pypi/conda-map.js';
+import { PypiFetchState, resolvePypi } from '../../solver/pypi/resolve.js';
+import { InputError } from '../../errors.js';
+import { parseRequirement } from '../../pypi/requirement.js';
 import type { LockedGoToolchain, Lockfile } from '../../lockfile/model.js';
 import { readLockfile } from '../../lockfile/read.js';
 import { LOCKFILE_HEADER, writeLockfile } from '../../lockfile/write.js';
@@ -39,6 +45,8 @@ export interface LockCommandOptions extends InputOptions {
   force?: boolean;
   /** Seconds one platform's solve may take (0: no limit). */
   solverTimeout?: string;
+  /** conda→PyPI name mapping (parselmouth JSON); else $CONDA_GO_LOCK_PYPI_MAPPING, else name equality. */
+  pypiMapping?: string;
 }
 
 function solverTimeoutMs(value: string | undefined): number | undefined {
@@ -105,9 +113,12 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
 
   const previous = existing;
   if (opts.update?.length && previous) {
-    const known = new Set(previous.packages.map((p) => p.name));
+    const known = new Set([...previous.packages.map((p) => p.name), ...(previous.pypi ?? []).map((p) => p.name)]);
     // A name just added to the environment file is not in the old lock yet; updating it is fine.
-    const requested = new Set(inputs.envs.flatMap((e) => e.dependencies.map((d) => d.spec.name)));
+    const requested = new Set([
+      ...inputs.envs.flatMap((e) => e.dependencies.map((d) => d.spec.name)),
+      ...(inputs.pypi?.requirements ?? []).map((r) => r.requirement.key),
+    ]);
     // `go` names the Go toolchain too.
     if (inputs.go) requested.add('go');
     const unknown = opts.update.filter((n) => !known.has(n) && !requested.has(n));
@@ -139,9 +150,16 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
       lockGo(inputs, http, gateway.cache, Boolean(opts.offline), inputs.go?.download_base_url),
   ]);
 
+  const pypi = inputs.pypi ? await lockPypi(inputs, solved, http, opts, previous, progress) : undefined;
+
   const builder = new LockfileBuilder(lockMetadata({ ...inputs, toolVersion: TOOL_VERSION, specs: requestedSpecs(inputs) }));
   inputs.platforms.forEach((p, i) => builder.addCondaPackages(p, solved[i] ?? []));
+  if (pypi) builder.addPypiPackages(pypi.packages);
   const lockfile = builder.addGoToolchains(go).build();
+  if (pypi) {
+    lockfile.metadata.pypi = pypi.metadata;
+    lockfile.pypi ??= [];
+  }
   if (foreign) throw foreign;
   await writeLockfile(opts.lockfile, lockfile);
 
@@ -151,6 +169,112 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
   if (previous) progress.log(`Changes: ${formatDiffSummary(diffLockfiles(previous, lockfile))}`);
   progress.stop();
   return ExitCode.ok;
+}
+
+/**
+ * Resolve the pip: requirements of every platform after its conda solve (one index client, so
+ * each project page and metadata file is fetched once for all platforms).
+ */
+async function lockPypi(
+  inputs: LockInputs,
+  solved: RepoDataRecord[][],
+  http: HttpClient,
+  opts: LockCommandOptions,
+  previous: Lockfile | undefined,
+  progress: ProgressReporter,
+): Promise<{ packages: LockedPypiPackage[]; metadata: NonNullable<Lockfile['metadata']['pypi']> }> {
+  const py = inputs.pypi!;
+  const mappingPath = opts.pypiMapping ?? process.env.CONDA_GO_LOCK_PYPI_MAPPING;
+  const mapping = mappingPath ? loadCondaPypiMapping(mappingPath) : NAME_EQUALITY;
+  const client = new PypiIndexClient({
+    indexes: [py.index, ...py.extraIndexes].map((i) => ({ url: i.url, redacted: i.redacted })),
+    http,
+    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+    offline: Boolean(opts.offline),
+  });
+  const state = new PypiFetchState(client);
+  const update = new Set((opts.update ?? []).map((n) => n.toLowerCase().replace(/[-_.]+/g, '-')));
+  const packages: LockedPypiPackage[] = [];
+  const started = performance.now();
+  const results = await Promise.all(
+    inputs.platforms.map(async (platform, i) => {
+      const records = solved[i] ?? [];
+      const python = pythonOf(records);
+      if (!python) {
+        const first = py.requirements[0]!;
+        throw new InputError(
+          `the pip: requirements need a Python interpreter, but the conda solution for ${platform} has no python; add python to dependencies`,
+          { code: 'E_PYPI_NO_PYTHON', location: first.location },
+        );
+      }
+      const vps = inputs.perPlatform.get(platform)!.virtualPackages;
+      const ver = (name: string): [number, number] | undefined => {
+        const v = vps.find((x) => x.name === name)?.version.split('.').map(Number);
+        return v && Number.isFinite(v[0]) ? [v[0]!, v[1] ?? 0] : undefined;
+      };
+      const glibc = ver('__glibc');
+      const osx = ver('__osx');
+      // --update NAME... keeps the other PyPI pins of the previous lock.
+      const locked = new Map<string, string>();
+      if (previous?.pypi && update.size) for (const p of previous.pypi) if (p.platform === platform && !update.has(p.name)) locked.set(p.name, p.version);
+      const res = await resolvePypi(
+        {
+          platform,
+          requirements: [
+            ...py.requirements.map((r) => r.requirement),
+            ...[...locked].map(([name, version]) => ({ ...parseLocked(name, version) })),
+          ],
+          python,
+          facts: { platform, ...(glibc ? { glibc } : {}), ...(osx ? { osx } : {}) },
+          conda: condaProvided(records, mapping),
+        },
+        state,
+      );
+      const out: LockedPypiPackage[] = [];
+      for (const w of res.wheels) {
+        const digest = await client.fileDigest(w.file);
+        out.push(
+          lockedPypiPackage(platform, {
+            key: w.key,
+            version: w.version,
+            filename: w.file.filename,
+            url: w.file.url,
+            sha256: digest.sha256,
+            size: digest.size,
+            index: w.index,
+            ...(w.requiresPython ? { requiresPython: w.requiresPython } : {}),
+            requiresDist: w.requiresDist,
+            // A kept pin (--update of other names) is not a reason of its own.
+            requestedBy: w.requestedBy.filter((b) => b !== `${w.key}==${w.version}`).length ? w.requestedBy.filter((b) => b !== `${w.key}==${w.version}`) : w.requestedBy,
+          }),
+        );
+      }
+      return out;
+    }),
+  );
+  for (const r of results) packages.push(...r);
+  const s = client.stats;
+  progress.log(
+    `Resolved pip: ${inputs.platforms.map((p, i) => `${p}: ${results[i]!.length} wheels`).join(', ')} in ${Math.round(performance.now() - started)} ms ` +
+      `(${s.requests} requests, ${s.bytes} bytes; ${s.pages} pages, ${s.metadataFiles} metadata files, ${s.wheels} wheels downloaded)`,
+  );
+  const templates = [py.index, ...py.extraIndexes].filter((i) => i.usedEnvVars.length);
+  return {
+    packages,
+    metadata: {
+      requirements: py.requirements.map((r) => r.text),
+      index_url: py.index.redacted,
+      extra_index_urls: py.extraIndexes.map((i) => i.redacted),
+      ...(templates.length ? { index_templates: templates.map((t) => ({ url: t.redacted, used_env_vars: [...t.usedEnvVars].sort(), url_template: t.template })) } : {}),
+      mapping: mapping.source,
+    },
+  };
+}
+
+/** A previous pin as an extra root requirement (`name ==version`), so --update moves only the named projects. */
+function parseLocked(name: string, version: string) {
+  const r = parseRequirement(`${name}==${version}`);
+  return { ...r, text: r.text };
 }
 
 /** Whether the file at `path` is empty or carries the header our writer puts on every lockfile. */

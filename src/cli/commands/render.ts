@@ -25,6 +25,13 @@ export async function renderCommand(opts: RenderCommandOptions): Promise<number>
     }
   }
   const outputs = await RENDERERS[opts.kind].render({ lockfile, platforms, hash: opts.hash });
+  const withPypi = opts.kind === 'explicit' ? platforms.filter((p) => (lockfile.pypi ?? []).some((x) => x.platform === p)) : [];
+  if (withPypi.length && !opts.quiet) {
+    process.stderr.write(
+      `warning: the PyPI wheels of ${withPypi.join(', ')} are not in @EXPLICIT files (conda cannot install them); ` +
+        '`conda-go-lock render --kind requirements` writes them as a hash-pinned requirements file for pip\n',
+    );
+  }
 
   if (opts.output === '-') {
     if (outputs.length > 1) {

@@ -18,11 +18,13 @@ import { splitDependency } from './deps.js';
 export interface CondaLockV1Package {
   name: string;
   version: string;
-  manager: 'conda';
+  /** `pip` for PyPI wheels (conda-lock's own spelling). */
+  manager: 'conda' | 'pip';
   platform: string;
   dependencies: Record<string, string>;
   url: string;
-  hash: { md5: string; sha256: string };
+  /** conda-lock writes only sha256 for pip entries. */
+  hash: { md5?: string; sha256: string };
   category: string;
   optional: boolean;
 }
@@ -56,7 +58,7 @@ export function toCondaLockV1(lockfile: Lockfile): CondaLockV1 {
       platforms: [...lockfile.metadata.platforms].sort(),
       sources: [...lockfile.metadata.sources],
     },
-    package: pkgs.map((p) => {
+    package: [pkgs.map((p): CondaLockV1Package => {
       const dependencies: Record<string, string> = {};
       for (const d of [...p.depends].sort()) {
         const parts = splitDependency(d);
@@ -74,6 +76,31 @@ export function toCondaLockV1(lockfile: Lockfile): CondaLockV1 {
         optional: false,
       };
     }),
+    // PyPI wheels as conda-lock's `manager: pip` entries (dependencies: name → specifier, markers dropped
+    // like conda-lock does for the ones that do not apply to the platform).
+    ...(lockfile.pypi ?? [])
+      .filter((p) => lockfile.metadata.platforms.includes(p.platform))
+      .map((p) => {
+        const dependencies: Record<string, string> = {};
+        for (const d of p.requires_dist) {
+          const m = /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*\(?([^;)]*)\)?\s*(;.*)?$/.exec(d);
+          if (!m || (m[3] && /extra\s*==/.test(m[3]))) continue;
+          const name = m[1]!.toLowerCase().replace(/[-_.]+/g, '-');
+          if (!(name in dependencies)) dependencies[name] = m[2]!.trim() || '*';
+        }
+        return {
+          name: p.name,
+          version: p.version,
+          manager: 'pip' as const,
+          platform: p.platform,
+          dependencies,
+          url: p.url,
+          hash: { sha256: p.sha256 },
+          category: 'main',
+          optional: false,
+        };
+      }),
+  ].flat() as CondaLockV1Package[],
   };
 }
 

@@ -55,6 +55,7 @@ export const RENDERERS = {
         },
         packages: lockfile.packages.filter((p) => platforms.includes(p.platform)),
       };
+      if (lockfile.pypi) subset.pypi = lockfile.pypi.filter((p) => platforms.includes(p.platform));
       return [{ defaultName: 'conda-lock.yml', text: renderCondaLockV1(subset) }];
     },
   },
@@ -64,6 +65,14 @@ export const RENDERERS = {
     async render({ lockfile, platforms }) {
       const { renderEnvironmentYaml } = await import('./env.js');
       return platforms.map((p) => ({ defaultName: perPlatform('environment.<platform>.yml', p), text: renderEnvironmentYaml(lockfile, p) }));
+    },
+  },
+  requirements: {
+    description: 'a hash-pinned pip requirements file of the PyPI wheels',
+    fileName: 'requirements.<platform>.txt',
+    async render({ lockfile, platforms }) {
+      const { renderRequirements } = await import('./requirements.js');
+      return platforms.map((p) => ({ defaultName: perPlatform('requirements.<platform>.txt', p), text: renderRequirements(lockfile, p) }));
     },
   },
 } as const satisfies Record<string, Renderer>;
