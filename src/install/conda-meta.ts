@@ -42,9 +42,14 @@ export interface PrefixRecord {
   depends: string[];
   constrains: string[];
   license?: string;
+  license_family?: string;
   timestamp?: number;
   noarch?: string;
-  track_features?: string;
+  /** `noarch_python` / `noarch_generic` for noarch packages (as conda writes it); absent otherwise. */
+  package_type?: string;
+  /** Always written, '' when the record has none (as conda does). */
+  features: string;
+  track_features: string;
   files: string[];
   paths_data: { paths_version: 1; paths: InstalledPath[] };
   requested_spec: string;
@@ -100,6 +105,8 @@ export function buildPrefixRecord(args: {
     size: pkg.size,
     depends: [...pkg.depends],
     constrains: [...pkg.constrains],
+    features: pkg.features ?? '',
+    track_features: pkg.track_features ?? '',
     files: [],
     paths_data: { paths_version: 1, paths: [] },
     requested_spec: args.requestedSpec,
@@ -108,9 +115,12 @@ export function buildPrefixRecord(args: {
     package_tarball_full_path: args.tarballPath,
   };
   if (pkg.license !== undefined) rec.license = pkg.license;
+  if (pkg.license_family !== undefined) rec.license_family = pkg.license_family;
   if (pkg.timestamp !== undefined) rec.timestamp = pkg.timestamp;
-  if (pkg.noarch !== undefined) rec.noarch = pkg.noarch;
-  if (pkg.track_features !== undefined) rec.track_features = pkg.track_features;
+  if (pkg.noarch !== undefined) {
+    rec.noarch = pkg.noarch;
+    rec.package_type = `noarch_${pkg.noarch}`;
+  }
   const sorted = [...paths].sort((a, b) => (a._path < b._path ? -1 : a._path > b._path ? 1 : 0));
   rec.files = sorted.filter((p) => p.path_type !== 'directory').map((p) => p._path);
   rec.paths_data.paths = sorted;
@@ -121,7 +131,7 @@ export function buildPrefixRecord(args: {
 function ordered(rec: PrefixRecord): Record<string, unknown> {
   const keys: Array<keyof PrefixRecord> = [
     'name', 'version', 'build', 'build_number', 'channel', 'subdir', 'fn', 'url', 'md5', 'sha256', 'size',
-    'depends', 'constrains', 'license', 'timestamp', 'noarch', 'track_features', 'files', 'paths_data',
+    'depends', 'constrains', 'license', 'license_family', 'timestamp', 'noarch', 'package_type', 'features', 'track_features', 'files', 'paths_data',
     'requested_spec', 'link', 'extracted_package_dir', 'package_tarball_full_path',
   ];
   const out: Record<string, unknown> = {};

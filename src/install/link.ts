@@ -354,12 +354,14 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
       await chmod(dest, mode);
       result.stats.replaced++;
       const sha = sha256Buffer(out);
+      // As conda records it: sha256 and size_in_bytes stay the package's (info/paths.json); only
+      // sha256_in_prefix describes the rewritten file.
       installed = {
         _path: rel,
         path_type: 'hardlink',
-        sha256: sha,
+        sha256: e.sha256?.toLowerCase() ?? sha256Buffer(data),
         sha256_in_prefix: sha,
-        size_in_bytes: out.length,
+        size_in_bytes: e.size ?? data.length,
         prefix_placeholder: e.placeholder,
         file_mode: e.fileMode ?? 'text',
       };
@@ -389,7 +391,7 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
 
   if (opts.noarch === 'python') {
     for (const ep of await readEntryPoints(extractedDir, dist)) {
-      const script = entryPointScript(ep, targetPrefix, platform);
+      const script = entryPointScript(ep, targetPrefix, platform, opts.python?.version);
       const dest = join(destDir, script.path);
       await claim(script.path, dest);
       await writeFile(dest, script.content, { mode: 0o755 });

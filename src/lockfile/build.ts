@@ -49,6 +49,8 @@ export function lockedCondaPackage(r: RepoDataRecord, platform: Platform): Locke
     ...(r.noarch ? { noarch: r.noarch } : {}),
     ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
     ...(r.license ? { license: r.license } : {}),
+    ...(r.license_family ? { license_family: r.license_family } : {}),
+    ...(r.features ? { features: r.features } : {}),
     ...(r.track_features ? { track_features: r.track_features } : {}),
   };
 }
@@ -72,6 +74,8 @@ export function recordOfLocked(p: LockedCondaPackage): RepoDataRecord {
     ...(p.noarch ? { noarch: p.noarch } : {}),
     ...(p.timestamp !== undefined ? { timestamp: p.timestamp } : {}),
     ...(p.license ? { license: p.license } : {}),
+    ...(p.license_family ? { license_family: p.license_family } : {}),
+    ...(p.features ? { features: p.features } : {}),
     // Kept so a locked record keeps its place in the candidate order (track_features sort last).
     ...(p.track_features ? { track_features: p.track_features } : {}),
   };

@@ -94,7 +94,15 @@ export interface LockedCondaPackage {
   /** Milliseconds since the epoch, as in repodata. */
   timestamp?: number;
   license?: string;
+  license_family?: string;
+  /** As in repodata (conda-meta carries them on). */
+  features?: string;
   track_features?: string;
+  /**
+   * True when the channel published no sha256 for the record: `lock` downloaded the package once,
+   * checked its md5 and size against repodata and computed `sha256` itself.
+   */
+  sha256_computed?: boolean;
 }
 
 export interface LockedGoToolchain {

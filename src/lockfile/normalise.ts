@@ -39,7 +39,10 @@ export const PACKAGE_KEYS = [
   'noarch',
   'timestamp',
   'license',
+  'license_family',
+  'features',
   'track_features',
+  'sha256_computed',
 ] as const satisfies ReadonlyArray<keyof LockedCondaPackage>;
 
 export const GO_KEYS = [

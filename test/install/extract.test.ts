@@ -66,7 +66,7 @@ async function checkPathsJson(dir: string): Promise<number> {
 function cliExtract(archive: string, dest: string): void {
   mkdirSync(dest, { recursive: true });
   if (archive.endsWith('.tar.bz2')) {
-    const r = spawnSync('sh', ['-c', `umask 022; tar --no-same-permissions -xjf "${archive}" -C "${dest}"`]);
+    const r = spawnSync('sh', ['-c', `umask 002; tar --no-same-permissions -xjf "${archive}" -C "${dest}"`]);
     if (r.status !== 0) throw new Error(r.stderr.toString());
     return;
   }
@@ -75,7 +75,7 @@ function cliExtract(archive: string, dest: string): void {
   const u = spawnSync('unzip', ['-q', '-o', archive, '-d', members]);
   if (u.status !== 0) throw new Error(u.stderr.toString());
   for (const kind of ['pkg', 'info']) {
-    const r = spawnSync('sh', ['-c', `umask 022; zstd -dc "${members}"/${kind}-*.tar.zst | tar --no-same-permissions -xf - -C "${dest}"`]);
+    const r = spawnSync('sh', ['-c', `umask 002; zstd -dc "${members}"/${kind}-*.tar.zst | tar --no-same-permissions -xf - -C "${dest}"`]);
     if (r.status !== 0) throw new Error(r.stderr.toString());
   }
 }
@@ -173,7 +173,7 @@ describe.skipIf(!haveFixtures)(`real packages (${haveFixtures ? 'fixtures found'
     cliExtract(archive, join(c.root, 'cli'));
     const ours = await snapshotTree(join(c.out, 'ours'));
     const theirs = await snapshotTree(join(c.root, 'cli'));
-    // With --no-same-permissions and umask 022, tar(1) drops group/other write bits as we do.
+    // With --no-same-permissions and umask 002, tar(1) keeps group write and drops other write, as we do (KEPT_MODE_BITS).
     expect(ours).toEqual(theirs);
   });
 });
@@ -478,6 +478,22 @@ describe.skipIf(!haveTools)('compression edge cases', () => {
     expect(Date.now() - started).toBeLessThan(30_000); // re-checking every link on each new one took minutes
     expect(await readFile(join(c.dest, 'share/terminfo/19/l7999'), 'utf8')).toBe('x');
   }, 60_000);
+
+  it.each([
+    ['an empty metadata.json (34 of 35 real defaults-2020 packages) is ignored, as conda does', '', true],
+    ['a whitespace-only metadata.json is ignored too', '  \n', true],
+    ['a metadata.json with something that is not JSON is still refused', '{not json', false],
+  ])('%s', async (_n, metadata, ok) => {
+    const c = await caseDir();
+    const archive = join(c.archives, 'm-1-0.conda');
+    await writeConda(archive, { stem: 'm-1-0', info: entries.slice(0, 1), pkg: [], metadata });
+    const r = extractPackage(archive, c.dest);
+    if (ok) {
+      const res = await r;
+      expect(res.metadata).toBeUndefined();
+      expect(res.warnings).toEqual([]);
+    } else await expect(r).rejects.toThrow(/metadata\.json is not valid JSON/);
+  });
 
   it('a metapackage whose pkg tar has no entries extracts (info/ only)', async () => {
     const c = await caseDir();

@@ -196,7 +196,9 @@ describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () 
     });
     expect(meta.files).toContain('lib/pkgconfig/zlib.pc');
     const pcEntry = meta.paths_data.paths.find((x: { _path: string }) => x._path === 'lib/pkgconfig/zlib.pc');
-    expect(pcEntry.sha256).toBe(createHash('sha256').update(pc).digest('hex'));
+    // conda's rule: sha256/size_in_bytes stay the package's, sha256_in_prefix is the rewritten file's.
+    expect(pcEntry.sha256_in_prefix).toBe(createHash('sha256').update(pc).digest('hex'));
+    expect(pcEntry.sha256).not.toBe(pcEntry.sha256_in_prefix);
     expect(meta.extracted_package_dir).toBe(join(p.cacheDir, 'extracted', z.sha256));
     expect(meta.package_tarball_full_path).toBe(join(p.cacheDir, 'pkgs', z.sha256, z.fn));
 

@@ -28,6 +28,13 @@ const FOLD_CASE = process.platform === 'darwin' || process.platform === 'win32';
 const MAX_SYMLINK_HOPS = 40;
 /** Small files are written in the background, this many at a time (the libuv pool does the work). */
 const MAX_INFLIGHT_WRITES = 16;
+/**
+ * The permission bits kept from an archive entry: the archive's own, group-write included (conda
+ * keeps 0o775 / 0o664 as packed: 5,426 files of the real defaults-2020 set have them), but never
+ * world-write (a file anyone may change in an environment) nor setuid/setgid/sticky.
+ */
+export const KEPT_MODE_BITS = 0o775;
+
 /** The process umask, so we can skip a chmod when open(2)'s mode already comes out right. */
 const UMASK = process.umask();
 const MAX_SYMLINKS = 100_000;
@@ -194,7 +201,7 @@ export class SafeWriter {
       this.nodes.set(k, { kind: 'dir' });
       this.stats.directories++;
     }
-    if (mode !== undefined) this.dirModes.set(k, { path: this.abs(parts), mode: (mode & 0o755) | 0o700 });
+    if (mode !== undefined) this.dirModes.set(k, { path: this.abs(parts), mode: (mode & KEPT_MODE_BITS) | 0o700 });
   }
 
   /** Write a regular file from `content` (chunks are written as they arrive; nothing is buffered whole). */
@@ -204,9 +211,7 @@ export class SafeWriter {
     await this.ensureParents(name, parts);
     await this.replaceable(name, parts, 'file');
     const path = this.abs(parts);
-    // Keep the exec bits; drop group/other write like tar's default umask 022 (some packages ship
-    // 0666 files) and never keep setuid/setgid/sticky.
-    const mode = opts.mode === undefined || (opts.mode & 0o777) === 0 ? 0o644 : opts.mode & 0o755;
+    const mode = opts.mode === undefined || (opts.mode & 0o777) === 0 ? 0o644 : opts.mode & KEPT_MODE_BITS;
     if (content instanceof Uint8Array) {
       await this.writeInBackground(name, keyOf(parts), path, content, mode, opts.mtime);
       return;
