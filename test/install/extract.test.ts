@@ -490,7 +490,7 @@ describe.skipIf(!haveTools)('compression edge cases', () => {
     const r = extractPackage(archive, c.dest);
     if (ok) {
       const res = await r;
-      expect(res.metadata).toBeUndefined();
+      expect(res.condaMetadata).toBeUndefined();
       expect(res.warnings).toEqual([]);
     } else await expect(r).rejects.toThrow(/metadata\.json is not valid JSON/);
   });

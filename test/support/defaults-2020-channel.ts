@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { extract as tarExtract } from 'tar-stream';
 import { ZipReader } from '../../src/install/extract/zip.js';
-import { zstdDecompress } from '../../src/install/extract/zstd.js';
+import { decodeZstdStream } from '../../src/compress/zstd.js';
 import { writeConda, type TarEntrySpec } from './archives.js';
 import { fixture } from './fixtures.js';
 
@@ -62,7 +62,7 @@ async function indexJsonOf(archive: string): Promise<ChannelRecord> {
     const info = (await zip.members()).find((m) => /^info-.*\.tar\.zst$/.test(m.name));
     if (!info) throw new Error(`${archive}: no info-*.tar.zst`);
     const tar = tarExtract();
-    Readable.from(zstdDecompress(await zip.open(info), info.name)).pipe(tar);
+    Readable.from(decodeZstdStream(await zip.open(info), (cause) => new Error(`${archive}: corrupt zstd in ${info.name}`, { cause }))).pipe(tar);
     // Read the member to its end: an abandoned zstd stream keeps its decoder context (and wasm memory) alive.
     let index: ChannelRecord | undefined;
     for await (const entry of tar) {
