@@ -14,6 +14,7 @@
 import { mkdir, readFile, rename, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InstallError } from '../../errors.js';
+import type { LockedPypiPackage } from '../../lockfile/model.js';
 import { createLimit } from '../../net/limit.js';
 import type { ProgressReporter } from '../../net/progress.js';
 import { fetchVerified, type Downloader } from '../download.js';
@@ -24,15 +25,8 @@ import type { WheelTarget } from './layout.js';
 import { listInstalledWheels, uninstallWheel } from './uninstall.js';
 
 /** What install needs of a lockfile `pypi` entry (LockedPypiPackage, structurally). */
-export interface WheelPin {
-  name: string;
-  version: string;
-  filename: string;
-  url: string;
-  sha256: string;
-  size: number;
-  requested_by?: string[];
-}
+export type WheelPin = Pick<LockedPypiPackage, 'name' | 'version' | 'filename' | 'url' | 'sha256' | 'size'> &
+  Partial<Pick<LockedPypiPackage, 'requested_by'>>;
 
 /** Our record of installed wheels. Not `*.json`: conda reads every conda-meta/*.json as a package. */
 export const WHEEL_STATE_FILE = 'conda-go-lock-pypi';
