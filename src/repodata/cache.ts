@@ -4,17 +4,24 @@
  * Layout under the cache directory:
  * - `repodata/<sha256(redacted url)>.json`: metadata `{ url (redacted), status, etag, lastModified, time, size }`;
  * - `repodata/<sha256(redacted url)>.bin`: the response body exactly as served (still compressed);
- * - `shards/<sha256>.msgpack.zst`: content-addressed shards (valid forever, verified when read).
+ * - `shards/<sha256>.msgpack.zst`: content-addressed shards (valid forever, verified when read);
+ * - full repodata (repodata.json / .json.zst) is stored decoded, so a warm lock neither decompresses
+ *   nor parses it: `repodata/<key>.<gen>.text` (the JSON text) and `repodata/<key>.<gen>.index`
+ *   (its name index, sparse.ts), named by the metadata's `indexed.gen`. A new copy gets a new
+ *   generation and the metadata is renamed into place last, so a reader sees the old pair or the new
+ *   one, never a mix; the old pair is deleted afterwards.
  * Every write goes to a temp file in the same directory and is renamed into place (src/fs/atomic.ts;
  * without fsync: a torn entry after a crash fails its size or hash check and is a miss).
+ * `prune()` keeps the decoded repodata under a size bound (least recently used first).
  * URLs are redacted before they are hashed or written, so tokens never reach the disk.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { redactUrl } from '../net/redact.js';
+import { deserialiseIndex, serialiseIndex, type SparseIndexData } from './sparse.js';
 
 export interface CacheMeta {
   /** Redacted URL (never carries a token). */
@@ -27,6 +34,22 @@ export interface CacheMeta {
   time: number;
   /** Body size in bytes (status 200). */
   size?: number;
+  /** Set when the entry is stored decoded (JSON text + name index) instead of as a raw body. */
+  indexed?: { gen: string; jsonSize: number; hasIndex: boolean };
+}
+
+/** A decoded repodata entry: the JSON text on disk and, for standard repodata, its name index. */
+export interface IndexedEntry {
+  meta: CacheMeta;
+  jsonFile: string;
+  /** undefined when the file is not standard repodata (it is then parsed in full). */
+  index: SparseIndexData | undefined;
+}
+
+/** Default bound for decoded repodata on disk: $CONDA_GO_LOCK_CACHE_MAX_MB, else 8 GiB. */
+export function defaultCacheMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const mb = Number(env.CONDA_GO_LOCK_CACHE_MAX_MB);
+  return Number.isFinite(mb) && mb > 0 ? mb * 2 ** 20 : 8 * 2 ** 30;
 }
 
 export interface CacheEntry {
@@ -57,7 +80,10 @@ async function writeAtomic(file: string, data: string | Uint8Array): Promise<voi
 }
 
 export class RepodataCache {
-  constructor(readonly dir: string = defaultCacheDir()) {}
+  constructor(
+    readonly dir: string = defaultCacheDir(),
+    readonly maxBytes: number = defaultCacheMaxBytes(),
+  ) {}
 
   private paths(url: string): { meta: string; body: string } {
     const key = cacheKey(url);
@@ -104,8 +130,116 @@ export class RepodataCache {
   /** Forget an entry (e.g. a body that turned out to be unreadable), so the next fetch is unconditional. */
   async remove(url: string): Promise<void> {
     const p = this.paths(url);
+    const old = await this.readMeta(p.meta);
     await unlink(p.meta).catch(() => undefined);
     await unlink(p.body).catch(() => undefined);
+    if (old?.indexed) await this.removeGen(url, old.indexed.gen);
+  }
+
+  private async readMeta(file: string): Promise<CacheMeta | undefined> {
+    try {
+      return JSON.parse(await readFile(file, 'utf8')) as CacheMeta;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private genPaths(url: string, gen: string): { json: string; idx: string } {
+    const base = join(this.dir, 'repodata', `${cacheKey(url)}.${gen}`);
+    return { json: `${base}.text`, idx: `${base}.index` };
+  }
+
+  private async removeGen(url: string, gen: string): Promise<void> {
+    const g = this.genPaths(url, gen);
+    await unlink(g.json).catch(() => undefined);
+    await unlink(g.idx).catch(() => undefined);
+  }
+
+  /**
+   * The decoded entry for `url`, or undefined when absent, stored raw, or inconsistent (a JSON file
+   * of the wrong size, an index that does not belong to it). A 404 entry comes back with no file.
+   */
+  async getIndexed(url: string): Promise<IndexedEntry | { meta: CacheMeta; jsonFile?: undefined } | undefined> {
+    const meta = await this.readMeta(this.paths(url).meta);
+    if (!meta) return undefined;
+    if (meta.status === 404) return { meta };
+    if (!meta.indexed) return undefined;
+    const g = this.genPaths(url, meta.indexed.gen);
+    try {
+      const st = await stat(g.json);
+      if (st.size !== meta.indexed.jsonSize) return undefined;
+      if (!meta.indexed.hasIndex) return { meta, jsonFile: g.json, index: undefined };
+      const index = deserialiseIndex(await readFile(g.idx));
+      if (!index || index.size !== st.size) return undefined;
+      return { meta, jsonFile: g.json, index };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Store decoded repodata for `url`: the JSON text and (standard repodata) its name index, under a
+   * new generation; the metadata is written last, then the previous generation is deleted and the
+   * cache pruned to its bound. Returns the JSON file's path.
+   */
+  async putIndexed(
+    url: string,
+    json: Uint8Array,
+    index: SparseIndexData | undefined,
+    validators: { etag?: string; lastModified?: string },
+  ): Promise<string> {
+    const p = this.paths(url);
+    const old = await this.readMeta(p.meta);
+    const gen = randomBytes(6).toString('hex');
+    const g = this.genPaths(url, gen);
+    const meta: CacheMeta = {
+      url: redactUrl(url),
+      status: 200,
+      time: Date.now(),
+      indexed: { gen, jsonSize: json.length, hasIndex: index !== undefined },
+    };
+    if (validators.etag) meta.etag = validators.etag;
+    if (validators.lastModified) meta.lastModified = validators.lastModified;
+    try {
+      await writeAtomic(g.json, json);
+      if (index) await writeAtomic(g.idx, serialiseIndex(index));
+      await writeAtomic(p.meta, JSON.stringify(meta, null, 1));
+    } catch (err) {
+      await this.removeGen(url, gen);
+      throw err;
+    }
+    await unlink(p.body).catch(() => undefined);
+    if (old?.indexed && old.indexed.gen !== gen) await this.removeGen(url, old.indexed.gen);
+    await this.prune().catch(() => undefined);
+    return g.json;
+  }
+
+  /**
+   * Keep decoded repodata (the large files) under `maxBytes`: delete whole entries, least recently
+   * fetched or revalidated first. Raw bodies and shards are small and left alone.
+   */
+  async prune(maxBytes: number = this.maxBytes): Promise<void> {
+    const dir = join(this.dir, 'repodata');
+    const files = await readdir(dir).catch(() => [] as string[]);
+    const entries: Array<{ url: string; time: number; bytes: number }> = [];
+    let total = 0;
+    for (const f of files) {
+      if (!/^[0-9a-f]{64}\.json$/.test(f)) continue;
+      const meta = await this.readMeta(join(dir, f));
+      if (!meta?.indexed) continue;
+      const g = this.genPaths(meta.url, meta.indexed.gen);
+      let bytes = 0;
+      for (const file of [g.json, g.idx]) bytes += await stat(file).then((s) => s.size, () => 0);
+      entries.push({ url: meta.url, time: meta.time, bytes });
+      total += bytes;
+    }
+    entries.sort((a, b) => a.time - b.time);
+    // the newest entry (usually the one just written, possibly being read) always stays
+    for (const e of entries.slice(0, -1)) {
+      if (total <= maxBytes) break;
+      await this.remove(e.url);
+      total -= e.bytes;
+    }
   }
 
   /** Mark a cached entry as revalidated now (after a 304). */

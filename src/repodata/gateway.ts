@@ -14,6 +14,7 @@
  * shards are content-addressed and never revalidated. `offline` uses the cache only.
  * `file://` channels are read from disk directly (no cache).
  */
+import { readFileSync } from 'node:fs';
 import { Unpackr } from 'msgpackr';
 import { IntegrityError, NetworkError, OfflineCacheMissError } from '../errors.js';
 import type { RepoDataRecord } from '../conda/record.js';
@@ -21,8 +22,9 @@ import { HttpClient, isNotFound } from '../net/http.js';
 import { silentProgress, type ProgressReporter } from '../net/progress.js';
 import { redactUrl } from '../net/redact.js';
 import { escapeControl } from '../escape.js';
-import { RepodataCache, defaultCacheDir, sha256Hex } from './cache.js';
-import { makeContext, normaliseRecord, RepoDataIndex, safeRecord, type RecordContext } from './parse.js';
+import { RepodataCache, defaultCacheDir, sha256Hex, type IndexedEntry } from './cache.js';
+import { makeContext, normaliseRecord, RepoDataIndex, safeRecord, type ParseRepoDataOptions, type RecordContext } from './parse.js';
+import { scanRepoData, SparseRepoData } from './sparse.js';
 import { decompressZstd, ZstdError } from '../compress/zstd.js';
 
 /** What the gateway needs from a channel (src/conda/channel.ts `Channel` fits). */
@@ -98,19 +100,48 @@ interface Source {
   all(): Promise<RepoDataRecord[]>;
 }
 
+/** Records by name: the sparse index (standard repodata) or the full parser (other shapes). */
+type NameIndex = Pick<RepoDataIndex, 'records' | 'all'>;
+
+/** A record of the cached copy of `url` could not be read: the copy is dropped and fetched again. */
+class CachedCopyUnreadable extends Error {
+  constructor(
+    readonly url: string,
+    readonly reason: Error,
+  ) {
+    super(`cached repodata for ${redactUrl(url)} is unreadable: ${reason.message}`);
+  }
+}
+
 class FullSource implements Source {
   constructor(
     readonly kind: SourceKind,
     readonly channel: GatewayChannel,
     readonly subdir: string,
-    private readonly index: RepoDataIndex,
+    private readonly index: NameIndex,
+    /** Set when the records come from the cache's copy of this URL (not a body fetched now). */
+    private readonly cachedUrl?: string,
   ) {}
   recordsFor(name: string): RepoDataRecord[] {
-    return this.index.records(name);
+    return this.guard(() => this.index.records(name));
   }
   async all(): Promise<RepoDataRecord[]> {
-    return this.index.all();
+    return this.guard(() => this.index.all());
   }
+  private guard<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (err) {
+      if (this.cachedUrl !== undefined && err instanceof Error) throw new CachedCopyUnreadable(this.cachedUrl, err);
+      throw err;
+    }
+  }
+}
+
+/** The sparse index when the text is standard repodata, else the full parser. */
+function nameIndex(json: Buffer, opts: ParseRepoDataOptions): NameIndex {
+  const sparse = scanRepoData(json, opts.source);
+  return sparse ? new SparseRepoData(sparse, { buffer: json }, opts) : new RepoDataIndex(json, opts);
 }
 
 class MissingSource implements Source {
@@ -219,6 +250,25 @@ function channelLabel(ch: GatewayChannel): string {
   return redactUrl(ch.name && !ch.name.includes('://') ? ch.name : ch.baseUrl);
 }
 
+/** A cached file that is not standard repodata (no name index): parsed in full when first asked. */
+class LazyFullIndex implements NameIndex {
+  private index: RepoDataIndex | undefined;
+  constructor(
+    private readonly file: string,
+    private readonly opts: ParseRepoDataOptions,
+  ) {}
+  private get(): RepoDataIndex {
+    this.index ??= new RepoDataIndex(readFileSync(this.file), this.opts);
+    return this.index;
+  }
+  records(name: string): RepoDataRecord[] {
+    return this.get().records(name);
+  }
+  all(): RepoDataRecord[] {
+    return this.get().all();
+  }
+}
+
 export class Gateway {
   readonly http: HttpClient;
   readonly cache: RepodataCache;
@@ -227,6 +277,10 @@ export class Gateway {
   private readonly useShards: boolean;
   private readonly useZst: boolean;
   private readonly sources = new Map<string, Promise<Source>>();
+  /** URLs whose cached copy proved unreadable in this run: fetched without validators. */
+  private readonly distrusted = new Set<string>();
+  /** Decoding a full repodata file holds its whole text: one at a time keeps the peak low. */
+  private decodeQueue: Promise<unknown> = Promise.resolve();
 
   constructor(options: GatewayOptions = {}) {
     this.http = options.http ?? new HttpClient({ concurrency: options.concurrency ?? 8 });
@@ -244,6 +298,35 @@ export class Gateway {
 
   /** Like `query`, also returning the reachable names and the names nobody has. */
   async queryWithNames(
+    channels: readonly GatewayChannel[],
+    subdirs: readonly string[],
+    specs: readonly SpecLike[],
+  ): Promise<QueryResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.queryOnce(channels, subdirs, specs);
+      } catch (err) {
+        if (!(err instanceof CachedCopyUnreadable) || attempt > 2) throw err;
+        await this.dropCachedCopy(err);
+      }
+    }
+  }
+
+  /** Forget a cached copy whose records turned out unreadable, so the next open fetches it in full. */
+  private async dropCachedCopy(err: CachedCopyUnreadable): Promise<void> {
+    await this.cache.remove(err.url).catch(() => undefined);
+    this.distrusted.add(err.url);
+    for (const [key] of this.sources) if (key.endsWith(` ${err.url.replace(/\/[^/]+$/, '')}`)) this.sources.delete(key);
+    if (this.offline) {
+      throw new NetworkError(`${err.message} — it has been removed; run once without --offline to fetch it again`, {
+        code: 'E_BAD_RESPONSE',
+        url: redactUrl(err.url),
+        cause: err.reason,
+      });
+    }
+  }
+
+  private async queryOnce(
     channels: readonly GatewayChannel[],
     subdirs: readonly string[],
     specs: readonly SpecLike[],
@@ -295,8 +378,15 @@ export class Gateway {
    * repodata files when present, otherwise all shards. A subdir that does not exist is empty.
    */
   async subdirRecords(channel: GatewayChannel, subdir: string): Promise<RepoDataRecord[]> {
-    const src = await this.openSource(channel, subdir, false);
-    return src.all();
+    for (let attempt = 0; ; attempt++) {
+      const src = await this.openSource(channel, subdir, false);
+      try {
+        return await src.all();
+      } catch (err) {
+        if (!(err instanceof CachedCopyUnreadable) || attempt > 2) throw err;
+        await this.dropCachedCopy(err);
+      }
+    }
   }
 
   /** Which file each channel × subdir would be served from (diagnostics, `--verbose`). */
@@ -354,6 +444,18 @@ export class Gateway {
     try {
       for (const file of candidates) {
         const url = `${base}/${file}`;
+        if (file !== SHARDS_INDEX && !url.startsWith('file:')) {
+          try {
+            return await this.openIndexed(file as SourceKind, url, channel, subdir, publicBase);
+          } catch (err) {
+            if (isNotFound(err)) continue;
+            if (err instanceof OfflineCacheMissError) {
+              offlineMiss ??= err;
+              continue;
+            }
+            throw err;
+          }
+        }
         let fetched: Fetched;
         try {
           fetched = await this.fetchCached(url);
@@ -404,8 +506,72 @@ export class Gateway {
       return new ShardSource(channel, subdir, index, (u, sha, name) => this.fetchShard(u, sha, name));
     }
     const json = file.endsWith('.zst') ? await this.decompress(body, url) : body;
-    const index = new RepoDataIndex(json, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source, onUnsafe });
-    return new FullSource(file as SourceKind, channel, subdir, index);
+    return new FullSource(file as SourceKind, channel, subdir, nameIndex(json, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source, onUnsafe }));
+  }
+
+  /**
+   * A full repodata file over HTTP, through the decoded cache: a cached copy revalidated with 304
+   * (or offline) is opened from disk — no decompression, no parse, only the index is read and the
+   * records of the names asked for. A new body is decompressed, scanned, stored decoded, then read
+   * the same way. A body that cannot be decoded is never stored.
+   */
+  private async openIndexed(kind: SourceKind, url: string, channel: GatewayChannel, subdir: string, publicBase: string): Promise<Source> {
+    const opts: ParseRepoDataOptions = {
+      channel: channel.baseUrl,
+      subdir,
+      baseUrl: publicBase,
+      source: redactUrl(url),
+      onUnsafe: this.unsafeReporter(channel, subdir),
+    };
+    const cached = this.distrusted.has(url) ? undefined : await this.cache.getIndexed(url);
+    const fromEntry = (e: IndexedEntry): Source =>
+      new FullSource(
+        kind,
+        channel,
+        subdir,
+        e.index ? new SparseRepoData(e.index, { file: e.jsonFile }, opts) : new LazyFullIndex(e.jsonFile, opts),
+        url,
+      );
+    if (this.offline) {
+      if (!cached) throw new OfflineCacheMissError(`offline: ${redactUrl(url)} is not in the cache`);
+      if (cached.meta.status === 404 || cached.jsonFile === undefined) {
+        throw new NetworkError(`not found (cached HTTP 404): ${redactUrl(url)}`, { code: 'E_NOT_FOUND', url: redactUrl(url), status: 404 });
+      }
+      return fromEntry(cached);
+    }
+    const headers: Record<string, string> = {};
+    if (cached?.jsonFile !== undefined) {
+      if (cached.meta.etag) headers['if-none-match'] = cached.meta.etag;
+      if (cached.meta.lastModified) headers['if-modified-since'] = cached.meta.lastModified;
+    }
+    let res;
+    try {
+      res = await this.http.request(url, { headers });
+    } catch (err) {
+      if (isNotFound(err)) await this.cache.putNotFound(url).catch(() => undefined);
+      throw err;
+    }
+    if (res.status === 304) {
+      if (cached?.jsonFile !== undefined) {
+        await this.cache.touch(url, cached.meta).catch(() => undefined);
+        return fromEntry(cached);
+      }
+      res = await this.http.request(url);
+    }
+    const body = res.body;
+    const validators = { etag: res.headers.etag, lastModified: res.headers['last-modified'] };
+    const run = this.decodeQueue.then(async () => {
+      const json = kind === 'repodata.json.zst' ? await this.decompress(body, url) : body;
+      const sparse = scanRepoData(json, opts.source);
+      const file = await this.cache.putIndexed(url, json, sparse, validators).catch(() => undefined);
+      // read back from the cache file (the text need not stay in memory); without one, from memory
+      const index: NameIndex = sparse
+        ? new SparseRepoData(sparse, file ? { file } : { buffer: json }, opts)
+        : new RepoDataIndex(json, opts);
+      return new FullSource(kind, channel, subdir, index);
+    });
+    this.decodeQueue = run.catch(() => undefined);
+    return run;
   }
 
   /**

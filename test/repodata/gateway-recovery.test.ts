@@ -2,7 +2,7 @@
  * A response body that cannot be read must not stay in the cache: the server would answer later
  * revalidations with 304 and the bad copy would be served forever.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,7 @@ describe.skipIf(!haveFixtures)('gateway: an unreadable cached body is not kept',
     expect((err as NetworkError).code).toBe('E_BAD_RESPONSE');
     // Nothing unreadable is left behind for the next run to revalidate.
     expect(await new RepodataCache(cacheDir).get(url)).toBeUndefined();
+    expect(await new RepodataCache(cacheDir).getIndexed(url)).toBeUndefined();
 
     server.requests.length = 0;
     const recs = await gateway(cacheDir).query([Channel.parse(server.url('/cf'))], ['osx-arm64'], ['python']);
@@ -51,22 +52,33 @@ describe.skipIf(!haveFixtures)('gateway: an unreadable cached body is not kept',
     expect(hits[0]!.headers['if-none-match']).toBeUndefined();
   });
 
+  /** Spoil the cached decoded copy of `url` without changing its size or its structure: every
+   * `"version":` becomes `"version" ` (JSON.parse fails on the records, the name index still fits). */
+  async function spoilCachedCopy(cache: RepodataCache, url: string): Promise<string> {
+    const entry = await cache.getIndexed(url);
+    expect(entry?.jsonFile).toBeDefined();
+    const file = entry!.jsonFile!;
+    const text = await readFile(file, 'latin1');
+    const spoilt = text.replaceAll('"version":', '"version" ');
+    expect(spoilt).not.toBe(text);
+    await writeFile(file, spoilt, 'latin1');
+    return text;
+  }
+
   it('a bad copy already in the cache (revalidated by 304) is refetched in full within the same run', async () => {
     const cacheDir = join(tmp, 'b');
     const url = server.url('/cf/osx-arm64/repodata.json.zst');
-    // Fill the cache normally, then spoil the cached body (same size, so only decoding notices).
+    // Fill the cache normally, then spoil the cached copy (same size, so only reading records notices).
     await gateway(cacheDir).query([Channel.parse(server.url('/cf'))], ['osx-arm64'], ['python']);
     const cache = new RepodataCache(cacheDir);
-    const good = await cache.get(url);
-    const spoilt = Buffer.from(good!.body!);
-    for (let i = 0; i < spoilt.length; i += 50) spoilt[i] = spoilt[i]! ^ 0xff;
-    await cache.put(url, spoilt, { etag: good!.meta.etag, lastModified: good!.meta.lastModified });
+    const good = await spoilCachedCopy(cache, url);
 
     server.requests.length = 0;
     const recs = await gateway(cacheDir).query([Channel.parse(server.url('/cf'))], ['osx-arm64'], ['python']);
     expect(recs.some((r) => r.name === 'python' && r.subdir === 'osx-arm64')).toBe(true);
     expect(server.requestsTo('/cf/osx-arm64/repodata.json.zst').map((r) => r.status)).toEqual([304, 200]);
-    expect((await cache.get(url))!.body!.equals(good!.body!)).toBe(true);
+    const again = await cache.getIndexed(url);
+    expect(await readFile(again!.jsonFile!, 'latin1')).toBe(good);
   });
 
   it('offline, a bad cached copy is an error and is dropped (the next offline run reports a cache miss)', async () => {
@@ -74,10 +86,12 @@ describe.skipIf(!haveFixtures)('gateway: an unreadable cached body is not kept',
     const url = server.url('/cf/osx-arm64/repodata.json.zst');
     await gateway(cacheDir).query([Channel.parse(server.url('/cf'))], ['osx-arm64'], ['python']);
     const cache = new RepodataCache(cacheDir);
-    const good = await cache.get(url);
-    await cache.put(url, Buffer.alloc(good!.body!.length, 7), { etag: good!.meta.etag });
+    await spoilCachedCopy(cache, url);
     const err = await gateway(cacheDir, true).query([Channel.parse(server.url('/cf'))], ['osx-arm64'], ['python']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetworkError);
-    expect(await cache.get(url)).toBeUndefined();
+    expect((err as NetworkError).code).toBe('E_BAD_RESPONSE');
+    expect(await cache.getIndexed(url)).toBeUndefined();
+    const again = await gateway(cacheDir, true).query([Channel.parse(server.url('/cf'))], ['osx-arm64'], ['python']).catch((e: unknown) => e);
+    expect((again as Error).constructor.name).toBe('OfflineCacheMissError');
   });
 });

@@ -1,0 +1,521 @@
+/**
+ * Sparse repodata: find every record's bytes by package name with one scan of the JSON text, and
+ * parse (JSON.parse + normaliseRecord) only the names a query asks for.
+ *
+ * A full conda-forge subdir is ~300 MB of JSON and ~430k records, of which a lock touches ~2%.
+ * Materialising every record costs seconds of CPU and a GB of heap; the scan below visits each byte
+ * once in a tight loop, keeps four numbers per record (byte ranges of its key and its value), and
+ * records each record's `name` from its own bytes (never guessed from the file name).
+ *
+ * The scan understands the standard repodata shape — a top-level object with `info` / `metadata`,
+ * `packages`, `packages.conda`, `removed` (other keys are skipped). Anything else (flat
+ * `{fn: record}` maps, single records) returns undefined and callers use the full parser
+ * (parse.ts). Structure errors (unbalanced brackets, unterminated strings, trailing garbage,
+ * truncation) are found by the scan; errors inside a record's bytes surface when that record is
+ * first parsed, as E_REPODATA_INVALID naming the source.
+ *
+ * The text lives either in memory (a Buffer) or in a file read by byte range (the cache's
+ * decompressed copy), so a warm lock reads only the records it needs.
+ *
+ * The name index serialises to a compact binary form (`serialise` / `SparseIndex.deserialise`)
+ * stored beside the cached JSON, so reopening the cache does no scan at all.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { InputError } from '../errors.js';
+import type { RepoDataRecord } from '../conda/record.js';
+import { makeContext, normaliseRecord, safeRecord, type ParseRepoDataOptions, type RecordContext } from './parse.js';
+
+const Q = 0x22; // "
+const BS = 0x5c; // \
+const LB = 0x7b; // {
+const RB = 0x7d; // }
+const LS = 0x5b; // [
+const RS = 0x5d; // ]
+const COMMA = 0x2c;
+
+/** Per record: [valueStart, valueEnd, keyStart, keyEnd] (key without quotes), grouped by name. */
+export interface SparseIndexData {
+  /** The JSON text's length in bytes (a file of another length is not this index's). */
+  size: number;
+  /** Raw `info` (or `metadata`) object, parsed. */
+  info: Record<string, unknown> | undefined;
+  /** `removed` file names. */
+  removed: string[];
+  /** Names in first-seen order. */
+  names: string[];
+  /** Per name: how many `packages.conda` entries, then how many `packages` entries. */
+  counts: Uint32Array;
+  /** 4 numbers per record, names in `names` order, .conda entries of a name before its .tar.bz2. */
+  table: Uint32Array;
+}
+
+interface Section {
+  conda: boolean;
+}
+
+/** Growable uint32 list. */
+class U32List {
+  a = new Uint32Array(1 << 16);
+  n = 0;
+  push4(x: number, y: number, z: number, w: number): void {
+    if (this.n + 4 > this.a.length) {
+      const b = new Uint32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    const a = this.a;
+    a[this.n] = x;
+    a[this.n + 1] = y;
+    a[this.n + 2] = z;
+    a[this.n + 3] = w;
+    this.n += 4;
+  }
+}
+
+function bad(source: string, what: string, at: number): InputError {
+  return new InputError(`${source} is not valid repodata JSON: ${what} at byte ${at}`, { code: 'E_REPODATA_INVALID' });
+}
+
+/** Index of the closing quote of the string whose opening quote is at `i`. */
+function stringEnd(b: Uint8Array, i: number, source: string): number {
+  const n = b.length;
+  let j = i + 1;
+  for (;;) {
+    if (j >= n) throw bad(source, 'unterminated string', i);
+    const c = b[j]!;
+    if (c === Q) return j;
+    j += c === BS ? 2 : 1;
+  }
+}
+
+function keyText(b: Buffer, s: number, e: number): string {
+  for (let k = s; k < e; k++) if (b[k] === BS || b[k]! >= 0x80) return JSON.parse(b.toString('utf8', s - 1, e + 1)) as string;
+  return b.toString("latin1", s, e);
+}
+
+/** Out-parameter of scanRecord: [nameStart, nameEnd] or [-1, -1]. */
+const nameAt = new Int32Array(2);
+
+/**
+ * Walk one record object starting at its '{' (b[start]); returns the index after its closing '}',
+ * or -1 when the text ends first. Depth 1 holds the record's own keys; the string value of key
+ * "name" is reported in `out`. The hot loop of the scan: locals only, strings skipped inline.
+ */
+function scanRecord(b: Uint8Array, start: number, out: Int32Array): number {
+  const n = b.length;
+  let i = start;
+  let depth = 0;
+  let keyNext = false;
+  let wantName = false;
+  out[0] = -1;
+  out[1] = -1;
+  while (i < n) {
+    const c = b[i]!;
+    if (c === Q) {
+      let j = i + 1;
+      let d = 0;
+      while (j < n && (d = b[j]!) !== Q) j += d === BS ? 2 : 1;
+      if (j >= n) return -1;
+      if (depth === 1) {
+        if (keyNext) {
+          wantName = j - i === 5 && b[i + 1] === 0x6e && b[i + 2] === 0x61 && b[i + 3] === 0x6d && b[i + 4] === 0x65;
+          keyNext = false;
+        } else if (wantName) {
+          out[0] = i + 1;
+          out[1] = j;
+          wantName = false;
+        }
+      }
+      i = j + 1;
+    } else if (c === LB || c === LS) {
+      depth++;
+      if (depth === 1) keyNext = true;
+      else wantName = false;
+      i++;
+    } else if (c === RB || c === RS) {
+      depth--;
+      i++;
+      if (depth === 0) return i;
+    } else {
+      if (c === COMMA && depth === 1) keyNext = true;
+      i++;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Scan repodata JSON text. Returns undefined when the text is not the standard shape (a flat map or
+ * a single record), so the caller falls back to the full parser. Throws E_REPODATA_INVALID on broken
+ * structure.
+ */
+export function scanRepoData(b: Buffer, source = 'repodata'): SparseIndexData | undefined {
+  const n = b.length;
+  let i = 0;
+  const ws = () => {
+    while (i < n) {
+      const c = b[i]!;
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+  };
+  // BOM
+  if (n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) i = 3;
+  ws();
+  if (b[i] !== LB) throw bad(source, 'expected a JSON object', i);
+  i++;
+
+  /** Skip one JSON value starting at i (after whitespace); returns its end (exclusive). */
+  const skipValue = (): number => {
+    ws();
+    const start = i;
+    const c = b[i];
+    if (c === Q) {
+      i = stringEnd(b, i, source) + 1;
+      return i;
+    }
+    if (c === LB || c === LS) {
+      let depth = 0;
+      while (i < n) {
+        const d = b[i]!;
+        if (d === Q) i = stringEnd(b, i, source);
+        else if (d === LB || d === LS) depth++;
+        else if (d === RB || d === RS) {
+          depth--;
+          if (depth === 0) {
+            i++;
+            return i;
+          }
+        }
+        i++;
+      }
+      throw bad(source, 'truncated value', start);
+    }
+    // number / true / false / null
+    while (i < n) {
+      const d = b[i]!;
+      if (d === COMMA || d === RB || d === RS || d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) break;
+      i++;
+    }
+    if (i === start) throw bad(source, 'expected a value', start);
+    return i;
+  };
+
+  const nameOf = new Map<string, number>();
+  const names: string[] = [];
+  // per name: list of record slots (index into rec list) for conda and tar sections
+  const perName: Array<{ conda: number[]; tar: number[] }> = [];
+  const recs = new U32List();
+  let info: Record<string, unknown> | undefined;
+  let removed: string[] = [];
+  let sawPackages = false;
+
+  const parseJsonSlice = (s: number, e: number): unknown => {
+    try {
+      return JSON.parse(b.toString('utf8', s, e));
+    } catch (err) {
+      throw bad(source, (err as Error).message, s);
+    }
+  };
+
+  /** Scan a `{ fn: record, ... }` section. i is at its '{'. */
+  const scanSection = (sec: Section) => {
+    i++;
+    for (;;) {
+      ws();
+      if (b[i] === RB) {
+        i++;
+        return;
+      }
+      if (b[i] !== Q) throw bad(source, 'expected a file name', i);
+      const ks = i + 1;
+      const ke = stringEnd(b, i, source);
+      i = ke + 1;
+      ws();
+      if (b[i] !== 0x3a) throw bad(source, "expected ':'", i);
+      i++;
+      ws();
+      if (b[i] !== LB) {
+        // not a record (null, a string, ...): skipped like the full parser does
+        skipValue();
+      } else {
+        const vs = i;
+        i = scanRecord(b, i, nameAt);
+        if (i < 0) throw bad(source, 'truncated record', vs);
+        const ns = nameAt[0]!;
+        const ne = nameAt[1]!;
+        if (ns >= 0) {
+          const name = keyText(b, ns, ne);
+          let k = nameOf.get(name);
+          if (k === undefined) {
+            k = names.length;
+            nameOf.set(name, k);
+            names.push(name);
+            perName.push({ conda: [], tar: [] });
+          }
+          const slot = recs.n >> 2;
+          recs.push4(vs, i, ks, ke);
+          (sec.conda ? perName[k]!.conda : perName[k]!.tar).push(slot);
+        }
+        // a record without a string name is dropped (the full parser throws on it when asked)
+      }
+      ws();
+      if (b[i] === COMMA) {
+        i++;
+        continue;
+      }
+      if (b[i] === RB) {
+        i++;
+        return;
+      }
+      throw bad(source, "expected ',' or '}'", i);
+    }
+  };
+
+  let topKeys = 0;
+  for (;;) {
+    ws();
+    if (b[i] === RB) {
+      i++;
+      break;
+    }
+    if (b[i] !== Q) throw bad(source, 'expected a key', i);
+    const ks = i + 1;
+    const ke = stringEnd(b, i, source);
+    const key = keyText(b, ks, ke);
+    i = ke + 1;
+    ws();
+    if (b[i] !== 0x3a) throw bad(source, "expected ':'", i);
+    i++;
+    ws();
+    topKeys++;
+    if ((key === 'packages' || key === 'packages.conda') && b[i] === LB) {
+      sawPackages = true;
+      scanSection({ conda: key === 'packages.conda' });
+    } else if (key === 'info' || key === 'metadata') {
+      const s = i;
+      const e = skipValue();
+      const v = parseJsonSlice(s, e);
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        if (key === 'info' || info === undefined) info = v as Record<string, unknown>;
+        sawPackages = true;
+      }
+    } else if (key === 'removed') {
+      const s = i;
+      const e = skipValue();
+      const v = parseJsonSlice(s, e);
+      if (Array.isArray(v)) removed = v.filter((x): x is string => typeof x === 'string');
+    } else if ((key === 'name' || key === 'version' || key === 'build') && !sawPackages) {
+      // looks like a single record, not a repodata file
+      return undefined;
+    } else {
+      skipValue();
+    }
+    ws();
+    if (b[i] === COMMA) {
+      i++;
+      continue;
+    }
+    if (b[i] === RB) {
+      i++;
+      break;
+    }
+    throw bad(source, "expected ',' or '}'", i);
+  }
+  ws();
+  if (i !== n) throw bad(source, 'unexpected data after the JSON object', i);
+  if (!sawPackages && topKeys > 0) return undefined; // a flat { fn: record } map
+
+  const counts = new Uint32Array(names.length * 2);
+  const table = new Uint32Array(recs.n);
+  let o = 0;
+  const src = recs.a;
+  for (let k = 0; k < names.length; k++) {
+    const p = perName[k]!;
+    counts[2 * k] = p.conda.length;
+    counts[2 * k + 1] = p.tar.length;
+    for (const list of [p.conda, p.tar]) {
+      for (const slot of list) {
+        const at = slot * 4;
+        table[o++] = src[at]!;
+        table[o++] = src[at + 1]!;
+        table[o++] = src[at + 2]!;
+        table[o++] = src[at + 3]!;
+      }
+    }
+  }
+  return { size: n, info, removed, names, counts, table };
+}
+
+const MAGIC = 'CGLSPARSE1\n';
+
+/** Binary form: MAGIC, u32 header length, JSON header {size, info, removed, names}, counts, table. */
+export function serialiseIndex(d: SparseIndexData): Buffer {
+  const header = Buffer.from(JSON.stringify({ size: d.size, info: d.info ?? null, removed: d.removed, names: d.names }), 'utf8');
+  const magic = Buffer.from(MAGIC, 'latin1');
+  const pre = magic.length + 4 + header.length;
+  const pad = (4 - (pre % 4)) % 4;
+  const out = Buffer.alloc(pre + pad + 4 * (d.counts.length + d.table.length));
+  magic.copy(out, 0);
+  out.writeUInt32LE(header.length, magic.length);
+  header.copy(out, magic.length + 4);
+  let off = pre + pad;
+  Buffer.from(d.counts.buffer, d.counts.byteOffset, d.counts.byteLength).copy(out, off);
+  off += d.counts.byteLength;
+  Buffer.from(d.table.buffer, d.table.byteOffset, d.table.byteLength).copy(out, off);
+  return out;
+}
+
+/** The inverse of serialiseIndex; undefined for anything that is not a well-formed index. */
+export function deserialiseIndex(buf: Buffer): SparseIndexData | undefined {
+  try {
+    const ml = MAGIC.length;
+    if (buf.length < ml + 4 || buf.toString("latin1", 0, ml) !== MAGIC) return undefined;
+    const hl = buf.readUInt32LE(ml);
+    const h = JSON.parse(buf.toString('utf8', ml + 4, ml + 4 + hl)) as {
+      size: number;
+      info: Record<string, unknown> | null;
+      removed: string[];
+      names: string[];
+    };
+    const pre = ml + 4 + hl;
+    const start = pre + ((4 - (pre % 4)) % 4);
+    const nc = h.names.length * 2;
+    const words = (buf.length - start) / 4;
+    if (!Number.isInteger(words) || words < nc) return undefined;
+    const all = new Uint32Array(words);
+    Buffer.from(all.buffer).set(buf.subarray(start));
+    const counts = all.subarray(0, nc);
+    const table = all.subarray(nc);
+    let total = 0;
+    for (let k = 0; k < nc; k++) total += counts[k]!;
+    if (total * 4 !== table.length) return undefined;
+    return { size: h.size, info: h.info ?? undefined, removed: h.removed, names: h.names, counts, table };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the JSON text is: in memory, or a file read by byte range. */
+export type SparseText = { buffer: Buffer } | { file: string };
+
+/**
+ * Records of one subdir by name, parsed on first use. Same contract as parse.ts's RepoDataIndex
+ * (names, has, records, all), including `removed` and the .conda-over-.tar.bz2 preference.
+ */
+export class SparseRepoData {
+  private readonly first = new Map<string, number>();
+  private readonly starts: Uint32Array;
+  private readonly built = new Map<string, RepoDataRecord[]>();
+  private readonly ctx: RecordContext;
+  private readonly removed: Set<string> | undefined;
+  private fd: number | undefined;
+  /** Records parsed so far (diagnostics / benchmarks). */
+  parsed = 0;
+
+  constructor(
+    private readonly data: SparseIndexData,
+    private readonly text: SparseText,
+    options: ParseRepoDataOptions = {},
+  ) {
+    this.ctx = makeContext(options, data.info);
+    this.removed = data.removed.length > 0 ? new Set(data.removed) : undefined;
+    this.starts = new Uint32Array(data.names.length + 1);
+    let s = 0;
+    data.names.forEach((name, k) => {
+      this.first.set(name, k);
+      this.starts[k] = s;
+      s += data.counts[2 * k]! + data.counts[2 * k + 1]!;
+    });
+    this.starts[data.names.length] = s;
+  }
+
+  get recordCount(): number {
+    return this.data.table.length / 4;
+  }
+
+  names(): string[] {
+    return [...this.first.keys()].sort();
+  }
+
+  has(name: string): boolean {
+    return this.first.has(name);
+  }
+
+  records(name: string): RepoDataRecord[] {
+    let recs = this.built.get(name);
+    if (recs !== undefined) return recs;
+    recs = [];
+    const k = this.first.get(name);
+    if (k !== undefined) {
+      const t = this.data.table;
+      const from = this.starts[k]!;
+      const to = this.starts[k + 1]!;
+      const nConda = this.data.counts[2 * k]!;
+      // Read the name's records in few spans: within a section its records are close together
+      // (keys are sorted by file name), the two sections are far apart.
+      const spanOf = new Array<{ buf: Buffer; base: number }>(to - from);
+      let r0 = from;
+      while (r0 < to) {
+        const lo = t[4 * r0 + 2]! - 1;
+        let hi = t[4 * r0 + 1]!;
+        let r1 = r0 + 1;
+        while (r1 < to && t[4 * r1 + 2]! - 1 >= lo && t[4 * r1 + 2]! - 1 - hi < 65_536) {
+          hi = Math.max(hi, t[4 * r1 + 1]!);
+          r1++;
+        }
+        const span = { buf: this.read(lo, hi), base: lo };
+        for (let r = r0; r < r1; r++) spanOf[r - from] = span;
+        r0 = r1;
+      }
+      const stems = new Set<string>();
+      for (let r = from; r < to; r++) {
+        const { buf: chunk, base } = spanOf[r - from]!;
+        const fn = keyText(chunk, t[4 * r + 2]! - base, t[4 * r + 3]! - base);
+        if (this.removed?.has(fn)) continue;
+        const isConda = r - from < nConda;
+        if (isConda) stems.add(fn.endsWith('.conda') ? fn.slice(0, -6) : fn);
+        else if (fn.endsWith('.tar.bz2') && stems.has(fn.slice(0, -8))) continue;
+        let raw: Record<string, unknown>;
+        try {
+          raw = JSON.parse(chunk.toString('utf8', t[4 * r]! - base, t[4 * r + 1]! - base)) as Record<string, unknown>;
+        } catch (err) {
+          throw new InputError(`${this.ctx.source} is not valid JSON (record ${fn}): ${(err as Error).message}`, {
+            code: 'E_REPODATA_INVALID',
+            cause: err,
+          });
+        }
+        this.parsed++;
+        // issue 8: a record whose name/version/build/subdir/fn could form a path outside the
+        // prefix is dropped here, when its name is first materialised (reported via onUnsafe).
+        const rec = safeRecord(normaliseRecord(raw, fn, this.ctx), this.ctx);
+        if (rec) recs.push(rec);
+      }
+    }
+    this.built.set(name, recs);
+    return recs;
+  }
+
+  all(): RepoDataRecord[] {
+    return this.names().flatMap((n) => this.records(n));
+  }
+
+  /** Close the file (when file-backed). Records already parsed stay available. */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private read(start: number, end: number): Buffer {
+    if ('buffer' in this.text) return this.text.buffer.subarray(start, end);
+    this.fd ??= openSync(this.text.file, 'r');
+    const out = Buffer.allocUnsafe(end - start);
+    let got = 0;
+    while (got < out.length) {
+      const k = readSync(this.fd, out, got, out.length - got, start + got);
+      if (k === 0) throw new InputError(`${this.ctx.source}: cached repodata is shorter than its index`, { code: 'E_REPODATA_INVALID' });
+      got += k;
+    }
+    return out;
+  }
+}
