@@ -523,7 +523,8 @@ export class Gateway {
       source: redactUrl(url),
       onUnsafe: this.unsafeReporter(channel, subdir),
     };
-    const cached = this.distrusted.has(url) ? undefined : await this.cache.getIndexed(url);
+    let cached = this.distrusted.has(url) ? undefined : await this.cache.getIndexed(url);
+    if (!cached && !this.distrusted.has(url)) cached = await this.upgradeRawEntry(kind, url, opts);
     const fromEntry = (e: IndexedEntry): Source =>
       new FullSource(
         kind,
@@ -558,17 +559,26 @@ export class Gateway {
       }
       res = await this.http.request(url);
     }
-    const body = res.body;
     const validators = { etag: res.headers.etag, lastModified: res.headers['last-modified'] };
+    const { json, sparse, file } = await this.decodeAndStore(kind, url, res.body, validators, opts);
+    // read back from the cache file (the text need not stay in memory); without one, from memory
+    const index: NameIndex = sparse ? new SparseRepoData(sparse, file ? { file } : { buffer: json }, opts) : new RepoDataIndex(json, opts);
+    return new FullSource(kind, channel, subdir, index);
+  }
+
+  /** Decompress (.zst) and scan a body, then store it decoded; one body at a time. */
+  private decodeAndStore(
+    kind: SourceKind,
+    url: string,
+    body: Buffer,
+    validators: { etag?: string; lastModified?: string },
+    opts: ParseRepoDataOptions,
+  ): Promise<{ json: Buffer; sparse: ReturnType<typeof scanRepoData>; file: string | undefined }> {
     const run = this.decodeQueue.then(async () => {
       const json = kind === 'repodata.json.zst' ? await this.decompress(body, url) : body;
       const sparse = scanRepoData(json, opts.source);
       const file = await this.cache.putIndexed(url, json, sparse, validators).catch(() => undefined);
-      // read back from the cache file (the text need not stay in memory); without one, from memory
-      const index: NameIndex = sparse
-        ? new SparseRepoData(sparse, file ? { file } : { buffer: json }, opts)
-        : new RepoDataIndex(json, opts);
-      return new FullSource(kind, channel, subdir, index);
+      return { json, sparse, file };
     });
     this.decodeQueue = run.catch(() => undefined);
     return run;
@@ -587,6 +597,23 @@ export class Gateway {
         `warning: ${channelLabel(channel)}/${subdir}: ignoring package records with unsafe names (first: ${escapeControl(fn)}: ${escapeControl(reason)}); the channel's repodata is malformed or hostile`,
       );
     };
+  }
+
+  /**
+   * A raw body cached by an older conda-go-lock (or seeded with `put`): convert it to the decoded
+   * form once, keeping its validators. An unreadable one is removed.
+   */
+  private async upgradeRawEntry(kind: SourceKind, url: string, opts: ParseRepoDataOptions): Promise<Awaited<ReturnType<RepodataCache['getIndexed']>>> {
+    const raw = await this.cache.get(url);
+    if (!raw) return undefined;
+    if (!raw.body) return { meta: raw.meta };
+    try {
+      await this.decodeAndStore(kind, url, raw.body, { etag: raw.meta.etag, lastModified: raw.meta.lastModified }, opts);
+    } catch {
+      await this.cache.remove(url).catch(() => undefined);
+      return undefined;
+    }
+    return this.cache.getIndexed(url);
   }
 
   private async decompress(body: Buffer, url: string): Promise<Buffer> {

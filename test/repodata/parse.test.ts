@@ -160,16 +160,11 @@ describe.skipIf(!haveFixtures)('parseRepoData on every real repodata fixture', (
     ]);
   });
 
-  it('parses the 2 MB linux-64 file in tens of milliseconds', () => {
+  it('parses the 2 MB linux-64 file the same way every time (speed: bench/lock-scale.ts)', () => {
     const buf = read('conda-forge-subchannel-py39-2024-05/linux-64/repodata.json');
-    let best = Infinity;
-    for (let i = 0; i < 5; i++) {
-      const t = performance.now();
-      parseRepoData(buf, { channel: 'https://c/x', subdir: 'linux-64', baseUrl: 'https://c/x/linux-64/' });
-      best = Math.min(best, performance.now() - t);
-    }
-    // ~15-30 ms warm on the dev machine; generous bound for a shared CI box.
-    expect(best).toBeLessThan(200);
+    const opts = { channel: 'https://c/x', subdir: 'linux-64', baseUrl: 'https://c/x/linux-64/' };
+    const first = JSON.stringify(parseRepoData(buf, opts));
+    expect(JSON.stringify(parseRepoData(buf, opts))).toBe(first);
   });
 });
 
@@ -209,7 +204,7 @@ describe('parseRepoData on synthetic inputs', () => {
     expect(() => parseRepoData('{oops', { source: 'https://x/repodata.json' })).toThrow(/https:\/\/x\/repodata\.json/);
   });
 
-  it('keeps 200k records fast (solver scale bench input)', () => {
+  it('handles 200k records (solver scale bench input; speed lives in bench/, not here)', () => {
     const packages: Record<string, unknown> = {};
     for (let i = 0; i < 200_000; i++) {
       packages[`p${i % 2000}-1.${i}-h${i}_0.tar.bz2`] = {
@@ -225,13 +220,9 @@ describe('parseRepoData on synthetic inputs', () => {
         subdir: 'linux-64',
       };
     }
-    const t = performance.now();
     const recs = parseRepoData({ info: { subdir: 'linux-64' }, packages }, { channel: 'https://c/x', baseUrl: 'https://c/x/linux-64/' });
-    const ms = performance.now() - t;
     expect(recs).toHaveLength(200_000);
     expect(recs[5]!.timestamp).toBe(1700000000000);
-    // ~0.3 s alone on the dev machine; the bound only catches super-linear blowups on a loaded CI box.
-    expect(ms).toBeLessThan(5000);
   });
 });
 
