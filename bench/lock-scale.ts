@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/lock-scale.ts [--records 573000] [--repeat 3] [--cases LIST]
  *                                         [--scale 50000,143000,573000,1000000] [--no-build]
- *                                         [--ours path/to/bin/conda-go-lock.js] [--no-rattler]
+ *                                         [--ours path/to/bin/conda-go-lock.js] [--base path/to/old/bin/conda-go-lock.js] [--no-rattler]
  *
  * Cases (--cases, comma-separated; default all but the scale table):
  *   cold-zst    1 platform, empty cache, repodata.json.zst served
@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
     dir: { type: 'string', default: join(tmpdir(), 'conda-go-lock-bench') },
     /** Another build's CLI to run as "ours" (e.g. a copy of main's, for before/after numbers). */
     ours: { type: 'string' },
+    /** A second build's CLI (e.g. before this change) run in the same loop, reported as "base". */
+    base: { type: 'string' },
   },
 });
 const repeat = Number(args.repeat);
@@ -80,14 +82,14 @@ function timed(cmd: string[], env: NodeJS.ProcessEnv = {}): Promise<{ wall: numb
   });
 }
 
-async function runOurs(channelUrl: string, specs: string[], platforms: string[], cacheDir: string, work: string): Promise<Run> {
+async function runOurs(channelUrl: string, specs: string[], platforms: string[], cacheDir: string, work: string, cli?: string): Promise<Run> {
   const env = join(work, 'environment.yml');
   writeFileSync(env, `channels:\n  - ${channelUrl}\ndependencies:\n${specs.map((s) => `  - ${JSON.stringify(s)}`).join('\n')}\n`);
   const lockfile = join(work, 'lock.yml');
   rmSync(lockfile, { force: true });
   const t = await timed([
     process.execPath,
-    args.ours ? resolve(args.ours) : join(root, 'bin', 'conda-go-lock.js'),
+    cli ?? (args.ours ? resolve(args.ours) : join(root, 'bin', 'conda-go-lock.js')),
     'lock',
     '-f',
     env,
@@ -145,25 +147,30 @@ interface CaseResult {
   name: string;
   ours: Run[];
   rattler: Run[];
+  base: Run[];
   note?: string;
 }
 
 const fmtRatio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '-');
 
-function report(results: CaseResult[], title: string): void {
+function header(title: string): void {
   console.log(`\n${title}`);
-  console.log('| case | wall ours / rattler (s) | wall ratio | CPU ours / rattler (s) | CPU ratio | peak RSS ours / rattler (MiB) | RSS ratio | requests ours | answers |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
-  for (const r of results) {
-    const o = { wall: median(r.ours.map((x) => x.wall)), cpu: median(r.ours.map((x) => x.cpu)), rss: median(r.ours.map((x) => x.rssMiB)) };
-    const t = r.rattler.length
-      ? { wall: median(r.rattler.map((x) => x.wall)), cpu: median(r.rattler.map((x) => x.cpu)), rss: median(r.rattler.map((x) => x.rssMiB)) }
-      : { wall: 0, cpu: 0, rss: 0 };
-    const req = r.ours[0]?.requests;
-    console.log(
-      `| ${r.name} | ${o.wall.toFixed(2)} / ${t.wall.toFixed(2)} | ${fmtRatio(o.wall, t.wall)} | ${o.cpu.toFixed(2)} / ${t.cpu.toFixed(2)} | ${fmtRatio(o.cpu, t.cpu)} | ${o.rss.toFixed(0)} / ${t.rss.toFixed(0)} | ${fmtRatio(o.rss, t.rss)} | ${req ?? '-'} | ${r.note ?? (r.rattler.length ? sameAnswer(r.ours[0]!, r.rattler[0]!) : '-')} |`,
-    );
-  }
+  console.log('| case | wall ours / rattler (s) | wall ratio | CPU ours / rattler (s) | CPU ratio | peak RSS ours / rattler (MiB) | RSS ratio | requests ours | answers | base: wall / CPU / RSS (ratio to rattler) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+}
+
+function row(r: CaseResult): void {
+  const med = (xs: Run[]) => ({ wall: median(xs.map((x) => x.wall)), cpu: median(xs.map((x) => x.cpu)), rss: median(xs.map((x) => x.rssMiB)) });
+  const o = med(r.ours);
+  const t = r.rattler.length ? med(r.rattler) : { wall: 0, cpu: 0, rss: 0 };
+  const b = r.base.length ? med(r.base) : undefined;
+  const req = r.ours[0]?.requests;
+  const baseCol = b
+    ? `${b.wall.toFixed(2)} s / ${b.cpu.toFixed(2)} s / ${b.rss.toFixed(0)} MiB (${fmtRatio(b.wall, t.wall)} / ${fmtRatio(b.cpu, t.cpu)} / ${fmtRatio(b.rss, t.rss)})${r.base[0]!.requests !== undefined ? `, ${r.base[0]!.requests} requests` : ''}`
+    : '-';
+  console.log(
+    `| ${r.name} | ${o.wall.toFixed(2)} / ${t.wall.toFixed(2)} | ${fmtRatio(o.wall, t.wall)} | ${o.cpu.toFixed(2)} / ${t.cpu.toFixed(2)} | ${fmtRatio(o.cpu, t.cpu)} | ${o.rss.toFixed(0)} / ${t.rss.toFixed(0)} | ${fmtRatio(o.rss, t.rss)} | ${req ?? '-'} | ${r.note ?? (r.rattler.length ? sameAnswer(r.ours[0]!, r.rattler[0]!) : '-')} | ${baseCol} |`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -204,15 +211,19 @@ async function main(): Promise<void> {
         { name: 'warm, 1 platform, shards', mount: '/shards/cf', platforms: one, warm: true },
       ];
       const keys = ['cold-zst', 'cold-json', 'cold3-zst', 'warm', 'shards-cold', 'shards-warm'];
+      header(`median of ${repeat} runs; ${specs.length} specs: ${specs.join(', ')}`);
       for (let i = 0; i < defs.length; i++) {
         if (!cases.has(keys[i]!)) continue;
         const d = defs[i]!;
         const url = server.url(d.mount);
-        const res: CaseResult = { name: d.name, ours: [], rattler: [] };
+        const res: CaseResult = { name: d.name, ours: [], rattler: [], base: [] };
         const cacheDir = join(work, `cache-${keys[i]}`);
+        const baseCache = join(work, `cache-base-${keys[i]}`);
         if (d.warm) {
           rmSync(cacheDir, { recursive: true, force: true });
+          rmSync(baseCache, { recursive: true, force: true });
           await runOurs(url, specs, d.platforms, cacheDir, work); // fill the cache
+          if (args.base) await runOurs(url, specs, d.platforms, baseCache, work, resolve(args.base));
         }
         for (let k = 0; k < repeat; k++) {
           if (!d.warm) rmSync(cacheDir, { recursive: true, force: true });
@@ -221,29 +232,39 @@ async function main(): Promise<void> {
           o.requests = server.counts.get(d.mount)?.requests ?? 0;
           res.ours.push(o);
           if (withRattler) res.rattler.push(await runRattler(url, specs, d.platforms, work));
+          if (args.base) {
+            if (!d.warm) rmSync(baseCache, { recursive: true, force: true });
+            server.resetCounts();
+            const b = await runOurs(url, specs, d.platforms, baseCache, work, resolve(args.base));
+            b.requests = server.counts.get(d.mount)?.requests ?? 0;
+            res.base.push(b);
+          }
           process.stderr.write('.');
         }
         results.push(res);
+        row(res);
       }
-      report(results, `median of ${repeat} runs; ${specs.length} specs: ${specs.join(', ')}`);
     }
     if (args.scale) {
-      const scale: CaseResult[] = [];
+      header(`scaling (cold, 1 platform, .zst), median of ${repeat}`);
       for (const n of args.scale.split(',').map(Number)) {
         const c = gen(n, false);
         const prefix = `/scale-${n}/cf`;
         server.mount({ prefix, dir: c.dir, hide: ['repodata_shards.msgpack.zst'] });
-        const res: CaseResult = { name: `${(c.linuxRecords + c.noarchRecords).toLocaleString('en')} records, cold .zst`, ours: [], rattler: [] };
+        const res: CaseResult = { name: `${(c.linuxRecords + c.noarchRecords).toLocaleString('en')} records, cold .zst`, ours: [], rattler: [], base: [] };
         const cacheDir = join(work, 'cache-scale');
         for (let k = 0; k < repeat; k++) {
           rmSync(cacheDir, { recursive: true, force: true });
           res.ours.push(await runOurs(server.url(prefix), c.specs, ['linux-64'], cacheDir, work));
           if (withRattler) res.rattler.push(await runRattler(server.url(prefix), c.specs, ['linux-64'], work));
+          if (args.base) {
+            rmSync(cacheDir, { recursive: true, force: true });
+            res.base.push(await runOurs(server.url(prefix), c.specs, ['linux-64'], cacheDir, work, resolve(args.base)));
+          }
           process.stderr.write('.');
         }
-        scale.push(res);
+        row(res);
       }
-      report(scale, `scaling (cold, 1 platform, .zst), median of ${repeat}`);
     }
   } finally {
     await server.stop();
