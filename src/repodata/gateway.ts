@@ -18,11 +18,11 @@ import { readFileSync } from 'node:fs';
 import { Unpackr } from 'msgpackr';
 import { IntegrityError, NetworkError, OfflineCacheMissError } from '../errors.js';
 import type { RepoDataRecord } from '../conda/record.js';
-import { HttpClient, isNotFound } from '../net/http.js';
+import { HttpClient, isNotFound, type HttpResponse } from '../net/http.js';
 import { silentProgress, type ProgressReporter } from '../net/progress.js';
 import { redactUrl } from '../net/redact.js';
 import { escapeControl } from '../escape.js';
-import { RepodataCache, defaultCacheDir, sha256Hex, type IndexedEntry } from './cache.js';
+import { RepodataCache, defaultCacheDir, sha256Hex, type CacheMeta, type IndexedEntry } from './cache.js';
 import { makeContext, normaliseRecord, RepoDataIndex, safeRecord, type ParseRepoDataOptions, type RecordContext } from './parse.js';
 import { scanRepoData, SparseRepoData } from './sparse.js';
 import { decompressZstd, ZstdError } from '../compress/zstd.js';
@@ -540,25 +540,8 @@ export class Gateway {
       }
       return fromEntry(cached);
     }
-    const headers: Record<string, string> = {};
-    if (cached?.jsonFile !== undefined) {
-      if (cached.meta.etag) headers['if-none-match'] = cached.meta.etag;
-      if (cached.meta.lastModified) headers['if-modified-since'] = cached.meta.lastModified;
-    }
-    let res;
-    try {
-      res = await this.http.request(url, { headers });
-    } catch (err) {
-      if (isNotFound(err)) await this.cache.putNotFound(url).catch(() => undefined);
-      throw err;
-    }
-    if (res.status === 304) {
-      if (cached?.jsonFile !== undefined) {
-        await this.cache.touch(url, cached.meta).catch(() => undefined);
-        return fromEntry(cached);
-      }
-      res = await this.http.request(url);
-    }
+    const res = await this.conditionalGet(url, cached?.jsonFile !== undefined ? cached.meta : undefined);
+    if (res === 'not-modified') return fromEntry(cached as IndexedEntry);
     const validators = { etag: res.headers.etag, lastModified: res.headers['last-modified'] };
     const { json, sparse, file } = await this.decodeAndStore(kind, url, res.body, validators, opts);
     // read back from the cache file (the text need not stay in memory); without one, from memory
@@ -690,6 +673,31 @@ export class Gateway {
   }
 
   /**
+   * GET `url`, revalidating the cached copy described by `meta` (when there is one) with
+   * If-None-Match / If-Modified-Since: 'not-modified' after a 304 (the entry's time is refreshed),
+   * else the full response. A 404 is remembered for offline runs; a 304 we did not ask for is
+   * fetched again without validators.
+   */
+  private async conditionalGet(url: string, meta: CacheMeta | undefined): Promise<'not-modified' | HttpResponse> {
+    const headers: Record<string, string> = {};
+    if (meta?.etag) headers['if-none-match'] = meta.etag;
+    if (meta?.lastModified) headers['if-modified-since'] = meta.lastModified;
+    let res;
+    try {
+      res = await this.http.request(url, { headers });
+    } catch (err) {
+      if (isNotFound(err)) await this.cache.putNotFound(url).catch(() => undefined);
+      throw err;
+    }
+    if (res.status !== 304) return res;
+    if (meta) {
+      await this.cache.touch(url, meta).catch(() => undefined);
+      return 'not-modified';
+    }
+    return this.http.request(url);
+  }
+
+  /**
    * GET through the disk cache: revalidate a cached copy with If-None-Match / If-Modified-Since
    * (304 → cached body), store new bodies atomically, remember 404s for offline runs.
    */
@@ -707,26 +715,8 @@ export class Gateway {
       }
       return { body: cached.body, fromCache: true };
     }
-    const headers: Record<string, string> = {};
-    if (cached?.body) {
-      if (cached.meta.etag) headers['if-none-match'] = cached.meta.etag;
-      if (cached.meta.lastModified) headers['if-modified-since'] = cached.meta.lastModified;
-    }
-    let res;
-    try {
-      res = await this.http.request(url, { headers });
-    } catch (err) {
-      if (isNotFound(err)) await this.cache.putNotFound(url).catch(() => undefined);
-      throw err;
-    }
-    if (res.status === 304) {
-      if (cached?.body) {
-        await this.cache.touch(url, cached.meta).catch(() => undefined);
-        return { body: cached.body, fromCache: true };
-      }
-      // A 304 we did not ask for: fetch again without validators.
-      res = await this.http.request(url);
-    }
+    const res = await this.conditionalGet(url, cached?.body ? cached.meta : undefined);
+    if (res === 'not-modified') return { body: cached!.body!, fromCache: true };
     await this.cache.put(url, res.body, { etag: res.headers.etag, lastModified: res.headers['last-modified'] });
     return { body: res.body, fromCache: false };
   }
