@@ -35,9 +35,11 @@ export function installNetworkAdvice(err: unknown): unknown {
 /**
  * `install`, `verify` and `shell-hook` take `-p` as the prefix (as conda does), while `lock`,
  * `check` and `render` take it as the platform (as conda-lock does). `install -p osx-64` would
- * otherwise create a directory named osx-64.
+ * otherwise create a directory named osx-64. An empty `-p ""` is refused too (it is not the current directory).
  */
 export function prefixLooksLikePlatform(prefix: string, command: string): UsageError | undefined {
+  // `-p ""` would resolve to the current directory (and `install` would take it over).
+  if (prefix.trim() === '') return new UsageError(`-p/--prefix is empty; name the environment directory for \`${command}\` (e.g. -p ./env)`);
   if (!(KNOWN_PLATFORMS as readonly string[]).includes(prefix) || existsSync(prefix)) return undefined;
   return new UsageError(
     `-p/--prefix is the environment directory for \`${command}\`, and '${prefix}' looks like a platform: use \`conda-go-lock ${command} -p <dir> --platform ${prefix}\``,

@@ -109,10 +109,15 @@ export type GoSpec =
   | { kind: 'stable' | 'latest'; text: string }
   | { kind: 'constraints'; text: string; constraints: GoConstraint[]; namesPrerelease: boolean };
 
+/** `s` for a message: a hostile 100,000-character spec is shown by its start and length. */
+function shown(s: string): string {
+  return s.length <= 60 ? s : `${s.slice(0, 40)}… (${s.length} characters)`;
+}
+
 function specError(text: string, why: string): InputError {
   // A malformed spec is an input error (exit 3), wherever it is found.
   return new InputError(
-    `invalid Go toolchain spec '${text}': ${why} (use e.g. 1.22.*, 1.22.5, >=1.21,<1.23 or stable)`,
+    `invalid Go toolchain spec '${shown(text)}': ${why} (use e.g. 1.22.*, 1.22.5, >=1.21,<1.23 or stable)`,
     { code: 'E_GO_SPEC' },
   );
 }
@@ -121,7 +126,7 @@ function specError(text: string, why: string): InputError {
 function parseLine(s: string, bare: boolean): { major: number; minor?: number } | undefined {
   const wild = /\.[*x]$/.test(s);
   if (!wild && !bare) return undefined;
-  const m = /^(?:go)?(\d+)(?:\.(\d+))?$/.exec(wild ? s.slice(0, -2) : s);
+  const m = /^(?:go)?(\d{1,9})(?:\.(\d{1,9}))?$/.exec(wild ? s.slice(0, -2) : s);
   if (!m) return undefined;
   return { major: Number(m[1]), minor: m[2] === undefined ? undefined : Number(m[2]) };
 }
@@ -139,13 +144,13 @@ export function parseGoSpec(input: string): GoSpec {
   if (tc) {
     if (tc[1] === 'default') throw specError(text, "'toolchain default' names no version");
     const v = GoVersion.tryParse(tc[1]!);
-    if (!v || !tc[1]!.startsWith('go')) throw specError(text, `'${tc[1]}' is not a toolchain name like go1.22.5`);
+    if (!v || !tc[1]!.startsWith('go')) throw specError(text, `'${shown(tc[1]!)}' is not a toolchain name like go1.22.5`);
     return { kind: 'constraints', text, constraints: [{ op: '==', version: v }], namesPrerelease: v.isPrerelease };
   }
   const goLine = /^go\s+(\S+)$/.exec(text);
   if (goLine) {
     const v = GoVersion.tryParse(goLine[1]!);
-    if (!v || goLine[1]!.startsWith('go')) throw specError(text, `'${goLine[1]}' is not a go.mod language version like 1.22`);
+    if (!v || goLine[1]!.startsWith('go')) throw specError(text, `'${shown(goLine[1]!)}' is not a go.mod language version like 1.22`);
     if (!v.hasPatch && !v.isPrerelease) {
       return { kind: 'constraints', text, constraints: [{ op: 'line', major: v.major, minor: v.minor }], namesPrerelease: false };
     }
@@ -166,7 +171,7 @@ export function parseGoSpec(input: string): GoSpec {
   for (const part of parts) {
     if (!part) throw specError(text, 'empty comparator');
     const m = /^(>=|<=|==|!=|>|<|=)?\s*(\S+)$/.exec(part);
-    if (!m) throw specError(text, `cannot read '${part}'`);
+    if (!m) throw specError(text, `cannot read '${shown(part)}'`);
     const op = (m[1] === '=' ? '==' : m[1]) as GoComparatorOp | undefined;
     const ver = m[2]!;
     // A bare `1.22` means the line; `go1.22` is a release name (go1.20 was a release) and stays exact.
@@ -177,7 +182,7 @@ export function parseGoSpec(input: string): GoSpec {
       continue;
     }
     const v = GoVersion.tryParse(ver);
-    if (!v) throw specError(text, `'${ver}' is not a Go version`);
+    if (!v) throw specError(text, `'${shown(ver)}' is not a Go version`);
     if (v.isPrerelease) namesPrerelease = true;
     constraints.push({ op: op ?? '==', version: v });
   }

@@ -26,7 +26,11 @@ export class GoVersion {
     readonly prerelease?: { kind: GoPrereleaseKind; n: number },
   ) {}
 
-  static readonly PATTERN = /^(?:go)?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:(alpha|beta|rc)(\d+))?$/;
+  /**
+   * Each number has at most 9 digits (every real one has 1–2): a longer one is not a Go version, rather
+   * than a number that rounds or overflows to Infinity (`1.Infinity.*`).
+   */
+  static readonly PATTERN = /^(?:go)?(\d{1,9})(?:\.(\d{1,9}))?(?:\.(\d{1,9}))?(?:(alpha|beta|rc)(\d{1,9}))?$/;
 
   /** Parse `go1.22.5`, `1.22.5`, `go1.21rc2`, `go1`. Returns undefined when it is not a Go version. */
   static tryParse(s: string): GoVersion | undefined {

@@ -95,7 +95,8 @@ async function exists(p: string): Promise<boolean> {
 
 /**
  * Temporary files of a download or extraction that was killed are never renamed into place:
- * `<fn>.part-<pid>@<host>-<rand>` next to the archive, `<key>.tmp-<pid>@<host>-<rand>` and the
+ * `<fn>.part-<pid>@<host>-<rand>` next to the archive (and the HTTP client's
+ * `.<fn>.part-<pid>@<host>-<rand>.<hex>.part` inside it), `<key>.tmp-<pid>@<host>-<rand>` and the
  * extractor's `.<key>.tmp-<pid>@<host>-<rand>.extracting-<rand>` in `extracted/`. The next fetch or
  * extraction in the same directory removes those whose process (on this host) is gone, and any
  * older than STALE_TEMP_MS (another host's, or a pid that was reused).
@@ -103,7 +104,8 @@ async function exists(p: string): Promise<boolean> {
 export const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
 
 const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
-const TEMP_NAME = /\.(?:part|tmp)-(\d+)@([A-Za-z0-9._-]+)-[0-9a-f]{8}(?:\.extracting-[A-Za-z0-9]+)?$/;
+// The HTTP client (src/net/http.ts) streams into its own temp inside that one: `.<fn>.part-<pid>@<host>-<hex>.<hex>.part`.
+const TEMP_NAME = /\.(?:part|tmp)-(\d+)@([A-Za-z0-9._-]+)-[0-9a-f]{8}(?:\.extracting-[A-Za-z0-9]+|\.[0-9a-f]+\.part)?$/;
 
 function pidAlive(pid: number): boolean {
   if (pid === process.pid) return true;

@@ -11,12 +11,12 @@
  *    An existing environment: an incremental, journaled transaction (journal.ts) that unlinks only files
  *    owned by removed/changed packages, links the new ones and keeps everything no package owns.
  */
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { lstat, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { MatchSpec } from '../conda/matchspec.js';
 import { unsafeRecordField, type NoArchKind } from '../conda/record.js';
 import { escapeControl } from '../escape.js';
-import { InstallError, IntegrityError, LockfileError, UnsafeArchiveError } from '../errors.js';
+import { InstallError, IntegrityError, LockfileError, UnsafeArchiveError, UsageError } from '../errors.js';
 import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../lockfile/model.js';
 import type { ProgressReporter } from '../net/progress.js';
 import { createLimit } from '../net/limit.js';
@@ -390,6 +390,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
   // points: the link stays and the files land on its target. Prefix replacement still uses the
   // path the user gave.
   const physical = await followPrefixLinks(prefix);
+  assertCacheOutside(opts.cacheDir, [prefix, physical]);
   const lock = await acquirePrefixLock(physical);
   try {
     for (const what of await recoverInterrupted(physical)) warn(`interrupted earlier install: ${what}`);
@@ -696,6 +697,25 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     return result;
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * The package cache may not live inside the prefix: a new prefix is built in a staging sibling and
+ * renamed into place (the cache would be in the way, and the prefix would not count as empty), and in
+ * an environment the cache's files would be files no package owns (`pkgs/` even makes it look like a
+ * conda base installation). Refused before anything is created.
+ */
+function assertCacheOutside(cacheDir: string, prefixes: readonly string[]): void {
+  const cache = resolve(cacheDir);
+  for (const p of prefixes) {
+    const rel = relative(p, cache);
+    if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) {
+      throw new UsageError(
+        `--cache-dir ${escapeControl(cache)} is inside the prefix ${escapeControl(p)}; put the package cache outside the environment ` +
+          `(e.g. the default cache, or a sibling directory of the prefix)`,
+      );
+    }
   }
 }
 

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readFile, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { escapeControl } from '../escape.js';
 import type { Lockfile, LockedGoToolchain } from '../lockfile/model.js';
 import { mapLimit } from '../net/limit.js';
 import { distOf, readPrefixRecords, readPrefixState, type PrefixRecord } from './conda-meta.js';
@@ -288,12 +289,15 @@ async function verifyWheels(
   return { problems, checkedFiles };
 }
 
-/** One line per problem, for the CLI. */
+/**
+ * One line per problem, for the CLI. Paths and names come from package archives and the lockfile: a
+ * hostile one must not drive the terminal (ESC sequences, newlines, U+202E), so they are escaped.
+ */
 export function formatVerifyProblem(p: VerifyProblem): string {
   const where = p.path ? ` ${p.path}` : '';
   const detail =
     p.expected !== undefined || p.actual !== undefined
       ? ` (expected ${p.expected ?? '-'}, found ${p.actual ?? '-'})`
       : '';
-  return `${p.kind}: ${p.package}${where}${detail}`;
+  return escapeControl(`${p.kind}: ${p.package}${where}${detail}`);
 }

@@ -25,14 +25,35 @@ export interface YamlSource {
  */
 export function parseYamlSource(text: string, file: string): YamlSource {
   const lineCounter = new LineCounter();
+  // The parser recurses per nesting level: a file nested thousands deep takes it seconds to end in a
+  // stack overflow (which it reports as a document error). The obvious shapes are refused at once.
+  const tooDeep = quickNestingCheck(text, PRESCAN_DEPTH);
+  if (tooDeep) {
+    throw new InputError(`invalid YAML: nested too deeply to read (more than ${MAX_DEPTH} levels); flatten it`, {
+      code: 'E_YAML',
+      location: { file, ...tooDeep },
+    });
+  }
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, keepSourceTokens: false });
   if (doc.errors.length > 0) {
     const problems = new Problems(file);
-    for (const e of doc.errors) {
+    const overflow = doc.errors.find((e) => /call stack/i.test(e.message));
+    for (const e of overflow ? [overflow] : doc.errors) {
       const pos = lineCounter.linePos(e.pos[0]);
-      problems.add(`invalid YAML: ${firstLine(e.message)}`, { line: pos.line, column: pos.col }, 'E_YAML');
+      const message = overflow ? `invalid YAML: nested too deeply to read (more than ${MAX_DEPTH} levels); flatten it` : `invalid YAML: ${firstLine(e.message)}`;
+      problems.add(message, { line: pos.line, column: pos.col }, 'E_YAML');
     }
     problems.throwIfAny();
+  }
+  // What the parser read still has to be walked (here, by the schema check, by the readers): a
+  // depth no input file needs is refused before any of that recurses.
+  const deep = nodeDeeperThan(doc.contents, MAX_DEPTH);
+  if (deep) {
+    const pos = posOfNode(lineCounter, deep);
+    throw new InputError(`invalid YAML: nested more than ${MAX_DEPTH} levels deep; flatten it`, {
+      code: 'E_YAML',
+      location: { file, ...pos },
+    });
   }
   // Numbers are never meant as numbers in these files: keep what the user wrote.
   visit(doc, {
@@ -40,8 +61,115 @@ export function parseYamlSource(text: string, file: string): YamlSource {
       if (typeof node.value === 'number' && node.source !== undefined) node.value = node.source;
     },
   });
-  const data = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
+  } catch (err) {
+    // The yaml library's guard against alias bombs ("billion laughs"): aliases expanding to more
+    // than maxAliasCount nodes. An input error naming the file, not a crash.
+    if (err instanceof ReferenceError && /alias/i.test(err.message)) {
+      throw new InputError(
+        `invalid YAML: its aliases (*name) expand to more than ${MAX_ALIAS_COUNT} copies (an alias bomb); write the entries out instead`,
+        { code: 'E_YAML', location: { file }, cause: err },
+      );
+    }
+    throw err;
+  }
   return { file, text, doc, lineCounter, data };
+}
+
+/** Deepest nesting of maps/sequences accepted (environment files use 3–5; the parser itself overflows near 1,000). */
+export const MAX_DEPTH = 100;
+/** Alias expansions accepted per document (yaml's toJS `maxAliasCount`). */
+export const MAX_ALIAS_COUNT = 1000;
+
+/** Nesting at which quickNestingCheck stops a file before parsing (the parser itself overflows near 1,000). */
+const PRESCAN_DEPTH = 1000;
+
+/**
+ * A linear scan for flow collections (`[[[[…`, `{a: {a: …`) or compact block sequences (`- - - …`)
+ * nested more than `max` deep, skipping comments and quoted scalars. Returns the line and column where
+ * the limit was passed. Not a YAML parser: it only has to catch what would take the parser seconds.
+ */
+export function quickNestingCheck(text: string, max: number): { line: number; column: number } | undefined {
+  let depth = 0;
+  let line = 1;
+  let lineStart = 0;
+  let atLineStart = true;
+  let dashes = 0;
+  let prev = '\n';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\n') {
+      line++;
+      lineStart = i + 1;
+      atLineStart = true;
+      dashes = 0;
+      prev = c;
+      continue;
+    }
+    if (atLineStart) {
+      if (c === ' ' || c === '\t') continue;
+      if (c === '-' && (text[i + 1] === ' ' || text[i + 1] === '\t')) {
+        if (++dashes > max) return { line, column: i - lineStart + 1 };
+        i++;
+        continue;
+      }
+      atLineStart = false;
+    }
+    if (c === '#' && (prev === ' ' || prev === '\t' || prev === '\n' || i === lineStart)) {
+      const nl = text.indexOf('\n', i);
+      if (nl < 0) break;
+      i = nl - 1;
+      continue;
+    }
+    // A quote opens a quoted scalar only where a scalar may start (not in `don't`).
+    if ((c === '"' || c === "'") && /[\s[{,:\-?]/.test(prev)) {
+      let j = i + 1;
+      for (; j < text.length; j++) {
+        const d = text[j]!;
+        if (c === '"' && d === '\\') j++;
+        else if (d === c) {
+          if (c === "'" && text[j + 1] === "'") j++;
+          else break;
+        } else if (d === '\n') {
+          line++;
+          lineStart = j + 1;
+        }
+      }
+      i = j;
+      prev = c;
+      continue;
+    }
+    if (c === '[' || c === '{') {
+      if (++depth > max) return { line, column: i - lineStart + 1 };
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+    prev = c;
+  }
+  return undefined;
+}
+
+/** The first collection node nested deeper than `max` (walked without recursion), or undefined. */
+function nodeDeeperThan(root: unknown, max: number): Node | undefined {
+  const stack: Array<[unknown, number]> = [[root, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (isMap(node) || isSeq(node)) {
+      if (depth > max) return node;
+      for (const it of node.items as unknown[]) {
+        if (isPair(it)) {
+          stack.push([it.key, depth + 1], [it.value, depth + 1]);
+        } else stack.push([it, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+
+function posOfNode(lineCounter: LineCounter, node: Node): { line?: number; column?: number } {
+  if (!node.range) return {};
+  const p = lineCounter.linePos(node.range[0]);
+  return { line: p.line, column: p.col };
 }
 
 function firstLine(s: string): string {

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostPlatform, parsePlatform } from '../../conda/platform.js';
+import { escapeControl } from '../../escape.js';
 import { ERROR_CODES, errorLine, ExitCode, LockfileError } from '../../errors.js';
 import { readPrefixState } from '../../install/conda-meta.js';
 import { formatVerifyProblem, verifyPrefix } from '../../install/verify.js';
@@ -41,11 +42,11 @@ export async function verifyCommand(opts: VerifyCommandOptions): Promise<number>
   }
   const result = await verifyPrefix({ prefix, lockfile, platform });
   if (result.ok) {
-    process.stdout.write(`${prefix} matches ${opts.lockfile} (${platform}): ${result.checkedFiles} files verified\n`);
+    process.stdout.write(`${escapeControl(prefix)} matches ${escapeControl(opts.lockfile)} (${platform}): ${result.checkedFiles} files verified\n`);
     return ExitCode.ok;
   }
   // The problems are the command's output (stdout); the verdict is an error like any other (stderr).
-  process.stdout.write(`${prefix} does not match ${opts.lockfile} (${platform}): ${result.problems.length} problem(s)\n`);
+  process.stdout.write(`${escapeControl(prefix)} does not match ${escapeControl(opts.lockfile)} (${platform}): ${result.problems.length} problem(s)\n`);
   for (const p of result.problems) process.stdout.write(`  ${formatVerifyProblem(p)}\n`);
   process.stderr.write(
     `${errorLine(
