@@ -27,6 +27,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as zlib from 'node:zlib';
 import { ZSTDDecoder } from 'zstddec/stream';
+import { zstdFrames } from './zstd-frames.js';
 
 let decoder: Promise<ZSTDDecoder> | undefined;
 
@@ -175,13 +176,25 @@ export function chooseZstdEngine(size: number, forced: string | undefined = proc
 const corruptError = (cause?: unknown): ZstdError =>
   new ZstdError(cause instanceof Error ? `corrupt or truncated zstd data: ${cause.message}` : 'corrupt zstd data (decoder made no progress)');
 
+/**
+ * The data frames of `data`, for Node's zstd, which on Node 22 returns what it decoded so far when
+ * the input stops inside a frame (no error) and stops after the first frame of a multi-frame stream
+ * (src/compress/zstd-frames.ts): a cut-short body is refused, and frames are decoded one by one.
+ */
+function wholeFrames(data: Uint8Array): Uint8Array[] {
+  const walk = zstdFrames(data);
+  if (walk.problem !== undefined) throw new ZstdError(`corrupt or truncated zstd data: ${walk.problem}`);
+  return walk.frames.map(([start, end]) => data.subarray(start, end));
+}
+
 /** Decompress a whole zstd buffer (one or more frames). Throws ZstdError on corrupt or truncated data. */
 export async function decompressZstd(data: Uint8Array, engine?: ZstdEngine): Promise<Buffer> {
   if (!isZstd(data)) throw new ZstdError('not zstd data (bad magic number)');
   const which = engine ?? chooseZstdEngine(data.length);
   if (which === 'node') {
+    const frames = wholeFrames(data);
     try {
-      return nodeZstdSync!(data);
+      return frames.length === 1 ? nodeZstdSync!(frames[0]!) : Buffer.concat(frames.map((f) => nodeZstdSync!(f)));
     } catch (err) {
       throw corruptError(err);
     }
@@ -212,14 +225,16 @@ export async function* zstdChunks(data: Uint8Array, engine?: ZstdEngine): AsyncG
     return;
   }
   if (which === 'node') {
-    const dec = nodeZstdStream!();
-    dec.end(data);
-    try {
-      for await (const out of dec) yield out as Buffer;
-    } catch (err) {
-      throw corruptError(err);
-    } finally {
-      dec.destroy();
+    for (const frame of wholeFrames(data)) {
+      const dec = nodeZstdStream!();
+      dec.end(frame);
+      try {
+        for await (const out of dec) yield out as Buffer;
+      } catch (err) {
+        throw corruptError(err);
+      } finally {
+        dec.destroy();
+      }
     }
     return;
   }
