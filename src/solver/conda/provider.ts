@@ -63,6 +63,8 @@ export interface ExcludedByPriority {
 }
 
 export class CondaProvider implements DependencyProvider {
+  /** A record carries its depends/constrains: the core may look at any candidate's dependencies. */
+  readonly dependenciesAtHand = true;
   readonly names: string[] = [];
   private readonly nameIds = new Map<string, NameId>();
   readonly solvables: Solvable[] = [];

@@ -26,9 +26,18 @@ export interface Dependencies {
 }
 
 export interface DependencyProvider {
+  /**
+   * Optional: every solvable's dependencies can be had cheaply (no I/O, no restart), as with conda
+   * repodata, where they are part of the record. The core then decides requirements in breadth-first
+   * discovery order of the candidate graph (resolvo's order when the provider hints the same) and
+   * may call `dependencies` for candidates it never installs. Otherwise `dependencies` is called
+   * only for solvables about to be chosen, and requirements are decided in the order their parents
+   * were encoded.
+   */
+  readonly dependenciesAtHand?: boolean;
   /** The candidates of a name, or an empty list when no channel has it. Called once per name. */
   candidates(name: NameId): Candidates;
-  /** Dependencies of a solvable. Called once per solvable, only when the solvable is chosen. */
+  /** Dependencies of a solvable. Called once per solvable when it is about to be chosen (see `dependenciesAtHand`). */
   dependencies(solvable: SolvableId): Dependencies;
   /**
    * The candidates (a subset of `candidates(versionSetName(vs))`) that match the version set,

@@ -20,8 +20,17 @@
  * CDCL), a false clause is resolved like a propagation conflict.
  *
  * Decisions follow resolvo: among unsatisfied requirements of installed solvables (the user's own
- * requirements first), take the first one in registration order unless a later one has both a
+ * requirements first), take the first one in discovery order unless a later one has both a
  * higher conflict activity and fewer open candidates, and install its best open candidate.
+ * Discovery order is the breadth-first order of the candidate graph: the root, then the matching
+ * candidates of its requirements (requirement order, each best first), then theirs, and so on. That
+ * is the order in which resolvo encodes solvables (it encodes every candidate whose dependencies are
+ * at hand, and a conda provider has them all), so a requirement of `python` (the first spec) is
+ * decided before one of `pandas` even when `pandas` had a single candidate and was installed first.
+ * We compute the order without encoding: the walk runs only as far as needed to rank the installed
+ * solvables, and it loads candidate lists but builds no requires/constrains clauses. It needs the
+ * dependencies of candidates that are never chosen, so it is used only when the provider says they
+ * are at hand (`dependenciesAtHand`, conda); otherwise parents rank in the order they were encoded.
  */
 import type { DependencyProvider, NameId, SolvableId, VersionSetId } from './provider.js';
 
@@ -76,6 +85,8 @@ export class Solver {
   private varSolvable = new Int32Array(256);
   /** Name of a variable's solvable (for activity), -1 otherwise. */
   private varName = new Int32Array(256);
+  /** Breadth-first discovery rank of a variable's solvable (root 0), -1 until the walk reaches it. */
+  private varRank = new Int32Array(256).fill(-1);
   private readonly solvableVar = new Map<SolvableId, number>();
   /** Per name id: the variable of its installed (true) solvable, or -1. */
   private nameTrue = new Int32Array(64).fill(-1);
@@ -102,8 +113,13 @@ export class Solver {
   private readonly reqVars = new Map<number, Int32Array>();
   private watches: number[][] = [];
 
-  // --- requirement registry for decisions (parents in registration order) ---
+  // --- requirement registry for decisions (parents in discovery order) ---
   private readonly reqParents: number[] = [];
+  // --- breadth-first discovery walk (see the header) ---
+  private readonly walkQueue: number[] = [];
+  private walkHead = 0;
+  private nextRank = 0;
+  private rootRequires: readonly VersionSetId[] = [];
   private readonly reqByParent = new Map<number, number[]>();
 
   // --- provider caches ---
@@ -135,6 +151,9 @@ export class Solver {
     const root = this.newVar(-1, -1);
     this.assign(root << 1, -1);
     this.encoded[root] = 1;
+    this.rootRequires = rootRequires;
+    this.varRank[root] = this.nextRank++;
+    this.walkQueue.push(root);
     const fresh: number[] = [];
     for (const vs of rootRequires) fresh.push(this.addRequires(root, vs, fresh));
     for (const vs of rootConstrains) this.addConstrains(root, vs, fresh);
@@ -205,6 +224,7 @@ export class Solver {
     if (v >= this.value.length) this.grow(v + 1);
     this.varSolvable[v] = solvable;
     this.varName[v] = name;
+    this.varRank[v] = -1;
     this.reason[v] = -1;
     while (this.watches.length < 2 * this.nVars) this.watches.push([]);
     return v;
@@ -223,6 +243,9 @@ export class Solver {
     this.encoded = gu8(this.encoded);
     this.varSolvable = g32(this.varSolvable);
     this.varName = g32(this.varName);
+    const r = new Int32Array(cap).fill(-1);
+    r.set(this.varRank);
+    this.varRank = r;
     this.trail = g32(this.trail);
   }
 
@@ -350,10 +373,49 @@ export class Solver {
     if (!list) {
       list = [];
       this.reqByParent.set(parent, list);
-      this.reqParents.push(parent);
+      this.insertParent(parent, added);
     }
     list.push(id);
     return id;
+  }
+
+  /** Register a parent of requires clauses at its place in discovery order. */
+  private insertParent(parent: number, added: number[]): void {
+    if (!this.provider.dependenciesAtHand) {
+      this.reqParents.push(parent); // registration order
+      return;
+    }
+    const rank = this.rankOf(parent, added);
+    const ps = this.reqParents;
+    let lo = 0;
+    let hi = ps.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.varRank[ps[mid]!]! < rank) lo = mid + 1;
+      else hi = mid;
+    }
+    ps.splice(lo, 0, parent);
+  }
+
+  /** The discovery rank of a variable, walking the candidate graph breadth-first until it is reached. */
+  private rankOf(v: number, added: number[]): number {
+    while (this.varRank[v]! < 0 && this.walkHead < this.walkQueue.length) {
+      const p = this.walkQueue[this.walkHead++]!;
+      const requires = p === ROOT ? this.rootRequires : this.provider.dependencies(this.varSolvable[p]!).requires;
+      for (const vs of requires) {
+        this.vsCandidates(vs, added);
+        const vars = this.vsMatchVars.get(vs)!;
+        for (let i = 0; i < vars.length; i++) {
+          const c = vars[i]!;
+          if (this.varRank[c]! >= 0) continue;
+          this.varRank[c] = this.nextRank++;
+          this.walkQueue.push(c);
+        }
+      }
+    }
+    // Not reachable from the root (cannot happen for a parent of requires clauses): rank it last.
+    if (this.varRank[v]! < 0) this.varRank[v] = this.nextRank++;
+    return this.varRank[v]!;
   }
 
   private addConstrains(parent: number, vs: VersionSetId, added: number[]): void {
