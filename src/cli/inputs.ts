@@ -16,7 +16,7 @@ import {
   type VirtualPackageOverride,
 } from '../conda/virtual-packages.js';
 import { InputError, UsageError } from '../errors.js';
-import { loadEnvironmentFile, matchSpecsFor, type EnvironmentSpec } from '../spec/environment.js';
+import { categoryOf, dependenciesFor, loadEnvironmentFile, type EnvDependency, type EnvironmentSpec } from '../spec/environment.js';
 import { goSpecFromGoMod, parseGoMod } from '../spec/gomod.js';
 import { loadVirtualPackageSpecFile } from '../spec/virtual-packages.js';
 import { parseGoSpec } from '../go/releases.js';
@@ -82,11 +82,23 @@ export interface InputOptions {
   env?: EnvLike;
   /** --pypi-index-url; else $CONDA_GO_LOCK_PYPI_INDEX_URL, else the pip: section's --index-url, else PyPI. */
   pypiIndexUrl?: string;
+  /** conda-lock's --dev-dependencies / --no-dev-dependencies (default true: the `dev` category is locked). */
+  devDependencies?: boolean;
+  /** conda-lock's --extras / --category: with `filterCategories`, the only non-main categories locked. */
+  extras?: string[];
+  /** `--category NAME`: the same as `extras`. */
+  category?: string[];
+  /** conda-lock's --filter-categories / --filter-extras: lock main (+ dev) + `extras` only, not every category. */
+  filterCategories?: boolean;
+  /** `--filter-extras`: the same as `filterCategories`. */
+  filterExtras?: boolean;
 }
 
 export interface PlatformInputs {
   platform: Platform;
   specs: MatchSpec[];
+  /** Each requested package name → the categories whose specs name it (sorted). */
+  rootCategories: Map<string, string[]>;
   virtualPackages: PackageRecord[];
   contentHash: string;
 }
@@ -104,6 +116,8 @@ export interface LockInputs {
   specOrigin: Map<string, string>;
   /** The `pip:` sections of every file, with the indexes (absent without a pip: section). */
   pypi?: PypiInputs;
+  /** The categories locked (sorted, `main` included); see `lockedCategories`. */
+  categories: string[];
 }
 
 function toPosix(p: string): string {
@@ -242,9 +256,16 @@ export function resolveInputs(opts: InputOptions): LockInputs {
       }
     : undefined;
 
+  const categories = lockedCategories(envs, opts);
+  const inLock = (d: EnvDependency) => categories.includes(categoryOf(d));
   const perPlatform = new Map<Platform, PlatformInputs>();
   for (const platform of platforms) {
-    const specs = envs.flatMap((e) => matchSpecsFor(e, platform));
+    const deps = envs.flatMap((e) => dependenciesFor(e, platform)).filter(inLock);
+    const specs = deps.map((d) => d.spec);
+    const rootCategories = new Map<string, string[]>();
+    for (const d of deps) rootCategories.set(d.spec.name, [...new Set([...(rootCategories.get(d.spec.name) ?? []), categoryOf(d)])].sort());
+    // Which spec is in which category counts only when there is more than main, so older locks keep their hashes.
+    const categoryHash: Record<string, string[]> = categories.length > 1 ? { categories: deps.map((d) => `${categoryOf(d)}:${stripCredentials(d.spec.toString()).replace(/\s+/g, ' ')}`).sort() } : {};
     const virtualPackages = defaultVirtualPackages(platform, overrides);
     const contentHash = computeContentHash({
       platform,
@@ -261,9 +282,9 @@ export function resolveInputs(opts: InputOptions): LockInputs {
             ...(go.download_base_url ? { download_base_url: go.download_base_url } : {}),
           }
         : undefined,
-      ...(pypiHash ? { extra: pypiHash } : {}),
+      ...(pypiHash || categories.length > 1 ? { extra: { ...pypiHash, ...categoryHash } } : {}),
     });
-    perPlatform.set(platform, { platform, specs, virtualPackages, contentHash });
+    perPlatform.set(platform, { platform, specs, rootCategories, virtualPackages, contentHash });
   }
 
   const sources = envs.map((e) => toPosix(relative(lockDir, resolve(e.file))));
@@ -273,7 +294,30 @@ export function resolveInputs(opts: InputOptions): LockInputs {
     const rel = toPosix(relative(lockDir, resolve(dirname(e.file), f)));
     if (!sources.includes(rel)) sources.push(rel);
   }
-  return { envs, sources, platforms, channels, channelPriority, perPlatform, go, specOrigin, ...(pypi ? { pypi } : {}) };
+  return { envs, sources, platforms, channels, channelPriority, perPlatform, go, specOrigin, categories, ...(pypi ? { pypi } : {}) };
+}
+
+/**
+ * The categories a lock covers, as conda-lock decides: every category the files name (one solve per
+ * platform, so any of them can be installed later without re-locking), minus `dev` with
+ * --no-dev-dependencies; with --filter-categories only main, dev (unless --no-dev-dependencies)
+ * and the --extras. An --extras name no file uses is a usage error (a typo would lock nothing).
+ */
+export function lockedCategories(
+  envs: readonly EnvironmentSpec[],
+  opts: Pick<InputOptions, 'devDependencies' | 'extras' | 'category' | 'filterCategories' | 'filterExtras'>,
+): string[] {
+  const present = new Set(['main', ...envs.flatMap((e) => e.dependencies.map(categoryOf))]);
+  const extras = [...new Set([...(opts.extras ?? []), ...(opts.category ?? [])])];
+  const filter = Boolean(opts.filterCategories || opts.filterExtras);
+  const unknown = extras.filter((x) => !present.has(x));
+  if (unknown.length) {
+    throw new UsageError(`--extras ${unknown.join(', ')}: no input file has ${unknown.length === 1 ? 'that category' : 'those categories'} (categories: ${[...present].sort().join(', ')})`);
+  }
+  const dev = opts.devDependencies !== false;
+  return [...present]
+    .filter((c) => c === 'main' || (c === 'dev' ? dev : !filter || extras.includes(c)))
+    .sort();
 }
 
 /** The merged pip: sections and the indexes to resolve them against. */
@@ -305,11 +349,26 @@ function pypiInputs(envs: EnvironmentSpec[], opts: InputOptions): PypiInputs | u
   };
 }
 
+/** The requested specs of each locked category other than main, in input order: `metadata.categories`. */
+export function categorySpecs(inputs: Pick<LockInputs, 'envs' | 'categories'>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const env of inputs.envs) {
+    for (const d of env.dependencies) {
+      const c = categoryOf(d);
+      if (c === 'main' || !inputs.categories.includes(c)) continue;
+      const s = stripCredentials(d.spec.toString());
+      const list = (out[c] ??= []);
+      if (!list.includes(s)) list.push(s);
+    }
+  }
+  return out;
+}
+
 /** The user's conda specs (canonical strings, every platform's, duplicates dropped) in input order: `metadata.specs`. */
-export function requestedSpecs(inputs: Pick<LockInputs, 'envs'>): string[] {
+export function requestedSpecs(inputs: Pick<LockInputs, 'envs'> & Partial<Pick<LockInputs, 'categories'>>): string[] {
   const seen = new Set<string>();
   // A channel URL in a spec (`https://host/t/<token>/chan::pkg`) is written without its token.
-  for (const env of inputs.envs) for (const d of env.dependencies) seen.add(stripCredentials(d.spec.toString()));
+  for (const env of inputs.envs) for (const d of env.dependencies) if (!inputs.categories || inputs.categories.includes(categoryOf(d))) seen.add(stripCredentials(d.spec.toString()));
   return [...seen];
 }
 

@@ -44,7 +44,21 @@ function inputOptions(cmd: Command): Command {
     .option('--channel-alias <url>', 'base URL for channel names (env: CONDA_GO_LOCK_CHANNEL_ALIAS)', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
     .option('--virtual-packages <list>', 'override virtual packages, e.g. "__glibc=2.17,__osx=12.0,__cuda=12.2"')
     .option('--virtual-package-spec <file>', 'conda-lock style virtual-packages.yml (subdirs: {linux-64: {packages: {__glibc: "2.17"}}}), merged onto the defaults')
-    .option('--pypi-index-url <url>', 'PyPI simple index for pip: requirements (default: $CONDA_GO_LOCK_PYPI_INDEX_URL, else the pip: section\'s --index-url, else https://pypi.org/simple)');
+    .option('--pypi-index-url <url>', 'PyPI simple index for pip: requirements (default: $CONDA_GO_LOCK_PYPI_INDEX_URL, else the pip: section\'s --index-url, else https://pypi.org/simple)')
+    .option('--dev-dependencies', 'lock the dev category (the default, as in conda-lock)')
+    .option('--no-dev-dependencies', 'leave the dev category out of the lock')
+    .option('-e, --extras <category>', 'with --filter-categories: a category (extra) to lock besides main and dev (repeatable; alias --category)', collect)
+    .option('--category <category>', 'same as --extras', collect)
+    .option('--filter-categories', 'lock only main, dev and the --extras categories (default: every category the files name)')
+    .option('--filter-extras', 'same as --filter-categories');
+}
+
+/** install / verify / render: which categories of the lockfile to work on (main, plus these). */
+function categoryOptions(cmd: Command): Command {
+  return cmd
+    .option('--dev', 'include the dev category (conda-lock install\'s flag; default: main only)')
+    .option('-E, --extras <category>', 'include this category (an extra; repeatable; alias --category)', collect)
+    .option('--category <category>', 'same as --extras', collect);
 }
 
 export function buildProgram(): Command {
@@ -95,7 +109,7 @@ Example:
   conda-go-lock import conda-lock.yml -f environment.yml   # -> conda-go-lock.yml`)
     .action(async (file: string, opts) => run(async () => (await import('./commands/import.js')).importCommand(file, opts)));
 
-  program
+  categoryOptions(program
     .command('install')
     .description('Install the lockfile into a prefix: verified downloads, conda-style linking, the Go toolchain and activation scripts.')
     .requiredOption('-p, --prefix <dir>', 'environment directory to install into (as in conda; lock/check/render use -p for --platform)')
@@ -105,23 +119,24 @@ Example:
     .option('-j, --concurrency <n>', 'parallel downloads', '8')
     .option('--no-go', 'skip the Go toolchain')
     .option('--adopt', 'take over an environment made by conda or micromamba (its records count as installed packages; never a conda base install)')
-    .option('-q, --quiet', 'print nothing but errors (no progress, warnings or summary)')
+    .option('-q, --quiet', 'print nothing but errors (no progress, warnings or summary)'))
     .addHelpText('after', `
 Examples:
   conda-go-lock install -p ./env                      # this machine's platform
+  conda-go-lock install -p ./env --dev -E docs        # main + dev + docs categories
   conda-go-lock install -p ./env --platform osx-arm64 --no-go
   eval "$(conda-go-lock shell-hook -p ./env)"         # then: go version`)
     .action(async (opts) => run(async () => (await import('./commands/install.js')).installCommand(opts)));
 
-  program
+  categoryOptions(program
     .command('verify')
     .description('Check that a prefix matches the lockfile: the sha256 of every conda package file, no missing or extra package, the Go toolchain\'s version.')
     .requiredOption('-p, --prefix <dir>', 'environment directory to verify')
     .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
-    .option('--platform <platform>', 'platform (default: the one the prefix was installed for, else this machine\'s)')
+    .option('--platform <platform>', 'platform (default: the one the prefix was installed for, else this machine\'s)'))
     .action(async (opts) => run(async () => (await import('./commands/verify.js')).verifyCommand(opts)));
 
-  program
+  categoryOptions(program
     .command('render')
     .description(`Write other formats from the lockfile: ${listOr(RENDER_KINDS.map((k) => RENDERERS[k].description))}.`)
     .addOption(new Option('-k, --kind <kind>', 'output kind').choices(RENDER_KINDS).default(RENDER_KINDS[0]))
@@ -129,8 +144,9 @@ Examples:
     .option('-p, --platform <platform>', 'platform (repeatable; default: all in the lockfile)', collect)
     .option('-o, --output <path>', `output file or directory; "-" for stdout. Default: ${RENDER_KINDS.map((k) => RENDERERS[k].fileName).join(' / ')}`)
     .addOption(new Option('--hash <algo>', 'hash appended to @EXPLICIT URLs (sha256 needs conda >= 24.9 / micromamba >= 2.1; md5 works everywhere)').choices(['sha256', 'md5']).default('sha256'))
-    .option('-q, --quiet', 'print nothing but errors')
+    .option('-q, --quiet', 'print nothing but errors'))
     .addHelpText('after', `
+--dev / --extras pick categories for explicit and env files; --kind conda-lock writes every category.
 Examples:
   conda-go-lock render                                # conda-<platform>.lock for every platform
   conda-go-lock render -p linux-64 -o - --hash md5    # for conda < 24.9: conda create -n ENV --file <file>

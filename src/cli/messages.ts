@@ -49,13 +49,16 @@ export function prefixLooksLikePlatform(prefix: string, command: string): UsageE
 /** What `install` / `verify` say about a conda-lock or @EXPLICIT file: its format, what was left out, md5-only pins. */
 export function reportForeign(
   path: string,
-  read: { format: string; md5Only: number; warnings: readonly string[]; lockfile: { packages: readonly unknown[] } },
+  read: { format: string; warnings: readonly string[]; lockfile: { packages: readonly unknown[] } },
   log: (line: string) => void,
+  /** The packages that will be installed / verified (one platform, the selected categories). */
+  used: ReadonlyArray<{ sha256: string }>,
 ): void {
   if (read.format === 'conda-go-lock') return;
   log(`reading ${path} as ${read.format === 'explicit' ? 'an @EXPLICIT package list' : 'a conda-lock v1 lockfile'} (${read.lockfile.packages.length} conda package(s))`);
   for (const w of read.warnings) log(`warning: ${w}`);
-  if (read.md5Only > 0) {
-    log(`note: ${read.md5Only} package(s) pinned by md5 only (the file has no sha256): verified by md5 and the size the server sends, not by sha256`);
+  const md5Only = used.filter((p) => !p.sha256).length;
+  if (md5Only > 0) {
+    log(`note: ${md5Only} package(s) pinned by md5 only (the file has no sha256): verified by md5 and the size the server sends, not by sha256`);
   }
 }

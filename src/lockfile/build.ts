@@ -12,6 +12,7 @@ import type { PackageRecord, RepoDataRecord } from '../conda/record.js';
 import { LockfileError } from '../errors.js';
 import type { GoToolchainPin } from '../go/resolve.js';
 import { redactUrl, stripCredentials } from '../net/redact.js';
+import { assignCategories, MAIN_CATEGORY } from './categories.js';
 import {
   LOCKFILE_VERSION,
   type LockedCondaPackage,
@@ -124,6 +125,8 @@ export interface LockMetadataInputs {
   specs: readonly string[];
   perPlatform: ReadonlyMap<Platform, { contentHash: string; virtualPackages: readonly PackageRecord[] }>;
   go?: LockfileGoInput;
+  /** The requested specs of each category other than main (`metadata.categories`). */
+  categorySpecs?: Readonly<Record<string, readonly string[]>>;
 }
 
 function platformInputs(inputs: LockMetadataInputs, platform: Platform): { contentHash: string; virtualPackages: readonly PackageRecord[] } {
@@ -158,6 +161,9 @@ export function lockMetadata(inputs: LockMetadataInputs): LockfileMetadata {
           },
         }
       : {}),
+    ...(inputs.categorySpecs && Object.keys(inputs.categorySpecs).length
+      ? { categories: Object.fromEntries(Object.entries(inputs.categorySpecs).map(([c, specs]) => [c, [...specs]])) }
+      : {}),
   };
 }
 
@@ -172,9 +178,18 @@ export class LockfileBuilder {
 
   constructor(private readonly metadata: LockfileMetadata) {}
 
-  /** One platform's solved conda records. */
-  addCondaPackages(platform: Platform, records: readonly RepoDataRecord[]): this {
-    for (const r of records) this.conda.push(lockedCondaPackage(r, platform));
+  /**
+   * One platform's solved conda records. `rootCategories` (requested name → its categories) gives
+   * each package the categories whose specs reach it; without it every package is main.
+   */
+  addCondaPackages(platform: Platform, records: readonly RepoDataRecord[], rootCategories?: ReadonlyMap<string, readonly string[]>): this {
+    const cats = rootCategories && [...rootCategories.values()].some((c) => c.some((x) => x !== MAIN_CATEGORY)) ? assignCategories(records, rootCategories) : undefined;
+    for (const r of records) {
+      const p = lockedCondaPackage(r, platform);
+      const c = cats?.get(r.name);
+      if (c && !(c.length === 1 && c[0] === MAIN_CATEGORY)) p.categories = c;
+      this.conda.push(p);
+    }
     return this;
   }
 

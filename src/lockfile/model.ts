@@ -52,6 +52,12 @@ export interface LockfileMetadata {
   go?: LockfileGoInput;
   /** The `pip:` inputs (only when the environment has a `pip:` section); see docs/pypi.md. */
   pypi?: LockfilePypiInput;
+  /**
+   * The requested specs of each category other than main (conda-lock's `category:` files,
+   * pyproject's optional dependencies), canonical strings in input order; absent when every spec
+   * is main. `specs` lists them too.
+   */
+  categories?: Record<string, string[]>;
 }
 
 /**
@@ -103,6 +109,11 @@ export interface LockedCondaPackage {
    * checked its md5 and size against repodata and computed `sha256` itself.
    */
   sha256_computed?: boolean;
+  /**
+   * conda-lock's categories this package belongs to (`main`, `dev`, extras), sorted: the categories
+   * whose requested specs reach it. Absent means `[main]` (src/lockfile/categories.ts).
+   */
+  categories?: string[];
 }
 
 export interface LockedGoToolchain {

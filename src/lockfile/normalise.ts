@@ -43,6 +43,7 @@ export const PACKAGE_KEYS = [
   'features',
   'track_features',
   'sha256_computed',
+  'categories',
 ] as const satisfies ReadonlyArray<keyof LockedCondaPackage>;
 
 export const GO_KEYS = [
@@ -66,6 +67,7 @@ export const METADATA_KEYS = [
   'virtual_packages',
   'go',
   'pypi',
+  'categories',
 ] as const satisfies ReadonlyArray<keyof LockfileMetadata>;
 
 export const PYPI_KEYS = [
@@ -139,6 +141,12 @@ export function normalisePackage(p: LockedCondaPackage): LockedCondaPackage {
   const out = pick(p, PACKAGE_KEYS);
   out.depends = [...p.depends].sort(cmpStr);
   out.constrains = [...p.constrains].sort(cmpStr);
+  // `[main]` is the default: written only when it says more, so lockfiles without categories keep their bytes.
+  if (p.categories) {
+    const cats = [...new Set(p.categories)].sort(cmpStr);
+    if (cats.length === 1 && cats[0] === 'main') delete out.categories;
+    else out.categories = cats;
+  }
   return out;
 }
 
@@ -173,6 +181,12 @@ export function normaliseMetadata(m: LockfileMetadata): LockfileMetadata {
       });
     }
     out.pypi = py;
+  }
+  if (m.categories) {
+    const cats = sortedRecord(m.categories, (v) => [...v]);
+    delete cats.main;
+    if (Object.keys(cats).length) out.categories = cats;
+    else delete out.categories;
   }
   return out;
 }

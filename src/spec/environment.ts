@@ -46,6 +46,11 @@ export interface EnvDependency {
   selector?: string;
   /** Platforms the selector admits; undefined: every platform. */
   platforms?: Platform[];
+  /**
+   * conda-lock's category: the file's `category:` (environment files) or the dependency group it
+   * was listed in (pyproject.toml). Undefined: `main`.
+   */
+  category?: string;
 }
 
 /** The Go toolchain the environment asks for. */
@@ -87,6 +92,8 @@ export interface EnvironmentSpec {
   pip?: PipSection;
   /** Overrides from `virtual-packages:` (general ones first, then per-platform ones). */
   virtualPackages: VirtualPackageOverride[];
+  /** The file's `category:` (conda-lock); undefined: main. Every dependency of the file carries it. */
+  category?: string;
   /** Ignored keys and other non-fatal findings. */
   warnings: EnvWarning[];
 }
@@ -121,7 +128,6 @@ const KNOWN_KEYS = [
 const IGNORED_KEYS: Record<string, string> = {
   prefix: 'the install prefix is chosen on the command line (`install --prefix`)',
   variables: 'environment variables are not part of a lock; set them in your activation scripts',
-  category: 'conda-go-lock locks all dependencies of a file together (no categories)',
   'allow-pypi-requests': 'conda-lock option; pip: requirements are always resolved against the index',
   'pip-repositories': 'conda-lock option; write --index-url / --extra-index-url lines in the pip: list',
 };
@@ -182,6 +188,12 @@ export function parseEnvironmentYaml(text: string, file: string, opts: ParseEnvi
     if (key in env) warn(`'${key}' is ignored: ${why}`, [key], true);
   }
   if (typeof env.name === 'string') out.name = env.name;
+  if (typeof env.category === 'string') {
+    const c = env.category.trim();
+    if (!isCategoryName(c)) {
+      problems.add(`category '${env.category}' is not a category name (letters, digits, '.', '_', '-'; e.g. main, dev, docs)`, locate(src, ['category']), 'E_ENV_SCHEMA');
+    } else if (c !== 'main') out.category = c;
+  }
 
   // channels
   const channels = (env.channels as string[] | null | undefined) ?? [];
@@ -245,6 +257,7 @@ export function parseEnvironmentYaml(text: string, file: string, opts: ParseEnvi
         return;
       }
     }
+    if (out.category !== undefined) dep.category = out.category;
     if (spec.name === 'go') {
       warn("'go' here is the conda-forge package; to lock the official Go toolchain write `- go: \"1.22.*\"` or a top-level `go:` key", path);
     }
@@ -273,6 +286,9 @@ export function parseEnvironmentYaml(text: string, file: string, opts: ParseEnvi
       for (const p of r.problems) problems.add(p.message, p.location, p.code);
       for (const w of r.warnings) out.warnings.push({ message: w.message, location: w.location });
       out.pip = r.section;
+      if (out.category !== undefined) {
+        warn(`the pip: requirements of a '${out.category}' file are locked as main (categories apply to conda dependencies only)`, path, true);
+      }
       return;
     }
     if (isRecord(d) && 'go' in d) {
@@ -452,6 +468,16 @@ function stripSpecPrefix(message: string, text: string): string {
     if (after) return after;
   }
   return message;
+}
+
+/** A conda-lock category / extra name: `main`, `dev`, `docs`, `test-gpu`. */
+export function isCategoryName(s: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(s);
+}
+
+/** The category a dependency belongs to (`main` when none is given). */
+export function categoryOf(d: Pick<EnvDependency, 'category'>): string {
+  return d.category ?? 'main';
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -44,7 +44,7 @@ describe.skipIf(!haveFixtures)(`real foreign lockfiles (${haveFixtures ? 'fixtur
     const text = readFileSync(file, 'utf8');
     const raw = (parse(text) as { package: Array<Record<string, any>> }).package;
     const main = raw.filter((p) => (p.manager ?? 'conda') === 'conda' && (p.category ?? 'main') === 'main');
-    const got = parseCondaLockV1(text, file);
+    const got = parseCondaLockV1(text, file, { categories: ['main'] });
     const keys = new Set(main.map((p) => `${p.platform} ${p.name} ${p.url}`));
     expect(new Set(got.lockfile.packages.map((p) => `${p.platform} ${p.name} ${p.url}`))).toEqual(keys);
     for (const p of got.lockfile.packages) {
@@ -56,9 +56,13 @@ describe.skipIf(!haveFixtures)(`real foreign lockfiles (${haveFixtures ? 'fixtur
     }
     expect(got.md5Only).toBe(got.lockfile.packages.filter((p) => !p.sha256).length);
     if (raw.some((p) => p.manager === 'pip')) expect(got.warnings.join('\n')).toContain('pip package');
-    // Every category at once gives at least as many entries.
-    const all = parseCondaLockV1(text, file, { categories: [...new Set(raw.map((p) => String(p.category ?? 'main')))] });
+    // By default every category is read, each package keeping the union of its entries' categories.
+    const all = parseCondaLockV1(text, file);
     expect(all.lockfile.packages.length).toBeGreaterThanOrEqual(got.lockfile.packages.length);
+    for (const p of all.lockfile.packages) {
+      const cats = [...new Set(raw.filter((r) => (r.manager ?? 'conda') === 'conda' && r.platform === p.platform && r.name === p.name).map((r) => String(r.category ?? 'main')))].sort();
+      expect(p.categories ?? ['main']).toEqual(cats);
+    }
   });
 
   it.each(explicits.map((f) => [relative(fixture('lockfiles'), f), f]))('@EXPLICIT %s: one package per URL line, platform from the header or URLs', async (_rel, file) => {

@@ -20,6 +20,8 @@ interface Parses {
   /** dependency text → selector */
   selectors?: Record<string, string>;
   warnings?: RegExp[];
+  /** conda-lock's `category:` of the file (every dependency carries it); undefined: main. */
+  category?: string;
 }
 interface Fails {
   code: string;
@@ -43,7 +45,6 @@ const lockfile = (line: number): Expectation => ({
 const vpSpec: Expectation = {
   fails: { code: 'E_ENV_NOT_ENVIRONMENT', line: 1, column: 1, message: /virtual package spec file.*--virtual-package-spec/ },
 };
-const categoryWarning = /'category' is ignored/;
 
 const EXPECTED: Record<string, Expectation> = {
   'conda-lock-tests/gdal/environment.yml': pip(8),
@@ -111,13 +112,13 @@ const EXPECTED: Record<string, Expectation> = {
   },
   'conda-lock-tests/test-multiple-categories/conda-lock.yml': lockfile(17),
   'conda-lock-tests/test-multiple-categories/dev.yml': {
-    parses: { channels: ['conda-forge'], platforms: ['linux-64'], deps: ['pandas =2.0', 'astropy =5.0'], warnings: [categoryWarning] },
+    parses: { channels: ['conda-forge'], platforms: ['linux-64'], deps: ['pandas =2.0', 'astropy =5.0'], category: 'dev' },
   },
   'conda-lock-tests/test-multiple-categories/main.yml': {
-    parses: { channels: ['conda-forge'], platforms: ['linux-64'], deps: ['python =3.10'], warnings: [categoryWarning] },
+    parses: { channels: ['conda-forge'], platforms: ['linux-64'], deps: ['python =3.10'] },
   },
   'conda-lock-tests/test-multiple-categories/test.yml': {
-    parses: { channels: ['conda-forge'], platforms: ['linux-64'], deps: ['pyspark =3.4'], warnings: [categoryWarning] },
+    parses: { channels: ['conda-forge'], platforms: ['linux-64'], deps: ['pyspark =3.4'], category: 'test' },
   },
   'conda-lock-tests/test-os-name-marker/environment.yml': pip(5),
   'conda-lock-tests/test-pip-conda-name-confusion/environment.yaml': pip(10),
@@ -161,11 +162,11 @@ const EXPECTED: Record<string, Expectation> = {
   'conda-lock-tests/test-v2-to-v3-upgrade/conda-lock-v3.0.2.yml': lockfile(17),
   'conda-lock-tests/test-v2-to-v3-upgrade/conda-lock-v3.0.3.yml': lockfile(17),
   'conda-lock-tests/test-v2-to-v3-upgrade/dev-dependencies.yml': {
-    parses: { channels: [], deps: ['ruff'], warnings: [categoryWarning] },
+    parses: { channels: [], deps: ['ruff'], category: 'dev' },
   },
   'conda-lock-tests/test-v2-to-v3-upgrade/environment.yml': pip(6, 3),
   'conda-lock-tests/test-v2-to-v3-upgrade/test-dependencies.yml': {
-    parses: { channels: [], deps: ['pylint', 'pytest', 'ruff'], warnings: [categoryWarning] },
+    parses: { channels: [], deps: ['pylint', 'pytest', 'ruff'], category: 'test' },
   },
   'conda-lock-tests/zlib/environment.yml': { parses: { channels: ['conda-forge', 'defaults'], deps: ['zlib'] } },
   'rattler/asymmetric_vqgan.environment.yaml': pip(13),
@@ -245,7 +246,9 @@ describe.skipIf(!haveFixtures)(`environment fixtures ${haveFixtures ? '' : fixtu
         expect(lines[d.line - 1]!.slice(d.column - 1)).toMatch(new RegExp(`^["']?${d.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
         expect(d.spec.name).toBe(d.text.split(/[\s=<>!~[]/)[0]!.split('::').at(-1));
         expect(d.selector).toBe(p.selectors?.[d.text]);
+        expect(d.category).toBe(p.category);
       }
+      expect(env.category).toBe(p.category);
       expect(env.warnings.map((w) => w.message)).toHaveLength(p.warnings?.length ?? 0);
       p.warnings?.forEach((re, i) => expect(env.warnings[i]!.message).toMatch(re));
     } else {

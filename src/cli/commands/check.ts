@@ -2,7 +2,7 @@
 import type { Lockfile } from '../../lockfile/model.js';
 import { readLockfile } from '../../lockfile/read.js';
 import { redactUrl } from '../../net/redact.js';
-import { requestedSpecs, resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
+import { categorySpecs, requestedSpecs, resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
 import { ERROR_CODES, errorLine, ExitCode } from '../../errors.js';
 
 /** Why the lockfile no longer matches the inputs; empty when it is up to date. */
@@ -60,6 +60,12 @@ function changedInputs(inputs: LockInputs, lockfile: Lockfile): string[] {
   const meta = lockfile.metadata;
   const specs = setChange(meta.specs, requestedSpecs(inputs));
   if (specs) out.push(`specs: ${specs}`);
+  const hadCats = meta.categories ?? {};
+  const wantCats = categorySpecs(inputs);
+  for (const c of [...new Set([...Object.keys(hadCats), ...Object.keys(wantCats)])].sort()) {
+    const change = setChange(hadCats[c] ?? [], wantCats[c] ?? []);
+    if (change) out.push(`category ${c}: ${change}${wantCats[c] ? '' : ' (if the lock was made with --extras / --filter-categories / --no-dev-dependencies, pass the same options here)'}`);
+  }
   // Templates hold variable names only, so they may be shown.
   const had = meta.channels.map((c) => c.url_template ?? c.url);
   const want = inputs.channels.map((c) => c.urlTemplate ?? c.baseUrl);

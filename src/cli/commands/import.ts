@@ -14,7 +14,9 @@ import { writeLockfile } from '../../lockfile/write.js';
 import { HttpClient, minSpeedFromEnv } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
 import { Gateway } from '../../repodata/gateway.js';
-import { requestedSpecs, resolveInputs, type InputOptions } from '../inputs.js';
+import { packageCategories } from '../../lockfile/categories.js';
+import type { LockedCondaPackage } from '../../lockfile/model.js';
+import { categorySpecs, requestedSpecs, resolveInputs, type InputOptions } from '../inputs.js';
 import { retryLine } from '../messages.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -33,12 +35,16 @@ export async function importCommand(condaLockPath: string, opts: ImportCommandOp
   } catch (err) {
     throw new LockfileError(`cannot read ${condaLockPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { code: 'E_LOCKFILE_NOT_FOUND', cause: err });
   }
-  const foreign = parseCondaLockV1(text, condaLockPath);
-  for (const w of foreign.warnings) progress.log(`warning: ${w}`);
   if (existsSync(opts.lockfile) && !opts.force) {
     throw new UsageError(`${opts.lockfile} exists; pass --force to replace it with the import, or --lockfile to write elsewhere`);
   }
+  const foreign = parseCondaLockV1(text, condaLockPath);
+  for (const w of foreign.warnings) progress.log(`warning: ${w}`);
   const inputs = resolveInputs({ ...opts, fallbackPlatforms: foreign.lockfile.metadata.platforms, env: process.env });
+  // The pins of the categories this lock covers (the environment files' `category:`s).
+  const inLock = (p: LockedCondaPackage) => packageCategories(p).some((c) => inputs.categories.includes(c));
+  const leftOut = [...new Set(foreign.lockfile.packages.filter((p) => !inLock(p)).flatMap((p) => packageCategories(p)))].filter((c) => !inputs.categories.includes(c));
+  if (leftOut.length) progress.log(`warning: the ${leftOut.join(', ')} pins of ${condaLockPath} are not imported: no environment file (or --extras) asks for ${leftOut.length === 1 ? 'that category' : 'those categories'}`);
   for (const env of inputs.envs) for (const w of env.warnings) progress.log(`warning: ${w.location.file}:${w.location.line ?? '?'}: ${w.message}`);
   if (inputs.go) {
     throw new UsageError('the environment asks for a Go toolchain, which a conda-lock file does not pin: import without it (drop `go:` for the import), then add it back and run `conda-go-lock lock --update go`');
@@ -46,11 +52,11 @@ export async function importCommand(condaLockPath: string, opts: ImportCommandOp
 
   const http = new HttpClient({ minSpeed: minSpeedFromEnv(process.env), onRetry: (r) => progress.log(retryLine(r)) });
   const gateway = new Gateway({ http, cacheDir: opts.cacheDir, offline: opts.offline, progress });
-  const metadata = lockMetadata({ ...inputs, toolVersion: TOOL_VERSION, specs: requestedSpecs(inputs) });
+  const metadata = lockMetadata({ ...inputs, toolVersion: TOOL_VERSION, specs: requestedSpecs(inputs), categorySpecs: categorySpecs(inputs) });
   const builder = new LockfileBuilder(metadata);
   const counts: string[] = [];
   for (const platform of inputs.platforms) {
-    const pins = foreign.lockfile.packages.filter((p) => p.platform === platform);
+    const pins = foreign.lockfile.packages.filter((p) => p.platform === platform && inLock(p));
     if (pins.length === 0) {
       throw new LockfileError(`${condaLockPath} has no ${platform} packages (it has ${foreign.lockfile.metadata.platforms.join(', ')}); pass -p for those`, { code: 'E_LOCKFILE_PLATFORM' });
     }
@@ -64,7 +70,7 @@ export async function importCommand(condaLockPath: string, opts: ImportCommandOp
         { code: 'E_LOCKFILE_IMPORT' },
       );
     }
-    builder.addCondaPackages(platform, pinned);
+    builder.addCondaPackages(platform, pinned, inputs.perPlatform.get(platform)!.rootCategories);
     counts.push(`${platform}: ${pinned.length}`);
   }
   await writeLockfile(opts.lockfile, builder.build());

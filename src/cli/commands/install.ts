@@ -6,6 +6,7 @@ import { readPrefixState } from '../../install/conda-meta.js';
 import { installLockfile, type InstallPlan } from '../../install/install.js';
 import { escapeControl } from '../../escape.js';
 import { readAnyLockfile } from '../../lockfile/foreign/index.js';
+import { categorySelection, leftOutNote, selectCategories } from '../../lockfile/categories.js';
 import { HttpClient, minSpeedFromEnv } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
 import { defaultCacheDir } from '../../repodata/cache.js';
@@ -20,6 +21,10 @@ export interface InstallCommandOptions {
   go: boolean;
   adopt?: boolean;
   quiet?: boolean;
+  /** --dev, -E/--extras, --category: the categories installed besides main. */
+  dev?: boolean;
+  extras?: string[];
+  category?: string[];
 }
 
 /** conda-style summary of a transaction, printed before anything changes. */
@@ -47,8 +52,7 @@ export async function installCommand(opts: InstallCommandOptions): Promise<numbe
   }
   const progress = new ProgressReporter({ quiet: opts.quiet });
   const read = await readAnyLockfile(opts.lockfile);
-  const { lockfile } = read;
-  reportForeign(opts.lockfile, read, (m) => progress.log(m));
+  const lockfile = selectCategories(read.lockfile, categorySelection(opts), opts.lockfile);
   // An @EXPLICIT list is for one platform: without --platform a fresh prefix gets that one.
   if (!opts.platform && !recorded && read.format === 'explicit') platform = parsePlatform(lockfile.metadata.platforms[0]!, 'the file\'s platform');
   if (!lockfile.metadata.platforms.includes(platform)) {
@@ -57,6 +61,9 @@ export async function installCommand(opts: InstallCommandOptions): Promise<numbe
       { code: 'E_LOCKFILE_PLATFORM' },
     );
   }
+  reportForeign(opts.lockfile, read, (m) => progress.log(m), lockfile.packages.filter((p) => p.platform === platform));
+  const leftOut = leftOutNote(read.lockfile, lockfile, platform);
+  if (leftOut) progress.log(leftOut);
   const http = new HttpClient({ concurrency, minSpeed: minSpeedFromEnv(process.env), onRetry: (r) => progress.log(retryLine(r)) });
   const prefix = resolve(opts.prefix);
   const result = await installLockfile({

@@ -27,7 +27,7 @@ import type { RepodataCache } from '../../repodata/cache.js';
 import { Gateway } from '../../repodata/gateway.js';
 import type { SolveOptions } from '../../solver/index.js';
 import { solveInWorkers } from '../../solver/parallel.js';
-import { DEFAULT_ENV_FILE, requestedSpecs, resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
+import { DEFAULT_ENV_FILE, categorySpecs, requestedSpecs, resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
 import { retryLine } from '../messages.js';
 import { TOOL_VERSION } from '../version.js';
 import { reportCheck, staleReasons } from './check.js';
@@ -152,8 +152,8 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
 
   const pypi = inputs.pypi ? await lockPypi(inputs, solved, http, opts, previous, progress) : undefined;
 
-  const builder = new LockfileBuilder(lockMetadata({ ...inputs, toolVersion: TOOL_VERSION, specs: requestedSpecs(inputs) }));
-  inputs.platforms.forEach((p, i) => builder.addCondaPackages(p, solved[i] ?? []));
+  const builder = new LockfileBuilder(lockMetadata({ ...inputs, toolVersion: TOOL_VERSION, specs: requestedSpecs(inputs), categorySpecs: categorySpecs(inputs) }));
+  inputs.platforms.forEach((p, i) => builder.addCondaPackages(p, solved[i] ?? [], inputs.perPlatform.get(p)!.rootCategories));
   if (pypi) builder.addPypiPackages(pypi.packages);
   const lockfile = builder.addGoToolchains(go).build();
   if (pypi) {

@@ -6,6 +6,7 @@ import { ExitCode, LockfileError, UsageError } from '../../errors.js';
 import { writeFileAtomic } from '../../fs/atomic.js';
 import { readLockfile } from '../../lockfile/read.js';
 import { RENDERERS, type RenderKind } from '../../lockfile/render/index.js';
+import { categorySelection, selectCategories } from '../../lockfile/categories.js';
 
 export interface RenderCommandOptions {
   kind: RenderKind;
@@ -14,10 +15,15 @@ export interface RenderCommandOptions {
   output?: string;
   hash: 'sha256' | 'md5';
   quiet?: boolean;
+  dev?: boolean;
+  extras?: string[];
+  category?: string[];
 }
 
 export async function renderCommand(opts: RenderCommandOptions): Promise<number> {
-  const lockfile = await readLockfile(opts.lockfile);
+  const full = await readLockfile(opts.lockfile);
+  // A conda-lock file carries every category itself; the other kinds get the selected ones.
+  const lockfile = opts.kind === 'conda-lock' && !opts.dev && !opts.extras?.length && !opts.category?.length ? full : selectCategories(full, categorySelection(opts), opts.lockfile);
   const platforms = opts.platform?.length ? parsePlatforms(opts.platform, '--platform') : lockfile.metadata.platforms;
   for (const p of platforms) {
     if (!lockfile.metadata.platforms.includes(p)) {

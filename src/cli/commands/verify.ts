@@ -7,12 +7,16 @@ import { ERROR_CODES, errorLine, ExitCode, LockfileError } from '../../errors.js
 import { readPrefixState } from '../../install/conda-meta.js';
 import { formatVerifyProblem, verifyPrefix } from '../../install/verify.js';
 import { readAnyLockfile } from '../../lockfile/foreign/index.js';
+import { categorySelection, selectCategories } from '../../lockfile/categories.js';
 import { prefixLooksLikePlatform, reportForeign } from '../messages.js';
 
 export interface VerifyCommandOptions {
   prefix: string;
   lockfile: string;
   platform?: string;
+  dev?: boolean;
+  extras?: string[];
+  category?: string[];
 }
 
 export async function verifyCommand(opts: VerifyCommandOptions): Promise<number> {
@@ -20,8 +24,8 @@ export async function verifyCommand(opts: VerifyCommandOptions): Promise<number>
   if (notAPrefix) throw notAPrefix;
   const prefix = resolve(opts.prefix);
   const read = await readAnyLockfile(opts.lockfile);
-  const { lockfile } = read;
-  reportForeign(opts.lockfile, read, (m) => process.stderr.write(`${m}\n`));
+  // The categories the prefix was installed with (pass the same --dev / --extras as to install).
+  const lockfile = selectCategories(read.lockfile, categorySelection(opts), opts.lockfile);
   if (!existsSync(prefix)) {
     process.stderr.write(`${errorLine('E_VERIFY_FAILED', `${prefix} does not exist; install it with \`conda-go-lock install -p ${opts.prefix}\``)}\n`);
     return ERROR_CODES.E_VERIFY_FAILED;
@@ -40,6 +44,7 @@ export async function verifyCommand(opts: VerifyCommandOptions): Promise<number>
       code: 'E_LOCKFILE_PLATFORM',
     });
   }
+  reportForeign(opts.lockfile, read, (m) => process.stderr.write(`${m}\n`), lockfile.packages.filter((p) => p.platform === platform));
   const result = await verifyPrefix({ prefix, lockfile, platform });
   if (result.ok) {
     process.stdout.write(`${escapeControl(prefix)} matches ${escapeControl(opts.lockfile)} (${platform}): ${result.checkedFiles} files verified\n`);

@@ -9,9 +9,11 @@
  * the server announces) instead. `noarch` is not recorded by conda-lock; install reads it from
  * the package's own info/index.json.
  *
- * Categories: conda-lock v1 lists one entry per package and category (`main`, `dev`, extras);
- * `optional: true` entries are not installed by `conda-lock install` without --dev / --extras.
- * `categories` picks the ones to keep (default `main`).
+ * Categories: conda-lock v1 lists one entry per package and category (`main`, `dev`, extras; newer
+ * files may carry a `categories` list); `optional: true` entries are not installed by
+ * `conda-lock install` without --dev / --extras. Every entry is read and the package keeps the union
+ * of its categories (`LockedCondaPackage.categories`), so the CLI selects them exactly as for our own
+ * lockfiles (src/lockfile/categories.ts); `categories` here keeps only those (import uses it).
  */
 import { isMap, LineCounter, parseDocument } from 'yaml';
 import { LockfileError } from '../../errors.js';
@@ -20,7 +22,7 @@ import { comparePackages } from '../normalise.js';
 import { parseArchiveUrl } from './archive-url.js';
 
 export interface ForeignReadOptions {
-  /** Categories to keep (default: main only). */
+  /** Categories to keep (default: all, each package recording its own). */
   categories?: readonly string[];
 }
 
@@ -57,7 +59,7 @@ export function parseCondaLockV1(text: string, path: string, opts: ForeignReadOp
   }
   const meta = (data.metadata ?? {}) as Record<string, unknown>;
   const platforms = Array.isArray(meta.platforms) ? meta.platforms.map(String) : [];
-  const keep = new Set(opts.categories?.length ? opts.categories : ['main']);
+  const keep = opts.categories?.length ? new Set(opts.categories) : undefined;
   const warnings: string[] = [];
   const entries = data.package as unknown[];
   const packages = new Map<string, LockedCondaPackage>();
@@ -84,7 +86,7 @@ export function parseCondaLockV1(text: string, path: string, opts: ForeignReadOp
     const url = str('url');
     const category = typeof e.category === 'string' ? e.category : 'main';
     const categories = Array.isArray(e.categories) ? e.categories.map(String) : [category];
-    if (!categories.some((c) => keep.has(c))) {
+    if (keep && !categories.some((c) => keep.has(c))) {
       for (const c of categories) leftOut.set(c, (leftOut.get(c) ?? 0) + 1);
       return;
     }
@@ -123,11 +125,13 @@ export function parseCondaLockV1(text: string, path: string, opts: ForeignReadOp
     if (prev && prev.url !== url) {
       throw new LockfileError(`${where}: ${name} is locked twice for ${platform} with different URLs (${prev.fn}, ${parts.fn})`, { code: 'E_LOCKFILE_INVALID' });
     }
+    const cats = [...new Set([...(prev?.categories ?? []), ...categories.filter((c) => !keep || keep.has(c))])].sort();
+    if (!(cats.length === 1 && cats[0] === 'main')) pkg.categories = cats;
     packages.set(key, pkg);
   });
   if (pip > 0) warnings.push(`${pip} pip package entr${pip === 1 ? 'y' : 'ies'} of ${path} skipped: only its conda packages are installed`);
   if (leftOut.size > 0) {
-    warnings.push(`left out (not in the selected categories ${[...keep].join(', ')}): ${[...leftOut].map(([c, n]) => `${n} ${c}`).join(', ')} package entr${[...leftOut.values()].reduce((a, b) => a + b, 0) === 1 ? 'y' : 'ies'}; pass --category to include them`);
+    warnings.push(`left out (not in the selected categories ${[...(keep ?? [])].join(', ')}): ${[...leftOut].map(([c, n]) => `${n} ${c}`).join(', ')} package entr${[...leftOut.values()].reduce((a, b) => a + b, 0) === 1 ? 'y' : 'ies'}; pass --category to include them`);
   }
   const pkgs = [...packages.values()].sort(comparePackages);
   const channelUrls = [...new Set(pkgs.map((p) => p.channel))];

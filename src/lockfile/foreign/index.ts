@@ -4,7 +4,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { LockfileError } from '../../errors.js';
 import { parseLockfile, readLockfile } from '../read.js';
 import { isCondaLockData, parseCondaLockV1, type ForeignLockfile, type ForeignReadOptions } from './conda-lock.js';
 import { isExplicitText, parseExplicit } from './explicit.js';
@@ -34,9 +33,6 @@ export async function readAnyLockfile(path: string, opts: ForeignReadOptions = {
       data = undefined;
     }
     if (isCondaLockData(data)) return parseCondaLockV1(text, path, opts);
-  }
-  if (opts.categories?.some((c) => c !== 'main')) {
-    throw new LockfileError(`${path}: --category needs a lockfile that records categories (a conda-lock file); this one has only main`, { code: 'E_LOCKFILE_SCHEMA' });
   }
   return { lockfile: parseLockfile(text, path), format: 'conda-go-lock', md5Only: 0, warnings: [] };
 }

@@ -8,11 +8,15 @@
  *             category, optional}]
  * `dependencies` maps each depended-on name to its version constraint ('' when none); conda-lock
  * drops the build part the same way. The Go toolchain has no place in that format and is left out.
+ * A package in several categories is written once per category (main first, then the others
+ * sorted), `optional: true` outside main: what conda-lock writes and what micromamba and
+ * `conda-lock install --dev / -E NAME` select on.
  */
 import { Document, Scalar, visit, isPair, isScalar } from 'yaml';
 import type { Lockfile } from '../model.js';
 import { comparePackages } from '../normalise.js';
 import { isAmbiguousPlainScalar } from '../write.js';
+import { packageCategories } from '../categories.js';
 import { splitDependency } from './deps.js';
 
 export interface CondaLockV1Package {
@@ -58,13 +62,14 @@ export function toCondaLockV1(lockfile: Lockfile): CondaLockV1 {
       platforms: [...lockfile.metadata.platforms].sort(),
       sources: [...lockfile.metadata.sources],
     },
-    package: [pkgs.map((p): CondaLockV1Package => {
+    package: [pkgs.flatMap((p): CondaLockV1Package[] => {
       const dependencies: Record<string, string> = {};
       for (const d of [...p.depends].sort()) {
         const parts = splitDependency(d);
         if (!(parts.name in dependencies)) dependencies[parts.name] = parts.version;
       }
-      return {
+      const cats = [...packageCategories(p)].sort((a, b) => (a === 'main' ? -1 : b === 'main' ? 1 : a < b ? -1 : a > b ? 1 : 0));
+      return cats.map((category) => ({
         name: p.name,
         version: p.version,
         manager: 'conda' as const,
@@ -72,9 +77,9 @@ export function toCondaLockV1(lockfile: Lockfile): CondaLockV1 {
         dependencies,
         url: p.url,
         hash: { md5: p.md5, sha256: p.sha256 },
-        category: 'main',
-        optional: false,
-      };
+        category,
+        optional: category !== 'main',
+      }));
     }),
     // PyPI wheels as conda-lock's `manager: pip` entries (dependencies: name → specifier, markers dropped
     // like conda-lock does for the ones that do not apply to the platform).
