@@ -43,6 +43,7 @@ import { linkPackage, readPackagePaths, type Clobber, type InstalledPath } from 
 import { checkGoTree, readGoManifest } from './go-manifest.js';
 import { E_PREFIX_TOO_LONG } from './prefix-replace.js';
 import { pythonMajorMinor, type PythonTarget } from './noarch-python.js';
+import { compileNoarchPython } from './pyc.js';
 import { fetchWheels, installLockedWheels, readWheelState, removeUnlockedWheels, wheelsUpToDate } from './wheel/sync.js';
 import {
   acquirePrefixLock,
@@ -334,6 +335,9 @@ export interface InstallPlan {
 
 type Fetched = { pkg: LockedCondaPackage; archive: string; extracted: string; extractedFromCache: boolean; key: string };
 
+/** A byte-compiled file python writes itself (`__pycache__/x.cpython-39.pyc`, python 2's `x.pyc`). */
+const PYTHON_CACHE_FILE = /\.pyc$/;
+
 /** Files the installer writes for the Go toolchain besides `go/` (every platform's names). */
 export const GO_SCRIPT_PATHS = ['activate.d', 'deactivate.d'].flatMap((d) =>
   ['go.sh', 'go.fish', 'go.bat', 'go.ps1'].map((f) => `etc/conda/${d}/${f}`),
@@ -547,14 +551,20 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const linkAll = async (destDir: string, metaRoot: string) => {
       const owners = new Map<string, string>();
       const safeDirs = new Set<string>();
+      const linked: Array<{ p: LockedCondaPackage; f: Fetched; rec: Awaited<ReturnType<typeof linkOne>> }> = [];
       for (const p of installOrder(toLink)) {
         const f = byName.get(p.name)!;
         const rec = await linkOne(f, destDir, { prefix, platform, python, owners, safeDirs, copy: opts.copy, warn, extract, cacheDir: opts.cacheDir, go: go !== undefined }, result);
+        linked.push({ p, f, rec });
+      }
+      // noarch: python sources are byte-compiled by the environment's python once everything is linked (pyc.ts).
+      const pyc = await compileLinked(linked, destDir);
+      for (const { p, f, rec } of linked) {
         await writePrefixRecord(
           metaRoot,
           buildPrefixRecord({
             pkg: p,
-            paths: rec.paths,
+            paths: [...rec.paths, ...(pyc.get(distOf(p)) ?? [])],
             requestedSpec: specsForPackage(p, lockfile.metadata.specs)[0] ?? '',
             extractedDir: f.extracted,
             tarballPath: f.archive,
@@ -571,6 +581,22 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
           archive: { filename: go.filename, sha256: go.sha256.toLowerCase() },
         });
       }
+    };
+
+    const compileLinked = async (linked: ReadonlyArray<{ p: LockedCondaPackage; rec: { paths: InstalledPath[]; noarch?: NoArchKind } }>, destDir: string) => {
+      const noarchPython = linked.filter((l) => l.rec.noarch === 'python').map((l) => ({ dist: distOf(l.p), paths: l.rec.paths }));
+      if (!python || noarchPython.length === 0) return new Map<string, InstalledPath[]>();
+      const compiled = await compileNoarchPython({
+        destDir,
+        // A python kept from before is in the prefix; one linked now is with the new files.
+        pythonRoot: linked.some((l) => l.p.name === 'python') || !existing ? destDir : physical,
+        targetPrefix: prefix,
+        platform,
+        python,
+        packages: noarchPython,
+      });
+      if (compiled.skipped) warn(compiled.skipped);
+      return compiled.pyc;
     };
 
     const removed = [...removedRecords, ...replacedRecords];
@@ -665,14 +691,15 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       for (const s of GO_SCRIPT_PATHS) if (!newPaths.has(s)) remove.add(s);
     }
     // A new package file over a path a kept package owns is a clobber (both keep it in their records);
-    // over a path no package owns (added by hand or by pip), it replaces that file.
+    // over a path no package owns (added by hand or by pip), it replaces that file — silently for a
+    // .pyc python wrote at import before this install compiled it.
     const unowned: string[] = [];
     for (const rel of moves) {
       const prev = keptOwner.get(rel);
       if (prev !== undefined) {
         result.clobbers.push({ path: rel, previous: prev, by: 'a package of this install' });
         warn(`${rel}: file from ${prev} is clobbered by a package of this install`);
-      } else if (!oldOwned.has(rel) && !GO_SCRIPT_PATHS.includes(rel) && (await lstat(join(physical, rel)).catch(() => undefined))) {
+      } else if (!oldOwned.has(rel) && !GO_SCRIPT_PATHS.includes(rel) && !PYTHON_CACHE_FILE.test(rel) && (await lstat(join(physical, rel)).catch(() => undefined))) {
         unowned.push(rel);
       }
     }
@@ -737,7 +764,7 @@ async function linkOne(
     go: boolean;
   },
   result: InstallResult,
-): Promise<{ paths: InstalledPath[]; hardlinked: boolean }> {
+): Promise<{ paths: InstalledPath[]; hardlinked: boolean; noarch?: NoArchKind }> {
   const p = f.pkg;
   const dist = distOf(p);
   // A package from a conda-lock / @EXPLICIT file carries no noarch kind: its own index.json says.
@@ -785,7 +812,7 @@ async function linkOne(
     ctx.warn(`${dist}: ${m.path} does not match the sha256 in the package's paths.json (expected ${m.expected}, got ${m.actual})`);
   }
   result.clobbers.push(...linked.clobbers);
-  return { paths: linked.paths, hardlinked: linked.stats.hardlinked > 0 };
+  return { paths: linked.paths, hardlinked: linked.stats.hardlinked > 0, noarch };
 }
 
 export const E_INSTALLER_OWNED = 'E_INSTALLER_OWNED';

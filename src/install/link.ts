@@ -43,7 +43,7 @@ export interface PackagePath {
 /** A path as installed, in conda-meta `paths_data` form. */
 export interface InstalledPath {
   _path: string;
-  path_type: PathType | 'unix_python_entry_point' | 'windows_python_entry_point_script';
+  path_type: PathType | 'unix_python_entry_point' | 'windows_python_entry_point_script' | 'pyc_file';
   /** sha256 of the file as installed (after prefix replacement). Absent for directories. */
   sha256?: string;
   sha256_in_prefix?: string;

@@ -11,7 +11,7 @@
  * Entry points (`name = module:func` from info/link.json, or info/package_metadata.json in 2016-era
  * packages) become small python scripts: `bin/<name>` with a `#!PREFIX/bin/python` line on unix
  * (rewritten to `/usr/bin/env python` when too long or containing spaces), `Scripts/<name>-script.py`
- * on Windows. Windows `.exe` launchers are NOT generated, and `.pyc` files are not compiled.
+ * on Windows. Windows `.exe` launchers are NOT generated, `.pyc` files are made by pyc.ts.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -158,10 +158,83 @@ describe.skipIf(!haveDefaults2020)(`real defaults-2020 packages (${haveDefaults2
     }
   }
 
+  /** The .pyc files conda makes for a noarch: python package: one per `site-packages/**.py`, in `__pycache__` with python 3.9's tag. */
+  function expectedPyc(meta: { extracted_package_dir: string }): string[] {
+    const packed = JSON.parse(readFileSync(join(meta.extracted_package_dir, 'info', 'paths.json'), 'utf8')).paths as Array<{ _path: string }>;
+    return packed
+      .map((p) => p._path)
+      .filter((p) => /^site-packages\/.+\.py$/.test(p))
+      .map((p) => {
+        const m = /^site-packages\/(?:(.*)\/)?([^/]+)\.py$/.exec(p)!;
+        return `lib/python3.9/site-packages/${m[1] ? `${m[1]}/` : ''}__pycache__/${m[2]}.cpython-39.pyc`;
+      })
+      .sort();
+  }
+
+  function readMeta(prefix: string, name: string): Record<string, any> {
+    const f = readdirSync(join(prefix, 'conda-meta')).find((n) => n.startsWith(`${name}-`) && n.endsWith('.json') && JSON.parse(readFileSync(join(prefix, 'conda-meta', n), 'utf8')).name === name)!;
+    return JSON.parse(readFileSync(join(prefix, 'conda-meta', f), 'utf8'));
+  }
+
+  /** noarch: python packages were byte-compiled by the environment's python and the .pyc files recorded as conda records them. */
+  function checkPyc(prefix: string): void {
+    const noarchPython = [...channel.records.values()].filter((r) => r.noarch === 'python').map((r) => r.name).sort();
+    expect(noarchPython.length).toBeGreaterThanOrEqual(7);
+    let total = 0;
+    for (const name of noarchPython) {
+      const meta = readMeta(prefix, name);
+      const pyc = (meta.paths_data.paths as Array<{ _path: string; path_type: string; sha256_in_prefix?: string; size_in_bytes?: number }>).filter((p) => p.path_type === 'pyc_file');
+      expect(pyc.map((p) => p._path).sort(), name).toEqual(expectedPyc(meta));
+      for (const p of pyc) {
+        expect(meta.files, name).toContain(p._path);
+        expect(statSync(join(prefix, p._path)).size).toBe(p.size_in_bytes);
+        expect(p.sha256_in_prefix).toMatch(/^[0-9a-f]{64}$/);
+      }
+      total += pyc.length;
+    }
+    // conda 4.9.2 recorded 27 pyc_file entries for this tqdm (QGB/miniconda3 conda-meta/tqdm-4.54.1-pyhd3eb1b0_0.json).
+    expect(readMeta(prefix, 'tqdm').paths_data.paths.filter((p: { path_type: string }) => p.path_type === 'pyc_file').length).toBe(27);
+    expect(total).toBeGreaterThan(100);
+    // The code objects name the prefix, not the staging directory they were compiled in.
+    const r = run(prefix, 'python3.9', ['-c', 'import marshal,sys\nf=open(sys.argv[1],"rb"); f.read(16); print(marshal.load(f).co_filename)', join(prefix, 'lib/python3.9/site-packages/tqdm/__pycache__/std.cpython-39.pyc')]);
+    expect(r.out.trim()).toBe(join(prefix, 'lib/python3.9/site-packages/tqdm/std.py'));
+  }
+
   it('installs and runs from our node server', async () => {
     const prefix = await lockAndInstall('node', `${node.url('/defaults')}`);
     checkPrefix(prefix, true);
-  }, 180_000);
+    if (!channel.python) return;
+    checkPyc(prefix);
+    // Running everything above (imports, entry points, conda) left the compiled files as they were:
+    // python took them as up to date. verify hashes them.
+    const lockfile = join(dir, 'node.lock.yml');
+    let v = await runCli(['verify', '--lockfile', lockfile, '-p', prefix, '--platform', 'linux-64']);
+    expect(v.stdout).toContain('matches');
+    const tqdmPyc = readMeta(prefix, 'tqdm').paths_data.paths.filter((p: { path_type: string }) => p.path_type === 'pyc_file').map((p: { _path: string }) => p._path);
+    // A damaged .pyc is a modified file for verify.
+    const victim = join(prefix, tqdmPyc[0]);
+    const saved = readFileSync(victim);
+    writeFileSync(victim, Buffer.concat([saved, Buffer.from('x')]));
+    v = await runCli(['verify', '--lockfile', lockfile, '-p', prefix, '--platform', 'linux-64']);
+    expect(v.stdout).toContain(`modified-file: tqdm-4.54.1-pyhd3eb1b0_0 ${tqdmPyc[0]}`);
+    writeFileSync(victim, saved);
+
+    // wheel removed by an update (with pip, which needs it): its .pyc files and __pycache__ directories go with it.
+    const wheelPyc = readMeta(prefix, 'wheel').paths_data.paths.filter((p: { path_type: string }) => p.path_type === 'pyc_file').map((p: { _path: string }) => p._path);
+    expect(wheelPyc.length).toBeGreaterThan(5);
+    const env = join(dir, 'node-no-wheel.yml');
+    writeFileSync(env, `channels:\n  - ${node.url('/defaults')}\ndependencies:\n${wanted().filter((n) => n !== 'wheel' && n !== 'pip').map((n) => `  - ${n}\n`).join('')}`);
+    const lock2 = join(dir, 'node-no-wheel.lock.yml');
+    const l = await runCli(['lock', '-f', env, '--lockfile', lock2, '-p', 'linux-64', '--cache-dir', join(dir, 'node', 'cache'), '-q']);
+    expect(l.code).toBe(0);
+    const i = await runCli(['install', '--lockfile', lock2, '-p', prefix, '--platform', 'linux-64', '--cache-dir', join(dir, 'node', 'pkgs'), '-q', '--no-go']);
+    expect(i.stderr).toBe('');
+    expect(i.code).toBe(0);
+    for (const p of wheelPyc) expect(lstatSync(join(prefix, p), { throwIfNoEntry: false }), p).toBeUndefined();
+    expect(lstatSync(join(prefix, 'lib/python3.9/site-packages/wheel'), { throwIfNoEntry: false })).toBeUndefined();
+    v = await runCli(['verify', '--lockfile', lock2, '-p', prefix, '--platform', 'linux-64']);
+    expect(v.stdout).toContain('matches');
+  }, 240_000);
 
   it.skipIf(!havePython3)('installs and runs from python3 -m http.server (HTTP/1.0, closes every connection)', async () => {
     const prefix = await lockAndInstall('py', py!.baseUrl);
