@@ -159,7 +159,7 @@ describe.skipIf(!haveDefaults2020)(`real defaults-2020 packages (${haveDefaults2
   }
 
   /** The .pyc files conda makes for a noarch: python package: one per `site-packages/**.py`, in `__pycache__` with python 3.9's tag. */
-  function expectedPyc(meta: { extracted_package_dir: string }): string[] {
+  function expectedPyc(meta: Record<string, any>): string[] {
     const packed = JSON.parse(readFileSync(join(meta.extracted_package_dir, 'info', 'paths.json'), 'utf8')).paths as Array<{ _path: string }>;
     return packed
       .map((p) => p._path)
