@@ -118,13 +118,17 @@ export const ERROR_CODES = {
   E_RECORD_WITHOUT_HASH: ExitCode.lockfile,
 
   // 8: install
+  E_CASE_COLLISION: ExitCode.install,
+  E_ENTRY_POINT_NAME: ExitCode.install,
   E_EXTRACT_DEST_EXISTS: ExitCode.install,
   E_EXTRACT_IO: ExitCode.install,
   E_GO_ARCHIVE: ExitCode.install,
   E_INSTALL: ExitCode.install,
   E_INSTALLER_OWNED: ExitCode.install,
   E_JOURNAL: ExitCode.install,
+  E_MACHO_SIGN: ExitCode.install,
   E_NO_GO_TOOLCHAIN: ExitCode.install,
+  E_PATH_TOO_LONG: ExitCode.install,
   E_PREFIX_CONDA_BASE: ExitCode.install,
   E_PREFIX_FOREIGN: ExitCode.install,
   E_PREFIX_LOCKED: ExitCode.install,

@@ -23,8 +23,9 @@ import { chmod, copyFile, link, lstat, mkdir, readFile, readlink, realpath, rm, 
 import { dirname, join, posix, sep } from 'node:path';
 import { InstallError, UnsafeArchiveError } from '../errors.js';
 import type { NoArchKind } from '../conda/record.js';
-import { applyPrefixReplacement, DEFAULT_PLACEHOLDER, type FileMode } from './prefix-replace.js';
-import { entryPointScript, noarchPythonPath, readEntryPoints, type PythonTarget } from './noarch-python.js';
+import { applyPrefixReplacement, DEFAULT_PLACEHOLDER, isWindowsPlatform, type FileMode } from './prefix-replace.js';
+import { entryPointScript, noarchPythonPath, readEntryPoints, scriptsDir, type PythonTarget } from './noarch-python.js';
+import { windowsEntryPointFiles } from './windows-entry-points.js';
 
 export type PathType = 'hardlink' | 'softlink' | 'directory';
 
@@ -43,7 +44,7 @@ export interface PackagePath {
 /** A path as installed, in conda-meta `paths_data` form. */
 export interface InstalledPath {
   _path: string;
-  path_type: PathType | 'unix_python_entry_point' | 'windows_python_entry_point_script' | 'pyc_file';
+  path_type: PathType | 'unix_python_entry_point' | 'windows_python_entry_point_script' | 'windows_python_entry_point_exe' | 'pyc_file';
   /** sha256 of the file as installed (after prefix replacement). Absent for directories. */
   sha256?: string;
   sha256_in_prefix?: string;
@@ -391,19 +392,23 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
 
   if (opts.noarch === 'python') {
     for (const ep of await readEntryPoints(extractedDir, dist)) {
-      const script = entryPointScript(ep, targetPrefix, platform, opts.python?.version);
-      const dest = join(destDir, script.path);
-      await claim(script.path, dest);
-      await writeFile(dest, script.content, { mode: 0o755 });
-      await chmod(dest, 0o755);
-      const sha = sha256Buffer(script.content);
-      result.paths.push({
-        _path: script.path,
-        path_type: script.pathType,
-        sha256: sha,
-        sha256_in_prefix: sha,
-        size_in_bytes: script.content.length,
-      });
+      const scripts = isWindowsPlatform(platform)
+        ? windowsEntryPointFiles(ep, { scripts: scriptsDir(platform), dist })
+        : [{ ...entryPointScript(ep, targetPrefix, platform, opts.python?.version), mode: 0o755 }];
+      for (const script of scripts) {
+        const dest = join(destDir, script.path);
+        await claim(script.path, dest);
+        await writeFile(dest, script.content, { mode: script.mode });
+        await chmod(dest, script.mode);
+        const sha = sha256Buffer(script.content);
+        result.paths.push({
+          _path: script.path,
+          path_type: script.pathType,
+          sha256: sha,
+          sha256_in_prefix: sha,
+          size_in_bytes: script.content.length,
+        });
+      }
     }
   }
 

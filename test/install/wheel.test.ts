@@ -212,6 +212,15 @@ describe('layouts', () => {
     expect(existsSync(join(prefix, 'Lib', 'site-packages', 'demo', '__init__.py'))).toBe(true);
     expect(existsSync(join(prefix, 'Scripts', 'demo-script.py'))).toBe(true);
     expect(existsSync(join(prefix, 'Scripts', 'demo-gui-script.pyw'))).toBe(true);
+    // The same launchers noarch: python entry points get (src/install/windows-entry-points.ts).
+    expect(await readFile(join(prefix, 'Scripts', 'demo.cmd'), 'utf8')).toContain('"%~dp0..\\python.exe" "%~dp0demo-script.py" %*\r\n');
+    expect(await readFile(join(prefix, 'Scripts', 'demo-gui.cmd'), 'utf8')).toContain('"%~dp0..\\pythonw.exe" "%~dp0demo-gui-script.pyw" %*\r\n');
+    expect(await readFile(join(prefix, 'Scripts', 'demo'), 'utf8')).toContain(`exec "$d/../python.exe" "$s" "$@"`);
+    expect(await readFile(join(prefix, 'Scripts', 'demo-gui'), 'utf8')).toContain(`s="$d"/'demo-gui-script.pyw'`);
+    const record = await readFile(join(prefix, got.distInfo, 'RECORD'), 'utf8');
+    for (const f of ['demo-script.py', 'demo.cmd', 'demo', 'demo-gui-script.pyw', 'demo-gui.cmd', 'demo-gui']) {
+      expect(record).toMatch(new RegExp(`^\\.\\./\\.\\./Scripts/${f.replace(/\./g, '\\.')},sha256=`, 'm'));
+    }
     expect(await verifyWheel(prefix, got.distInfo)).toMatchObject({ problems: [] });
   });
 

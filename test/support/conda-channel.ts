@@ -11,6 +11,9 @@ import { writeTarBz2, type TarEntrySpec } from './archives.js';
 export interface FileSpec {
   content: string | Buffer;
   mode?: number;
+  /** A prefix placeholder the file contains, recorded in info/paths.json (and info/has_prefix). */
+  placeholder?: string;
+  fileMode?: 'text' | 'binary';
 }
 
 export interface PackageSpec {
@@ -24,6 +27,8 @@ export interface PackageSpec {
   files: Record<string, string | Buffer | FileSpec>;
   /** Symbolic links: relative path → target. */
   symlinks?: Record<string, string>;
+  /** More files under info/ (e.g. `link.json` of a noarch: python package): name → content. */
+  info?: Record<string, string>;
   /** Fields of info/index.json to override (e.g. a lying `build`). */
   index?: Record<string, unknown>;
   /** Fields of the repodata record to override (e.g. a hostile `build`), after the archive is written. */
@@ -62,7 +67,13 @@ export async function buildPackage(channelDir: string, spec: PackageSpec): Promi
     const f = fileSpec(v);
     const buf = Buffer.from(f.content);
     entries.push({ name: rel, content: buf, mode: f.mode ?? 0o644 });
-    paths.push({ _path: rel, path_type: 'hardlink', sha256: sha256(buf), size_in_bytes: buf.length });
+    paths.push({
+      _path: rel,
+      path_type: 'hardlink',
+      ...(f.placeholder ? { prefix_placeholder: f.placeholder, file_mode: f.fileMode ?? 'text' } : {}),
+      sha256: sha256(buf),
+      size_in_bytes: buf.length,
+    });
   }
   for (const [rel, target] of Object.entries(spec.symlinks ?? {})) {
     entries.push({ name: rel, type: 'symlink', linkname: target });
@@ -71,6 +82,9 @@ export async function buildPackage(channelDir: string, spec: PackageSpec): Promi
   entries.push({ name: 'info/index.json', content: JSON.stringify(index, null, 2) });
   entries.push({ name: 'info/paths.json', content: JSON.stringify({ paths_version: 1, paths }, null, 2) });
   entries.push({ name: 'info/files', content: paths.map((p) => p._path).join('\n') + '\n' });
+  const hasPrefix = paths.filter((p) => p.prefix_placeholder).map((p) => `${p.prefix_placeholder} ${p.file_mode} ${p._path}`);
+  if (hasPrefix.length > 0) entries.push({ name: 'info/has_prefix', content: hasPrefix.join('\n') + '\n' });
+  for (const [name, content] of Object.entries(spec.info ?? {})) entries.push({ name: `info/${name}`, content });
   await mkdir(join(channelDir, subdir), { recursive: true });
   const file = join(channelDir, subdir, fn);
   await writeTarBz2(file, entries);

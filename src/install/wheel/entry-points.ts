@@ -5,12 +5,13 @@
  * This is a seam: `EntryPointWriter` decides which files an entry point becomes. The default
  * writes, on POSIX prefixes, `bin/<name>` with `#!<prefix>/bin/python` (rewritten to
  * `#!/usr/bin/env python` when too long or containing spaces, as conda does); on Windows prefixes
- * `Scripts/<name>-script.py` (`-script.pyw` for GUI scripts) — Windows `.exe` launchers are not
- * generated yet (issue 15 plugs them in here by passing its own writer).
+ * `Scripts/<name>-script.py` (`-script.pyw` for GUI scripts) with the `.cmd` and POSIX sh launchers
+ * of windows-entry-points.ts, the same files noarch: python entry points get.
  */
 import { InstallError } from '../../errors.js';
 import { entryPointBody, parseEntryPoint, type EntryPoint } from '../noarch-python.js';
 import { fixShebang, isWindowsPlatform } from '../prefix-replace.js';
+import { windowsEntryPointFiles } from '../windows-entry-points.js';
 import type { WheelLayout, WheelTarget } from './layout.js';
 
 export type EntryPointKind = 'console' | 'gui';
@@ -44,11 +45,12 @@ export function parseWheelEntryPoint(name: string, value: string, kind: EntryPoi
 
 export const defaultEntryPointWriter: EntryPointWriter = {
   files(ep, target, layout) {
-    const body = Buffer.from(entryPointBody(ep, 'a wheel entry point'), 'utf8');
     if (isWindowsPlatform(target.platform)) {
-      const ext = ep.kind === 'gui' ? 'pyw' : 'py';
-      return [{ path: `${layout.scripts}/${ep.name}-script.${ext}`, content: body, mode: 0o644 }];
+      return windowsEntryPointFiles(ep, { scripts: layout.scripts, gui: ep.kind === 'gui', origin: 'a wheel entry point' }).map(
+        ({ path, content, mode }) => ({ path, content, mode }),
+      );
     }
+    const body = Buffer.from(entryPointBody(ep, 'a wheel entry point'), 'utf8');
     const shebang = Buffer.from(`#!${layout.pythonExe}\n`, 'utf8');
     return [{ path: `${layout.scripts}/${ep.name}`, content: fixShebang(Buffer.concat([shebang, body]), target.prefix), mode: 0o755 }];
   },
