@@ -81,9 +81,12 @@ export function buildProgram(): Command {
     .option('--solver-timeout <seconds>', 'give up on a platform whose solve takes longer (0 = no limit)', '600')
     .option('-j, --jobs <n>', 'platforms solved at once in worker threads (default: CPU count when the solves are large, else 0 = in-process)')
     .option('-q, --quiet', 'print nothing but errors (no progress, warnings or summary)')
+    .option('--json', 'print the result as JSON on stdout (docs/json.md)')
+    .option('--dry-run', 'solve and print what would change against the current lockfile; write nothing')
     .addHelpText('after', `
 Examples:
   conda-go-lock lock                                  # environment.yml -> conda-go-lock.yml (a no-op when unchanged)
+  conda-go-lock lock --dry-run --update numpy         # what --update numpy would change, nothing written
   conda-go-lock lock -f environment.yml -p linux-64 -p osx-arm64 --go '1.22.*'
   conda-go-lock lock --update numpy                   # move numpy (and what it needs), keep every other pin
   conda-go-lock lock --force                          # re-solve: pick up new builds`)
@@ -93,6 +96,7 @@ Examples:
     .command('check')
     .description('Exit 1 when the lockfile is stale against environment.yml / go.mod (no network).'))
     .option('-q, --quiet', 'print nothing when up to date; only the verdict and reasons when stale')
+    .option('--json', 'print {up_to_date, reasons} as JSON on stdout instead (docs/json.md)')
     .action(async (opts) => run(async () => (await import('./commands/check.js')).checkCommand(opts)));
 
   inputOptions(program
@@ -112,14 +116,16 @@ Example:
   categoryOptions(program
     .command('install')
     .description('Install the lockfile into a prefix: verified downloads, conda-style linking, the Go toolchain and activation scripts.')
-    .requiredOption('-p, --prefix <dir>', 'environment directory to install into (as in conda; lock/check/render use -p for --platform)')
+    .option('-p, --prefix <dir>', 'environment directory to install into (as in conda; lock/check/render use -p for --platform)')
+    .option('-n, --name <name>', 'a named environment: $CONDA_GO_LOCK_ENVS_DIR/NAME, else $CONDA_ENVS_PATH/NAME, else $MAMBA_ROOT_PREFIX/envs/NAME, else ~/.conda/envs/NAME')
     .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
     .option('--platform <platform>', 'platform to install (default: the one an existing prefix was installed for, else this machine\'s)')
     .option('--cache-dir <dir>', 'package cache directory (default: $CONDA_GO_LOCK_CACHE, else $XDG_CACHE_HOME/conda-go-lock, else ~/.cache/conda-go-lock)')
     .option('-j, --concurrency <n>', 'parallel downloads', '8')
     .option('--no-go', 'skip the Go toolchain')
     .option('--adopt', 'take over an environment made by conda or micromamba (its records count as installed packages; never a conda base install)')
-    .option('-q, --quiet', 'print nothing but errors (no progress, warnings or summary)'))
+    .option('-q, --quiet', 'print nothing but errors (no progress, warnings or summary)')
+    .option('--json', 'print the result as JSON on stdout (docs/json.md)'))
     .addHelpText('after', `
 Examples:
   conda-go-lock install -p ./env                      # this machine's platform
@@ -131,9 +137,11 @@ Examples:
   categoryOptions(program
     .command('verify')
     .description('Check that a prefix matches the lockfile: the sha256 of every conda package file, no missing or extra package, the Go toolchain\'s version.')
-    .requiredOption('-p, --prefix <dir>', 'environment directory to verify')
+    .option('-p, --prefix <dir>', 'environment directory to verify')
+    .option('-n, --name <name>', 'a named environment (resolved as for install -n)')
     .option('--lockfile <path>', 'lockfile', 'conda-go-lock.yml')
-    .option('--platform <platform>', 'platform (default: the one the prefix was installed for, else this machine\'s)'))
+    .option('--platform <platform>', 'platform (default: the one the prefix was installed for, else this machine\'s)')
+    .option('--json', 'print {ok, checked_files, problems} as JSON on stdout (docs/json.md)'))
     .action(async (opts) => run(async () => (await import('./commands/verify.js')).verifyCommand(opts)));
 
   categoryOptions(program
@@ -158,7 +166,8 @@ Examples:
     .description('Show what changed between two lockfiles, per platform.')
     .argument('<old>', 'old lockfile')
     .argument('<new>', 'new lockfile')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown']).default('text'))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
+    .option('--json', 'same as --format json (docs/json.md)')
     .option('--exit-code', 'exit 1 when there are changes')
     .action(async (oldPath: string, newPath: string, opts) =>
       run(async () => (await import('./commands/diff.js')).diffCommand(oldPath, newPath, opts)),

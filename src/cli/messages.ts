@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { KNOWN_PLATFORMS } from '../conda/platform.js';
 import { NetworkError, UsageError } from '../errors.js';
 import type { RetryInfo } from '../net/http.js';
+import { namedEnvironmentPrefix } from '../install/named-env.js';
 
 /** The hint src/net appends to connection failures; `lock` has --offline, `install` does not. */
 const NETWORK_HINT = / — check the network connection, proxy and URL \(or use --offline with a filled cache\)/;
@@ -44,6 +45,23 @@ export function prefixLooksLikePlatform(prefix: string, command: string): UsageE
   return new UsageError(
     `-p/--prefix is the environment directory for \`${command}\`, and '${prefix}' looks like a platform: use \`conda-go-lock ${command} -p <dir> --platform ${prefix}\``,
   );
+}
+
+/**
+ * `-p DIR` or `-n NAME` (exactly one) → the prefix as given on the command line. A name resolves as
+ * conda / micromamba do (src/install/named-env.ts); `log` is told where it went.
+ */
+export function prefixFromOptions(opts: { prefix?: string; name?: string }, command: string, log?: (line: string) => void): string {
+  if (opts.name !== undefined) {
+    if (opts.prefix !== undefined) throw new UsageError(`give -p/--prefix or -n/--name to \`${command}\`, not both`);
+    const { prefix, rule } = namedEnvironmentPrefix(opts.name);
+    log?.(`environment '${opts.name}': ${prefix} (from ${rule})`);
+    return prefix;
+  }
+  if (opts.prefix === undefined) throw new UsageError(`\`${command}\` needs -p/--prefix DIR or -n/--name NAME`);
+  const notAPrefix = prefixLooksLikePlatform(opts.prefix, command);
+  if (notAPrefix) throw notAPrefix;
+  return opts.prefix;
 }
 
 /** What `install` / `verify` say about a conda-lock or @EXPLICIT file: its format, what was left out, md5-only pins. */

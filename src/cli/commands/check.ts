@@ -4,6 +4,7 @@ import { readLockfile } from '../../lockfile/read.js';
 import { redactUrl } from '../../net/redact.js';
 import { categorySpecs, requestedSpecs, resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
 import { ERROR_CODES, errorLine, ExitCode } from '../../errors.js';
+import { writeJson } from '../json.js';
 
 /** Why the lockfile no longer matches the inputs; empty when it is up to date. */
 export function staleReasons(inputs: LockInputs, lockfile: Lockfile | undefined): string[] {
@@ -94,7 +95,7 @@ function changedInputs(inputs: LockInputs, lockfile: Lockfile): string[] {
   return out;
 }
 
-export async function checkCommand(opts: InputOptions & { quiet?: boolean }): Promise<number> {
+export async function checkCommand(opts: InputOptions & { quiet?: boolean; json?: boolean }): Promise<number> {
   // A missing lockfile is readLockfile's E_LOCKFILE_NOT_FOUND.
   const lockfile = await readLockfile(opts.lockfile);
   const inputs = resolveInputs({
@@ -104,11 +105,15 @@ export async function checkCommand(opts: InputOptions & { quiet?: boolean }): Pr
     fallbackGoDownloadBaseUrl: lockfile.metadata.go?.download_base_url,
     lockfileSources: lockfile.metadata.sources,
   });
-  return reportCheck(opts.lockfile, staleReasons(inputs, lockfile), { quiet: opts.quiet });
+  return reportCheck(opts.lockfile, staleReasons(inputs, lockfile), { quiet: opts.quiet, json: opts.json });
 }
 
 /** Print the verdict; `quiet`: nothing when up to date (the stale verdict and its reasons always). */
-export function reportCheck(lockfilePath: string, reasons: string[], opts: { quiet?: boolean } = {}): number {
+export function reportCheck(lockfilePath: string, reasons: string[], opts: { quiet?: boolean; json?: boolean } = {}): number {
+  if (opts.json) {
+    writeJson('check', { lockfile: lockfilePath, up_to_date: reasons.length === 0, reasons });
+    return reasons.length === 0 ? ExitCode.ok : ERROR_CODES.E_STALE_LOCKFILE;
+  }
   if (reasons.length === 0) {
     if (!opts.quiet) process.stderr.write(`${lockfilePath} is up to date\n`);
     return ExitCode.ok;

@@ -6,14 +6,17 @@ import { readPrefixState } from '../../install/conda-meta.js';
 import { installLockfile, type InstallPlan } from '../../install/install.js';
 import { escapeControl } from '../../escape.js';
 import { readAnyLockfile } from '../../lockfile/foreign/index.js';
-import { categorySelection, leftOutNote, selectCategories } from '../../lockfile/categories.js';
+import { categorySelection, leftOutNote, selectCategories, selectedCategories } from '../../lockfile/categories.js';
+import { writeJson } from '../json.js';
 import { HttpClient, minSpeedFromEnv } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
 import { defaultCacheDir } from '../../repodata/cache.js';
-import { prefixLooksLikePlatform, reportForeign, retryLine, installNetworkAdvice } from '../messages.js';
+import { prefixFromOptions, reportForeign, retryLine, installNetworkAdvice } from '../messages.js';
 
 export interface InstallCommandOptions {
-  prefix: string;
+  /** -p DIR; or -n NAME (exactly one). */
+  prefix?: string;
+  name?: string;
   lockfile: string;
   platform?: string;
   cacheDir?: string;
@@ -25,6 +28,8 @@ export interface InstallCommandOptions {
   dev?: boolean;
   extras?: string[];
   category?: string[];
+  /** Print the result as JSON on stdout (docs/json.md). */
+  json?: boolean;
 }
 
 /** conda-style summary of a transaction, printed before anything changes. */
@@ -40,9 +45,8 @@ export function formatPlan(plan: InstallPlan): string[] {
   return lines;
 }
 
-export async function installCommand(opts: InstallCommandOptions): Promise<number> {
-  const notAPrefix = prefixLooksLikePlatform(opts.prefix, 'install');
-  if (notAPrefix) throw notAPrefix;
+export async function installCommand(options: InstallCommandOptions): Promise<number> {
+  const opts = { ...options, prefix: prefixFromOptions(options, 'install', options.quiet ? undefined : (m) => process.stderr.write(`${m}\n`)) };
   // Without --platform: the platform the prefix was installed for (an update keeps it), else this machine's.
   const recorded = opts.platform ? undefined : (await readPrefixState(resolve(opts.prefix)).catch(() => undefined))?.platform;
   let platform = opts.platform ? parsePlatform(opts.platform, '--platform') : recorded ? parsePlatform(recorded, 'the prefix\'s platform') : hostPlatform();
@@ -95,5 +99,21 @@ export async function installCommand(opts: InstallCommandOptions): Promise<numbe
     );
   }
   progress.stop();
+  if (opts.json) {
+    writeJson('install', {
+      prefix,
+      lockfile: opts.lockfile,
+      platform,
+      categories: selectedCategories(categorySelection(opts)),
+      up_to_date: result.upToDate,
+      installed: result.installed,
+      removed: result.removed,
+      wheels: result.wheels,
+      removed_wheels: result.removedWheels,
+      go: result.go?.version ?? null,
+      downloaded: result.downloaded,
+      reused: result.reused,
+    });
+  }
   return ExitCode.ok;
 }

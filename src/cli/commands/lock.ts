@@ -9,7 +9,8 @@ import type { MatchSpec } from '../../conda/matchspec.js';
 import type { RepoDataRecord } from '../../conda/record.js';
 import { ExitCode, LockfileError, NetworkError, OfflineCacheMissError, PackageNotFoundError, UsageError } from '../../errors.js';
 import { resolveGoToolchain, type GoToolchainPin } from '../../go/resolve.js';
-import { diffLockfiles, formatDiffSummary } from '../../lockfile/diff.js';
+import { diffLockfiles, formatDiffSummary, formatDiffText } from '../../lockfile/diff.js';
+import { normaliseLockfile } from '../../lockfile/normalise.js';
 import { LockfileBuilder, lockedPypiPackage, lockedRecords, lockMetadata } from '../../lockfile/build.js';
 import type { LockedPypiPackage } from '../../lockfile/model.js';
 import { PypiIndexClient } from '../../pypi-index/client.js';
@@ -19,7 +20,7 @@ import { InputError } from '../../errors.js';
 import { parseRequirement } from '../../pypi/requirement.js';
 import type { LockedGoToolchain, Lockfile } from '../../lockfile/model.js';
 import { readLockfile } from '../../lockfile/read.js';
-import { LOCKFILE_HEADER, writeLockfile } from '../../lockfile/write.js';
+import { assertValidLockfile, LOCKFILE_HEADER, writeLockfile } from '../../lockfile/write.js';
 import { HttpClient, minSpeedFromEnv } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
 import { redactUrl } from '../../net/redact.js';
@@ -29,6 +30,7 @@ import type { SolveOptions } from '../../solver/index.js';
 import { solveInWorkers } from '../../solver/parallel.js';
 import { DEFAULT_ENV_FILE, categorySpecs, requestedSpecs, resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
 import { retryLine } from '../messages.js';
+import { diffJson, writeJson } from '../json.js';
 import { TOOL_VERSION } from '../version.js';
 import { reportCheck, staleReasons } from './check.js';
 
@@ -47,6 +49,10 @@ export interface LockCommandOptions extends InputOptions {
   solverTimeout?: string;
   /** conda→PyPI name mapping (parselmouth JSON); else $CONDA_GO_LOCK_PYPI_MAPPING, else name equality. */
   pypiMapping?: string;
+  /** Print the result as JSON on stdout (docs/json.md). */
+  json?: boolean;
+  /** Solve and print what would change; write nothing. */
+  dryRun?: boolean;
 }
 
 function solverTimeoutMs(value: string | undefined): number | undefined {
@@ -68,7 +74,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
   }
   // Fail before fetching and solving, not at the very end.
   const lockDir = dirname(resolve(opts.lockfile));
-  if (!opts.check && !existsSync(lockDir)) {
+  if (!opts.check && !opts.dryRun && !existsSync(lockDir)) {
     throw new LockfileError(`cannot write lockfile ${opts.lockfile}: directory ${lockDir} does not exist; create it first`, { code: 'E_LOCKFILE_WRITE' });
   }
   let existing: Lockfile | undefined;
@@ -100,7 +106,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
 
   if (opts.check) {
     const reasons = staleReasons(inputs, existing);
-    return reportCheck(opts.lockfile, reasons, { quiet: opts.quiet });
+    return reportCheck(opts.lockfile, reasons, { quiet: opts.quiet, json: opts.json });
   }
 
   // Like conda-lock: inputs unchanged since the last lock → nothing to do, unless asked to re-solve
@@ -108,6 +114,8 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
   if (existing && !opts.force && !opts.update?.length && staleReasons(inputs, existing).length === 0) {
     progress.log(`${opts.lockfile} is already up to date with its inputs; use --force to re-solve against the current channels`);
     progress.stop();
+    if (opts.json) writeJson('lock', { lockfile: opts.lockfile, up_to_date: true, written: false, dry_run: Boolean(opts.dryRun), ...lockSummary(existing), changes: diffJson(diffLockfiles(existing, existing)) });
+    else if (opts.dryRun) process.stdout.write('No changes\n');
     return ExitCode.ok;
   }
 
@@ -160,15 +168,48 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
     lockfile.metadata.pypi = pypi.metadata;
     lockfile.pypi ??= [];
   }
+  if (opts.dryRun) {
+    // Everything a real lock checks, short of writing: the schema, then the diff against the current file.
+    assertValidLockfile(normaliseLockfile(lockfile), opts.lockfile);
+    const changes = diffLockfiles(previous ?? emptyLike(lockfile), lockfile);
+    progress.log(`Dry run: ${opts.lockfile} is not written (${previous ? formatDiffSummary(changes) : 'it does not exist yet'})`);
+    progress.stop();
+    if (opts.json) writeJson('lock', { lockfile: opts.lockfile, up_to_date: false, written: false, dry_run: true, ...lockSummary(lockfile), changes: diffJson(changes) });
+    else process.stdout.write(formatDiffText(changes));
+    return ExitCode.ok;
+  }
   if (foreign) throw foreign;
   await writeLockfile(opts.lockfile, lockfile);
 
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const counts = inputs.platforms.map((p) => `${p}: ${lockfile.packages.filter((x) => x.platform === p).length}`).join(', ');
   progress.log(`Locked ${inputs.platforms.length} platform(s) in ${seconds}s (${counts}${go.length ? `; go ${go[0]!.version}` : ''}) → ${opts.lockfile}`);
-  if (previous) progress.log(`Changes: ${formatDiffSummary(diffLockfiles(previous, lockfile))}`);
+  const changes = previous ? diffLockfiles(previous, lockfile) : undefined;
+  if (changes) progress.log(`Changes: ${formatDiffSummary(changes)}`);
   progress.stop();
+  if (opts.json) writeJson('lock', { lockfile: opts.lockfile, up_to_date: false, written: true, dry_run: false, ...lockSummary(lockfile), changes: changes ? diffJson(changes) : null });
   return ExitCode.ok;
+}
+
+/** A lockfile with `lf`'s metadata and nothing locked: what a first lock is diffed against. */
+function emptyLike(lf: Lockfile): Lockfile {
+  return { ...lf, metadata: { ...lf.metadata, platforms: [] }, packages: [], go: [], ...(lf.pypi ? { pypi: [] } : {}) };
+}
+
+/** Per platform: how many conda packages / PyPI wheels are locked and the Go version (for --json). */
+function lockSummary(lf: Lockfile): Record<string, unknown> {
+  return {
+    platforms: Object.fromEntries(
+      lf.metadata.platforms.map((p) => [
+        p,
+        {
+          packages: lf.packages.filter((x) => x.platform === p).length,
+          pypi: (lf.pypi ?? []).filter((x) => x.platform === p).length,
+          go: lf.go.find((g) => g.platform === p)?.version ?? null,
+        },
+      ]),
+    ),
+  };
 }
 
 /**

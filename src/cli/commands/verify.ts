@@ -8,25 +8,28 @@ import { readPrefixState } from '../../install/conda-meta.js';
 import { formatVerifyProblem, verifyPrefix } from '../../install/verify.js';
 import { readAnyLockfile } from '../../lockfile/foreign/index.js';
 import { categorySelection, selectCategories } from '../../lockfile/categories.js';
-import { prefixLooksLikePlatform, reportForeign } from '../messages.js';
+import { prefixFromOptions, reportForeign } from '../messages.js';
+import { writeJson } from '../json.js';
 
 export interface VerifyCommandOptions {
-  prefix: string;
+  /** -p DIR; or -n NAME (exactly one). */
+  prefix?: string;
+  name?: string;
   lockfile: string;
   platform?: string;
   dev?: boolean;
   extras?: string[];
   category?: string[];
+  json?: boolean;
 }
 
-export async function verifyCommand(opts: VerifyCommandOptions): Promise<number> {
-  const notAPrefix = prefixLooksLikePlatform(opts.prefix, 'verify');
-  if (notAPrefix) throw notAPrefix;
+export async function verifyCommand(options: VerifyCommandOptions): Promise<number> {
+  const opts = { ...options, prefix: prefixFromOptions(options, 'verify') };
   const prefix = resolve(opts.prefix);
   const read = await readAnyLockfile(opts.lockfile);
   // The categories the prefix was installed with (pass the same --dev / --extras as to install).
   const lockfile = selectCategories(read.lockfile, categorySelection(opts), opts.lockfile);
-  if (!existsSync(prefix)) {
+  if (!existsSync(prefix) && !opts.json) {
     process.stderr.write(`${errorLine('E_VERIFY_FAILED', `${prefix} does not exist; install it with \`conda-go-lock install -p ${opts.prefix}\``)}\n`);
     return ERROR_CODES.E_VERIFY_FAILED;
   }
@@ -45,7 +48,15 @@ export async function verifyCommand(opts: VerifyCommandOptions): Promise<number>
     });
   }
   reportForeign(opts.lockfile, read, (m) => process.stderr.write(`${m}\n`), lockfile.packages.filter((p) => p.platform === platform));
+  if (!existsSync(prefix)) {
+    writeJson('verify', { prefix, lockfile: opts.lockfile, platform, ok: false, checked_files: 0, problems: [{ kind: 'missing-prefix', package: '', path: prefix }] });
+    return ERROR_CODES.E_VERIFY_FAILED;
+  }
   const result = await verifyPrefix({ prefix, lockfile, platform });
+  if (opts.json) {
+    writeJson('verify', { prefix, lockfile: opts.lockfile, platform, ok: result.ok, checked_files: result.checkedFiles, problems: result.problems });
+    return result.ok ? ExitCode.ok : ERROR_CODES.E_VERIFY_FAILED;
+  }
   if (result.ok) {
     process.stdout.write(`${escapeControl(prefix)} matches ${escapeControl(opts.lockfile)} (${platform}): ${result.checkedFiles} files verified\n`);
     return ExitCode.ok;
