@@ -1,6 +1,7 @@
 /**
- * Cleanups that must run even when the process dies of a bug: the CLI's crash handler (an uncaught
- * exception or unhandled rejection, src/cli/main.ts) runs every registered task before it exits 70.
+ * Cleanups that must run even when the process dies of a bug or is interrupted: the CLI's crash handler (an uncaught
+ * exception or unhandled rejection, src/cli/main.ts) runs every registered task before it exits 70,
+ * its SIGINT/SIGTERM handler before it exits 130/143.
  * A module registers what it leaves behind while it works (a prefix lock, a staging directory, a
  * `.part` download) and unregisters it once that is gone. Tasks must be idempotent and quick.
  */

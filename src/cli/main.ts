@@ -305,10 +305,33 @@ class InternalCrash extends Error {
   }
 }
 
-/** The process entry point (bin/conda-go-lock.js): crash handlers, then `main`, then its exit status. */
+let interrupted = false;
+
+/**
+ * SIGINT (Ctrl-C) / SIGTERM: run the registered cleanups (src/cleanup.ts: partial downloads and
+ * extractions, a new prefix's staging directory, an update's uncommitted stage, temp files of the
+ * lockfile being written, the prefix lock), then exit 130 / 143 as a shell reports a process killed by
+ * that signal. A committed update journal stays for the next install to finish. A second signal while
+ * cleaning up exits at once.
+ */
+export async function interrupt(signal: 'SIGINT' | 'SIGTERM'): Promise<never> {
+  const status = signal === 'SIGINT' ? 130 : 143;
+  if (interrupted) process.exit(status);
+  interrupted = true;
+  try {
+    process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'} (${signal}): removing partial files and the prefix lock\n`);
+    await runExitCleanups();
+  } finally {
+    process.exit(status);
+  }
+}
+
+/** The process entry point (bin/conda-go-lock.js): crash and signal handlers, then `main`, then its exit status. */
 export async function runCliProcess(argv: string[]): Promise<void> {
   process.on('uncaughtException', (err) => void crash(err));
   process.on('unhandledRejection', (err) => void crash(err));
+  process.on('SIGINT', () => void interrupt('SIGINT'));
+  process.on('SIGTERM', () => void interrupt('SIGTERM'));
   try {
     process.exitCode = await main(argv);
   } catch (err) {

@@ -16,6 +16,7 @@ import { hostname } from 'node:os';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { IntegrityError, InstallError } from '../errors.js';
+import { onExitCleanup } from '../cleanup.js';
 import { withAtomicFile } from '../fs/atomic.js';
 import { redactUrl } from '../net/redact.js';
 
@@ -213,6 +214,8 @@ export async function extractCached(
   await mkdir(dirname(dest), { recursive: true });
   await removeStaleTemps(dirname(dest));
   const tmp = `${dest}.tmp-${tempSuffix()}`;
+  // Interrupted (SIGINT/SIGTERM) or crashed meanwhile: the half-extracted tree goes (src/cleanup.ts).
+  const forget = onExitCleanup(() => rm(tmp, { recursive: true, force: true }));
   try {
     await extract(archivePath, tmp);
     await rm(dest, { recursive: true, force: true });
@@ -230,6 +233,8 @@ export async function extractCached(
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw err;
+  } finally {
+    forget();
   }
   return { path: dest, cached: false };
 }

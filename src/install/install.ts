@@ -64,7 +64,8 @@ import {
   writeFileAtomic,
   type Journal,
 } from './journal.js';
-import { testKillPoint } from './test-hooks.js';
+import { testKillPoint, testPausePoint } from './test-hooks.js';
+import { onExitCleanup } from '../cleanup.js';
 
 export type GoInstaller = (
   archivePath: string,
@@ -646,6 +647,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         if (wheels.length > 0) result.wheels = (await installWheelsInto(staging)).installed.map((w) => `${w.name}-${w.version}`);
         await writeFileAtomic(join(staging, CONDA_META, HISTORY_FILE), historyEntry);
         await writePrefixState(staging, newState);
+        await testPausePoint('staged');
         // The prefix may have been created meanwhile by something that is not us: check again.
         await assertReplaceablePrefix(physical);
         await swapIntoPlace(staging, physical);
@@ -665,6 +667,8 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       throw new InstallError(`${prefix} has PyPI wheels but the lockfile has no python for ${platform}; remove the prefix and install again`);
     }
     const txn = await beginTransaction(physical);
+    // Interrupted (SIGINT/SIGTERM, src/cli/main.ts) before the commit: the stage goes, the prefix is as it was.
+    let forgetStage: (() => void) | undefined = onExitCleanup(() => removeTree(txnDir(physical)));
     try {
       await linkAll(txn.stage, txn.metaRoot);
       const oldHistory = await readFile(join(physical, CONDA_META, HISTORY_FILE)).catch((err: NodeJS.ErrnoException) => {
@@ -675,6 +679,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       await writePrefixState(txn.metaRoot, newState);
     } catch (err) {
       await removeTree(txnDir(physical));
+      forgetStage();
       throw err;
     }
     const moveTrees = go && goArchive ? ['go'] : [];
@@ -709,6 +714,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const metaAdd = (await readdir(txn.meta)).sort();
     const metaRemove = removed.map((r) => prefixRecordFile(r));
     testKillPoint('prepared');
+    await testPausePoint('prepared');
     const journal: Journal = {
       journal_version: 1,
       remove: [...remove].sort(),
@@ -718,7 +724,12 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       meta_remove: metaRemove,
       meta_add: metaAdd,
     };
+    // From here on the stage is kept whatever happens: once the journal is written the next run rolls
+    // forward from it (a signal in the middle of the commit must not delete what the journal names).
+    forgetStage();
+    forgetStage = undefined;
     await commitTransaction(physical, journal);
+    await testPausePoint('committed');
     await applyTransaction(physical, journal);
     if (wheels.length > 0) result.wheels = (await installWheelsInto(physical)).installed.map((w) => `${w.name}-${w.version}`);
     return result;

@@ -14,3 +14,15 @@ export function testKillPoint(name: string, count = 1): void {
   if (point !== name || count !== Number(nth ?? '1')) return;
   process.kill(process.pid, 'SIGKILL');
 }
+
+/**
+ * Pause points for the signal tests: `CONDA_GO_LOCK_TEST_PAUSE_AT=<point>` makes the process print
+ * `paused at <point>` on stderr when it reaches that point and wait there (forever) so a test can send
+ * it SIGINT/SIGTERM at a known state: `staged` (a new prefix built in its staging directory, not
+ * renamed yet), `prepared` and `committed` (as for the kill points). Unset, this returns at once.
+ */
+export async function testPausePoint(name: string): Promise<void> {
+  if (process.env.CONDA_GO_LOCK_TEST_PAUSE_AT !== name) return;
+  process.stderr.write(`paused at ${name}\n`);
+  await new Promise<never>(() => setInterval(() => {}, 60_000));
+}
