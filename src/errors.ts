@@ -119,6 +119,7 @@ export const ERROR_CODES = {
 
   // 8: install
   E_CASE_COLLISION: ExitCode.install,
+  E_DISK_FULL: ExitCode.install,
   E_ENTRY_POINT_NAME: ExitCode.install,
   E_EXTRACT_DEST_EXISTS: ExitCode.install,
   E_EXTRACT_IO: ExitCode.install,
@@ -277,6 +278,40 @@ export class InstallError extends CodedError<CodeOf<typeof ExitCode.install>> {
   constructor(message: string, opts: CodedErrorOptions<CodeOf<typeof ExitCode.install>> = {}) {
     super(message, 'E_INSTALL', opts);
   }
+}
+
+/**
+ * ENOSPC / EDQUOT anywhere in `err`'s cause chain (a copy into the prefix, a download into the cache
+ * that the HTTP client reported as a failed download, a lockfile write): one disk-full error naming the
+ * path and saying what state things are in (`state`), instead of a stack trace or a network error.
+ */
+export function diskFullError(err: unknown, state: string): InstallError | undefined {
+  const seen = new Set<unknown>();
+  let e = err as (NodeJS.ErrnoException & { cause?: unknown }) | undefined;
+  while (e && typeof e === 'object' && !seen.has(e)) {
+    seen.add(e);
+    if (e.code === 'ENOSPC' || e.code === 'EDQUOT') {
+      const what = e.code === 'ENOSPC' ? 'no space left on the device' : 'disk quota exceeded';
+      const where = typeof e.path === 'string' ? ` writing ${e.path}` : '';
+      if (err instanceof InstallError && err.code === 'E_DISK_FULL') return err;
+      return new InstallError(`disk full (${e.code}: ${what})${where}; ${state}`, { code: 'E_DISK_FULL', cause: err });
+    }
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+/**
+ * Name `path` on an ENOSPC / EDQUOT in `err`'s cause chain that lacks one (a write stream's error
+ * says no file), so that diskFullError can name where the disk filled up. Returns `err`.
+ */
+export function noteDiskFullPath(err: unknown, path: string): unknown {
+  const seen = new Set<unknown>();
+  for (let e = err as (NodeJS.ErrnoException & { cause?: unknown }) | undefined; e && typeof e === 'object' && !seen.has(e); e = e.cause as typeof e) {
+    seen.add(e);
+    if ((e.code === 'ENOSPC' || e.code === 'EDQUOT') && typeof e.path !== 'string') e.path = path;
+  }
+  return err;
 }
 
 /** Go release metadata has no archive for the platform, or no release matches the spec. */

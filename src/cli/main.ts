@@ -15,7 +15,7 @@ export function stderrColors(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
 }
 import { runExitCleanups } from '../cleanup.js';
 import { escapeControlKeepLines } from '../escape.js';
-import { CondaGoLockError, ExitCode } from '../errors.js';
+import { CondaGoLockError, diskFullError, ExitCode } from '../errors.js';
 import { RENDERERS, RENDER_KINDS } from '../lockfile/render/index.js';
 import { redactText } from '../net/redact.js';
 import { TOOL_VERSION } from './version.js';
@@ -260,6 +260,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 export function reportError(err: unknown): number {
+  // A full disk anywhere below (writing a lockfile, the repodata or package cache): one clear error.
+  const full = diskFullError(err, 'free space (or point the cache or output at another filesystem) and run the command again');
+  if (full) err = full;
   if (err instanceof CommanderError) {
     // Help and version requests end here too, with exit code 0.
     if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.ok;

@@ -15,7 +15,7 @@ import { createReadStream } from 'node:fs';
 import { hostname } from 'node:os';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { IntegrityError, InstallError } from '../errors.js';
+import { IntegrityError, InstallError, noteDiskFullPath } from '../errors.js';
 import { onExitCleanup } from '../cleanup.js';
 import { withAtomicFile } from '../fs/atomic.js';
 import { redactUrl } from '../net/redact.js';
@@ -190,7 +190,7 @@ export async function fetchVerified(
     );
   } catch (err) {
     if (err === mismatch) await rm(dir, { recursive: true, force: true });
-    throw err;
+    throw noteDiskFullPath(err, dir);
   }
   return { path: file, cached: false };
 }
@@ -232,7 +232,7 @@ export async function extractCached(
     }
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw noteDiskFullPath(err, tmp);
   } finally {
     forget();
   }

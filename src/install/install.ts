@@ -16,7 +16,7 @@ import { lstat, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { MatchSpec } from '../conda/matchspec.js';
 import { unsafeRecordField, type NoArchKind } from '../conda/record.js';
 import { escapeControl } from '../escape.js';
-import { InstallError, IntegrityError, LockfileError, UnsafeArchiveError, UsageError } from '../errors.js';
+import { diskFullError, InstallError, IntegrityError, LockfileError, UnsafeArchiveError, UsageError } from '../errors.js';
 import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../lockfile/model.js';
 import type { ProgressReporter } from '../net/progress.js';
 import { createLimit } from '../net/limit.js';
@@ -57,6 +57,7 @@ import {
   applyTransaction,
   beginTransaction,
   commitTransaction,
+  JOURNAL_FILE,
   listStaged,
   recoverTransaction,
   removeTree,
@@ -397,6 +398,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
   const physical = await followPrefixLinks(prefix);
   assertCacheOutside(opts.cacheDir, [prefix, physical]);
   const lock = await acquirePrefixLock(physical);
+  let committed = false;
   try {
     for (const what of await recoverInterrupted(physical)) warn(`interrupted earlier install: ${what}`);
     const recovered = await recoverTransaction(physical);
@@ -729,10 +731,21 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     forgetStage();
     forgetStage = undefined;
     await commitTransaction(physical, journal);
+    committed = true;
     await testPausePoint('committed');
     await applyTransaction(physical, journal);
     if (wheels.length > 0) result.wheels = (await installWheelsInto(physical)).installed.map((w) => `${w.name}-${w.version}`);
     return result;
+  } catch (err) {
+    // The staging directory / uncommitted stage is gone by now (see above): say so.
+    throw (
+      diskFullError(
+        err,
+        committed
+          ? `the update is committed (conda-meta/${JOURNAL_FILE}): free space and run install again to finish it`
+          : `the environment was not changed (${prefix}); free space there or in the package cache (or pass --cache-dir on another filesystem) and run install again`,
+      ) ?? err
+    );
   } finally {
     await lock.release();
   }
