@@ -42,6 +42,7 @@ import type { EnvLike } from '../conda/channel-env.js';
 import { linkPackage, readPackagePaths, type Clobber, type InstalledPath } from './link.js';
 import { checkGoTree, readGoManifest } from './go-manifest.js';
 import { E_PREFIX_TOO_LONG } from './prefix-replace.js';
+import { hostResigner, unsignedWarning, type Resigner } from './macho.js';
 import { pythonMajorMinor, type PythonTarget } from './noarch-python.js';
 import { compileNoarchPython } from './pyc.js';
 import { fetchWheels, installLockedWheels, readWheelState, removeUnlockedWheels, wheelsUpToDate } from './wheel/sync.js';
@@ -554,10 +555,11 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const linkAll = async (destDir: string, metaRoot: string) => {
       const owners = new Map<string, string>();
       const safeDirs = new Set<string>();
+      const resigner = hostResigner();
       const linked: Array<{ p: LockedCondaPackage; f: Fetched; rec: Awaited<ReturnType<typeof linkOne>> }> = [];
       for (const p of installOrder(toLink)) {
         const f = byName.get(p.name)!;
-        const rec = await linkOne(f, destDir, { prefix, platform, python, owners, safeDirs, copy: opts.copy, warn, extract, cacheDir: opts.cacheDir, go: go !== undefined }, result);
+        const rec = await linkOne(f, destDir, { prefix, platform, python, owners, safeDirs, copy: opts.copy, warn, extract, cacheDir: opts.cacheDir, go: go !== undefined, resigner }, result);
         linked.push({ p, f, rec });
       }
       // noarch: python sources are byte-compiled by the environment's python once everything is linked (pyc.ts).
@@ -576,6 +578,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         );
         result.installed.push(distOf(p));
       }
+      if (resigner.unsigned.length > 0) warn(unsignedWarning(resigner.unsigned));
       if (go && goArchive) {
         const installGo = opts.installGo ?? (await import('./go.js')).installGoToolchain;
         await installGo(goArchive, destDir, platform, {
@@ -782,6 +785,7 @@ async function linkOne(
     safeDirs: Set<string>;
     copy?: boolean;
     warn: (m: string) => void;
+    resigner?: Resigner;
     extract: Extractor;
     cacheDir: string;
     /** Whether this install writes the Go activation scripts. */
@@ -807,6 +811,7 @@ async function linkOne(
       safeDirs: ctx.safeDirs,
       copy: ctx.copy,
       warn: ctx.warn,
+      resigner: ctx.resigner,
     });
   };
   const reextract = async (why: string) => {
@@ -821,7 +826,7 @@ async function linkOne(
   } catch (err) {
     // A cached extraction that lost files (a cache cleaner, a partial `rm`) or its info/: the
     // archive is verified, so extract it again and link once more over this package's files.
-    if (!f.extractedFromCache || !(err instanceof InstallError) || err.code === E_PREFIX_TOO_LONG || err.code === E_INSTALLER_OWNED) throw err;
+    if (!f.extractedFromCache || !(err instanceof InstallError) || err.code === E_PREFIX_TOO_LONG || err.code === E_INSTALLER_OWNED || err.code === 'E_MACHO_SIGN') throw err;
     await reextract(`is incomplete (${err.message})`);
     reextracted = true;
     linked = await link(f.extracted);

@@ -26,6 +26,7 @@ import type { NoArchKind } from '../conda/record.js';
 import { applyPrefixReplacement, DEFAULT_PLACEHOLDER, isWindowsPlatform, type FileMode } from './prefix-replace.js';
 import { entryPointScript, noarchPythonPath, readEntryPoints, scriptsDir, type PythonTarget } from './noarch-python.js';
 import { windowsEntryPointFiles } from './windows-entry-points.js';
+import { needsResign, type Resigner } from './macho.js';
 
 export type PathType = 'hardlink' | 'softlink' | 'directory';
 
@@ -86,13 +87,15 @@ export interface LinkOptions {
    */
   safeDirs?: Set<string>;
   warn?: (message: string) => void;
+  /** Re-signs Mach-O files that prefix replacement rewrote (see macho.ts); without it they are left as written. */
+  resigner?: Resigner;
 }
 
 export interface LinkResult {
   paths: InstalledPath[];
   clobbers: Clobber[];
   /** Number of files hard-linked / copied / written with prefix replacement / symlinked. */
-  stats: { hardlinked: number; copied: number; replaced: number; symlinked: number };
+  stats: { hardlinked: number; copied: number; replaced: number; symlinked: number; resigned: number };
   /**
    * Files whose bytes in the extracted package differ from the sha256 the package's paths.json
    * records. From a reused cache entry this means the cache was modified (e.g. a hard-linked file
@@ -236,7 +239,7 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
   const result: LinkResult = {
     paths: [],
     clobbers: [],
-    stats: { hardlinked: 0, copied: 0, replaced: 0, symlinked: 0 },
+    stats: { hardlinked: 0, copied: 0, replaced: 0, symlinked: 0, resigned: 0 },
     mismatches: [],
   };
   const checkSource = (e: PackagePath, actual: string) => {
@@ -354,7 +357,13 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
       await writeFile(dest, out, { mode });
       await chmod(dest, mode);
       result.stats.replaced++;
-      const sha = sha256Buffer(out);
+      let sha = sha256Buffer(out);
+      // A rewritten Mach-O lost its code signature: re-signed ad hoc (macho.ts), hashed as signed.
+      if (opts.resigner && needsResign(out, platform)) {
+        await opts.resigner.sign(dest, rel, dist);
+        result.stats.resigned++;
+        sha = (await sha256File(dest)).sha256;
+      }
       // As conda records it: sha256 and size_in_bytes stay the package's (info/paths.json); only
       // sha256_in_prefix describes the rewritten file.
       installed = {
