@@ -91,7 +91,7 @@ describe('linkPackage with paths.json', () => {
     expect((await stat(join(dest, 'etc/no-link.conf'))).ino).not.toBe((await stat(join(pkg, 'etc/no-link.conf'))).ino);
     expect(await readFile(join(dest, 'etc/no-link.conf'), 'utf8')).toBe('copy me');
 
-    expect(res.stats).toEqual({ hardlinked: 1, copied: 1, replaced: 2, symlinked: 1 });
+    expect(res.stats).toEqual({ hardlinked: 1, copied: 1, replaced: 2, symlinked: 1, resigned: 0 });
     const byPath = new Map(res.paths.map((p) => [p._path, p]));
     expect(res.paths.map((p) => p._path)).toEqual([...res.paths.map((p) => p._path)].sort());
     const pcEntry = byPath.get('lib/pkgconfig/foo.pc')!;
@@ -228,7 +228,7 @@ describe('legacy packages without paths.json (info/files + info/has_prefix)', ()
     const res = await linkPackage({ extractedDir: d, destDir: dest, targetPrefix: '/env', platform: 'linux-64', dist: 'legacy-1-0' });
     expect(await readFile(join(dest, 'bin/script'), 'utf8')).toBe('#!/env/bin/python\nprint("/env")\n');
     expect(await readlink(join(dest, 'README.link'))).toBe('README');
-    expect(res.stats).toEqual({ hardlinked: 1, copied: 1, replaced: 1, symlinked: 1 });
+    expect(res.stats).toEqual({ hardlinked: 1, copied: 1, replaced: 1, symlinked: 1, resigned: 0 });
   });
 
   it('neither paths.json nor info/files is an InstallError', async () => {
