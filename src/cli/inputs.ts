@@ -66,8 +66,10 @@ export interface InputOptions {
   channelAlias: string;
   /** `-c/--channel`: replaces the environment files' channels (priority order). */
   channel?: string[];
-  /** `--channel-priority` (default strict). */
+  /** `--channel-priority`; when absent: the existing lockfile's (`fallbackChannelPriority`), else strict. */
   channelPriority?: ChannelPriority;
+  /** `metadata.channel_priority` of an existing lockfile (absent there = strict). */
+  fallbackChannelPriority?: ChannelPriority;
   virtualPackages?: string;
   /** A conda-lock style `virtual-packages.yml` (`subdirs: {linux-64: {packages: {__glibc: "2.17"}}}`). */
   virtualPackageSpec?: string;
@@ -177,7 +179,7 @@ export function resolveInputs(opts: InputOptions): LockInputs {
   const channelNames = opts.channel?.length
     ? [...new Set(opts.channel.map((c) => c.trim()).filter((c) => c !== 'nodefaults').map((c) => (c === '.' || c.startsWith('./') || c.startsWith('../') ? resolve(c) : c)))]
     : envs.flatMap((e) => e.channels);
-  const channelPriority = opts.channelPriority ?? 'strict';
+  const channelPriority = opts.channelPriority ?? opts.fallbackChannelPriority ?? 'strict';
   if (!['strict', 'flexible', 'disabled'].includes(channelPriority)) {
     throw new UsageError(`--channel-priority must be strict, flexible or disabled, got '${String(channelPriority)}'`);
   }

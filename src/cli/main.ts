@@ -39,7 +39,7 @@ function inputOptions(cmd: Command): Command {
     .option('--go-prerelease', 'allow Go release candidates and betas')
     .option('--go-releases-url <url>', 'Go release metadata JSON (default: $CONDA_GO_LOCK_GO_RELEASES_URL, else the URL the existing lockfile used, else https://go.dev/dl/?mode=json&include=all)')
     .option('-c, --channel <channel>', 'channel (repeatable, priority order); replaces the environment files\' channels', collect)
-    .addOption(new Option('--channel-priority <mode>', 'strict: a package comes only from the highest-priority channel that has it; flexible (conda\'s default): lower-priority channels too, when needed; disabled: the newest version from any channel').choices(['strict', 'flexible', 'disabled']).default('strict'))
+    .addOption(new Option('--channel-priority <mode>', 'default: the existing lockfile\'s, else strict. strict: a package comes only from the highest-priority channel that has it; flexible (conda\'s default): lower-priority channels too, when needed; disabled: the newest version from any channel').choices(['strict', 'flexible', 'disabled']))
     .option('--go-download-base-url <url>', 'base URL for Go archives, a mirror (default: $CONDA_GO_LOCK_GO_DOWNLOAD_BASE_URL, else the one the existing lockfile used, else <origin of the releases URL>/dl/)')
     .option('--channel-alias <url>', 'base URL for channel names (env: CONDA_GO_LOCK_CHANNEL_ALIAS)', process.env.CONDA_GO_LOCK_CHANNEL_ALIAS ?? 'https://conda.anaconda.org')
     .option('--virtual-packages <list>', 'override virtual packages, e.g. "__glibc=2.17,__osx=12.0,__cuda=12.2"')

@@ -125,6 +125,8 @@ export interface LockMetadataInputs {
   specs: readonly string[];
   perPlatform: ReadonlyMap<Platform, { contentHash: string; virtualPackages: readonly PackageRecord[] }>;
   go?: LockfileGoInput;
+  /** `--channel-priority`; recorded only when not strict. */
+  channelPriority?: 'strict' | 'flexible' | 'disabled';
   /** The requested specs of each category other than main (`metadata.categories`). */
   categorySpecs?: Readonly<Record<string, readonly string[]>>;
 }
@@ -150,6 +152,7 @@ export function lockMetadata(inputs: LockMetadataInputs): LockfileMetadata {
     virtual_packages: Object.fromEntries(
       inputs.platforms.map((p) => [p, platformInputs(inputs, p).virtualPackages.map((v) => `${v.name} ${v.version} ${v.build}`)]),
     ),
+    ...(inputs.channelPriority && inputs.channelPriority !== 'strict' ? { channel_priority: inputs.channelPriority } : {}),
     ...(inputs.go
       ? {
           go: {

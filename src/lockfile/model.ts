@@ -50,6 +50,8 @@ export interface LockfileMetadata {
   /** Virtual packages assumed per platform, as `name version build` strings. */
   virtual_packages: Record<string, string[]>;
   go?: LockfileGoInput;
+  /** `--channel-priority` of the lock when not strict (absent = strict, so older lockfiles keep their bytes). */
+  channel_priority?: 'flexible' | 'disabled';
   /** The `pip:` inputs (only when the environment has a `pip:` section); see docs/pypi.md. */
   pypi?: LockfilePypiInput;
   /**

@@ -65,6 +65,7 @@ export const METADATA_KEYS = [
   'content_hash',
   'specs',
   'virtual_packages',
+  'channel_priority',
   'go',
   'pypi',
   'categories',

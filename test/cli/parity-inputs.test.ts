@@ -115,11 +115,17 @@ describe.skipIf(!haveFixtures)(`input parity (${haveFixtures ? 'fixtures present
     const zlib = (await readLockfile(lf)).packages.find((p) => p.name === 'zlib')!;
     expect([zlib.version, zlib.channel]).toEqual(['99.0', server.url('/extra')]);
 
-    // The priority is an input: check without it reads the lock as stale, with it as current.
+    // The priority is an input recorded in the metadata: check (and lock) without the flag use the
+    // lockfile's; another --channel-priority makes it stale and says so.
+    expect((await readLockfile(lf)).metadata.channel_priority).toBe('flexible');
     expect((await runCli(['check', '-f', env, '--lockfile', lf, '--channel-priority', 'flexible'])).code).toBe(0);
-    const stale = await runCli(['check', '-f', env, '--lockfile', lf]);
+    expect((await runCli(['check', '-f', env, '--lockfile', lf])).code).toBe(0);
+    const stale = await runCli(['check', '-f', env, '--lockfile', lf, '--channel-priority', 'strict']);
     expect(stale.code).toBe(1);
-    expect(stale.stderr).toContain('channel priority');
+    expect(stale.stderr).toContain('channel priority: flexible → strict (--channel-priority)');
+    const again = await lock('-f', env, '--lockfile', lf);
+    expect(again.code).toBe(0);
+    expect((await readLockfile(lf)).metadata.channel_priority).toBe('flexible');
 
     const bad = await lock('-f', env, '--lockfile', lf, '--channel-priority', 'loose');
     expect(bad.code).toBe(2);

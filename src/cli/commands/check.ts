@@ -71,6 +71,8 @@ function changedInputs(inputs: LockInputs, lockfile: Lockfile): string[] {
   const had = meta.channels.map((c) => c.url_template ?? c.url);
   const want = inputs.channels.map((c) => c.urlTemplate ?? c.baseUrl);
   if (had.join('\n') !== want.join('\n')) out.push(`channels (in priority order): ${had.join(', ')} → ${want.join(', ')}`);
+  const hadPriority = meta.channel_priority ?? 'strict';
+  if (hadPriority !== inputs.channelPriority) out.push(`channel priority: ${hadPriority} → ${inputs.channelPriority} (--channel-priority)`);
   const oldGo = meta.go;
   const newGo = inputs.go;
   if (!oldGo && newGo) out.push(`Go toolchain '${newGo.spec}' is requested but not locked`);
@@ -103,6 +105,7 @@ export async function checkCommand(opts: InputOptions & { quiet?: boolean; json?
     fallbackPlatforms: lockfile.metadata.platforms,
     fallbackGoReleasesUrl: lockfile.metadata.go?.releases_url,
     fallbackGoDownloadBaseUrl: lockfile.metadata.go?.download_base_url,
+    fallbackChannelPriority: lockfile.metadata.channel_priority ?? 'strict',
     lockfileSources: lockfile.metadata.sources,
   });
   return reportCheck(opts.lockfile, staleReasons(inputs, lockfile), { quiet: opts.quiet, json: opts.json });

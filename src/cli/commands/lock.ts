@@ -99,6 +99,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
     fallbackPlatforms: existing?.metadata.platforms,
     fallbackGoReleasesUrl: existing?.metadata.go?.releases_url,
     fallbackGoDownloadBaseUrl: existing?.metadata.go?.download_base_url,
+    fallbackChannelPriority: existing ? existing.metadata.channel_priority ?? 'strict' : undefined,
     ...(existing ? { lockfileSources: existing.metadata.sources } : {}),
     ...(opts.check ? {} : { env: process.env }),
   });
