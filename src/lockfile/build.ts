@@ -23,8 +23,11 @@ import {
   type LockfileMetadata,
 } from './model.js';
 
-/** The locked entry of a solved record. Refuses a record without sha256, md5 or size. */
-export function lockedCondaPackage(r: RepoDataRecord, platform: Platform): LockedCondaPackage {
+/**
+ * The locked entry of a solved record. Refuses a record without sha256, md5 or size. `sha256Computed`:
+ * the channel published no sha256 and lock computed it (src/repodata/missing-sha256.ts).
+ */
+export function lockedCondaPackage(r: RepoDataRecord, platform: Platform, opts: { sha256Computed?: boolean } = {}): LockedCondaPackage {
   if (!r.sha256 || !r.md5 || r.size === undefined) {
     const missingFields = [!r.sha256 && 'sha256', !r.md5 && 'md5', r.size === undefined && 'size'].filter(Boolean).join(', ');
     throw new LockfileError(
@@ -53,6 +56,7 @@ export function lockedCondaPackage(r: RepoDataRecord, platform: Platform): Locke
     ...(r.license_family ? { license_family: r.license_family } : {}),
     ...(r.features ? { features: r.features } : {}),
     ...(r.track_features ? { track_features: r.track_features } : {}),
+    ...(opts.sha256Computed ? { sha256_computed: true as const } : {}),
   };
 }
 
@@ -98,6 +102,15 @@ export function lockedRecords(
   return previous.packages
     .filter((p) => p.platform === platform && !moving.has(p.name) && current.has(p.channel))
     .map(recordOfLocked);
+}
+
+/**
+ * The sha256 a previous lockfile computed for a record (its `sha256_computed` entry with the same
+ * token-free URL, md5 and size), so a re-lock neither downloads it again nor loses the mark.
+ */
+export function computedSha256Of(previous: Lockfile | undefined): (r: RepoDataRecord) => string | undefined {
+  const known = new Map((previous?.packages ?? []).filter((p) => p.sha256_computed).map((p) => [`${p.url} ${p.md5} ${p.size}`, p.sha256]));
+  return (r) => known.get(`${redactUrl(r.url)} ${r.md5} ${r.size}`);
 }
 
 /** The locked entry of a Go toolchain pin: its URL without credentials, like every channel URL. */
@@ -185,10 +198,16 @@ export class LockfileBuilder {
    * One platform's solved conda records. `rootCategories` (requested name → its categories) gives
    * each package the categories whose specs reach it; without it every package is main.
    */
-  addCondaPackages(platform: Platform, records: readonly RepoDataRecord[], rootCategories?: ReadonlyMap<string, readonly string[]>): this {
+  addCondaPackages(
+    platform: Platform,
+    records: readonly RepoDataRecord[],
+    rootCategories?: ReadonlyMap<string, readonly string[]>,
+    /** URLs of records whose sha256 lock computed (`sha256_computed: true`). */
+    sha256Computed?: ReadonlySet<string>,
+  ): this {
     const cats = rootCategories && [...rootCategories.values()].some((c) => c.some((x) => x !== MAIN_CATEGORY)) ? assignCategories(records, rootCategories) : undefined;
     for (const r of records) {
-      const p = lockedCondaPackage(r, platform);
+      const p = lockedCondaPackage(r, platform, { sha256Computed: sha256Computed?.has(r.url) });
       const c = cats?.get(r.name);
       if (c && !(c.length === 1 && c[0] === MAIN_CATEGORY)) p.categories = c;
       this.conda.push(p);

@@ -6,12 +6,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Platform } from '../../conda/platform.js';
 import type { MatchSpec } from '../../conda/matchspec.js';
-import type { RepoDataRecord } from '../../conda/record.js';
+import { distName, type RepoDataRecord } from '../../conda/record.js';
 import { ExitCode, LockfileError, NetworkError, OfflineCacheMissError, PackageNotFoundError, UsageError } from '../../errors.js';
 import { resolveGoToolchain, type GoToolchainPin } from '../../go/resolve.js';
 import { diffLockfiles, formatDiffSummary, formatDiffText } from '../../lockfile/diff.js';
 import { normaliseLockfile } from '../../lockfile/normalise.js';
-import { LockfileBuilder, lockedPypiPackage, lockedRecords, lockMetadata } from '../../lockfile/build.js';
+import { computedSha256Of, LockfileBuilder, lockedPypiPackage, lockedRecords, lockMetadata } from '../../lockfile/build.js';
 import type { LockedPypiPackage } from '../../lockfile/model.js';
 import { PypiIndexClient } from '../../pypi-index/client.js';
 import { NAME_EQUALITY, condaProvided, loadCondaPypiMapping, pythonOf } from '../../solver/pypi/conda-map.js';
@@ -26,6 +26,7 @@ import { ProgressReporter } from '../../net/progress.js';
 import { redactUrl } from '../../net/redact.js';
 import type { RepodataCache } from '../../repodata/cache.js';
 import { Gateway } from '../../repodata/gateway.js';
+import { completeMissingSha256 } from '../../repodata/missing-sha256.js';
 import type { SolveOptions } from '../../solver/index.js';
 import { solveInWorkers } from '../../solver/parallel.js';
 import { DEFAULT_ENV_FILE, categorySpecs, requestedSpecs, resolveInputs, type InputOptions, type LockInputs } from '../inputs.js';
@@ -153,16 +154,26 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
   if (maxWorkers !== undefined && (!Number.isInteger(maxWorkers) || maxWorkers < 0 || maxWorkers > 64)) {
     throw new UsageError(`--jobs must be a whole number from 0 to 64, got '${opts.jobs}'`);
   }
-  const [solved, go] = await Promise.all([
+  let [solved, go] = await Promise.all([
     lockPlatforms(inputs, gateway, previous, opts.update ?? [], maxWorkers, solverTimeoutMs(opts.solverTimeout), progress),
     keptGoPins(inputs, previous, opts.update ?? []) ??
       lockGo(inputs, http, gateway.cache, Boolean(opts.offline), inputs.go?.download_base_url),
   ]);
 
+  // Records whose channel publishes no sha256: downloaded once, md5 and size checked, sha256 computed.
+  const completed = await completeMissingSha256(solved, {
+    http,
+    cacheDir: gateway.cache.dir,
+    offline: opts.offline,
+    known: computedSha256Of(previous),
+    onDownload: (r) => progress.log(`${distName(r)}: no sha256 in its repodata; downloading it to check md5 and size and compute one`),
+  });
+  solved = completed.solved;
+
   const pypi = inputs.pypi ? await lockPypi(inputs, solved, http, opts, previous, progress) : undefined;
 
   const builder = new LockfileBuilder(lockMetadata({ ...inputs, toolVersion: TOOL_VERSION, specs: requestedSpecs(inputs), categorySpecs: categorySpecs(inputs) }));
-  inputs.platforms.forEach((p, i) => builder.addCondaPackages(p, solved[i] ?? [], inputs.perPlatform.get(p)!.rootCategories));
+  inputs.platforms.forEach((p, i) => builder.addCondaPackages(p, solved[i] ?? [], inputs.perPlatform.get(p)!.rootCategories, completed.computed));
   if (pypi) builder.addPypiPackages(pypi.packages);
   const lockfile = builder.addGoToolchains(go).build();
   if (pypi) {
