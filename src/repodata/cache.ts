@@ -16,10 +16,10 @@
  * URLs are redacted before they are hashed or written, so tokens never reach the disk.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../fs/atomic.js';
+import { withAtomicFile, writeFileAtomic } from '../fs/atomic.js';
 import { redactUrl } from '../net/redact.js';
 import { deserialiseIndex, serialiseIndex, type SparseIndexData } from './sparse.js';
 
@@ -188,20 +188,44 @@ export class RepodataCache {
     index: SparseIndexData | undefined,
     validators: { etag?: string; lastModified?: string },
   ): Promise<string> {
+    return (await this.putIndexedFrom(
+      url,
+      async (tmp) => {
+        await writeFile(tmp, json, { flag: 'wx' });
+        return { size: json.length, index };
+      },
+      validators,
+    )).file;
+  }
+
+  /**
+   * Like putIndexed, but `fill` writes the JSON text to the temp file it is given (e.g. straight out
+   * of the zstd decoder, scanning it on the way) and returns its size and index. Whatever `fill`
+   * throws leaves the cache as it was. Returns the JSON file's path and the index.
+   */
+  async putIndexedFrom(
+    url: string,
+    fill: (tmpFile: string) => Promise<{ size: number; index: SparseIndexData | undefined }>,
+    validators: { etag?: string; lastModified?: string },
+  ): Promise<{ file: string; index: SparseIndexData | undefined }> {
     const p = this.paths(url);
     const old = await this.readMeta(p.meta);
     const gen = randomBytes(6).toString('hex');
     const g = this.genPaths(url, gen);
-    const meta: CacheMeta = {
-      url: redactUrl(url),
-      status: 200,
-      time: Date.now(),
-      indexed: { gen, jsonSize: json.length, hasIndex: index !== undefined },
-    };
-    if (validators.etag) meta.etag = validators.etag;
-    if (validators.lastModified) meta.lastModified = validators.lastModified;
+    let index: SparseIndexData | undefined;
     try {
-      await writeAtomic(g.json, json);
+      await mkdir(dirname(g.json), { recursive: true });
+      const filled = await withAtomicFile(g.json, fill, { durable: false });
+      index = filled.index;
+      const size = filled.size;
+      const meta: CacheMeta = {
+        url: redactUrl(url),
+        status: 200,
+        time: Date.now(),
+        indexed: { gen, jsonSize: size, hasIndex: index !== undefined },
+      };
+      if (validators.etag) meta.etag = validators.etag;
+      if (validators.lastModified) meta.lastModified = validators.lastModified;
       if (index) await writeAtomic(g.idx, serialiseIndex(index));
       await writeAtomic(p.meta, JSON.stringify(meta, null, 1));
     } catch (err) {
@@ -211,7 +235,7 @@ export class RepodataCache {
     await unlink(p.body).catch(() => undefined);
     if (old?.indexed && old.indexed.gen !== gen) await this.removeGen(url, old.indexed.gen);
     await this.prune().catch(() => undefined);
-    return g.json;
+    return { file: g.json, index };
   }
 
   /**

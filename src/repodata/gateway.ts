@@ -15,8 +15,9 @@
  * `file://` channels are read from disk directly (no cache).
  */
 import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Unpackr } from 'msgpackr';
-import { IntegrityError, NetworkError, OfflineCacheMissError } from '../errors.js';
+import { InputError, IntegrityError, NetworkError, OfflineCacheMissError } from '../errors.js';
 import type { RepoDataRecord } from '../conda/record.js';
 import { HttpClient, isNotFound, type HttpResponse } from '../net/http.js';
 import { silentProgress, type ProgressReporter } from '../net/progress.js';
@@ -24,8 +25,8 @@ import { redactUrl } from '../net/redact.js';
 import { escapeControl } from '../escape.js';
 import { RepodataCache, defaultCacheDir, sha256Hex, type CacheMeta, type IndexedEntry } from './cache.js';
 import { makeContext, normaliseRecord, RepoDataIndex, safeRecord, type ParseRepoDataOptions, type RecordContext } from './parse.js';
-import { scanRepoData, SparseRepoData } from './sparse.js';
-import { decompressZstd, ZstdError } from '../compress/zstd.js';
+import { RepoDataScanner, scanRepoData, SparseRepoData, type SparseIndexData } from './sparse.js';
+import { decompressZstd, zstdChunks, ZstdError } from '../compress/zstd.js';
 
 /** What the gateway needs from a channel (src/conda/channel.ts `Channel` fits). */
 export interface GatewayChannel {
@@ -76,6 +77,8 @@ export const SHARDS_INDEX = 'repodata_shards.msgpack.zst';
 const FULL_FILES = ['repodata.json.zst', 'repodata.json'] as const;
 
 const unpackr = new Unpackr({ mapsAsObjects: true, int64AsType: 'number' });
+/** Decompressed repodata is written to the cache file in batches of this many bytes. */
+const WRITE_BATCH = 4 * 2 ** 20;
 
 /** The package name of a dependency / match spec string: `python >=3.9` → `python`, `conda-forge::numpy` → `numpy`. */
 export function specName(spec: string): string {
@@ -543,28 +546,71 @@ export class Gateway {
     const res = await this.conditionalGet(url, cached?.jsonFile !== undefined ? cached.meta : undefined);
     if (res === 'not-modified') return fromEntry(cached as IndexedEntry);
     const validators = { etag: res.headers.etag, lastModified: res.headers['last-modified'] };
-    const { json, sparse, file } = await this.decodeAndStore(kind, url, res.body, validators, opts);
-    // read back from the cache file (the text need not stay in memory); without one, from memory
-    const index: NameIndex = sparse ? new SparseRepoData(sparse, file ? { file } : { buffer: json }, opts) : new RepoDataIndex(json, opts);
-    return new FullSource(kind, channel, subdir, index);
+    return new FullSource(kind, channel, subdir, await this.decodeAndStore(kind, url, res.body, validators, opts));
   }
 
-  /** Decompress (.zst) and scan a body, then store it decoded; one body at a time. */
+  /**
+   * Decompress (.zst) and scan a body, store it decoded, and index it; one body at a time. A .zst
+   * body is decompressed in pieces straight into the cache file and scanned on the way, so the
+   * decompressed subdir (hundreds of MB at conda-forge scale) is never held in memory whole; the
+   * records are then read back from that file. When the cache cannot be written the text is
+   * decoded into memory instead. A body that cannot be decoded is never stored.
+   */
   private decodeAndStore(
     kind: SourceKind,
     url: string,
     body: Buffer,
     validators: { etag?: string; lastModified?: string },
     opts: ParseRepoDataOptions,
-  ): Promise<{ json: Buffer; sparse: ReturnType<typeof scanRepoData>; file: string | undefined }> {
-    const run = this.decodeQueue.then(async () => {
+  ): Promise<NameIndex> {
+    const run = this.decodeQueue.then(async (): Promise<NameIndex> => {
+      if (kind === 'repodata.json.zst') {
+        try {
+          const { file, index } = await this.cache.putIndexedFrom(url, (tmp) => this.inflateToFile(body, url, tmp, opts.source), validators);
+          return index ? new SparseRepoData(index, { file }, opts) : new LazyFullIndex(file, opts);
+        } catch (err) {
+          if (err instanceof NetworkError || err instanceof InputError) throw err; // the body is bad
+          // the cache could not be written: decode in memory
+        }
+      }
       const json = kind === 'repodata.json.zst' ? await this.decompress(body, url) : body;
       const sparse = scanRepoData(json, opts.source);
       const file = await this.cache.putIndexed(url, json, sparse, validators).catch(() => undefined);
-      return { json, sparse, file };
+      // read back from the cache file (the text need not stay in memory); without one, from memory
+      return sparse ? new SparseRepoData(sparse, file ? { file } : { buffer: json }, opts) : new RepoDataIndex(json, opts);
     });
     this.decodeQueue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Decompress `body` into `tmp` piece by piece, scanning each piece; returns the size and index. */
+  private async inflateToFile(body: Buffer, url: string, tmp: string, source: string | undefined): Promise<{ size: number; index: SparseIndexData | undefined }> {
+    const scanner = new RepoDataScanner(source);
+    const fh = await open(tmp, 'wx');
+    try {
+      let batch: Buffer[] = [];
+      let batched = 0;
+      const flush = async () => {
+        if (batched === 0) return;
+        await fh.writev(batch);
+        batch = [];
+        batched = 0;
+      };
+      try {
+        for await (const piece of zstdChunks(body)) {
+          scanner.push(piece);
+          batch.push(piece);
+          batched += piece.length;
+          if (batched >= WRITE_BATCH) await flush();
+        }
+      } catch (err) {
+        throw this.zstdFailure(err, url);
+      }
+      await flush();
+    } finally {
+      await fh.close();
+    }
+    return { size: scanner.size, index: scanner.end() };
   }
 
   /**
@@ -603,15 +649,18 @@ export class Gateway {
     try {
       return await decompressZstd(body);
     } catch (err) {
-      if (err instanceof ZstdError) {
-        throw new NetworkError(`corrupt zstd data from ${redactUrl(url)}: ${err.message}`, {
-          code: 'E_BAD_RESPONSE',
-          url: redactUrl(url),
-          cause: err,
-        });
-      }
-      throw err;
+      throw this.zstdFailure(err, url);
     }
+  }
+
+  /** A ZstdError from decoding `url`'s body as E_BAD_RESPONSE naming the URL; anything else as is. */
+  private zstdFailure(err: unknown, url: string): unknown {
+    if (!(err instanceof ZstdError)) return err;
+    return new NetworkError(`corrupt zstd data from ${redactUrl(url)}: ${err.message}`, {
+      code: 'E_BAD_RESPONSE',
+      url: redactUrl(url),
+      cause: err,
+    });
   }
 
   private async decodeIndex(

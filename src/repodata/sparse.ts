@@ -76,18 +76,6 @@ function bad(source: string, what: string, at: number): InputError {
   return new InputError(`${source} is not valid repodata JSON: ${what} at byte ${at}`, { code: 'E_REPODATA_INVALID' });
 }
 
-/** Index of the closing quote of the string whose opening quote is at `i`. */
-function stringEnd(b: Uint8Array, i: number, source: string): number {
-  const n = b.length;
-  let j = i + 1;
-  for (;;) {
-    if (j >= n) throw bad(source, 'unterminated string', i);
-    const c = b[j]!;
-    if (c === Q) return j;
-    j += c === BS ? 2 : 1;
-  }
-}
-
 function keyText(b: Buffer, s: number, e: number): string {
   for (let k = s; k < e; k++) if (b[k] === BS || b[k]! >= 0x80) return JSON.parse(b.toString('utf8', s - 1, e + 1)) as string;
   return b.toString("latin1", s, e);
@@ -144,52 +132,167 @@ function scanRecord(b: Uint8Array, start: number, out: Int32Array): number {
   return -1;
 }
 
+/** Thrown inside the scanner when a unit runs past the bytes received so far (not an error). */
+const INCOMPLETE = Symbol('incomplete');
+
+const enum State {
+  Start,
+  /** After '{' or ',' at the top level: a key or '}'. */
+  TopKey,
+  /** After a top-level value: ',' or '}'. */
+  TopAfter,
+  /** Inside `packages` / `packages.conda`: a file-name key or '}'. */
+  SecEntry,
+  /** After a section entry: ',' or '}'. */
+  SecAfter,
+  /** After the top-level object: whitespace only. */
+  Trailing,
+  /** Not standard repodata (a single record): the rest is not scanned. */
+  NotStandard,
+}
+
 /**
- * Scan repodata JSON text. Returns undefined when the text is not the standard shape (a flat map or
- * a single record), so the caller falls back to the full parser. Throws E_REPODATA_INVALID on broken
- * structure.
+ * The scan, fed in pieces: `push()` each chunk of the JSON text as it arrives (e.g. straight out of
+ * the zstd decoder, while the same chunks are written to the cache file), then `end()`. Only the
+ * unfinished tail (a partial record, usually a few KB) is kept between chunks, so the whole text is
+ * never held at once. The parser advances in units — a top-level key with a small value (`info`,
+ * `removed`), a section's `"fn": {record}` entry, a separator — and a unit that runs past the bytes
+ * received so far is retried when more arrive. Offsets in the index are absolute.
  */
-export function scanRepoData(b: Buffer, source = 'repodata'): SparseIndexData | undefined {
-  const n = b.length;
-  let i = 0;
-  const ws = () => {
+export class RepoDataScanner {
+  private buf: Buffer = Buffer.alloc(0);
+  /** Absolute offset of buf[0]. */
+  private base = 0;
+  private i = 0;
+  private final = false;
+  private state = State.Start;
+  private section = false; // current section is packages.conda
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly nameOf = new Map<string, number>();
+  private readonly names: string[] = [];
+  /** per name: record slots (index into recs) of the conda and tar sections */
+  private readonly perName: Array<{ conda: number[]; tar: number[] }> = [];
+  private readonly recs = new U32List();
+  private info: Record<string, unknown> | undefined;
+  private removed: string[] = [];
+  private sawPackages = false;
+  private topKeys = 0;
+
+  constructor(private readonly source = 'repodata') {}
+
+  /** Bytes received so far (before end(): up to the last chunk scanned). */
+  get size(): number {
+    return this.base + this.buf.length + this.pendingBytes;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.final) throw new Error('RepoDataScanner: push after end');
+    if (chunk.length === 0 || this.state === State.NotStandard) return;
+    this.pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.pendingBytes += chunk.length;
+    // A unit longer than a chunk (a big `removed` list) is retried only once the new bytes at least
+    // match the tail kept, so the copying stays linear in the text's size.
+    if (this.pendingBytes < this.buf.length - this.i) return;
+    this.run();
+  }
+
+  /** The index, or undefined when the text is not standard repodata. Throws E_REPODATA_INVALID. */
+  end(): SparseIndexData | undefined {
+    this.final = true;
+    if (this.state !== State.NotStandard) this.run();
+    if (this.state === State.NotStandard) return undefined;
+    if (this.state !== State.Trailing) throw bad(this.source, 'truncated JSON', this.base + this.i);
+    if (!this.sawPackages && this.topKeys > 0) return undefined; // a flat { fn: record } map
+    return this.result();
+  }
+
+  private run(): void {
+    const tail = this.buf.subarray(this.i);
+    this.buf = this.pending.length === 0 ? tail : Buffer.concat([tail, ...this.pending]);
+    this.base += this.i;
+    this.i = 0;
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (;;) {
+      if (this.state === State.NotStandard) return;
+      if (this.i >= this.buf.length && (!this.final || this.state === State.Trailing)) return;
+      const at = this.i;
+      const before = this.state;
+      try {
+        this.step();
+      } catch (err) {
+        if (err !== INCOMPLETE) throw err;
+        this.i = at;
+        this.state = before;
+        return;
+      }
+    }
+  }
+
+  private bad(what: string, at: number): InputError {
+    return bad(this.source, what, this.base + at);
+  }
+
+  /** Skip whitespace; at the end of the bytes so far, wait for more (unless final). */
+  private ws(): void {
+    const b = this.buf;
+    const n = b.length;
+    let i = this.i;
     while (i < n) {
       const c = b[i]!;
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
       else break;
     }
-  };
-  // BOM
-  if (n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) i = 3;
-  ws();
-  if (b[i] !== LB) throw bad(source, 'expected a JSON object', i);
-  i++;
+    this.i = i;
+    if (i >= n && !this.final) throw INCOMPLETE;
+  }
 
-  /** Skip one JSON value starting at i (after whitespace); returns its end (exclusive). */
-  const skipValue = (): number => {
-    ws();
+  /** Index of the closing quote of the string whose opening quote is at `i`. */
+  private stringEnd(i: number): number {
+    const b = this.buf;
+    const n = b.length;
+    let j = i + 1;
+    for (;;) {
+      if (j >= n) {
+        if (!this.final) throw INCOMPLETE;
+        throw this.bad('unterminated string', i);
+      }
+      const c = b[j]!;
+      if (c === Q) return j;
+      j += c === BS ? 2 : 1;
+    }
+  }
+
+  /** Skip one JSON value starting at this.i (after whitespace); returns its end (exclusive). */
+  private skipValue(): number {
+    this.ws();
+    const b = this.buf;
+    const n = b.length;
+    let i = this.i;
     const start = i;
     const c = b[i];
     if (c === Q) {
-      i = stringEnd(b, i, source) + 1;
-      return i;
+      this.i = this.stringEnd(i) + 1;
+      return this.i;
     }
     if (c === LB || c === LS) {
       let depth = 0;
       while (i < n) {
         const d = b[i]!;
-        if (d === Q) i = stringEnd(b, i, source);
+        if (d === Q) i = this.stringEnd(i);
         else if (d === LB || d === LS) depth++;
         else if (d === RB || d === RS) {
           depth--;
           if (depth === 0) {
-            i++;
-            return i;
+            this.i = i + 1;
+            return this.i;
           }
         }
         i++;
       }
-      throw bad(source, 'truncated value', start);
+      if (!this.final) throw INCOMPLETE;
+      throw this.bad('truncated value', start);
     }
     // number / true / false / null
     while (i < n) {
@@ -197,154 +300,190 @@ export function scanRepoData(b: Buffer, source = 'repodata'): SparseIndexData | 
       if (d === COMMA || d === RB || d === RS || d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) break;
       i++;
     }
-    if (i === start) throw bad(source, 'expected a value', start);
+    if (i >= n && !this.final) throw INCOMPLETE;
+    if (i === start) throw this.bad('expected a value', start);
+    this.i = i;
     return i;
-  };
+  }
 
-  const nameOf = new Map<string, number>();
-  const names: string[] = [];
-  // per name: list of record slots (index into rec list) for conda and tar sections
-  const perName: Array<{ conda: number[]; tar: number[] }> = [];
-  const recs = new U32List();
-  let info: Record<string, unknown> | undefined;
-  let removed: string[] = [];
-  let sawPackages = false;
-
-  const parseJsonSlice = (s: number, e: number): unknown => {
+  private parseJsonSlice(s: number, e: number): unknown {
     try {
-      return JSON.parse(b.toString('utf8', s, e));
+      return JSON.parse(this.buf.toString('utf8', s, e));
     } catch (err) {
-      throw bad(source, (err as Error).message, s);
+      throw this.bad((err as Error).message, s);
     }
-  };
+  }
 
-  /** Scan a `{ fn: record, ... }` section. i is at its '{'. */
-  const scanSection = (sec: Section) => {
-    i++;
-    for (;;) {
-      ws();
-      if (b[i] === RB) {
-        i++;
-        return;
-      }
-      if (b[i] !== Q) throw bad(source, 'expected a file name', i);
-      const ks = i + 1;
-      const ke = stringEnd(b, i, source);
-      i = ke + 1;
-      ws();
-      if (b[i] !== 0x3a) throw bad(source, "expected ':'", i);
-      i++;
-      ws();
-      if (b[i] !== LB) {
-        // not a record (null, a string, ...): skipped like the full parser does
-        skipValue();
-      } else {
-        const vs = i;
-        i = scanRecord(b, i, nameAt);
-        if (i < 0) throw bad(source, 'truncated record', vs);
-        const ns = nameAt[0]!;
-        const ne = nameAt[1]!;
-        if (ns >= 0) {
-          const name = keyText(b, ns, ne);
-          let k = nameOf.get(name);
-          if (k === undefined) {
-            k = names.length;
-            nameOf.set(name, k);
-            names.push(name);
-            perName.push({ conda: [], tar: [] });
-          }
-          const slot = recs.n >> 2;
-          recs.push4(vs, i, ks, ke);
-          (sec.conda ? perName[k]!.conda : perName[k]!.tar).push(slot);
+  /** `"key"` then ':' (whitespace allowed); returns [keyStart, keyEnd] (without quotes). */
+  private keyColon(what: string): [number, number] {
+    const b = this.buf;
+    if (b[this.i] !== Q) throw this.bad(what, this.i);
+    const ks = this.i + 1;
+    const ke = this.stringEnd(this.i);
+    this.i = ke + 1;
+    this.ws();
+    if (b[this.i] !== 0x3a) throw this.bad("expected ':'", this.i);
+    this.i++;
+    this.ws();
+    return [ks, ke];
+  }
+
+  /** Parse one unit at this.i and set the next state. */
+  private step(): void {
+    const b = this.buf;
+    switch (this.state) {
+      case State.Start: {
+        if (this.base === 0 && this.i === 0) {
+          if (b.length < 3 && !this.final) throw INCOMPLETE;
+          if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) this.i = 3; // BOM
         }
-        // a record without a string name is dropped (the full parser throws on it when asked)
-      }
-      ws();
-      if (b[i] === COMMA) {
-        i++;
-        continue;
-      }
-      if (b[i] === RB) {
-        i++;
+        this.ws();
+        if (b[this.i] !== LB) throw this.bad('expected a JSON object', this.i);
+        this.i++;
+        this.state = State.TopKey;
         return;
       }
-      throw bad(source, "expected ',' or '}'", i);
-    }
-  };
-
-  let topKeys = 0;
-  for (;;) {
-    ws();
-    if (b[i] === RB) {
-      i++;
-      break;
-    }
-    if (b[i] !== Q) throw bad(source, 'expected a key', i);
-    const ks = i + 1;
-    const ke = stringEnd(b, i, source);
-    const key = keyText(b, ks, ke);
-    i = ke + 1;
-    ws();
-    if (b[i] !== 0x3a) throw bad(source, "expected ':'", i);
-    i++;
-    ws();
-    topKeys++;
-    if ((key === 'packages' || key === 'packages.conda') && b[i] === LB) {
-      sawPackages = true;
-      scanSection({ conda: key === 'packages.conda' });
-    } else if (key === 'info' || key === 'metadata') {
-      const s = i;
-      const e = skipValue();
-      const v = parseJsonSlice(s, e);
-      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-        if (key === 'info' || info === undefined) info = v as Record<string, unknown>;
-        sawPackages = true;
+      case State.TopKey: {
+        this.ws();
+        if (b[this.i] === RB) {
+          this.i++;
+          this.state = State.Trailing;
+          return;
+        }
+        const [ks, ke] = this.keyColon('expected a key');
+        const key = keyText(b, ks, ke);
+        if ((key === 'packages' || key === 'packages.conda') && b[this.i] === LB) {
+          this.topKeys++;
+          this.sawPackages = true;
+          this.section = key === 'packages.conda';
+          this.i++;
+          this.state = State.SecEntry;
+          return;
+        }
+        if ((key === 'name' || key === 'version' || key === 'build') && !this.sawPackages) {
+          this.state = State.NotStandard; // looks like a single record, not a repodata file
+          return;
+        }
+        const s = this.i;
+        const e = this.skipValue();
+        this.topKeys++;
+        if (key === 'info' || key === 'metadata') {
+          const v = this.parseJsonSlice(s, e);
+          if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+            if (key === 'info' || this.info === undefined) this.info = v as Record<string, unknown>;
+            this.sawPackages = true;
+          }
+        } else if (key === 'removed') {
+          const v = this.parseJsonSlice(s, e);
+          if (Array.isArray(v)) this.removed = v.filter((x): x is string => typeof x === 'string');
+        }
+        this.state = State.TopAfter;
+        return;
       }
-    } else if (key === 'removed') {
-      const s = i;
-      const e = skipValue();
-      const v = parseJsonSlice(s, e);
-      if (Array.isArray(v)) removed = v.filter((x): x is string => typeof x === 'string');
-    } else if ((key === 'name' || key === 'version' || key === 'build') && !sawPackages) {
-      // looks like a single record, not a repodata file
-      return undefined;
-    } else {
-      skipValue();
+      case State.TopAfter:
+      case State.SecAfter: {
+        this.ws();
+        const top = this.state === State.TopAfter;
+        if (b[this.i] === COMMA) {
+          this.i++;
+          this.state = top ? State.TopKey : State.SecEntry;
+          return;
+        }
+        if (b[this.i] === RB) {
+          this.i++;
+          this.state = top ? State.Trailing : State.TopAfter;
+          return;
+        }
+        throw this.bad("expected ',' or '}'", this.i);
+      }
+      case State.SecEntry: {
+        this.ws();
+        if (b[this.i] === RB) {
+          this.i++;
+          this.state = State.TopAfter;
+          return;
+        }
+        const [ks, ke] = this.keyColon('expected a file name');
+        if (b[this.i] !== LB) {
+          // not a record (null, a string, ...): skipped like the full parser does
+          this.skipValue();
+        } else {
+          const vs = this.i;
+          const end = scanRecord(b, vs, nameAt);
+          if (end < 0) {
+            if (!this.final) throw INCOMPLETE;
+            throw this.bad('truncated record', vs);
+          }
+          this.i = end;
+          const ns = nameAt[0]!;
+          if (ns >= 0) {
+            const name = keyText(b, ns, nameAt[1]!);
+            let k = this.nameOf.get(name);
+            if (k === undefined) {
+              k = this.names.length;
+              this.nameOf.set(name, k);
+              this.names.push(name);
+              this.perName.push({ conda: [], tar: [] });
+            }
+            const slot = this.recs.n >> 2;
+            const o = this.base;
+            this.recs.push4(o + vs, o + end, o + ks, o + ke);
+            (this.section ? this.perName[k]!.conda : this.perName[k]!.tar).push(slot);
+          }
+          // a record without a string name is dropped (the full parser throws on it when asked)
+        }
+        this.state = State.SecAfter;
+        return;
+      }
+      case State.Trailing: {
+        const n = b.length;
+        let i = this.i;
+        while (i < n) {
+          const c = b[i]!;
+          if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+          else throw this.bad('unexpected data after the JSON object', i);
+        }
+        this.i = i;
+        return;
+      }
+      case State.NotStandard:
+        return;
     }
-    ws();
-    if (b[i] === COMMA) {
-      i++;
-      continue;
-    }
-    if (b[i] === RB) {
-      i++;
-      break;
-    }
-    throw bad(source, "expected ',' or '}'", i);
   }
-  ws();
-  if (i !== n) throw bad(source, 'unexpected data after the JSON object', i);
-  if (!sawPackages && topKeys > 0) return undefined; // a flat { fn: record } map
 
-  const counts = new Uint32Array(names.length * 2);
-  const table = new Uint32Array(recs.n);
-  let o = 0;
-  const src = recs.a;
-  for (let k = 0; k < names.length; k++) {
-    const p = perName[k]!;
-    counts[2 * k] = p.conda.length;
-    counts[2 * k + 1] = p.tar.length;
-    for (const list of [p.conda, p.tar]) {
-      for (const slot of list) {
-        const at = slot * 4;
-        table[o++] = src[at]!;
-        table[o++] = src[at + 1]!;
-        table[o++] = src[at + 2]!;
-        table[o++] = src[at + 3]!;
+  private result(): SparseIndexData {
+    const { names, perName } = this;
+    const counts = new Uint32Array(names.length * 2);
+    const table = new Uint32Array(this.recs.n);
+    let o = 0;
+    const src = this.recs.a;
+    for (let k = 0; k < names.length; k++) {
+      const p = perName[k]!;
+      counts[2 * k] = p.conda.length;
+      counts[2 * k + 1] = p.tar.length;
+      for (const list of [p.conda, p.tar]) {
+        for (const slot of list) {
+          const at = slot * 4;
+          table[o++] = src[at]!;
+          table[o++] = src[at + 1]!;
+          table[o++] = src[at + 2]!;
+          table[o++] = src[at + 3]!;
+        }
       }
     }
+    return { size: this.size, info: this.info, removed: this.removed, names, counts, table };
   }
-  return { size: n, info, removed, names, counts, table };
+}
+
+/**
+ * Scan repodata JSON text held whole. Returns undefined when the text is not the standard shape (a
+ * flat map or a single record), so the caller falls back to the full parser. Throws
+ * E_REPODATA_INVALID on broken structure.
+ */
+export function scanRepoData(b: Buffer, source = 'repodata'): SparseIndexData | undefined {
+  const s = new RepoDataScanner(source);
+  s.push(b);
+  return s.end();
 }
 
 const MAGIC = 'CGLSPARSE1\n';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { parseRepoData, RepoDataIndex } from '../../src/repodata/parse.js';
-import { deserialiseIndex, scanRepoData, serialiseIndex, SparseRepoData } from '../../src/repodata/sparse.js';
+import { deserialiseIndex, RepoDataScanner, scanRepoData, serialiseIndex, SparseRepoData, type SparseIndexData } from '../../src/repodata/sparse.js';
 import { fixture, haveFixtures } from '../support/fixtures.js';
 
 const FILES = [
@@ -32,6 +32,22 @@ const OPTS = { channel: 'https://example.org/chan', subdir: 'linux-64', baseUrl:
 
 const tmp = mkdtempSync(join(tmpdir(), 'cgl-sparse-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Feed `buf` to a RepoDataScanner in pieces of pseudo-random sizes (1..max bytes). */
+function scanInPieces(buf: Buffer, max: number, seed = 1, source = 'repodata'): SparseIndexData | undefined {
+  const sc = new RepoDataScanner(source);
+  let x = seed;
+  for (let off = 0; off < buf.length; ) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    const len = 1 + (x % max);
+    sc.push(buf.subarray(off, off + len));
+    off += len;
+  }
+  return sc.end();
+}
+
+const asJson = (d: SparseIndexData | undefined) =>
+  d && JSON.stringify({ ...d, counts: [...d.counts], table: [...d.table] });
 
 /** name → records (JSON) from the full parser. */
 function fullByName(buf: Buffer): Map<string, string> {
@@ -60,6 +76,13 @@ describe.skipIf(!haveFixtures)('sparse index vs the full parser on real repodata
       expect(sparse.records('no-such-package')).toEqual([]);
       sparse.close();
     }
+  });
+
+  it.each(FILES)('%s: scanned in pieces (as it comes out of the zstd decoder) gives the same index', (rel) => {
+    const buf = readFileSync(fixture('repodata', rel));
+    const whole = asJson(scanRepoData(buf, rel));
+    expect(whole).toBeDefined();
+    for (const max of [1 << 16, 4096, 97]) expect(asJson(scanInPieces(buf, max, max, rel)), `pieces up to ${max}`).toBe(whole);
   });
 
   it('parses only the names asked for', () => {
@@ -119,6 +142,28 @@ describe('sparse index on synthetic repodata', () => {
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).code).toBe('E_REPODATA_INVALID');
     expect((err as Error).message).toContain('https://example.org/chan/linux-64/repodata.json');
+  });
+
+  it.each([
+    ['truncated', JSON.stringify(doc).slice(0, 200)],
+    ['unterminated string', '{"packages": {"a-1-0.tar.bz2": {"name": "a'],
+    ['trailing garbage', `${JSON.stringify(doc)} x`],
+    ['not an object', '[1, 2]'],
+    ['empty', ''],
+    ['cut after a key', '{"packages": {"a-1-0.tar.bz2"'],
+    ['a number cut short at the end', '{"repodata_version": 1'],
+  ])('in pieces too: rejects broken structure (%s) with E_REPODATA_INVALID', (_what, text) => {
+    for (const max of [1, 7, 1 << 16]) {
+      expect(() => scanInPieces(Buffer.from(text), max, 3, 'src.json'), `pieces up to ${max}`).toThrow(/src\.json is not valid repodata JSON/);
+    }
+  });
+
+  it('in pieces: 1-byte chunks, a BOM, pretty-printed text, flat maps and single records', () => {
+    const text = JSON.stringify(doc, null, 2);
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
+    expect(asJson(scanInPieces(bom, 1))).toBe(asJson(scanRepoData(bom)));
+    expect(scanInPieces(Buffer.from(JSON.stringify({ 'a-1-0.tar.bz2': rec('a', '1') })), 5)).toBeUndefined();
+    expect(scanInPieces(Buffer.from(JSON.stringify(rec('a', '1'))), 5)).toBeUndefined();
   });
 
   it('a record whose bytes are not JSON fails when its name is first read, naming the source and the file', () => {
