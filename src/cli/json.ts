@@ -23,7 +23,7 @@ export function diffJson(d: LockfileDiff): Record<string, unknown> {
     platforms: d.platforms.map((p) => ({
       platform: p.platform,
       status: p.status,
-      changes: p.changes.map((c) => ({ ...c })),
+      changes: p.changes.map(({ broughtInBy, ...c }) => ({ ...c, ...(broughtInBy ? { brought_in_by: broughtInBy } : {}) })),
     })),
   };
 }

@@ -9,6 +9,7 @@ import { compareVersions } from '../conda/version.js';
 import { GoVersion, compareGoVersions } from '../go/version.js';
 import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from './model.js';
 import { cmpStr } from './normalise.js';
+import { dependencyGraph, whyChains } from './tree.js';
 
 export type ChangeKind = 'added' | 'removed' | 'upgraded' | 'downgraded' | 'changed-build';
 
@@ -27,6 +28,8 @@ export interface PackageChange {
   name: string;
   old?: EntrySummary;
   new?: EntrySummary;
+  /** For an added conda package: the requested specs of the new lockfile that pull it in (tree.ts). */
+  broughtInBy?: string[];
 }
 
 export interface PlatformDiff {
@@ -110,6 +113,7 @@ export function diffLockfiles(oldLf: Lockfile, newLf: Lockfile): LockfileDiff {
       if (kind) changes.push({ kind, manager: 'go', name: 'go', old: goSummary(og), new: goSummary(ng) });
     }
     if (changes.length === 0 && oldPlatforms.has(platform) === newPlatforms.has(platform)) continue;
+    broughtInBy(newLf, platform, changes);
     changes.sort((x, y) => cmpStr(x.name, y.name) || cmpStr(x.manager, y.manager));
     for (const c of changes) counts[c.kind]++;
     platforms.push({
@@ -119,6 +123,17 @@ export function diffLockfiles(oldLf: Lockfile, newLf: Lockfile): LockfileDiff {
     });
   }
   return { platforms, counts, empty: platforms.length === 0 };
+}
+
+/** Fill `broughtInBy` of the added conda packages of one platform from the new lockfile's graph. */
+function broughtInBy(newLf: Lockfile, platform: string, changes: PackageChange[]): void {
+  const added = changes.filter((c) => c.kind === 'added' && c.manager === 'conda');
+  if (added.length === 0 || newLf.metadata.specs.length === 0) return;
+  const g = dependencyGraph(newLf, platform);
+  for (const c of added) {
+    const specs = [...new Set(whyChains(g, c.name).map((w) => w.spec))];
+    if (specs.length) c.broughtInBy = specs;
+  }
 }
 
 function entryText(e: EntrySummary | undefined, manager: 'conda' | 'go'): string {
@@ -186,7 +201,8 @@ export function formatDiffMarkdown(d: LockfileDiff): string {
     for (const c of [...p.changes].sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || cmpStr(a.name, b.name))) {
       const name = c.manager === 'go' ? 'go (toolchain)' : c.name;
       const cell = (e: EntrySummary | undefined) => (e ? `\`${md(entryText(e, c.manager))}\`` : '—');
-      out.push(`| ${md(name)} | ${cell(c.old)} | ${cell(c.new)} | ${changeLabel(c)} |`);
+      const by = c.broughtInBy?.length ? ` (by ${c.broughtInBy.map((b) => `\`${md(b)}\``).join(', ')})` : '';
+      out.push(`| ${md(name)} | ${cell(c.old)} | ${cell(c.new)} | ${changeLabel(c)}${by} |`);
     }
     out.push('');
   }

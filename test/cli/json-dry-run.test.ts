@@ -68,6 +68,10 @@ describe('lock --dry-run', () => {
     expect(f.code).toBe(0);
     expect(f.stdout).toContain('3 added');
     expect(existsSync(join(dir, 'not-yet'))).toBe(false);
+    // Each added package says which requested specs pull it in (a dependency: through its dependents).
+    const fj = json((await lock('--lockfile', fresh, '--dry-run', '--json')).stdout);
+    const by = Object.fromEntries(fj.changes.platforms[0].changes.map((c: any) => [c.name, c.brought_in_by]));
+    expect(by).toEqual({ app: ['app'], extra: ['extra'], libcore: ['app', 'libcore ==1.1'] });
   });
 });
 
@@ -95,6 +99,9 @@ describe('--json', () => {
     expect(libcore).toMatchObject({ kind: 'upgraded', manager: 'conda', old: { version: '1.0', build: 'h0_0' }, new: { version: '1.1', build: 'h0_0' } });
     expect(libcore.new.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect((await runCli(['diff', old, lf, '--format', 'json'])).stdout).toBe(d.stdout);
+    const mdOut = (await runCli(['diff', old, lf, '--format', 'markdown'])).stdout;
+    expect(mdOut).toContain('| extra | — | `0.1 h0_0` | added (by `extra`) |');
+    expect(mdOut).toMatch(/\| libcore \| `1\.0 h0_0` \| `1\.1 h0_0` \| upgraded \|/);
   });
 
   it('install and verify: what was installed, then {ok, checked_files, problems}', async () => {
