@@ -43,7 +43,9 @@ import { linkPackage, readPackagePaths, type Clobber, type InstalledPath } from 
 import { checkGoTree, readGoManifest } from './go-manifest.js';
 import { E_PREFIX_TOO_LONG } from './prefix-replace.js';
 import { hostResigner, unsignedWarning, type Resigner } from './macho.js';
-import { pythonMajorMinor, type PythonTarget } from './noarch-python.js';
+import { noarchPythonPath, pythonMajorMinor, type PythonTarget } from './noarch-python.js';
+import { assertNoCaseCollision, caseInsensitiveDir, caseInsensitivePlatform, longPathWarning, longWindowsPaths, type OwnedPath } from './path-checks.js';
+import { isWindowsPlatform } from './prefix-replace.js';
 import { compileNoarchPython } from './pyc.js';
 import { fetchWheels, installLockedWheels, readWheelState, removeUnlockedWheels, wheelsUpToDate } from './wheel/sync.js';
 import {
@@ -552,6 +554,8 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       if (sp) python.sitePackagesPath = sp;
     }
 
+    await checkPathsBeforeLinking({ fetched, keep, python, platform, prefix, physical: existing ? physical : dirname(physical), warn });
+
     const linkAll = async (destDir: string, metaRoot: string) => {
       const owners = new Map<string, string>();
       const safeDirs = new Set<string>();
@@ -842,6 +846,40 @@ async function linkOne(
   }
   result.clobbers.push(...linked.clobbers);
   return { paths: linked.paths, hardlinked: linked.stats.hardlinked > 0, noarch };
+}
+
+/**
+ * Before anything is linked (path-checks.ts): files of the install (and of the packages kept) that
+ * differ only in case, for macOS/Windows platforms or a case-insensitive prefix file system
+ * (E_CASE_COLLISION); win-* paths reaching MAX_PATH (one warning).
+ */
+async function checkPathsBeforeLinking(args: {
+  fetched: readonly Fetched[];
+  keep: readonly PrefixRecord[];
+  python: PythonTarget | undefined;
+  platform: string;
+  prefix: string;
+  /** An existing directory on the prefix's file system (the prefix, or its parent for a new one). */
+  physical: string;
+  warn: (m: string) => void;
+}): Promise<void> {
+  const { platform } = args;
+  const paths: OwnedPath[] = [];
+  for (const r of args.keep) for (const f of r.files ?? []) paths.push({ dist: distOf(r), path: f });
+  for (const f of args.fetched) {
+    const noarch = f.pkg.noarch ?? (f.pkg.subdir === 'noarch' ? await noarchOf(f.extracted) : undefined);
+    for (const e of await readPackagePaths(f.extracted, distOf(f.pkg))) {
+      if (e.pathType === 'directory') continue;
+      const path = noarch === 'python' && args.python ? noarchPythonPath(e.path, args.python, platform) : e.path;
+      paths.push({ dist: distOf(f.pkg), path });
+    }
+  }
+  if (caseInsensitivePlatform(platform)) assertNoCaseCollision(paths, `${platform}'s case-insensitive file systems`);
+  else if (await caseInsensitiveDir(args.physical)) assertNoCaseCollision(paths, `the case-insensitive file system of ${args.prefix}`);
+  if (isWindowsPlatform(platform)) {
+    const long = longWindowsPaths(args.prefix, paths);
+    if (long.length > 0) args.warn(longPathWarning(long));
+  }
 }
 
 export const E_INSTALLER_OWNED = 'E_INSTALLER_OWNED';

@@ -87,6 +87,11 @@ export interface LinkOptions {
    */
   safeDirs?: Set<string>;
   warn?: (message: string) => void;
+  /**
+   * Makes a hard link (default: fs.promises.link). Tests inject one failing with EXDEV (cache and prefix
+   * on different volumes) to check the copy fallback.
+   */
+  hardlink?: (src: string, dest: string) => Promise<void>;
   /** Re-signs Mach-O files that prefix replacement rewrote (see macho.ts); without it they are left as written. */
   resigner?: Resigner;
 }
@@ -379,7 +384,7 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
       let linked = false;
       if (!opts.copy && !e.noLink) {
         try {
-          await link(src, dest);
+          await (opts.hardlink ?? link)(src, dest);
           linked = true;
         } catch (err) {
           if (!HARDLINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? '')) throw err;

@@ -49,9 +49,12 @@ beforeAll(async () => {
     },
     { name: 'bad-ep', version: '1.0', build: 'py_0', subdir: 'noarch', depends: ['python'], index: { noarch: 'python' }, record: { noarch: 'python' },
       files: { 'site-packages/bad/__init__.py': '' }, info: { 'link.json': JSON.stringify({ noarch: { type: 'python', entry_points: ['con = bad:main'] } }) } },
+    { name: 'case-a', version: '1.0', subdir: 'win-64', files: { 'Library/include/Foo.h': '/* a */\n' } },
+    { name: 'case-b', version: '1.0', subdir: 'win-64', files: { 'Library/include/foo.h': '/* b */\n' } },
+    { name: 'deep', version: '1.0', subdir: 'win-64', files: { [`share/${'d'.repeat(120)}/${'e'.repeat(120)}.txt`]: 'deep\n' } },
   ]);
   server = await new ChannelServer().mount('/chan', join(dir, 'chan')).start();
-  for (const [name, deps] of [['v1', ['python', 'tool', 'libcfg']], ['v2', ['python', 'libcfg']], ['bad', ['python', 'bad-ep']]] as const) {
+  for (const [name, deps] of [['v1', ['python', 'tool', 'libcfg']], ['v2', ['python', 'libcfg']], ['bad', ['python', 'bad-ep']], ['case', ['case-a', 'case-b']], ['deep', ['deep']]] as const) {
     const env = join(dir, `${name}.environment.yml`);
     writeFileSync(env, `channels:\n  - ${server.url('/chan')}\ndependencies:\n${deps.map((d) => `  - ${d}\n`).join('')}`);
     const r = await runCli(['lock', '-f', env, '--lockfile', join(dir, `${name}.yml`), '-p', 'win-64', '--cache-dir', join(dir, 'repocache'), '-q']);
@@ -145,6 +148,24 @@ describe('win-64 install from a Linux host', () => {
     expect(existsSync(join(prefix, 'Lib', 'site-packages', 'tool'))).toBe(false);
     expect(existsSync(join(prefix, 'conda-meta', 'tool-1.0-py_0.json'))).toBe(false);
     expect((await verify(prefix, 'v2')).code).toBe(0);
+  });
+
+  it('two package files that differ only in case: E_CASE_COLLISION naming both packages, nothing installed', async () => {
+    const prefix = join(dir, 'env-case');
+    const r = await install(prefix, 'case');
+    expect(r.code).toBe(8);
+    expect(r.stderr).toContain('E_CASE_COLLISION');
+    expect(r.stderr).toContain(`"Library/include/Foo.h" and "Library/include/foo.h" differ only in case (case-a-1.0-h0_0 and case-b-1.0-h0_0)`);
+    expect(existsSync(prefix)).toBe(false);
+  });
+
+  it('a path of 260+ characters in the prefix: installed, with one warning naming it', async () => {
+    const prefix = join(dir, 'env-deep');
+    const r = await runCli(['install', '--lockfile', join(dir, 'deep.yml'), '-p', prefix, '--platform', 'win-64', '--cache-dir', cache()]);
+    expect(r.code).toBe(0);
+    const rel = `share/${'d'.repeat(120)}/${'e'.repeat(120)}.txt`;
+    expect(r.stderr).toContain(`1 path(s) will be 260 characters or longer in this win-64 prefix, e.g. deep-1.0-h0_0: ${rel} (${prefix.length + 1 + rel.length})`);
+    expect(existsSync(join(prefix, rel))).toBe(true);
   });
 
   it('an entry point named like a Windows device (con) is refused for win-64 and nothing is installed', async () => {

@@ -320,3 +320,39 @@ describe.skipIf(!haveFixtures)('real packages (shared fixtures)', () => {
     }
   });
 });
+
+describe('hard links across volumes', () => {
+  it('EXDEV from the link call: the file is copied, with the same sha256 check of the source', async () => {
+    const ex = await makePackage([{ path: 'lib/a.txt', content: 'A\n' }, { path: 'lib/b.txt', content: 'B\n' }]);
+    // A cache entry edited after extraction: the copy path must notice it as the link path does.
+    await writeFile(join(ex, 'lib', 'b.txt'), 'tampered\n');
+    const dest = await dir('dest-exdev');
+    const calls: string[] = [];
+    const res = await linkPackage({
+      extractedDir: ex,
+      destDir: dest,
+      targetPrefix: dest,
+      platform: 'osx-arm64',
+      dist: 'x-1-0',
+      hardlink: async (src) => {
+        calls.push(src);
+        throw Object.assign(new Error('EXDEV: cross-device link not permitted'), { code: 'EXDEV' });
+      },
+    });
+    expect(calls).toHaveLength(2);
+    expect(res.stats).toMatchObject({ hardlinked: 0, copied: 2 });
+    expect(await readFile(join(dest, 'lib', 'a.txt'), 'utf8')).toBe('A\n');
+    expect((await stat(join(dest, 'lib', 'a.txt'))).ino).not.toBe((await stat(join(ex, 'lib', 'a.txt'))).ino);
+    expect(res.mismatches).toEqual([{ path: 'lib/b.txt', expected: sha('B\n'), actual: sha('tampered\n') }]);
+    expect(res.paths.find((p) => p._path === 'lib/a.txt')).toMatchObject({ sha256: sha('A\n'), size_in_bytes: 2 });
+  });
+
+  it('another link error (EIO) is not hidden by a copy', async () => {
+    const ex = await makePackage([{ path: 'lib/a.txt', content: 'A\n' }]);
+    const dest = await dir('dest-eio');
+    const eio = Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+    await expect(
+      linkPackage({ extractedDir: ex, destDir: dest, targetPrefix: dest, platform: 'linux-64', dist: 'x-1-0', hardlink: async () => { throw eio; } }),
+    ).rejects.toBe(eio);
+  });
+});
