@@ -11,6 +11,7 @@ import { unsafeRecordField } from '../conda/record.js';
 import { escapeControl } from '../escape.js';
 import { LockfileError } from '../errors.js';
 import { LOCKFILE_VERSION, type Lockfile } from './model.js';
+import { parseCanonicalLockfile } from './read-fast.js';
 import { describeSchemaError, instancePathSegments, schemaErrors } from './schema.js';
 
 const MAX_REPORTED = 10;
@@ -33,6 +34,30 @@ export async function readLockfile(path: string): Promise<Lockfile> {
 }
 
 export function parseLockfile(text: string, path = '<lockfile>'): Lockfile {
+  // Our own layout is read by the fast path; anything it does not take, and any file with a problem
+  // (so that the message can name the line), goes through the generic YAML parser below.
+  const fast = parseCanonicalLockfile(text);
+  if (fast !== undefined) {
+    try {
+      return checkData(fast, path, NO_LINES);
+    } catch (err) {
+      if (!(err instanceof NeedLines)) throw err;
+    }
+  }
+  return parseLockfileWithYaml(text, path);
+}
+
+/** Thrown by the fast path's locator: the data has a problem, read the file again with line numbers. */
+class NeedLines extends Error {}
+const NO_LINES: Locate = () => {
+  throw new NeedLines();
+};
+
+/** `:line:col` of a field (see lineOf), or '' when unknown. */
+type Locate = (segs: Array<string | number>, wantKey?: boolean) => string;
+
+/** The generic reader: `yaml` with positions, for any YAML (hand-edited files) and for every error message. */
+export function parseLockfileWithYaml(text: string, path = '<lockfile>'): Lockfile {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, version: '1.2' });
   if (doc.errors.length > 0) {
@@ -47,6 +72,11 @@ export function parseLockfile(text: string, path = '<lockfile>'): Lockfile {
   } catch (err) {
     throw new LockfileError(`${path}: cannot read YAML: ${(err as Error).message}`, { code: 'E_LOCKFILE_YAML', cause: err });
   }
+  return checkData(data, path, (segs, wantKey) => lineOf(doc, lineCounter, segs, wantKey));
+}
+
+/** Shape, schema and consistency checks of the parsed data; `locate` gives positions for messages. */
+function checkData(data: unknown, path: string, locate: Locate): Lockfile {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new LockfileError(`${path}: not a conda-go-lock lockfile (expected a mapping with version, metadata, packages, go)`, {
       code: 'E_LOCKFILE_SCHEMA',
@@ -68,7 +98,7 @@ export function parseLockfile(text: string, path = '<lockfile>'): Lockfile {
   const version = obj.version;
   if (typeof version === 'number' && version !== LOCKFILE_VERSION) {
     throw new LockfileError(
-      `${path}${lineOf(doc, lineCounter, ['version'])}: lockfile version ${version} is not supported (this conda-go-lock reads version ${LOCKFILE_VERSION}); ` +
+      `${path}${locate(['version'])}: lockfile version ${version} is not supported (this conda-go-lock reads version ${LOCKFILE_VERSION}); ` +
         (version > LOCKFILE_VERSION ? 'upgrade conda-go-lock' : 'regenerate it with `conda-go-lock lock`'),
       { code: 'E_LOCKFILE_VERSION' },
     );
@@ -76,6 +106,7 @@ export function parseLockfile(text: string, path = '<lockfile>'): Lockfile {
 
   const errors = schemaErrors(data);
   if (errors.length > 0) {
+    if (locate === NO_LINES) throw new NeedLines();
     const lines = errors.slice(0, MAX_REPORTED).map((e) => {
       const segs = instancePathSegments(e.instancePath);
       // For a missing/unknown key point at the key itself when it exists, else the enclosing node.
@@ -86,7 +117,7 @@ export function parseLockfile(text: string, path = '<lockfile>'): Lockfile {
         at = [...segs, String(p.propertyName)];
       }
       const d = describeSchemaError(e);
-      const loc = lineOf(doc, lineCounter, at, e.keyword === 'additionalProperties' || e.keyword === 'propertyNames');
+      const loc = locate(at, e.keyword === 'additionalProperties' || e.keyword === 'propertyNames');
       return `${path}${loc}: ${d.field}${owner(data, segs)}: ${d.message}`;
     });
     if (errors.length > MAX_REPORTED) lines.push(`... and ${errors.length - MAX_REPORTED} more`);
@@ -97,25 +128,25 @@ export function parseLockfile(text: string, path = '<lockfile>'): Lockfile {
   }
 
   const lockfile = data as Lockfile;
-  checkConsistency(lockfile, path, doc, lineCounter);
+  checkConsistency(lockfile, path, locate);
   return lockfile;
 }
 
 /** Semantic checks the schema cannot express. */
-function checkConsistency(lf: Lockfile, path: string, doc: Document, lc: LineCounter): void {
+function checkConsistency(lf: Lockfile, path: string, locate: Locate): void {
   lf.metadata.channels.forEach((c, i) => {
     if (c.url_template === undefined) return;
-    const where = `${path}${lineOf(doc, lc, ['metadata', 'channels', i, 'url_template'])}: metadata.channels[${i}].url_template`;
+    const where = () => `${path}${locate(['metadata', 'channels', i, 'url_template'])}: metadata.channels[${i}].url_template`;
     let t: Channel;
     try {
       t = Channel.parse(c.url_template);
     } catch (err) {
-      throw new LockfileError(`${where}: ${(err as Error).message}`, { code: 'E_LOCKFILE_INVALID', cause: err });
+      throw new LockfileError(`${where()}: ${(err as Error).message}`, { code: 'E_LOCKFILE_INVALID', cause: err });
     }
     const vars = [...(c.used_env_vars ?? [])].sort();
     if (t.baseUrl !== c.url || t.usedEnvVars.join(',') !== vars.join(',')) {
       throw new LockfileError(
-        `${where} (${c.url_template}) does not match its channel: it stands for ${t.baseUrl} using ${t.usedEnvVars.join(', ') || 'no variables'}, ` +
+        `${where()} (${c.url_template}) does not match its channel: it stands for ${t.baseUrl} using ${t.usedEnvVars.join(', ') || 'no variables'}, ` +
           `but url is ${c.url} and used_env_vars ${vars.join(', ')}; re-lock`,
         { code: 'E_LOCKFILE_INVALID' },
       );
@@ -126,14 +157,14 @@ function checkConsistency(lf: Lockfile, path: string, doc: Document, lc: LineCou
   lf.packages.forEach((p, i) => {
     if (!platforms.has(p.platform)) {
       throw new LockfileError(
-        `${path}${lineOf(doc, lc, ['packages', i, 'platform'])}: packages[${i}] (${p.name} ${p.version}) is for platform ${p.platform}, which metadata.platforms does not list`,
+        `${path}${locate(['packages', i, 'platform'])}: packages[${i}] (${p.name} ${p.version}) is for platform ${p.platform}, which metadata.platforms does not list`,
         { code: 'E_LOCKFILE_INVALID' },
       );
     }
     // The schema's patterns say the same; checked again here because these strings become file names.
     const unsafe = unsafeRecordField(p);
     if (unsafe !== undefined) {
-      throw new LockfileError(`${path}${lineOf(doc, lc, ['packages', i])}: packages[${i}]: ${escapeControl(unsafe)}`, {
+      throw new LockfileError(`${path}${locate(['packages', i])}: packages[${i}]: ${escapeControl(unsafe)}`, {
         code: 'E_LOCKFILE_INVALID',
       });
     }
@@ -141,7 +172,7 @@ function checkConsistency(lf: Lockfile, path: string, doc: Document, lc: LineCou
     const prev = seen.get(key);
     if (prev !== undefined) {
       throw new LockfileError(
-        `${path}${lineOf(doc, lc, ['packages', i])}: package ${p.name} is locked twice for ${p.platform} (packages[${prev}] and packages[${i}])`,
+        `${path}${locate(['packages', i])}: package ${p.name} is locked twice for ${p.platform} (packages[${prev}] and packages[${i}])`,
         { code: 'E_LOCKFILE_INVALID' },
       );
     }
@@ -151,7 +182,7 @@ function checkConsistency(lf: Lockfile, path: string, doc: Document, lc: LineCou
   lf.go.forEach((g, i) => {
     if (!platforms.has(g.platform) || goSeen.has(g.platform)) {
       throw new LockfileError(
-        `${path}${lineOf(doc, lc, ['go', i, 'platform'])}: go[${i}] (go${g.version}): ` +
+        `${path}${locate(['go', i, 'platform'])}: go[${i}] (go${g.version}): ` +
           (goSeen.has(g.platform) ? `a second Go toolchain for ${g.platform}` : `platform ${g.platform} is not in metadata.platforms`),
         { code: 'E_LOCKFILE_INVALID' },
       );
@@ -164,7 +195,7 @@ function checkConsistency(lf: Lockfile, path: string, doc: Document, lc: LineCou
     const prev = pySeen.get(key);
     if (!platforms.has(p.platform) || prev !== undefined) {
       throw new LockfileError(
-        `${path}${lineOf(doc, lc, ['pypi', i, 'platform'])}: pypi[${i}] (${p.name} ${p.version}): ` +
+        `${path}${locate(['pypi', i, 'platform'])}: pypi[${i}] (${p.name} ${p.version}): ` +
           (prev !== undefined ? `locked twice for ${p.platform} (pypi[${prev}] and pypi[${i}])` : `platform ${p.platform} is not in metadata.platforms`),
         { code: 'E_LOCKFILE_INVALID' },
       );
