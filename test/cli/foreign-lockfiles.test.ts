@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelServer } from '../support/channel-server.js';
 import { fixture, fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
+import { hostPlatform } from '../../src/conda/platform.js';
 import { runCli } from './helpers.js';
 
 const FN = 'zlib-1.2.11-h1de35cc_3.conda';
@@ -155,8 +156,18 @@ describe.skipIf(!haveFixtures)(`install/verify conda-lock and @EXPLICIT files ($
     const lf = join(dir, `explicit-${what.length}.txt`);
     writeFileSync(lf, `# platform: osx-64\n@EXPLICIT\n${server.url('/defaults')}/osx-64/${FN}${anchor}\n`);
     const prefix = join(dir, `env-explicit-${what.length}`);
-    const r = await runCli(['install', '--lockfile', lf, '-p', prefix, '--cache-dir', join(dir, `cache-explicit-${what.length}`)]);
+    // Another machine's platform is never installed silently: --platform must say so (conda-lock's --validate-platform).
+    if (hostPlatform() !== 'osx-64') {
+      const refused = await runCli(['install', '--lockfile', lf, '-p', prefix, '--cache-dir', join(dir, `cache-explicit-${what.length}`)]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`${lf} is for osx-64, and this machine is ${hostPlatform()}: the programs it installs would not run here`);
+      expect(refused.stderr).toContain('Pass --platform osx-64 to install it anyway');
+      expect(existsSync(prefix)).toBe(false);
+    }
+    const r = await runCli(['install', '--lockfile', lf, '-p', prefix, '--platform', 'osx-64', '--cache-dir', join(dir, `cache-explicit-${what.length}`)]);
     expect(r.code).toBe(0);
+    // An update of that prefix keeps the platform it records, without --platform.
+    expect((await runCli(['install', '--lockfile', lf, '-p', prefix, '--cache-dir', join(dir, `cache-explicit-${what.length}`)])).code).toBe(0);
     expect(r.stderr.includes('md5 only')).toBe(md5Only);
     // Without --platform: the file's platform (osx-64), not this machine's.
     const v = await runCli(['verify', '--lockfile', lf, '-p', prefix]);

@@ -59,6 +59,22 @@ export async function installCommand(options: InstallCommandOptions): Promise<nu
   const lockfile = selectCategories(read.lockfile, categorySelection(opts), opts.lockfile);
   // An @EXPLICIT list is for one platform: without --platform a fresh prefix gets that one.
   if (!opts.platform && !recorded && read.format === 'explicit') platform = parsePlatform(lockfile.metadata.platforms[0]!, 'the file\'s platform');
+  // Like conda-lock's --validate-platform: a prefix for another machine needs an explicit --platform
+  // (an update of a prefix that records its platform keeps it: it was given when the prefix was made).
+  if (!opts.platform && platform !== recorded) {
+    let host: string | undefined;
+    try {
+      host = hostPlatform();
+    } catch {
+      host = undefined;
+    }
+    if (platform !== host) {
+      throw new UsageError(
+        `${opts.lockfile} is for ${platform}, and this machine is ${host ?? 'not a conda platform'}: the programs it installs would not run here ` +
+          `(and noarch: python packages are not byte-compiled). Pass --platform ${platform} to install it anyway (a prefix for another machine)`,
+      );
+    }
+  }
   if (!lockfile.metadata.platforms.includes(platform)) {
     throw new LockfileError(
       `${opts.lockfile} has no ${platform} lock (it has ${lockfile.metadata.platforms.join(', ')}); pass --platform or re-lock with -p ${platform}`,
