@@ -129,6 +129,7 @@ export const ERROR_CODES = {
   E_JOURNAL: ExitCode.install,
   E_MACHO_SIGN: ExitCode.install,
   E_NO_GO_TOOLCHAIN: ExitCode.install,
+  E_PATH_CONFLICT: ExitCode.install,
   E_PREFIX_CONDA_BASE: ExitCode.install,
   E_PREFIX_FOREIGN: ExitCode.install,
   E_PREFIX_LOCKED: ExitCode.install,

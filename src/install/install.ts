@@ -12,7 +12,7 @@
  *    owned by removed/changed packages, links the new ones and keeps everything no package owns.
  */
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { lstat, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { MatchSpec } from '../conda/matchspec.js';
 import { unsafeRecordField, type NoArchKind } from '../conda/record.js';
 import { escapeControl } from '../escape.js';
@@ -720,6 +720,20 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     if (unowned.length > 0) {
       warn(`${unowned.length} file(s) no package owned are replaced by package files: ${unowned.slice(0, 5).map((p) => escapeControl(p)).join(', ')}${unowned.length > 5 ? ', …' : ''}`);
     }
+    // Every new path must be free once the removals are done: a directory there that still holds files
+    // (someone's, or a kept package's), or a file where a new path needs a directory, would make the
+    // committed journal fail on every run. Refused now, before anything changes.
+    const conflicts = await pathConflicts(physical, moves, remove);
+    if (conflicts.length > 0) {
+      await removeTree(txnDir(physical));
+      forgetStage();
+      const [first] = conflicts;
+      throw new InstallError(
+        `cannot install ${escapeControl(first!.path)}: ${escapeControl(join(physical, first!.blocker))} ${first!.why}` +
+          `${conflicts.length > 1 ? ` (and ${conflicts.length - 1} more path(s))` : ''}; nothing was changed. Move it away and run install again`,
+        { code: E_PATH_CONFLICT },
+      );
+    }
     const metaAdd = (await readdir(txn.meta)).sort();
     const metaRemove = removed.map((r) => prefixRecordFile(r));
     testKillPoint('prepared');
@@ -756,6 +770,59 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
   } finally {
     await lock.release();
   }
+}
+
+export const E_PATH_CONFLICT = 'E_PATH_CONFLICT';
+
+/**
+ * Paths a transaction cannot move into place: the prefix holds a directory at a new file's path that
+ * the removals do not empty, or a file (or a link to one) where a new path needs a directory that the
+ * removals do not delete.
+ */
+async function pathConflicts(
+  prefix: string,
+  moves: readonly string[],
+  remove: ReadonlySet<string>,
+): Promise<Array<{ path: string; blocker: string; why: string }>> {
+  const out: Array<{ path: string; blocker: string; why: string }> = [];
+  const parentOk = new Set<string>();
+  for (const rel of moves) {
+    const st = await lstat(join(prefix, rel)).catch(() => undefined);
+    if (st?.isDirectory()) {
+      const kept = await firstKeptFile(prefix, rel, remove);
+      if (kept !== undefined) out.push({ path: rel, blocker: rel, why: `is a directory holding ${escapeControl(kept)}, which no package of this install removes` });
+      continue;
+    }
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/');
+      if (parentOk.has(parent)) continue;
+      const ls = await lstat(join(prefix, parent)).catch(() => undefined);
+      if (ls === undefined) break; // the move creates it and what is below
+      const ps = ls.isSymbolicLink() ? await stat(join(prefix, parent)).catch(() => undefined) : ls;
+      if (ps?.isDirectory()) {
+        parentOk.add(parent);
+        continue;
+      }
+      // A file the removals delete first: the move then creates the directory.
+      if (!remove.has(parent)) out.push({ path: rel, blocker: parent, why: 'is a file where the new package needs a directory' });
+      break;
+    }
+  }
+  return out;
+}
+
+/** A file below directory `rel` (prefix-relative) that is not in `remove`, or undefined when the removals empty it. */
+async function firstKeptFile(prefix: string, rel: string, remove: ReadonlySet<string>): Promise<string | undefined> {
+  const entries = await readdir(join(prefix, rel), { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const r = `${rel}/${e.name}`;
+    if (e.isDirectory()) {
+      const kept = await firstKeptFile(prefix, r, remove);
+      if (kept !== undefined) return kept;
+    } else if (!remove.has(r)) return r;
+  }
+  return undefined;
 }
 
 /**

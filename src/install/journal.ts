@@ -224,14 +224,22 @@ export async function applyTransaction(prefix: string, journal: Journal): Promis
 
   for (const rel of journal.remove) {
     checkRel(rel);
+    // Gone already, or replaced meanwhile by a directory of someone's (kept).
     await unlink(join(prefix, rel)).catch((err) => {
-      if (!isErrno(err, 'ENOENT', 'ENOTDIR')) throw err;
+      if (!isErrno(err, 'ENOENT', 'ENOTDIR', 'EISDIR', 'EPERM')) throw err;
     });
     testKillPoint('remove', ++n);
   }
   for (const rel of journal.remove_trees) {
     checkRel(rel);
     await removeTree(join(prefix, rel));
+  }
+  // Directories the removed files leave empty go too (never one that still holds anything), before the
+  // moves: a new package may put a file where an old one had a directory.
+  const dirs = new Set<string>();
+  for (const rel of journal.remove) for (let d = posix.dirname(rel); d !== '.'; d = posix.dirname(d)) dirs.add(d);
+  for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
+    await rmdir(join(prefix, d)).catch(() => {});
   }
 
   const checked = new Set<string>();
@@ -277,13 +285,6 @@ export async function applyTransaction(prefix: string, journal: Journal): Promis
     await rename(src, join(condaMeta, name));
   }
   testKillPoint('meta');
-
-  // Directories the removed files leave empty go too (never one that still holds anything).
-  const dirs = new Set<string>();
-  for (const rel of journal.remove) for (let d = posix.dirname(rel); d !== '.'; d = posix.dirname(d)) dirs.add(d);
-  for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
-    await rmdir(join(prefix, d)).catch(() => {});
-  }
   await removeTree(dir);
   await unlink(journalPath(prefix)).catch((err) => {
     if (!isErrno(err, 'ENOENT')) throw err;
