@@ -3,8 +3,8 @@
  * (PEP 658/714 `.metadata` files, else METADATA read from the wheel), sha256/size for the files
  * that end up locked (computed / asked with HEAD when an index does not give them).
  *
- * Responses go through the same on-disk cache as repodata (URL-keyed, ETag / Last-Modified
- * revalidation, 404 markers), so `--offline` works after one online lock. Requests run
+ * Responses go through the repodata gateway's cached GET (src/repodata/cached-fetch.ts: URL-keyed,
+ * ETag / Last-Modified revalidation, 404 markers), so `--offline` works after one online lock. Requests run
  * concurrently up to the HttpClient's limit; each URL is fetched at most once per client.
  *
  * Several indexes: the first index (primary, then extras in order) that has a project serves all
@@ -17,6 +17,7 @@ import { HttpClient, isNotFound } from '../net/http.js';
 import { redactUrl } from '../net/redact.js';
 import { canonicalName } from '../pypi/name.js';
 import { RepodataCache, defaultCacheDir } from '../repodata/cache.js';
+import { CachedFetch, type Fetched } from '../repodata/cached-fetch.js';
 import { parseCoreMetadata, readWheelMetadata, type CoreMetadata } from './metadata.js';
 import { SIMPLE_ACCEPT, parseProjectPage, type IndexFile, type ProjectPage } from './simple.js';
 
@@ -54,6 +55,7 @@ export class PypiIndexClient {
   readonly stats: IndexStats = { requests: 0, bytes: 0, pages: 0, metadataFiles: 0, wheels: 0, heads: 0 };
   private readonly http: HttpClient;
   private readonly cache: RepodataCache;
+  private readonly fetcher: CachedFetch;
   private readonly offline: boolean;
   private readonly projects = new Map<string, Promise<FoundProject | undefined>>();
   private readonly metadataByUrl = new Map<string, Promise<CoreMetadata>>();
@@ -64,6 +66,7 @@ export class PypiIndexClient {
     this.http = options.http ?? new HttpClient({ concurrency: 16 });
     this.cache = new RepodataCache(options.cacheDir ?? defaultCacheDir());
     this.offline = options.offline ?? false;
+    this.fetcher = new CachedFetch({ http: this.http, cache: this.cache, offline: this.offline, stats: this.stats });
   }
 
   /** The project page from the first index that has it, or undefined when none has it (404). */
@@ -80,7 +83,7 @@ export class PypiIndexClient {
   private async findProject(key: string): Promise<FoundProject | undefined> {
     for (const idx of this.options.indexes) {
       const url = `${idx.url}/${key}/`;
-      let got: { body: Buffer; contentType?: string } | undefined;
+      let got: Fetched;
       try {
         got = await this.get(url, { accept: SIMPLE_ACCEPT });
       } catch (err) {
@@ -109,17 +112,23 @@ export class PypiIndexClient {
     const shown = redactUrl(file.url);
     if (file.coreMetadata) {
       const url = `${file.url}.metadata`;
+      const want = file.coreMetadata.sha256;
       try {
-        const { body } = await this.get(url);
-        this.stats.metadataFiles++;
-        const want = file.coreMetadata.sha256;
-        if (want && sha256(body) !== want) {
-          throw new NetworkError(`${redactUrl(url)}: metadata file sha256 ${sha256(body)} is not the ${want} the index names`, {
-            code: 'E_BAD_RESPONSE',
-            url: redactUrl(url),
-          });
-        }
-        return parseCoreMetadata(body.toString('utf8'), redactUrl(url));
+        // A metadata file that fails its hash is not cached (a cached one is fetched again).
+        return await this.fetcher.getParsed(
+          url,
+          (body) => {
+            if (want && sha256(body) !== want) {
+              throw new NetworkError(`${redactUrl(url)}: metadata file sha256 ${sha256(body)} is not the ${want} the index names`, {
+                code: 'E_BAD_RESPONSE',
+                url: redactUrl(url),
+              });
+            }
+            this.stats.metadataFiles++;
+            return parseCoreMetadata(body.toString('utf8'), redactUrl(url));
+          },
+          { offlineMiss: `offline: ${redactUrl(url)} is not in the cache (lock once online first)` },
+        );
       } catch (err) {
         // PEP 714: an index may advertise a file it does not serve; fall back to the wheel.
         if (!isNotFound(err)) throw err;
@@ -130,17 +139,23 @@ export class PypiIndexClient {
   }
 
   private async wheel(file: IndexFile): Promise<Buffer> {
-    const { body } = await this.get(file.url);
+    // A wheel that fails its hash is not cached (a cached one is fetched again).
+    const body = await this.fetcher.getParsed(
+      file.url,
+      (b) => {
+        const hash = sha256(b);
+        if (file.sha256 && hash !== file.sha256) {
+          throw new NetworkError(`${redactUrl(file.url)}: downloaded wheel has sha256 ${hash}, the index says ${file.sha256}`, {
+            code: 'E_BAD_RESPONSE',
+            url: redactUrl(file.url),
+          });
+        }
+        this.wheelHashes.set(file.url, Promise.resolve({ sha256: hash, size: b.length }));
+        return b;
+      },
+      { offlineMiss: `offline: ${redactUrl(file.url)} is not in the cache (lock once online first)` },
+    );
     this.stats.wheels++;
-    const size = body.length;
-    const hash = sha256(body);
-    if (file.sha256 && hash !== file.sha256) {
-      throw new NetworkError(`${redactUrl(file.url)}: downloaded wheel has sha256 ${hash}, the index says ${file.sha256}`, {
-        code: 'E_BAD_RESPONSE',
-        url: redactUrl(file.url),
-      });
-    }
-    this.wheelHashes.set(file.url, Promise.resolve({ sha256: hash, size }));
     return body;
   }
 
@@ -180,43 +195,9 @@ export class PypiIndexClient {
     return len;
   }
 
-  /** Cached GET with ETag / Last-Modified revalidation (the repodata cache, keyed by URL). */
-  private async get(url: string, opts: { accept?: string } = {}): Promise<{ body: Buffer; contentType?: string }> {
-    const cached = await this.cache.get(url);
-    if (this.offline) {
-      if (!cached) throw new OfflineCacheMissError(`offline: ${redactUrl(url)} is not in the cache (lock once online first)`);
-      if (cached.meta.status === 404 || !cached.body) {
-        throw new NetworkError(`not found (cached HTTP 404): ${redactUrl(url)}`, { code: 'E_NOT_FOUND', url: redactUrl(url), status: 404 });
-      }
-      return { body: cached.body };
-    }
-    const headers: Record<string, string> = {};
-    if (opts.accept) headers.accept = opts.accept;
-    if (cached?.body) {
-      if (cached.meta.etag) headers['if-none-match'] = cached.meta.etag;
-      if (cached.meta.lastModified) headers['if-modified-since'] = cached.meta.lastModified;
-    }
-    this.stats.requests++;
-    let res;
-    try {
-      res = await this.http.request(url, { headers });
-    } catch (err) {
-      if (isNotFound(err)) await this.cache.putNotFound(url).catch(() => undefined);
-      throw err;
-    }
-    if (res.status === 304 && cached?.body) {
-      await this.cache.touch(url, cached.meta).catch(() => undefined);
-      return { body: cached.body };
-    }
-    if (res.status === 304) {
-      this.stats.requests++;
-      res = await this.http.request(url, { headers: opts.accept ? { accept: opts.accept } : {} });
-    }
-    this.stats.bytes += res.body.length;
-    await this.cache.put(url, res.body, { etag: res.headers.etag, lastModified: res.headers['last-modified'] }).catch(() => undefined);
-    const out: { body: Buffer; contentType?: string } = { body: res.body };
-    if (res.headers['content-type']) out.contentType = res.headers['content-type'];
-    return out;
+  /** Cached GET with ETag / Last-Modified revalidation (src/repodata/cached-fetch.ts). */
+  private get(url: string, opts: { accept?: string } = {}): Promise<Fetched> {
+    return this.fetcher.get(url, { ...opts, offlineMiss: `offline: ${redactUrl(url)} is not in the cache (lock once online first)` });
   }
 
   private withCredentials(fileUrl: string, idx: PypiIndexUrl): string {

@@ -256,6 +256,24 @@ describe.skipIf(!haveFixtures)(`lock/check edge cases (${haveFixtures ? 'fixture
     expect((await readLockfile(lf)).go[0]!.version).toBe('1.17.3');
   });
 
+  it('the Go release list goes through the cached GET: a re-lock revalidates it with If-None-Match (304)', async () => {
+    const env = writeEnv('gorevalidate.yml', ['zlib'], 'go: "1.17.*"\n');
+    const lf = join(dir, 'gorevalidate.lock.yml');
+    const own = join(dir, 'gorevalidate-cache');
+    const path = new URL(releases).pathname;
+    const args = (...more: string[]) => ['lock', '-f', env, '--lockfile', lf, '--cache-dir', own, '--go-releases-url', releases, '-q', ...more];
+    const before = server.requestsTo(path).length;
+    expect((await runCli(args())).code).toBe(0);
+    expect((await runCli(args('--force'))).code).toBe(0);
+    const goRequests = server.requestsTo(path).slice(before);
+    expect(goRequests.map((r) => [r.status, typeof r.headers['if-none-match']])).toEqual([
+      [200, 'undefined'],
+      [304, 'string'],
+    ]);
+    expect((await runCli(args('--force', '--offline'))).code).toBe(0);
+    expect(server.requestsTo(path).length).toBe(before + 2);
+  });
+
   it('--offline reads a file: Go releases URL directly (no cache needed), like a file: channel', async () => {
     const { pathToFileURL } = await import('node:url');
     const env = join(dir, 'fileurls.yml');

@@ -25,6 +25,7 @@ import { HttpClient, minSpeedFromEnv } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
 import { redactUrl } from '../../net/redact.js';
 import type { RepodataCache } from '../../repodata/cache.js';
+import { CachedFetch } from '../../repodata/cached-fetch.js';
 import { Gateway } from '../../repodata/gateway.js';
 import { completeMissingSha256 } from '../../repodata/missing-sha256.js';
 import type { SolveOptions } from '../../solver/index.js';
@@ -442,26 +443,33 @@ async function lockGo(
 ): Promise<GoToolchainPin[]> {
   const go = inputs.go;
   if (!go) return [];
-  // The release list goes through the gateway's disk cache, so `--offline` can re-lock Go too.
+  // The release list goes through the gateway's cached GET (revalidated with its ETag), so
+  // `--offline` can re-lock Go too; only a list that parses is cached.
+  const fetcher = new CachedFetch({ http, cache, offline });
   const releases = {
     async getJson<T>(url: string): Promise<T> {
-      // A file: URL is local: read it, offline or not, like file: channels.
-      if (offline && !url.startsWith('file:')) {
-        const hit = await cache.get(url);
-        const miss = `--offline: Go release metadata ${redactUrl(url)} is not in the cache (${cache.dir}); run once without --offline`;
-        if (!hit?.body) throw new OfflineCacheMissError(miss);
-        try {
-          return JSON.parse(hit.body.toString('utf8')) as T;
-        } catch (err) {
-          await cache.remove(url).catch(() => undefined);
-          throw new OfflineCacheMissError(`${miss} (the cached copy was unreadable and has been removed)`, { cause: err });
-        }
-      }
-      let res: Awaited<ReturnType<HttpClient['request']>>;
+      const miss = `--offline: Go release metadata ${redactUrl(url)} is not in the cache (${cache.dir}); run once without --offline`;
+      const notJson = (err: unknown) =>
+        new NetworkError(
+          `Go release metadata at ${redactUrl(url)} is not JSON; --go-releases-url must name go.dev/dl's JSON feed (https://go.dev/dl/?mode=json&include=all) or a copy of it`,
+          { code: 'E_BAD_RESPONSE', url: redactUrl(url), cause: err },
+        );
       try {
-        res = await http.request(url);
+        return await fetcher.getParsed(
+          url,
+          (body) => {
+            try {
+              return JSON.parse(body.toString('utf8')) as T;
+            } catch (err) {
+              throw offline && !url.startsWith('file:')
+                ? new OfflineCacheMissError(`${miss} (the cached copy was unreadable and has been removed)`, { cause: err })
+                : notJson(err);
+            }
+          },
+          { offlineMiss: miss },
+        );
       } catch (err) {
-        if (!(err instanceof NetworkError)) throw err;
+        if (!(err instanceof NetworkError) || err.code === 'E_BAD_RESPONSE') throw err;
         // src/net's advice is about channels; say which input this URL is.
         const message = err.status === 404
           ? `Go release metadata not found (HTTP 404) at ${redactUrl(url)}: --go-releases-url (or CONDA_GO_LOCK_GO_RELEASES_URL) must name go.dev/dl's JSON feed (https://go.dev/dl/?mode=json&include=all) or a copy of it`
@@ -473,18 +481,6 @@ async function lockGo(
           cause: err,
         });
       }
-      let json: T;
-      try {
-        json = JSON.parse(res.body.toString('utf8')) as T;
-      } catch (err) {
-        throw new NetworkError(
-          `Go release metadata at ${redactUrl(url)} is not JSON; --go-releases-url must name go.dev/dl's JSON feed (https://go.dev/dl/?mode=json&include=all) or a copy of it`,
-          { code: 'E_BAD_RESPONSE', url: redactUrl(url), cause: err },
-        );
-      }
-      // Only a readable list is cached, so an --offline run never meets a broken copy.
-      if (!url.startsWith('file:')) await cache.put(url, res.body, { etag: res.headers.etag, lastModified: res.headers['last-modified'] });
-      return json;
     },
   };
   const pinned = await resolveGoToolchain({

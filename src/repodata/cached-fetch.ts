@@ -1,0 +1,147 @@
+/**
+ * The one cached HTTP GET: repodata files, the Go release list and PyPI index pages all go
+ * through it, into the same on-disk cache (src/repodata/cache.ts: URL-keyed, token-free keys,
+ * atomic writes).
+ *
+ * - A cached copy is revalidated with If-None-Match / If-Modified-Since; 304 serves it.
+ * - A 404 is remembered, so an `--offline` run knows the file does not exist.
+ * - `offline` uses the cache only: a missing entry is an OfflineCacheMissError naming the URL.
+ * - `file:` URLs are read directly, never cached.
+ * - `getParsed` caches a body only once it has been read successfully, and drops a cached copy
+ *   that cannot be read (revalidation would otherwise answer 304 and serve it forever), fetching
+ *   it again in full when online.
+ */
+import { NetworkError, OfflineCacheMissError } from '../errors.js';
+import { HttpClient, isNotFound, type HttpResponse } from '../net/http.js';
+import { redactUrl } from '../net/redact.js';
+import type { RepodataCache } from './cache.js';
+
+export interface CachedFetchOptions {
+  http: HttpClient;
+  cache: RepodataCache;
+  /** Use only the cache. */
+  offline?: boolean;
+  /** Incremented for every request sent and every body byte received (a caller's own stats object fits). */
+  stats?: { requests: number; bytes: number };
+}
+
+export interface GetOptions {
+  /** Accept header (e.g. PEP 691 negotiation). */
+  accept?: string;
+  /** Message of the OfflineCacheMissError when the URL is not cached (default names the URL). */
+  offlineMiss?: string;
+}
+
+export interface Fetched {
+  body: Buffer;
+  /** The cached copy (revalidated with 304, or offline). */
+  fromCache: boolean;
+  /** Content-Type of a body fetched now (not known for a cached copy). */
+  contentType?: string;
+}
+
+interface Response extends Fetched {
+  validators: { etag?: string; lastModified?: string };
+}
+
+export class CachedFetch {
+  readonly http: HttpClient;
+  readonly cache: RepodataCache;
+  readonly offline: boolean;
+  private readonly stats: { requests: number; bytes: number };
+
+  constructor(options: CachedFetchOptions) {
+    this.http = options.http;
+    this.cache = options.cache;
+    this.offline = options.offline ?? false;
+    this.stats = options.stats ?? { requests: 0, bytes: 0 };
+  }
+
+  /** GET through the cache; a new body is stored (a failed cache write is not an error). */
+  async get(url: string, opts: GetOptions = {}): Promise<Fetched> {
+    const res = await this.fetch(url, opts, false);
+    if (!res.fromCache) await this.store(url, res);
+    return strip(res);
+  }
+
+  /**
+   * GET through the cache and read the body with `read`. A body `read` rejects is not cached; a
+   * cached copy it rejects is removed and, online, fetched again without validators (offline, the
+   * error is thrown).
+   */
+  async getParsed<T>(url: string, read: (body: Buffer, fetched: Fetched) => T | Promise<T>, opts: GetOptions = {}): Promise<T> {
+    let res = await this.fetch(url, opts, false);
+    let value: T;
+    try {
+      value = await read(res.body, strip(res));
+    } catch (err) {
+      if (url.startsWith('file:')) throw err;
+      await this.cache.remove(url).catch(() => undefined);
+      if (!res.fromCache || this.offline) throw err;
+      res = await this.fetch(url, opts, true);
+      value = await read(res.body, strip(res));
+    }
+    if (!res.fromCache) await this.store(url, res);
+    return value;
+  }
+
+  private async fetch(url: string, opts: GetOptions, unconditional: boolean): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (opts.accept) headers.accept = opts.accept;
+    if (url.startsWith('file:')) {
+      const res = await this.http.request(url, { headers });
+      return fresh(res);
+    }
+    const cached = unconditional ? undefined : await this.cache.get(url);
+    if (this.offline) {
+      if (!cached) throw new OfflineCacheMissError(opts.offlineMiss ?? `offline: ${redactUrl(url)} is not in the cache (lock once online first)`);
+      if (cached.meta.status === 404 || !cached.body) {
+        throw new NetworkError(`not found (cached HTTP 404): ${redactUrl(url)}`, { code: 'E_NOT_FOUND', url: redactUrl(url), status: 404 });
+      }
+      return { body: cached.body, fromCache: true, validators: {} };
+    }
+    const conditional = { ...headers };
+    if (cached?.body) {
+      if (cached.meta.etag) conditional['if-none-match'] = cached.meta.etag;
+      if (cached.meta.lastModified) conditional['if-modified-since'] = cached.meta.lastModified;
+    }
+    let res: HttpResponse;
+    try {
+      this.stats.requests++;
+      res = await this.http.request(url, { headers: conditional });
+    } catch (err) {
+      if (isNotFound(err)) await this.cache.putNotFound(url).catch(() => undefined);
+      throw err;
+    }
+    if (res.status === 304) {
+      if (cached?.body) {
+        await this.cache.touch(url, cached.meta).catch(() => undefined);
+        return { body: cached.body, fromCache: true, validators: {} };
+      }
+      // A 304 we did not ask for: fetch again without validators.
+      this.stats.requests++;
+      res = await this.http.request(url, { headers });
+    }
+    this.stats.bytes += res.body.length;
+    return fresh(res);
+  }
+
+  private async store(url: string, res: Response): Promise<void> {
+    if (url.startsWith('file:')) return;
+    await this.cache.put(url, res.body, res.validators).catch(() => undefined);
+  }
+}
+
+function fresh(res: HttpResponse): Response {
+  const out: Response = { body: res.body, fromCache: false, validators: {} };
+  if (res.headers.etag) out.validators.etag = res.headers.etag;
+  if (res.headers['last-modified']) out.validators.lastModified = res.headers['last-modified'];
+  if (res.headers['content-type']) out.contentType = res.headers['content-type'];
+  return out;
+}
+
+function strip(res: Response): Fetched {
+  const out: Fetched = { body: res.body, fromCache: res.fromCache };
+  if (res.contentType !== undefined) out.contentType = res.contentType;
+  return out;
+}
