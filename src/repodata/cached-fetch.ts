@@ -14,7 +14,7 @@
 import { NetworkError, OfflineCacheMissError } from '../errors.js';
 import { HttpClient, isNotFound, type HttpResponse } from '../net/http.js';
 import { redactUrl } from '../net/redact.js';
-import type { RepodataCache } from './cache.js';
+import type { CacheMeta, RepodataCache } from './cache.js';
 
 export interface CachedFetchOptions {
   http: HttpClient;
@@ -100,11 +100,21 @@ export class CachedFetch {
       }
       return { body: cached.body, fromCache: true, validators: {} };
     }
+    const res = await this.conditionalGet(url, cached?.body ? cached.meta : undefined, headers);
+    if (res === 'not-modified') return { body: cached!.body!, fromCache: true, validators: {} };
+    return fresh(res);
+  }
+
+  /**
+   * One GET revalidating `meta`'s validators (If-None-Match / If-Modified-Since): 'not-modified'
+   * after a 304 (the entry is touched), else the new response. A 404 is remembered in the cache;
+   * a 304 nobody asked for is answered by fetching again without validators. For callers that
+   * keep the body in their own form (the gateway's decoded repodata).
+   */
+  async conditionalGet(url: string, meta: CacheMeta | undefined, headers: Record<string, string> = {}): Promise<'not-modified' | HttpResponse> {
     const conditional = { ...headers };
-    if (cached?.body) {
-      if (cached.meta.etag) conditional['if-none-match'] = cached.meta.etag;
-      if (cached.meta.lastModified) conditional['if-modified-since'] = cached.meta.lastModified;
-    }
+    if (meta?.etag) conditional['if-none-match'] = meta.etag;
+    if (meta?.lastModified) conditional['if-modified-since'] = meta.lastModified;
     let res: HttpResponse;
     try {
       this.stats.requests++;
@@ -114,16 +124,15 @@ export class CachedFetch {
       throw err;
     }
     if (res.status === 304) {
-      if (cached?.body) {
-        await this.cache.touch(url, cached.meta).catch(() => undefined);
-        return { body: cached.body, fromCache: true, validators: {} };
+      if (meta) {
+        await this.cache.touch(url, meta).catch(() => undefined);
+        return 'not-modified';
       }
-      // A 304 we did not ask for: fetch again without validators.
       this.stats.requests++;
       res = await this.http.request(url, { headers });
     }
     this.stats.bytes += res.body.length;
-    return fresh(res);
+    return res;
   }
 
   private async store(url: string, res: Response): Promise<void> {

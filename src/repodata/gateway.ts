@@ -10,7 +10,8 @@
  * A 404 moves on to the next; any other failure is a NetworkError. A subdir that has none of them is
  * empty, but a channel with no subdir at all is a "channel not found" NetworkError.
  *
- * Responses are cached on disk keyed by URL and revalidated with ETag / Last-Modified (304 → cache);
+ * Responses are cached on disk keyed by URL and revalidated with ETag / Last-Modified (304 → cache)
+ * through the one cached GET, src/repodata/cached-fetch.ts;
  * shards are content-addressed and never revalidated. `offline` uses the cache only.
  * `file://` channels are read from disk directly (no cache).
  */
@@ -19,11 +20,12 @@ import { open } from 'node:fs/promises';
 import { Unpackr } from 'msgpackr';
 import { InputError, IntegrityError, NetworkError, OfflineCacheMissError } from '../errors.js';
 import type { RepoDataRecord } from '../conda/record.js';
-import { HttpClient, isNotFound, type HttpResponse } from '../net/http.js';
+import { HttpClient, isNotFound } from '../net/http.js';
 import { silentProgress, type ProgressReporter } from '../net/progress.js';
 import { redactUrl } from '../net/redact.js';
 import { escapeControl } from '../escape.js';
-import { RepodataCache, defaultCacheDir, sha256Hex, type CacheMeta, type IndexedEntry } from './cache.js';
+import { RepodataCache, defaultCacheDir, sha256Hex, type IndexedEntry } from './cache.js';
+import { CachedFetch, type Fetched } from './cached-fetch.js';
 import { makeContext, normaliseRecord, RepoDataIndex, safeRecord, type ParseRepoDataOptions, type RecordContext } from './parse.js';
 import { RepoDataScanner, scanRepoData, SparseRepoData, type SparseIndexData } from './sparse.js';
 import { decompressZstd, zstdChunks, ZstdError } from '../compress/zstd.js';
@@ -62,12 +64,6 @@ export interface QueryResult {
   names: string[];
   /** Sorted names that were looked for (specs or dependencies) but no channel/subdir has. */
   missing: string[];
-}
-
-/** A response body and whether it is the cached copy (revalidated with 304, or offline). */
-interface Fetched {
-  body: Buffer;
-  fromCache: boolean;
 }
 
 /** Which file a subdir's records came from. */
@@ -275,6 +271,8 @@ class LazyFullIndex implements NameIndex {
 export class Gateway {
   readonly http: HttpClient;
   readonly cache: RepodataCache;
+  /** The cached GET (src/repodata/cached-fetch.ts), shared with the Go release list and PyPI pages. */
+  readonly fetcher: CachedFetch;
   readonly offline: boolean;
   private readonly progress: ProgressReporter;
   private readonly useShards: boolean;
@@ -289,6 +287,7 @@ export class Gateway {
     this.http = options.http ?? new HttpClient({ concurrency: options.concurrency ?? 8 });
     this.cache = new RepodataCache(options.cacheDir ?? defaultCacheDir());
     this.offline = options.offline ?? false;
+    this.fetcher = new CachedFetch({ http: this.http, cache: this.cache, offline: this.offline });
     this.progress = options.progress ?? silentProgress;
     this.useShards = options.shards ?? true;
     this.useZst = options.zst ?? true;
@@ -461,7 +460,7 @@ export class Gateway {
         }
         let fetched: Fetched;
         try {
-          fetched = await this.fetchCached(url);
+          fetched = await this.fetcher.get(url);
         } catch (err) {
           if (isNotFound(err)) continue;
           if (err instanceof OfflineCacheMissError) {
@@ -479,7 +478,7 @@ export class Gateway {
           await this.cache.remove(url).catch(() => undefined);
           if (!fetched.fromCache || this.offline) throw err;
           // The bad copy came from the cache: fetch the file again in full.
-          return await decode((await this.fetchCached(url)).body);
+          return await decode((await this.fetcher.get(url)).body);
         }
       }
     } finally {
@@ -543,7 +542,7 @@ export class Gateway {
       }
       return fromEntry(cached);
     }
-    const res = await this.conditionalGet(url, cached?.jsonFile !== undefined ? cached.meta : undefined);
+    const res = await this.fetcher.conditionalGet(url, cached?.jsonFile !== undefined ? cached.meta : undefined);
     if (res === 'not-modified') return fromEntry(cached as IndexedEntry);
     const validators = { etag: res.headers.etag, lastModified: res.headers['last-modified'] };
     return new FullSource(kind, channel, subdir, await this.decodeAndStore(kind, url, res.body, validators, opts));
@@ -721,53 +720,5 @@ export class Gateway {
     }
   }
 
-  /**
-   * GET `url`, revalidating the cached copy described by `meta` (when there is one) with
-   * If-None-Match / If-Modified-Since: 'not-modified' after a 304 (the entry's time is refreshed),
-   * else the full response. A 404 is remembered for offline runs; a 304 we did not ask for is
-   * fetched again without validators.
-   */
-  private async conditionalGet(url: string, meta: CacheMeta | undefined): Promise<'not-modified' | HttpResponse> {
-    const headers: Record<string, string> = {};
-    if (meta?.etag) headers['if-none-match'] = meta.etag;
-    if (meta?.lastModified) headers['if-modified-since'] = meta.lastModified;
-    let res;
-    try {
-      res = await this.http.request(url, { headers });
-    } catch (err) {
-      if (isNotFound(err)) await this.cache.putNotFound(url).catch(() => undefined);
-      throw err;
-    }
-    if (res.status !== 304) return res;
-    if (meta) {
-      await this.cache.touch(url, meta).catch(() => undefined);
-      return 'not-modified';
-    }
-    return this.http.request(url);
-  }
-
-  /**
-   * GET through the disk cache: revalidate a cached copy with If-None-Match / If-Modified-Since
-   * (304 → cached body), store new bodies atomically, remember 404s for offline runs.
-   */
-  private async fetchCached(url: string): Promise<Fetched> {
-    if (url.startsWith('file:')) return { body: (await this.http.request(url)).body, fromCache: false };
-    const cached = await this.cache.get(url);
-    if (this.offline) {
-      if (!cached) throw new OfflineCacheMissError(`offline: ${redactUrl(url)} is not in the cache`);
-      if (cached.meta.status === 404 || !cached.body) {
-        throw new NetworkError(`not found (cached HTTP 404): ${redactUrl(url)}`, {
-          code: 'E_NOT_FOUND',
-          url: redactUrl(url),
-          status: 404,
-        });
-      }
-      return { body: cached.body, fromCache: true };
-    }
-    const res = await this.conditionalGet(url, cached?.body ? cached.meta : undefined);
-    if (res === 'not-modified') return { body: cached!.body!, fromCache: true };
-    await this.cache.put(url, res.body, { etag: res.headers.etag, lastModified: res.headers['last-modified'] });
-    return { body: res.body, fromCache: false };
-  }
 
 }
