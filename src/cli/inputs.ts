@@ -22,7 +22,7 @@ import { loadVirtualPackageSpecFile } from '../spec/virtual-packages.js';
 import { parseGoSpec } from '../go/releases.js';
 import { DEFAULT_GO_RELEASES_URL } from '../go/resolve.js';
 import { computeContentHash } from '../lockfile/content-hash.js';
-import { stripCredentials } from '../net/redact.js';
+import { REDACTED, stripCredentials } from '../net/redact.js';
 import type { LockfileGoInput } from '../lockfile/model.js';
 import type { PipRequirement } from '../spec/pip.js';
 import { canonicalTemplate, envVarNames, expandEnvVars, hasEnvVars, unsetEnvVars } from '../conda/channel-env.js';
@@ -133,7 +133,7 @@ function toPosix(p: string): string {
 export function goReleasesUrlFor(opts: Pick<InputOptions, 'goReleasesUrl' | 'fallbackGoReleasesUrl'>, env: NodeJS.ProcessEnv = process.env): string {
   if (opts.goReleasesUrl) return opts.goReleasesUrl;
   if (env.CONDA_GO_LOCK_GO_RELEASES_URL) return env.CONDA_GO_LOCK_GO_RELEASES_URL;
-  if (opts.fallbackGoReleasesUrl && !opts.fallbackGoReleasesUrl.includes('********')) return opts.fallbackGoReleasesUrl;
+  if (opts.fallbackGoReleasesUrl && !opts.fallbackGoReleasesUrl.includes(REDACTED)) return opts.fallbackGoReleasesUrl;
   return DEFAULT_GO_RELEASES_URL;
 }
 

@@ -11,13 +11,12 @@
 import { isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError } from '../errors.js';
+import { findTokenSegment, maskCredentials, REDACTED } from '../net/redact.js';
 import { canonicalTemplate, listNames, replaceEnvVars, unsetEnvVars, type EnvLike } from './channel-env.js';
 import { isSubdir, type Subdir } from './platform.js';
 
 export const DEFAULT_CHANNEL_ALIAS = 'https://conda.anaconda.org';
 
-/** Replaces a token or password in `redacted` (same marker as src/net/redact.ts). */
-const REDACTED = '********';
 
 /** What the `defaults` multichannel stands for (conda's DEFAULT_CHANNELS; msys2 only matters on Windows). */
 export const DEFAULTS_CHANNEL_URLS = [
@@ -47,8 +46,6 @@ export interface ExpandChannelsOptions extends ChannelParseOptions {
 
 /** A short channel name: `conda-forge`, `bioconda`, `conda-forge/label/dev`. */
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*(\/[A-Za-z0-9_.+-]+)*$/;
-/** `/t/<token>` path segment pair (anaconda.org tokens). */
-const TOKEN_RE = /\/t\/([^/]+)(?=\/|$)/;
 
 interface SplitUrl {
   /** Token-free, credential-free URL without trailing slash. */
@@ -122,12 +119,7 @@ function resolveEnvVars(split: SplitUrl, vars: readonly string[], input: string,
 }
 
 function invalid(input: string, why: string): InputError {
-  return new InputError(`invalid channel '${safeForMessage(input)}': ${why}`, { code: 'E_INVALID_CHANNEL' });
-}
-
-/** The input with any token / password masked, for error messages. */
-function safeForMessage(s: string): string {
-  return s.replace(/\/t\/[^/]+/g, `/t/${REDACTED}`).replace(/\/\/[^/@]*@/, `//${REDACTED}@`);
+  return new InputError(`invalid channel '${maskCredentials(input)}': ${why}`, { code: 'E_INVALID_CHANNEL' });
 }
 
 function splitUrl(raw: string, original: string): SplitUrl {
@@ -151,11 +143,11 @@ function splitUrl(raw: string, original: string): SplitUrl {
   let path = url.pathname;
   let token: string | undefined;
   let tokenAt: number | undefined;
-  const m = TOKEN_RE.exec(path);
-  if (m) {
-    token = m[1];
-    tokenAt = origin.length + m.index;
-    path = path.slice(0, m.index) + path.slice(m.index + m[0].length);
+  const seg = findTokenSegment(path);
+  if (seg) {
+    token = seg.token;
+    tokenAt = origin.length + seg.index;
+    path = path.slice(0, seg.index) + path.slice(seg.index + seg.length);
   }
   path = path.replace(/\/+$/, '');
   return { base: origin + path, token, tokenAt, userinfo };

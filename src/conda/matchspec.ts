@@ -12,32 +12,13 @@
  */
 import { InvalidSpecError } from '../errors.js';
 import { DEFAULTS_CHANNEL_URLS_WIN } from './channel.js';
+import { stripTokenSegment, stripUserinfo } from '../net/redact.js';
 import { globMatcher, isGlob } from './glob.js';
+import { isCondaSubdir } from './platform.js';
 import { featureList, type PackageRecord, type RepoDataRecord } from './record.js';
 import { Version } from './version.js';
 import { VersionSpec } from './version-spec.js';
 
-/** Subdirs recognised at the end of a channel (`conda-forge/linux-64::python`). */
-const KNOWN_SUBDIRS = new Set([
-  'noarch',
-  'linux-32',
-  'linux-64',
-  'linux-aarch64',
-  'linux-armv6l',
-  'linux-armv7l',
-  'linux-ppc64',
-  'linux-ppc64le',
-  'linux-riscv64',
-  'linux-s390x',
-  'osx-64',
-  'osx-arm64',
-  'win-32',
-  'win-64',
-  'win-arm64',
-  'emscripten-wasm32',
-  'wasi-wasm32',
-  'zos-z',
-]);
 
 const BRACKET_KEYS = new Set([
   'version',
@@ -145,9 +126,9 @@ function stripSlashes(s: string): string {
 
 /** Drop `/t/<token>` and `user:password@` from a URL-ish string, and a trailing subdir. */
 function normaliseChannelUrl(url: string): string {
-  let u = stripSlashes(url.trim()).replace(/\/t\/[^/]+(?=\/|$)/, '').replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+  let u = stripUserinfo(stripTokenSegment(stripSlashes(url.trim())));
   const last = u.slice(u.lastIndexOf('/') + 1);
-  if (KNOWN_SUBDIRS.has(last)) u = u.slice(0, u.lastIndexOf('/'));
+  if (isCondaSubdir(last)) u = u.slice(0, u.lastIndexOf('/'));
   return u.toLowerCase();
 }
 
@@ -356,7 +337,7 @@ function parsePackageUrl(spec: string, s: string): MatchSpec {
   const v = b > 0 ? stem.lastIndexOf('-', b - 1) : -1;
   if (v <= 0) throw specError(spec, `package file name '${fn}' is not name-version-build`);
   const subdir = segs.length >= 2 ? segs[segs.length - 2] : undefined;
-  const channel = segs.length >= 3 && subdir !== undefined && KNOWN_SUBDIRS.has(subdir) ? segs.slice(0, -2).join('/') : undefined;
+  const channel = segs.length >= 3 && subdir !== undefined && isCondaSubdir(subdir) ? segs.slice(0, -2).join('/') : undefined;
   let version: VersionSpec;
   try {
     version = VersionSpec.exact(stem.slice(v + 1, b));
@@ -368,7 +349,7 @@ function parsePackageUrl(spec: string, s: string): MatchSpec {
     version,
     build: stem.slice(b + 1),
     channel: channel || undefined,
-    subdir: subdir !== undefined && KNOWN_SUBDIRS.has(subdir) ? subdir : undefined,
+    subdir: subdir !== undefined && isCondaSubdir(subdir) ? subdir : undefined,
     fn,
     url,
     md5,
@@ -463,7 +444,7 @@ export class MatchSpec implements MatchSpecFields {
       if (ch !== '' && ch !== '*') {
         const slash = ch.lastIndexOf('/');
         const last = ch.slice(slash + 1);
-        if (slash > 0 && KNOWN_SUBDIRS.has(last)) {
+        if (slash > 0 && isCondaSubdir(last)) {
           channel = ch.slice(0, slash);
           subdir = last;
         } else channel = ch;
@@ -530,7 +511,7 @@ export class MatchSpec implements MatchSpecFields {
         case 'channel': {
           const ch = stripSlashes(value);
           const slash = ch.lastIndexOf('/');
-          if (slash > 0 && KNOWN_SUBDIRS.has(ch.slice(slash + 1))) {
+          if (slash > 0 && isCondaSubdir(ch.slice(slash + 1))) {
             channel = ch.slice(0, slash);
             subdir ??= ch.slice(slash + 1);
           } else channel = ch || undefined;

@@ -29,6 +29,30 @@ export type Subdir = Platform | typeof NOARCH;
 /** Every subdir, `noarch` last. */
 export const KNOWN_SUBDIRS: readonly Subdir[] = [...KNOWN_PLATFORMS, NOARCH];
 
+/**
+ * Every subdir conda itself knows (a superset of the lockable ones): recognised at the end of a
+ * channel, `conda-forge/linux-64::python` or `https://host/chan/win-32`, even where we cannot lock.
+ */
+export const CONDA_SUBDIRS: ReadonlySet<string> = new Set([
+  NOARCH,
+  ...KNOWN_PLATFORMS,
+  'linux-32',
+  'linux-armv6l',
+  'linux-armv7l',
+  'linux-ppc64',
+  'linux-riscv64',
+  'linux-s390x',
+  'win-32',
+  'emscripten-wasm32',
+  'wasi-wasm32',
+  'zos-z',
+]);
+
+/** Whether conda knows `s` as a subdir (see CONDA_SUBDIRS). */
+export function isCondaSubdir(s: string): boolean {
+  return CONDA_SUBDIRS.has(s);
+}
+
 export type PlatformOs = 'linux' | 'osx' | 'win';
 
 /**

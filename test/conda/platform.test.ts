@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CONDA_SUBDIRS,
+  isCondaSubdir,
   KNOWN_PLATFORMS,
   KNOWN_SUBDIRS,
   hostPlatform,
@@ -125,5 +127,15 @@ describe('hostPlatform', () => {
     const p = hostPlatform();
     expect(isPlatform(p)).toBe(true);
     expect(platformOs(p)).toBe(process.platform === 'darwin' ? 'osx' : process.platform === 'win32' ? 'win' : 'linux');
+  });
+});
+
+describe('CONDA_SUBDIRS: the one list of subdirs conda knows', () => {
+  it('holds every lockable subdir and the ones we only recognise', () => {
+    for (const s of KNOWN_SUBDIRS) expect(isCondaSubdir(s)).toBe(true);
+    for (const s of ['win-32', 'linux-armv7l', 'linux-s390x', 'emscripten-wasm32', 'wasi-wasm32', 'zos-z']) expect(isCondaSubdir(s)).toBe(true);
+    expect(isCondaSubdir('linux-65')).toBe(false);
+    expect(isCondaSubdir('label')).toBe(false);
+    expect(CONDA_SUBDIRS.size).toBe(18);
   });
 });

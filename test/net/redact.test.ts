@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { hasCredentials, redactText, redactUrl, stripCredentials } from '../../src/net/redact.js';
+import {
+  findTokenSegment,
+  hasCredentials,
+  maskCredentials,
+  REDACTED,
+  redactText,
+  redactUrl,
+  stripCredentials,
+  stripTokenSegment,
+  stripUserinfo,
+} from '../../src/net/redact.js';
 
 describe('redactUrl', () => {
   it.each([
@@ -39,4 +49,26 @@ describe('stripCredentials', () => {
     ['https://h.example/a?token=x', 'https://h.example/a'],
     ['https://h.example/plain', 'https://h.example/plain'],
   ])('%s → %s', (input, expected) => expect(stripCredentials(input)).toBe(expected));
+});
+
+describe('the one /t/<token> pattern (channel parsing, channel comparison, messages)', () => {
+  it('finds the first token segment with its position, stopping at /, ?, # and whitespace', () => {
+    expect(findTokenSegment('/t/tk-123/conda-forge')).toEqual({ index: 0, length: 9, token: 'tk-123' });
+    expect(findTokenSegment('/org/t/abc')).toEqual({ index: 4, length: 6, token: 'abc' });
+    expect(findTokenSegment('/t/abc?x=1')!.token).toBe('abc');
+    expect(findTokenSegment('/conda-forge/linux-64')).toBeUndefined();
+    expect(findTokenSegment('/t/')).toBeUndefined();
+  });
+  it('strips the first (or every) token segment and the userinfo', () => {
+    expect(stripTokenSegment('https://h/t/A/t/B/chan')).toBe('https://h/t/B/chan');
+    expect(stripTokenSegment('https://h/t/A/t/B/chan', true)).toBe('https://h/chan');
+    expect(stripTokenSegment('https://h/t/A')).toBe('https://h');
+    expect(stripUserinfo('https://u:p@h/chan')).toBe('https://h/chan');
+    expect(stripUserinfo('conda-forge')).toBe('conda-forge');
+  });
+  it('masks every credential of unparsable input, variables too', () => {
+    expect(maskCredentials('ftp://u:secret@h/t/TOK/c')).toBe(`ftp://${REDACTED}@h/t/${REDACTED}/c`);
+    expect(maskCredentials('https://h/t/${TOKEN}/c')).toBe(`https://h/t/${REDACTED}/c`);
+    expect(REDACTED).toBe('********');
+  });
 });

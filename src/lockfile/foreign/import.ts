@@ -7,6 +7,7 @@
  * lockfile holds the channel's record for exactly the file conda-lock pinned, never another build.
  */
 import { LockfileError } from '../../errors.js';
+import { stripTokenSegment } from '../../net/redact.js';
 import type { RepoDataRecord } from '../../conda/record.js';
 import type { LockedCondaPackage } from '../model.js';
 
@@ -48,6 +49,6 @@ export function recordsForPins(pins: readonly LockedCondaPackage[], records: rea
 }
 
 function sameChannel(a: string, b: string): boolean {
-  const norm = (s: string) => s.replace(/\/+$/, '').replace(/\/t\/[^/]+\//, '/');
+  const norm = (s: string) => stripTokenSegment(s.replace(/\/+$/, ''));
   return norm(a) === norm(b);
 }

@@ -14,6 +14,7 @@ import { channelMatches, MatchSpec } from '../../conda/matchspec.js';
 import type { PackageRecord, RepoDataRecord } from '../../conda/record.js';
 import { featureList } from '../../conda/record.js';
 import { Version } from '../../conda/version.js';
+import { stripTokenSegment } from '../../net/redact.js';
 import type { Candidates, Dependencies, DependencyProvider, NameId, SolvableId, VersionSetId } from '../core/provider.js';
 
 export interface CondaProviderOptions {
@@ -495,5 +496,5 @@ export function recordKey(r: RepoDataRecord | PackageRecord): string {
 }
 
 export function normaliseChannel(c: string): string {
-  return c.replace(/\/t\/[^/]+/, '').replace(/\/+$/, '').toLowerCase();
+  return stripTokenSegment(c).replace(/\/+$/, '').toLowerCase();
 }
