@@ -1,21 +1,25 @@
 /**
- * What changed between two lockfiles, per platform: conda packages and the Go toolchain.
+ * What changed between two lockfiles, per platform: conda packages, PyPI wheels and the Go toolchain.
  *
  * Kinds: added, removed, upgraded / downgraded (version order: conda's VersionOrder for conda
- * packages, Go's rules for the toolchain), changed-build (same version, other build, hash, URL or
- * channel). Platforms present in only one file show all their entries as added / removed.
+ * packages, PEP 440 for wheels, Go's rules for the toolchain), changed-build (same version, other
+ * build / wheel file, hash, URL or channel). A wheel's row is `name (pypi)` and shows its version
+ * and wheel tags (`2.31.0 py3-none-any`). Platforms present in only one file show all their entries as added / removed.
  */
 import { compareVersions } from '../conda/version.js';
 import { GoVersion, compareGoVersions } from '../go/version.js';
-import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from './model.js';
+import { compareVersionStrings as comparePep440 } from '../pypi/version.js';
+import type { LockedCondaPackage, LockedGoToolchain, LockedPypiPackage, Lockfile } from './model.js';
 import { cmpStr } from './normalise.js';
 import { dependencyGraph, whyChains } from './tree.js';
 
 export type ChangeKind = 'added' | 'removed' | 'upgraded' | 'downgraded' | 'changed-build';
 
+export type Manager = 'conda' | 'pypi' | 'go';
+
 export interface EntrySummary {
   version: string;
-  /** Conda build string; for Go the archive file name. */
+  /** Conda build string; for a wheel its tags (`py3-none-any`); for Go the archive file name. */
   build: string;
   sha256: string;
   url: string;
@@ -23,7 +27,7 @@ export interface EntrySummary {
 
 export interface PackageChange {
   kind: ChangeKind;
-  manager: 'conda' | 'go';
+  manager: Manager;
   /** Package name; `go` for the toolchain. */
   name: string;
   old?: EntrySummary;
@@ -49,6 +53,24 @@ export interface LockfileDiff {
 
 function condaSummary(p: LockedCondaPackage): EntrySummary {
   return { version: p.version, build: p.build, sha256: p.sha256, url: p.url };
+}
+
+/** `requests-2.31.0-py3-none-any.whl` → `py3-none-any` (the file name when it is not a wheel name). */
+function wheelTags(filename: string): string {
+  const parts = filename.replace(/\.whl$/, '').split('-');
+  return parts.length >= 5 ? parts.slice(-3).join('-') : filename;
+}
+
+function pypiSummary(p: LockedPypiPackage): EntrySummary {
+  return { version: p.version, build: wheelTags(p.filename), sha256: p.sha256, url: p.url };
+}
+
+function comparePypiVersions(a: string, b: string): number {
+  try {
+    return comparePep440(a, b);
+  } catch {
+    return cmpStr(a, b);
+  }
 }
 
 function goSummary(g: LockedGoToolchain): EntrySummary {
@@ -84,8 +106,10 @@ function classify(o: EntrySummary, n: EntrySummary, cmp: (a: string, b: string) 
 const KIND_ORDER: Record<ChangeKind, number> = { removed: 0, added: 1, upgraded: 2, downgraded: 3, 'changed-build': 4 };
 
 export function diffLockfiles(oldLf: Lockfile, newLf: Lockfile): LockfileDiff {
-  const oldPlatforms = new Set([...oldLf.metadata.platforms, ...oldLf.packages.map((p) => p.platform), ...oldLf.go.map((g) => g.platform)]);
-  const newPlatforms = new Set([...newLf.metadata.platforms, ...newLf.packages.map((p) => p.platform), ...newLf.go.map((g) => g.platform)]);
+  const platformsOf = (lf: Lockfile) =>
+    new Set([...lf.metadata.platforms, ...lf.packages.map((p) => p.platform), ...(lf.pypi ?? []).map((p) => p.platform), ...lf.go.map((g) => g.platform)]);
+  const oldPlatforms = platformsOf(oldLf);
+  const newPlatforms = platformsOf(newLf);
   const all = [...new Set([...oldPlatforms, ...newPlatforms])].sort(cmpStr);
   const counts: Record<ChangeKind, number> = { added: 0, removed: 0, upgraded: 0, downgraded: 0, 'changed-build': 0 };
   const platforms: PlatformDiff[] = [];
@@ -102,6 +126,18 @@ export function diffLockfiles(oldLf: Lockfile, newLf: Lockfile): LockfileDiff {
       else if (a && b) {
         const kind = classify(condaSummary(a), condaSummary(b), compareCondaVersions);
         if (kind) changes.push({ kind, manager: 'conda', name, old: condaSummary(a), new: condaSummary(b) });
+      }
+    }
+    const ow = new Map((oldLf.pypi ?? []).filter((p) => p.platform === platform).map((p) => [p.name, p]));
+    const nw = new Map((newLf.pypi ?? []).filter((p) => p.platform === platform).map((p) => [p.name, p]));
+    for (const name of new Set([...ow.keys(), ...nw.keys()])) {
+      const a = ow.get(name);
+      const b = nw.get(name);
+      if (a && !b) changes.push({ kind: 'removed', manager: 'pypi', name, old: pypiSummary(a) });
+      else if (!a && b) changes.push({ kind: 'added', manager: 'pypi', name, new: pypiSummary(b) });
+      else if (a && b) {
+        const kind = classify(pypiSummary(a), pypiSummary(b), comparePypiVersions);
+        if (kind) changes.push({ kind, manager: 'pypi', name, old: pypiSummary(a), new: pypiSummary(b) });
       }
     }
     const og = oldLf.go.find((g) => g.platform === platform);
@@ -136,16 +172,21 @@ function broughtInBy(newLf: Lockfile, platform: string, changes: PackageChange[]
   }
 }
 
-function entryText(e: EntrySummary | undefined, manager: 'conda' | 'go'): string {
+function entryText(e: EntrySummary | undefined, manager: Manager): string {
   if (!e) return '';
   return manager === 'go' ? e.version : `${e.version} ${e.build}`;
+}
+
+/** `go (toolchain)` and `requests (pypi)`: told apart from conda packages of the same name. */
+function rowName(c: PackageChange): string {
+  return c.manager === 'go' ? 'go (toolchain)' : c.manager === 'pypi' ? `${c.name} (pypi)` : c.name;
 }
 
 function changeLabel(c: PackageChange): string {
   if (c.kind !== 'changed-build') return c.kind;
   if (c.old && c.new && c.old.build === c.new.build && c.old.sha256 !== c.new.sha256) return 'changed hash';
   if (c.old && c.new && c.old.build === c.new.build && c.old.sha256 === c.new.sha256) return 'changed url';
-  return 'changed build';
+  return c.manager === 'pypi' ? 'changed wheel' : 'changed build';
 }
 
 /** `3 upgraded, 1 added, 2 removed` (kinds with a zero count omitted); `No changes` when empty. */
@@ -173,7 +214,7 @@ export function formatDiffText(d: LockfileDiff): string {
       .map((c) => {
         const sign = c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : '~';
         // `go (toolchain)`, as in the markdown table: conda-forge has a package called `go` too.
-        return [sign, c.manager === 'go' ? 'go (toolchain)' : c.name, entryText(c.old, c.manager), entryText(c.new, c.manager), changeLabel(c)];
+        return [sign, rowName(c), entryText(c.old, c.manager), entryText(c.new, c.manager), changeLabel(c)];
       });
     const w = [0, 1, 2, 3].map((i) => Math.max(0, ...rows.map((r) => r[i]!.length)));
     for (const r of rows) {
@@ -199,7 +240,7 @@ export function formatDiffMarkdown(d: LockfileDiff): string {
   for (const p of d.platforms) {
     out.push(`#### ${platformHeading(p)}`, '', '| Package | Old | New | Change |', '| --- | --- | --- | --- |');
     for (const c of [...p.changes].sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || cmpStr(a.name, b.name))) {
-      const name = c.manager === 'go' ? 'go (toolchain)' : c.name;
+      const name = rowName(c);
       const cell = (e: EntrySummary | undefined) => (e ? `\`${md(entryText(e, c.manager))}\`` : '—');
       const by = c.broughtInBy?.length ? ` (by ${c.broughtInBy.map((b) => `\`${md(b)}\``).join(', ')})` : '';
       out.push(`| ${md(name)} | ${cell(c.old)} | ${cell(c.new)} | ${changeLabel(c)}${by} |`);
