@@ -19,8 +19,9 @@ export const ENV_VAR_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Whether `s` mentions an environment variable (`$NAME` / `${NAME}`). */
 export function hasEnvVars(s: string): boolean {
-  ENV_VAR_RE.lastIndex = 0;
-  return ENV_VAR_RE.test(s);
+  // A fresh regex: test() on the shared global one would leave lastIndex past the first match, and
+  // matchAll (envVarNames) copies lastIndex, so it would skip that variable.
+  return new RegExp(ENV_VAR_RE.source).test(s);
 }
 
 /** The variables `s` mentions, sorted, each once. */

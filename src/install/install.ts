@@ -37,7 +37,7 @@ import {
   type PrefixState,
 } from './conda-meta.js';
 import { cacheKey, extractCached, fetchVerified, type Downloader, type Extractor } from './download.js';
-import { channelCredentials } from './credentials.js';
+import { channelCredentials, indexCredentials } from './credentials.js';
 import type { EnvLike } from '../conda/channel-env.js';
 import { linkPackage, readPackagePaths, type Clobber, type InstalledPath } from './link.js';
 import { checkGoTree, readGoManifest } from './go-manifest.js';
@@ -379,6 +379,9 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
   if (onlyGo && !go) throw new InstallError(`the lockfile pins no Go toolchain for ${platform}; nothing to install with --only-go`);
   // Private channels: every credential variable must be set before anything is locked or downloaded.
   const credentials = channelCredentials(lockfile.metadata.channels, pkgs, opts.env ?? process.env);
+  // ... and every credential variable of a private PyPI index its wheels come from.
+  const wheelCredentials = indexCredentials(lockfile.metadata.pypi?.index_templates ?? [], wheels, opts.env ?? process.env);
+  const lockedWheel = new Map(wheels.map((w) => [w.filename, w]));
 
   const result: InstallResult = {
     prefix,
@@ -535,7 +538,19 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     // we return; the first failure in lockfile order is the one reported.
     const limit = createLimit(concurrency);
     // Wheels are fetched (and verified) with the packages, so a bad one fails before anything changes.
-    const wheelFetch = fetchWheels({ pins: wheels, http: opts.http, cacheDir: opts.cacheDir, concurrency, progress: opts.progress });
+    const wheelFetch = fetchWheels({
+      pins: wheels,
+      http: opts.http,
+      cacheDir: opts.cacheDir,
+      concurrency,
+      progress: opts.progress,
+      // The credentials (if any) are for the download only; RECORD and state keep the token-free URL.
+      downloadUrl: (pin) => wheelCredentials.downloadUrl(lockedWheel.get(pin.filename) ?? { url: pin.url, index: '' }),
+      explainDenied: (err, pin) => {
+        const w = lockedWheel.get(pin.filename);
+        return w ? wheelCredentials.explainDenied(err, w) : err;
+      },
+    });
     const settled = await Promise.allSettled([fetchGo(), ...toLink.map((p) => limit(() => fetchOne(p))), wheelFetch]);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;

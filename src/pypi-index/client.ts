@@ -91,9 +91,14 @@ export class PypiIndexClient {
         throw err;
       }
       this.stats.pages++;
-      const page = parseProjectPage(got.body, got.contentType, redactUrl(url));
-      // Keep requesting file URLs with the index's credentials when they live on the index host.
-      return { index: idx.redacted, page: { ...page, files: page.files.map((f) => ({ ...f, url: this.withCredentials(f.url, idx) })) } };
+      // Relative file URLs resolve against the real page URL, so they keep the index's credentials
+      // (`/t/<token>/`, `user:password@`); the page's own URL is kept redacted.
+      const page = parseProjectPage(got.body, got.contentType, url);
+      // Keep requesting absolute file URLs with the index's credentials when they live on the index host.
+      return {
+        index: idx.redacted,
+        page: { ...page, url: redactUrl(url), files: page.files.map((f) => ({ ...f, url: this.withCredentials(f.url, idx) })) },
+      };
     }
     return undefined;
   }

@@ -14,6 +14,11 @@ describe('channel-env helpers', () => {
     expect(hasEnvVars('https://h/t/$X/c')).toBe(true);
     expect(hasEnvVars('cost $5')).toBe(false);
   });
+  it('hasEnvVars before envVarNames does not make it skip the first variable (a PyPI index template)', () => {
+    const t = 'http://${PYPI_USER}:${PYPI_PASSWORD}@127.0.0.1/simple';
+    expect(hasEnvVars(t)).toBe(true);
+    expect(envVarNames(t)).toEqual(['PYPI_PASSWORD', 'PYPI_USER']);
+  });
   it('canonical template writes ${NAME}', () => {
     expect(canonicalTemplate('https://$U:${P}@h/t/$T/c')).toBe('https://${U}:${P}@h/t/${T}/c');
   });

@@ -55,6 +55,8 @@ export class PypiIndexServer {
   readonly log: IndexLogEntry[] = [];
   /** `html`: never answer JSON (an index without PEP 691). `noHashes`: pages omit sha256. `noSizes`: omit size. */
   mode = { html: false, noHashes: false, noSizes: false, noMetadata: false };
+  /** When set, every request must carry this user:password as Basic auth (a private index), else 401. */
+  basicAuth: { user: string; password: string } | undefined;
   private readonly projects = new Map<string, ServedFile[]>();
   private readonly raw = new Map<string, { json?: string; html?: string }>();
   private readonly built = new Map<string, Buffer>();
@@ -254,6 +256,15 @@ export class PypiIndexServer {
       res.end(head ? undefined : buf);
       this.log.push({ method: req.method ?? 'GET', path, status, bytes: head ? 0 : buf.length, ...(accept ? { accept } : {}) });
     };
+    if (this.basicAuth) {
+      const want = `Basic ${Buffer.from(`${this.basicAuth.user}:${this.basicAuth.password}`).toString('base64')}`;
+      if (req.headers.authorization !== want) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="index"', 'content-type': 'text/plain' });
+        res.end('Unauthorized');
+        this.log.push({ method: req.method ?? 'GET', path, status: 401, bytes: 0, ...(accept ? { accept } : {}) });
+        return;
+      }
+    }
     let m = /^\/simple\/([^/]+)\/?$/.exec(path);
     if (m) {
       const wantJson = !this.mode.html && (accept ?? '').includes('application/vnd.pypi.simple.v1+json');

@@ -101,6 +101,8 @@ export interface SyncWheelsOptions {
   entryPointWriter?: EntryPointWriter;
   /** The URL to download a pin from (credentials put back), default its `url`. */
   downloadUrl?: (pin: WheelPin) => string;
+  /** A download error with a hint (an HTTP 401/403 from a private index), default unchanged. */
+  explainDenied?: (err: unknown, pin: WheelPin) => unknown;
 }
 
 export interface SyncWheelsResult {
@@ -114,7 +116,7 @@ export interface SyncWheelsResult {
 const key = (p: { name: string; version: string; sha256: string }) => `${normalizeName(p.name)} ${p.version} ${p.sha256.toLowerCase()}`;
 
 /** Download (verified) every pin; returns the cache paths in pin order. Nothing in the prefix is touched. */
-export async function fetchWheels(opts: Pick<SyncWheelsOptions, 'pins' | 'http' | 'cacheDir' | 'concurrency' | 'progress' | 'downloadUrl'>) {
+export async function fetchWheels(opts: Pick<SyncWheelsOptions, 'pins' | 'http' | 'cacheDir' | 'concurrency' | 'progress' | 'downloadUrl' | 'explainDenied'>) {
   const limit = createLimit(opts.concurrency ?? 4);
   let downloaded = 0;
   let reused = 0;
@@ -133,6 +135,8 @@ export async function fetchWheels(opts: Pick<SyncWheelsOptions, 'pins' | 'http' 
           if (got.cached) reused++;
           else downloaded++;
           return got.path;
+        } catch (err) {
+          throw opts.explainDenied ? opts.explainDenied(err, pin) : err;
         } finally {
           task?.done();
         }
