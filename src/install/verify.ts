@@ -27,7 +27,7 @@ import { readWheelState } from './wheel/sync.js';
 import { listInstalledWheelsIn, verifyWheel } from './wheel/uninstall.js';
 import { checkGoTree, readGoManifest } from './go-manifest.js';
 
-export type VerifyProblemKind = 'missing-package' | 'extra-package' | 'modified-file' | 'missing-file' | 'go-mismatch' | 'moved-prefix';
+export type VerifyProblemKind = 'missing-package' | 'changed-package' | 'extra-package' | 'modified-file' | 'missing-file' | 'go-mismatch' | 'moved-prefix';
 
 export interface VerifyProblem {
   kind: VerifyProblemKind;
@@ -101,8 +101,9 @@ export async function verifyPrefix(opts: VerifyOptions): Promise<VerifyResult> {
     if (!r) {
       problems.push({ kind: 'missing-package', package: distOf(p), expected: `${distOf(p)} (sha256 ${p.sha256})` });
     } else if (distOf(r) !== distOf(p) || String(r.sha256).toLowerCase() !== p.sha256.toLowerCase()) {
+      // Another build / version / archive of the same package: one changed package, not missing + extra.
       problems.push({
-        kind: 'missing-package',
+        kind: 'changed-package',
         package: distOf(p),
         expected: `${distOf(p)} (sha256 ${p.sha256})`,
         actual: `${distOf(r)} (sha256 ${r.sha256})`,

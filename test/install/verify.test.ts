@@ -131,7 +131,7 @@ describe.skipIf(!haveFixtures)('verifyPrefix after a real install', () => {
     fewer.packages.find((p) => p.name === 'zlib')!.build = 'h7b6447c_4';
     const r = await verifyPrefix({ prefix, lockfile: fewer, platform: 'linux-64' });
     expect(r.problems.map((p) => [p.kind, p.package])).toEqual([
-      ['missing-package', 'zlib-1.2.11-h7b6447c_4'],
+      ['changed-package', 'zlib-1.2.11-h7b6447c_4'],
       ['missing-package', 'conda-forge-repodata-patches-20180828-0'],
       ['extra-package', '_r-mutex-1.0.1-anacondar_1'],
     ]);
