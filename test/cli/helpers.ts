@@ -1,5 +1,7 @@
 /** Run the CLI in-process and capture what it prints. */
-import { vi } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { ChannelServer } from '../support/channel-server.js';
 import { fixture } from '../support/fixtures.js';
@@ -52,4 +54,25 @@ export async function startFixtureChannel(extraChannelPrefixes: string[] = []): 
   for (const prefix of extraChannelPrefixes) server.mount(prefix, channel);
   await server.start();
   return { server, releases: server.url('/godl/go-dl-include-all-2021-11-08.json') };
+}
+
+/**
+ * `lock` an environment.yml of `deps` (quoted) from one channel for linux-64 into `<dir>/<name>.yml`,
+ * repodata cached in `<dir>/repocache`, expecting it to succeed silently; returns the lockfile path.
+ * `extraYaml` is appended to the file (e.g. a `go:` line), `extraArgs` to the lock command.
+ */
+export async function lockTestEnv(
+  dir: string,
+  channelUrl: string,
+  name: string,
+  deps: readonly string[],
+  opts: { extraYaml?: string; extraArgs?: string[] } = {},
+): Promise<string> {
+  const env = join(dir, `${name}.environment.yml`);
+  writeFileSync(env, `channels:\n  - ${channelUrl}\ndependencies:\n${deps.map((d) => `  - "${d}"\n`).join('')}${opts.extraYaml ?? ''}`);
+  const out = join(dir, `${name}.yml`);
+  const r = await runCli(['lock', '-f', env, '--lockfile', out, '-p', 'linux-64', '--cache-dir', join(dir, 'repocache'), ...(opts.extraArgs ?? []), '-q']);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return out;
 }

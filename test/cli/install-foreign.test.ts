@@ -10,21 +10,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeGoArchive } from '../support/archives.js';
 import { ChannelServer } from '../support/channel-server.js';
 import { writeChannel } from '../support/conda-channel.js';
-import { runCli } from './helpers.js';
+import { lockTestEnv, runCli } from './helpers.js';
 
 let server: ChannelServer;
 let dir: string;
 let lockfile: string;
 
-async function lockEnv(name: string, deps: string[], go = false): Promise<string> {
-  const env = join(dir, `${name}.environment.yml`);
-  writeFileSync(env, `channels:\n  - ${server.url('/chan')}\ndependencies:\n${deps.map((d) => `  - ${d}\n`).join('')}${go ? 'go: "1.22.*"\n' : ''}`);
-  const out = join(dir, `${name}.yml`);
-  const r = await runCli(['lock', '-f', env, '--lockfile', out, '-p', 'linux-64', '--cache-dir', join(dir, 'repocache'), '--go-releases-url', server.url('/godl/releases.json'), '-q']);
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-  return out;
-}
+const lockEnv = (name: string, deps: string[], go = false): Promise<string> =>
+  lockTestEnv(dir, server.url('/chan'), name, deps, {
+    extraYaml: go ? 'go: "1.22.*"\n' : '',
+    extraArgs: ['--go-releases-url', server.url('/godl/releases.json')],
+  });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cgl-foreign-'));

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelServer } from '../support/channel-server.js';
 import { writeChannel } from '../support/conda-channel.js';
 import { projectRoot } from '../support/fixtures.js';
-import { runCli } from './helpers.js';
+import { lockTestEnv, runCli } from './helpers.js';
 
 let server: ChannelServer;
 let dir: string;
@@ -24,15 +24,7 @@ let lockV1: string;
 let lockV2: string;
 let seq = 0;
 
-async function lockEnv(name: string, deps: string[]): Promise<string> {
-  const env = join(dir, `${name}.environment.yml`);
-  writeFileSync(env, `channels:\n  - ${server.url('/chan')}\ndependencies:\n${deps.map((d) => `  - ${d}\n`).join('')}`);
-  const out = join(dir, `${name}.yml`);
-  const r = await runCli(['lock', '-f', env, '--lockfile', out, '-p', 'linux-64', '--cache-dir', join(dir, 'repocache'), '-q']);
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-  return out;
-}
+const lockEnv = (name: string, deps: string[]): Promise<string> => lockTestEnv(dir, server.url('/chan'), name, deps);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cgl-signals-'));
