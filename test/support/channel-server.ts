@@ -25,7 +25,9 @@ export type Fault =
   /** Destroy the socket without any response. */
   | { kind: 'reset' }
   /** Send the body `bytes` at a time, one piece every `intervalMs` (a slow or hung mirror). */
-  | { kind: 'trickle'; bytes: number; intervalMs: number };
+  | { kind: 'trickle'; bytes: number; intervalMs: number }
+  /** Answer with a redirect to `to` (a path on this server or a URL), e.g. back to itself. */
+  | { kind: 'redirect'; to: string; status?: number };
 
 export interface FaultRule {
   /** Exact path or a RegExp matched against the request path (without query). */
@@ -162,6 +164,13 @@ export class ChannelServer {
       log(fault.status);
       res.writeHead(fault.status, { 'content-type': 'text/plain' });
       res.end(`injected status ${fault.status}`);
+      return;
+    }
+    if (fault?.kind === 'redirect') {
+      const status = fault.status ?? 302;
+      log(status);
+      res.writeHead(status, { location: fault.to });
+      res.end();
       return;
     }
     if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms));
