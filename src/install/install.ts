@@ -65,9 +65,9 @@ import {
   recoverTransaction,
   removeTree,
   txnDir,
-  writeFileAtomic,
   type Journal,
 } from './journal.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { testKillPoint, testPausePoint } from './test-hooks.js';
 import { onExitCleanup } from '../cleanup.js';
 
@@ -569,7 +569,16 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       if (sp) python.sitePackagesPath = sp;
     }
 
-    await checkPathsBeforeLinking({ fetched, keep, python, platform, prefix, physical: existing ? physical : dirname(physical), warn });
+    await checkPathsBeforeLinking({
+      fetched,
+      keep,
+      python,
+      platform,
+      prefix,
+      physical: existing ? physical : dirname(physical),
+      warn,
+      reextract: (f, why) => reextractCached(f, why, { warn, extract, cacheDir: opts.cacheDir }),
+    });
 
     const linkAll = async (destDir: string, metaRoot: string) => {
       const owners = new Map<string, string>();
@@ -859,6 +868,13 @@ function assertCacheOutside(cacheDir: string, prefixes: readonly string[]): void
   }
 }
 
+/** Replace a cached extraction that turned out incomplete or modified by a fresh one of the verified archive. */
+async function reextractCached(f: Fetched, why: string, ctx: { warn: (m: string) => void; extract: Extractor; cacheDir: string }): Promise<void> {
+  ctx.warn(`${distOf(f.pkg)}: cached extraction ${f.extracted} ${why}; extracting again`);
+  await rm(f.extracted, { recursive: true, force: true });
+  await extractCached(ctx.extract, f.archive, f.key, ctx.cacheDir);
+}
+
 /** Link one fetched package into `destDir` (re-extracting a cache entry that turns out incomplete or modified). */
 async function linkOne(
   f: Fetched,
@@ -900,11 +916,7 @@ async function linkOne(
       resigner: ctx.resigner,
     });
   };
-  const reextract = async (why: string) => {
-    ctx.warn(`${dist}: cached extraction ${f.extracted} ${why}; extracting again`);
-    await rm(f.extracted, { recursive: true, force: true });
-    await extractCached(ctx.extract, f.archive, f.key, ctx.cacheDir);
-  };
+  const reextract = (why: string) => reextractCached(f, why, ctx);
   let linked: Awaited<ReturnType<typeof link>>;
   let reextracted = false;
   try {
@@ -944,13 +956,24 @@ async function checkPathsBeforeLinking(args: {
   /** An existing directory on the prefix's file system (the prefix, or its parent for a new one). */
   physical: string;
   warn: (m: string) => void;
+  /** Extract a cached package again (its cached extraction lost its file list). */
+  reextract: (f: Fetched, why: string) => Promise<void>;
 }): Promise<void> {
   const { platform } = args;
   const paths: OwnedPath[] = [];
   for (const r of args.keep) for (const f of r.files ?? []) paths.push({ dist: distOf(r), path: f });
   for (const f of args.fetched) {
     const noarch = f.pkg.noarch ?? (f.pkg.subdir === 'noarch' ? await noarchOf(f.extracted) : undefined);
-    for (const e of await readPackagePaths(f.extracted, distOf(f.pkg))) {
+    let entries: Awaited<ReturnType<typeof readPackagePaths>>;
+    try {
+      entries = await readPackagePaths(f.extracted, distOf(f.pkg));
+    } catch (err) {
+      // A cached extraction that lost its info/ (as linkOne handles): the archive is verified.
+      if (!f.extractedFromCache || !(err instanceof InstallError)) throw err;
+      await args.reextract(f, `is incomplete (${err.message})`);
+      entries = await readPackagePaths(f.extracted, distOf(f.pkg));
+    }
+    for (const e of entries) {
       if (e.pathType === 'directory') continue;
       const path = noarch === 'python' && args.python ? noarchPythonPath(e.path, args.python, platform) : e.path;
       paths.push({ dist: distOf(f.pkg), path });

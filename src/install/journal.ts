@@ -20,10 +20,10 @@
  *    pin changed; replace the conda-meta records, history and state; prune directories the removed
  *    files left empty; delete the stage and, last, the journal.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, readFile, realpath, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, posix, sep } from 'node:path';
+import { chmod, lstat, mkdir, readdir, readFile, realpath, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { join, posix, sep } from 'node:path';
 import { escapeControl } from '../escape.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { InstallError, UnsafeArchiveError } from '../errors.js';
 import { testKillPoint } from './test-hooks.js';
 
@@ -105,18 +105,6 @@ async function makeWritable(path: string): Promise<void> {
   for (const n of names) await makeWritable(join(path, n));
 }
 
-/** Write `file` fresh: a temporary sibling renamed over it (never an open of the existing path). */
-export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
-  const tmp = `${dirname(file)}/.${posix.basename(file.split(sep).join('/'))}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await mkdir(dirname(file), { recursive: true });
-  try {
-    await writeFile(tmp, data, { mode, flag: 'wx' });
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-}
 
 export interface PreparedTransaction {
   prefix: string;

@@ -11,9 +11,10 @@
  * 4. `conda-meta/conda-go-lock-pypi` records which wheel file each project came from (name,
  *    version, filename, url, sha256, dist-info), for `verify` and the next sync.
  */
-import { mkdir, readFile, rename, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InstallError } from '../../errors.js';
+import { writeFileAtomic } from '../../fs/atomic.js';
 import type { LockedPypiPackage } from '../../lockfile/model.js';
 import { createLimit } from '../../net/limit.js';
 import type { ProgressReporter } from '../../net/progress.js';
@@ -65,9 +66,7 @@ export async function writeWheelState(prefix: string, wheels: readonly WheelStat
   await mkdir(dir, { recursive: true });
   const sorted = [...wheels].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const file = join(dir, WHEEL_STATE_FILE);
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify({ tool: 'conda-go-lock', state_version: 1, wheels: sorted }, null, 2) + '\n');
-  await rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify({ tool: 'conda-go-lock', state_version: 1, wheels: sorted }, null, 2) + '\n');
 }
 
 /** Whether the user's `pip:` requirements name this project (REQUESTED), and its PEP 610 record. */
