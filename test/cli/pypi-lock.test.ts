@@ -22,7 +22,13 @@ describe.skipIf(!haveFixtures)(`lock with a pip: section (${haveFixtures ? 'fixt
   beforeAll(async () => {
     ({ server: conda, releases } = await startFixtureChannel());
     // distlib had only an sdist in 2020, so resolvelib's frozen index has no entry for it: add one wheel.
-    index = await new PypiIndexServer().addResolvelibIndex('pypi-2020-02-19-virtualenv-six').addWheel('distlib', '0.3.0').start();
+    index = await new PypiIndexServer()
+      .addResolvelibIndex('pypi-2020-02-19-virtualenv-six')
+      .addWheel('distlib', '0.3.0')
+      // Bad input: a project with only an sdist, and one whose only wheel is for Windows.
+      .addFile('onlysdist', { filename: 'onlysdist-1.0.tar.gz', body: Buffer.from('not built') })
+      .addWheel('winonly', '1.0', { tags: 'cp39-cp39-win_amd64' })
+      .start();
     dir = mkdtempSync(join(tmpdir(), 'cgl-pip-'));
   });
   afterAll(async () => {
@@ -38,6 +44,30 @@ describe.skipIf(!haveFixtures)(`lock with a pip: section (${haveFixtures ? 'fixt
     writeFileSync(file, text);
     return runCli(['lock', '-f', file, '--lockfile', lockfile(), '--cache-dir', join(dir, 'cache'), '--go-releases-url', releases, '-q', ...more]);
   }
+
+  it('a project with only source distributions, or with no wheel for the platform, is a clear error naming it; no lockfile is written', async () => {
+    const out = join(dir, 'bad-input.yml');
+    const lockTo = async (req: string) => {
+      const file = join(dir, 'bad.environment.yml');
+      writeFileSync(file, env([req]));
+      return runCli(['lock', '-f', file, '--lockfile', out, '--cache-dir', join(dir, 'cache'), '--go-releases-url', releases, '-q', '-p', 'linux-64']);
+    };
+    const sdist = await lockTo('onlysdist');
+    expect(sdist.code).toBe(4); // a solve error (docs/exit-codes.md)
+    expect(sdist.stderr).toMatch(/'onlysdist' has no wheels \(only source distributions, which are not built/);
+    expect(sdist.stderr).not.toMatch(/\n\s+at .*\.(ts|js):\d+/);
+    const win = await lockTo('winonly');
+    expect(win.code).toBe(sdist.code);
+    expect(win.stderr).toMatch(/no wheel of 'winonly' fits linux-64/);
+    expect(win.stderr).toMatch(/cp39-cp39-win_amd64/);
+    expect(() => readFileSync(out)).toThrow();
+    // The same requirement locks for the platform the wheel is for.
+    const file = join(dir, 'bad.environment.yml');
+    const ok = await runCli(['lock', '-f', file, '--lockfile', out, '--cache-dir', join(dir, 'cache'), '--go-releases-url', releases, '-q', '-p', 'win-64']);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    rmSync(out);
+  });
 
   it('locks wheels per platform beside the conda packages; conda packages satisfy PyPI requirements; check/diff/update/render', async () => {
     const r = await lock(env(['virtualenv ==20.0.4']), '-p', 'linux-64', '-p', 'win-64');
