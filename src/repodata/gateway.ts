@@ -443,6 +443,13 @@ export class Gateway {
 
     const task = this.progress.task(`repodata ${channelLabel(channel)}/${subdir}`, 1);
     let offlineMiss: OfflineCacheMissError | undefined;
+    /** A file this channel does not have (404), or one not cached while offline: try the next one. */
+    const tryNext = (err: unknown): boolean => {
+      if (isNotFound(err)) return true;
+      if (!(err instanceof OfflineCacheMissError)) return false;
+      offlineMiss ??= err;
+      return true;
+    };
     try {
       for (const file of candidates) {
         const url = `${base}/${file}`;
@@ -450,11 +457,7 @@ export class Gateway {
           try {
             return await this.openIndexed(file as SourceKind, url, channel, subdir, publicBase);
           } catch (err) {
-            if (isNotFound(err)) continue;
-            if (err instanceof OfflineCacheMissError) {
-              offlineMiss ??= err;
-              continue;
-            }
+            if (tryNext(err)) continue;
             throw err;
           }
         }
@@ -462,11 +465,7 @@ export class Gateway {
         try {
           fetched = await this.fetcher.get(url);
         } catch (err) {
-          if (isNotFound(err)) continue;
-          if (err instanceof OfflineCacheMissError) {
-            offlineMiss ??= err;
-            continue;
-          }
+          if (tryNext(err)) continue;
           throw err;
         }
         const decode = (body: Buffer) => this.decodeSource(file, body, url, channel, subdir, publicBase);
