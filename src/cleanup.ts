@@ -10,6 +10,15 @@ export type CleanupTask = () => void | Promise<void>;
 
 const tasks = new Set<CleanupTask>();
 
+const exitController = new AbortController();
+
+/**
+ * Aborted when the exit cleanups start: HTTP requests (src/net/http.ts) stop, so a download cannot
+ * create or rename a temp file after the task that removes it has run. Stays aborted: the process is
+ * about to exit.
+ */
+export const exitSignal: AbortSignal = exitController.signal;
+
 /** Register `task`; the returned function unregisters it (call it once the resource is gone). */
 export function onExitCleanup(task: CleanupTask): () => void {
   tasks.add(task);
@@ -20,6 +29,7 @@ export function onExitCleanup(task: CleanupTask): () => void {
 
 /** Run (and forget) every registered task, waiting at most `timeoutMs` for them all. */
 export async function runExitCleanups(timeoutMs = 5_000): Promise<void> {
+  exitController.abort(new Error('the process is exiting'));
   const all = [...tasks].reverse();
   tasks.clear();
   let timer: NodeJS.Timeout | undefined;

@@ -13,7 +13,7 @@ export function stderrColors(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
   const enabled = 'FORCE_COLOR' in env ? env.FORCE_COLOR !== '0' : isTTY && !('NO_COLOR' in env) && env.TERM !== 'dumb';
   return createColors(enabled);
 }
-import { runExitCleanups } from '../cleanup.js';
+import { exitSignal, runExitCleanups } from '../cleanup.js';
 import { escapeControlKeepLines } from '../escape.js';
 import { CondaGoLockError, diskFullError, ExitCode } from '../errors.js';
 import { RENDERERS, RENDER_KINDS } from '../lockfile/render/index.js';
@@ -260,6 +260,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 export function reportError(err: unknown): number {
+  // The process is exiting (a signal or a crash, whose handler has said why): work it stopped on
+  // purpose fails quietly, and the handler's exit status stands.
+  if (exitSignal.aborted) return ExitCode.internal;
   // A full disk anywhere below (writing a lockfile, the repodata or package cache): one clear error.
   const full = diskFullError(err, 'free space (or point the cache or output at another filesystem) and run the command again');
   if (full) err = full;

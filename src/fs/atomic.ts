@@ -63,11 +63,21 @@ export async function withAtomicFile<T>(
   const tmp = opts.tempPath ?? tempPathFor(file);
   const durable = opts.durable !== false;
   let result: T;
-  const forget = onExitCleanup(() => unlink(tmp).catch(() => undefined));
+  let body: Promise<unknown> | undefined;
+  const forget = onExitCleanup(async () => {
+    // The writer may be creating the temp (an open or a rename in flight) as the exit starts: let it
+    // settle first (downloads are aborted on exit, src/net/http.ts, so theirs settle at once).
+    if (body) await settledWithin(body, EXIT_SETTLE_MS);
+    await unlink(tmp).catch(() => undefined);
+  });
   try {
-    result = await write(tmp);
-    if (durable && !opts.synced) await syncFile(tmp);
-    await rename(tmp, file);
+    body = (async () => {
+      const r = await write(tmp);
+      if (durable && !opts.synced) await syncFile(tmp);
+      await rename(tmp, file);
+      return r;
+    })();
+    result = (await body) as T;
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
@@ -76,6 +86,22 @@ export async function withAtomicFile<T>(
   }
   if (durable) await syncDir(dirname(file));
   return result;
+}
+
+/** How long an exit cleanup waits for a writer to settle before removing its temp anyway. */
+const EXIT_SETTLE_MS = 2_000;
+
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 async function syncFile(path: string): Promise<void> {

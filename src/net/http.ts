@@ -29,6 +29,7 @@ import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import pLimit, { type LimitFunction } from 'p-limit';
+import { exitSignal } from '../cleanup.js';
 import { IntegrityError, NetworkError, UsageError } from '../errors.js';
 import { withAtomicFile } from '../fs/atomic.js';
 import { redactText, redactUrl } from './redact.js';
@@ -337,6 +338,7 @@ export class HttpClient {
         return await attempt();
       } catch (err) {
         if (signal?.aborted) throw signal.reason ?? err;
+        if (exitSignal.aborted) throw exitSignal.reason ?? err;
         const failure =
           err instanceof AttemptFailure
             ? err
@@ -353,7 +355,7 @@ export class HttpClient {
         let delay = Math.round(base * (0.5 + Math.random()));
         if (failure.retryAfterMs !== undefined) delay = Math.max(delay, Math.min(this.maxRetryDelayMs, failure.retryAfterMs));
         this.onRetry?.({ url: redactUrl(url), attempt: i + 1, delayMs: delay, reason: failure.error.message });
-        await sleep(delay, signal);
+        await sleep(delay, signal ? AbortSignal.any([signal, exitSignal]) : exitSignal);
       }
     }
   }
@@ -365,7 +367,8 @@ export class HttpClient {
    */
   private async send(url: string, options: SendOptions): Promise<{ res: IncomingMessage; idle: Watchdog }> {
     const idle = new Watchdog(this.timeoutMs, this.minSpeed, url);
-    const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
+    // Also stops when the process starts exiting (SIGINT/SIGTERM, a crash): src/cleanup.ts.
+    const signal = AbortSignal.any(options.signal ? [options.signal, idle.signal, exitSignal] : [idle.signal, exitSignal]);
     const headers: Record<string, string> = { 'user-agent': this.userAgent, ...options.headers };
     if (options.acceptEncoding) headers['accept-encoding'] ??= 'gzip, br';
     const method = options.method ?? 'GET';

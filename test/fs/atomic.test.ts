@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pendingExitCleanups } from '../../src/cleanup.js';
+import { pendingExitCleanups, runExitCleanups } from '../../src/cleanup.js';
 import { withAtomicFile, writeFileAtomic } from '../../src/fs/atomic.js';
 
 const dir = () => mkdtemp(join(tmpdir(), 'cgl-atomic-'));
@@ -60,5 +60,31 @@ describe('atomic file replacement', () => {
     expect(during).toBe(before + 1);
     expect(pendingExitCleanups()).toBe(before);
     expect(await readdir(d)).toEqual(['pkg.conda']);
+  });
+
+  // Last in the file: it starts the exit cleanups, which stay started.
+  it('an exit that starts while the writer is still creating its temp waits for it (up to 2 s), then removes the temp', async () => {
+    const d = await dir();
+    const f = join(d, 'late.bin');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let unstall!: () => void;
+    const stalled = new Promise<void>((r) => (unstall = r));
+    const writing = withAtomicFile(
+      f,
+      async (tmp) => {
+        await gate;
+        await writeFile(tmp, 'bytes');
+        await stalled; // a writer that never finishes (the exit waits for it only so long)
+      },
+      { tempPath: `${f}.part-2`, durable: false },
+    );
+    writing.catch(() => undefined);
+    const cleaning = runExitCleanups();
+    release();
+    await cleaning;
+    expect(await readdir(d)).toEqual([]);
+    unstall();
+    await writing.catch(() => undefined);
   });
 });
