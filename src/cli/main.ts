@@ -124,6 +124,7 @@ Example:
     .option('-j, --concurrency <n>', 'parallel downloads', '8')
     .option('--no-go', 'skip the Go toolchain')
     .option('--adopt', 'take over an environment made by conda or micromamba (its records count as installed packages; never a conda base install)')
+    .option('--allow-unsigned', 'install osx-arm64 Mach-O files whose prefix was rewritten even when this host cannot re-sign them (no codesign): re-sign them on the Mac')
     .option('-q, --quiet', 'print nothing but errors (no progress, warnings or summary)')
     .option('--json', 'print the result as JSON on stdout (docs/json.md)'))
     .addHelpText('after', `

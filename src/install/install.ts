@@ -116,6 +116,8 @@ export interface InstallOptions {
    * installed packages of the transaction. Without it such a prefix is refused (E_PREFIX_FOREIGN).
    */
   adopt?: boolean;
+  /** Install Mach-O files that were rewritten but cannot be re-signed here (no codesign), with one warning (CLI `--allow-unsigned`). */
+  allowUnsigned?: boolean;
   /** Called with what will be removed / changed / added, after the difference is known and before anything changes. */
   onPlan?: (plan: InstallPlan) => void;
 }
@@ -583,7 +585,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const linkAll = async (destDir: string, metaRoot: string) => {
       const owners = new Map<string, string>();
       const safeDirs = new Set<string>();
-      const resigner = hostResigner();
+      const resigner = hostResigner({ allowUnsigned: opts.allowUnsigned });
       const linked: Array<{ p: LockedCondaPackage; f: Fetched; rec: Awaited<ReturnType<typeof linkOne>> }> = [];
       for (const p of installOrder(toLink)) {
         const f = byName.get(p.name)!;

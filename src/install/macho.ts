@@ -142,10 +142,14 @@ export function codesignResigner(codesign: string): Resigner {
 }
 
 /**
- * What to do with rewritten Mach-O files on this host: `codesign` when found; none on macOS is an
- * error; elsewhere the files are collected for one warning (`unsigned` on the returned object).
+ * What to do with rewritten Mach-O files on this host: `codesign` when found. Without one the package
+ * fails (Apple silicon would kill the binary), unless `allowUnsigned` (CLI `--allow-unsigned`, for a
+ * prefix built elsewhere and re-signed on the Mac): then the files are collected for one warning
+ * (`unsigned` on the returned object).
  */
-export function hostResigner(opts: { hostPlatform?: NodeJS.Platform; env?: NodeJS.ProcessEnv } = {}): Resigner & { unsigned: string[] } {
+export function hostResigner(
+  opts: { hostPlatform?: NodeJS.Platform; env?: NodeJS.ProcessEnv; allowUnsigned?: boolean } = {},
+): Resigner & { unsigned: string[] } {
   const codesign = findCodesign(opts.env);
   const onMac = (opts.hostPlatform ?? process.platform) === 'darwin';
   const signer = codesign ? codesignResigner(codesign) : undefined;
@@ -154,14 +158,18 @@ export function hostResigner(opts: { hostPlatform?: NodeJS.Platform; env?: NodeJ
     unsigned,
     async sign(file, rel, dist) {
       if (signer) return signer.sign(file, rel, dist);
-      if (onMac) {
-        throw new InstallError(
-          `${dist}: ${rel} is a Mach-O binary whose prefix was rewritten and must be re-signed, but no codesign was found on PATH; ` +
-            `install the Xcode command line tools (xcode-select --install) or put /usr/bin on PATH. Nothing was installed`,
-          { code: 'E_MACHO_SIGN' },
-        );
+      if (opts.allowUnsigned) {
+        unsigned.push(`${dist}: ${rel}`);
+        return;
       }
-      unsigned.push(`${dist}: ${rel}`);
+      const fix = onMac
+        ? 'install the Xcode command line tools (xcode-select --install) or put /usr/bin on PATH'
+        : 'install on the Mac, put a codesign on PATH, or pass --allow-unsigned and re-sign on the Mac (codesign -s - -f FILE)';
+      throw new InstallError(
+        `${dist}: ${rel} is a Mach-O binary whose prefix was rewritten and must be re-signed, but no codesign was found on PATH ` +
+          `(macOS on Apple silicon kills it unsigned); ${fix}. Nothing was installed`,
+        { code: 'E_MACHO_SIGN' },
+      );
     },
   };
 }
@@ -170,7 +178,7 @@ export function hostResigner(opts: { hostPlatform?: NodeJS.Platform; env?: NodeJ
 export function unsignedWarning(unsigned: readonly string[]): string {
   const shown = unsigned.slice(0, 5).join(', ') + (unsigned.length > 5 ? `, … (${unsigned.length} in all)` : '');
   return (
-    `${unsigned.length} Mach-O file(s) had their prefix rewritten and were NOT re-signed (no codesign on this host): ${shown}. ` +
+    `${unsigned.length} Mach-O file(s) had their prefix rewritten and were NOT re-signed (no codesign on this host, --allow-unsigned): ${shown}. ` +
     `macOS on Apple silicon kills them until they are re-signed on the Mac: codesign -s - -f FILE`
   );
 }

@@ -183,11 +183,20 @@ describe.skipIf(!haveGo)(`Mach-O on osx-arm64 (${haveGo ? 'Debian Go 1.19 presen
     expect(existsSync(prefix)).toBe(false);
   });
 
-  it('no codesign on a Linux host: installed with one warning naming the file to re-sign on the Mac', async () => {
+  it('no codesign on a Linux host: E_MACHO_SIGN (exit 8) naming the file and the ways out, nothing installed; --allow-unsigned installs with one warning', async () => {
     const prefix = join(dir, 'env-unsigned');
-    const r = await install(prefix, { PATH: '/usr/bin:/bin' }, false);
+    const refused = await install(prefix, { PATH: '/usr/bin:/bin' });
+    expect(refused.code).toBe(8);
+    expect(refused.stderr).toContain('error[E_MACHO_SIGN]: hello-1.0-h0_0: bin/hello is a Mach-O binary whose prefix was rewritten and must be re-signed, but no codesign was found on PATH');
+    expect(refused.stderr).toContain('pass --allow-unsigned and re-sign on the Mac');
+    expect(existsSync(prefix)).toBe(false);
+
+    const r = await runCli(
+      ['install', '--lockfile', join(dir, 'lock.yml'), '-p', prefix, '--platform', 'osx-arm64', '--cache-dir', join(dir, 'pkgcache'), '--allow-unsigned'],
+      { env: { PATH: '/usr/bin:/bin' } },
+    );
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain('1 Mach-O file(s) had their prefix rewritten and were NOT re-signed (no codesign on this host): hello-1.0-h0_0: bin/hello');
+    expect(r.stderr).toContain('1 Mach-O file(s) had their prefix rewritten and were NOT re-signed (no codesign on this host, --allow-unsigned): hello-1.0-h0_0: bin/hello');
     expect(existsSync(join(prefix, 'bin', 'hello'))).toBe(true);
   });
 

@@ -23,6 +23,8 @@ export interface InstallCommandOptions {
   concurrency: string;
   go: boolean;
   adopt?: boolean;
+  /** --allow-unsigned: Mach-O files that cannot be re-signed here are installed with a warning. */
+  allowUnsigned?: boolean;
   quiet?: boolean;
   /** --dev, -E/--extras, --category: the categories installed besides main. */
   dev?: boolean;
@@ -96,6 +98,7 @@ export async function installCommand(options: InstallCommandOptions): Promise<nu
     concurrency,
     progress,
     adopt: opts.adopt,
+    allowUnsigned: opts.allowUnsigned,
     onPlan: (plan) => {
       for (const line of formatPlan(plan)) progress.log(line);
     },
