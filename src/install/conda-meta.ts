@@ -163,7 +163,8 @@ export async function readPrefixRecords(prefix: string): Promise<PrefixRecord[]>
   }
   const out: PrefixRecord[] = [];
   for (const n of names.sort()) {
-    if (!n.endsWith('.json') || n === LEGACY_STATE_FILE) continue;
+    // As conda's glob('*.json'): hidden files (our journal and wheel-move record) are not package records.
+    if (!n.endsWith('.json') || n.startsWith('.') || n === LEGACY_STATE_FILE) continue;
     const file = join(dir, n);
     let rec: PrefixRecord;
     try {

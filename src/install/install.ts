@@ -697,7 +697,9 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     // are removed by their RECORD first (a new conda package may ship a path one of them owned).
     const wheelTarget = python ? { platform, python, prefix } : undefined;
     if (wheelTarget) {
-      result.removedWheels = (await removeUnlockedWheels(physical, wheelTarget, wheels)).removed;
+      const sync = await removeUnlockedWheels(physical, wheelTarget, wheels);
+      result.removedWheels = sync.removed;
+      if (sync.rolledBack) warn(`took back the files of an interrupted install of ${escapeControl(sync.rolledBack)}; it is installed again`);
     } else if ((await readWheelState(physical)).length > 0) {
       throw new InstallError(`${prefix} has PyPI wheels but the lockfile has no python for ${platform}; remove the prefix and install again`);
     }

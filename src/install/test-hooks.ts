@@ -4,7 +4,8 @@
  * `CONDA_GO_LOCK_TEST_KILL_AT=<point>[:<n>]` makes the process SIGKILL itself when it reaches that point
  * (the n-th time, default the first): `prepared` (new files staged, journal not written), `committed`
  * (journal written, prefix not changed yet), `remove` (after unlinking n old files), `move` (after
- * moving n new files in), `move-tree` (the Go toolchain swapped), `meta` (conda-meta replaced).
+ * moving n new files in), `move-tree` (the Go toolchain swapped), `meta` (conda-meta replaced),
+ * `wheel-move` (after moving n files of a wheel into the prefix).
  * Unset (always, outside tests), this does nothing.
  */
 export function testKillPoint(name: string, count = 1): void {

@@ -1,10 +1,11 @@
 /** Run the CLI in-process and capture what it prints. */
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { ChannelServer } from '../support/channel-server.js';
-import { fixture } from '../support/fixtures.js';
+import { fixture, projectRoot } from '../support/fixtures.js';
 
 export interface CliRun {
   code: number;
@@ -75,4 +76,20 @@ export async function lockTestEnv(
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return out;
+}
+
+/**
+ * Run the CLI in a child process that SIGKILLs itself at `point` of an install
+ * (CONDA_GO_LOCK_TEST_KILL_AT, src/install/test-hooks.ts).
+ */
+export function runCliKilledAt(args: string[], point: string): Promise<{ signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
+  const script = `import { main } from './src/cli/main.ts'; main(${JSON.stringify(args)}).then((c) => process.exit(c));`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: projectRoot,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, CONDA_GO_LOCK_TEST_KILL_AT: point },
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
 }

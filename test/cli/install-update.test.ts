@@ -5,7 +5,6 @@
  * read-only directories gets `install` of a changed lockfile (one package added, one removed, one
  * upgraded), keeps all three, verifies, and survives `kill -9` at several points of the update.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,8 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeGoArchive } from '../support/archives.js';
 import { ChannelServer } from '../support/channel-server.js';
 import { writeChannel, type PackageSpec } from '../support/conda-channel.js';
-import { projectRoot } from '../support/fixtures.js';
-import { runCli } from './helpers.js';
+import { runCli, runCliKilledAt } from './helpers.js';
 
 const SP = 'lib/python3.9/site-packages';
 let server: ChannelServer;
@@ -166,18 +164,8 @@ describe('install of a changed lockfile into an existing environment', () => {
 });
 
 /** Run the CLI in a child process that SIGKILLs itself at `point` of the transaction. */
-function installKilledAt(prefix: string, lockfile: string, point: string): Promise<{ signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
-  const args = ['install', '--lockfile', lockfile, '-p', prefix, '--platform', 'linux-64', '--cache-dir', cache(), '-q'];
-  const script = `import { main } from './src/cli/main.ts'; main(${JSON.stringify(args)}).then((c) => process.exit(c));`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: projectRoot,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, CONDA_GO_LOCK_TEST_KILL_AT: point },
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += String(d)));
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
-}
+const installKilledAt = (prefix: string, lockfile: string, point: string) =>
+  runCliKilledAt(['install', '--lockfile', lockfile, '-p', prefix, '--platform', 'linux-64', '--cache-dir', cache(), '-q'], point);
 
 describe('kill -9 during an update', () => {
   it.each([

@@ -17,7 +17,7 @@ import { ChannelServer } from '../support/channel-server.js';
 import { fixture, fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
 import { python39, python39SkipReason } from '../support/python.js';
 import { havePython3, startPythonHttpServer, type PythonHttpServer } from '../support/python-http.js';
-import { runCli } from './helpers.js';
+import { runCli, runCliKilledAt } from './helpers.js';
 
 const DEBIAN = '/usr/share/python-wheels';
 const WHEELS = ['wheel-0.38.4-py3-none-any.whl', 'setuptools-66.1.1-py3-none-any.whl'];
@@ -163,6 +163,40 @@ describe.skipIf(skip !== '')('install with PyPI wheels through the CLI', () => {
     expect(readFileSync(join(prefix, SP, 'my_module.py'), 'utf8')).toBe('X = 1\n');
     const ok2 = await runCli(['verify', '--lockfile', lockPath, '-p', prefix, '--platform', 'linux-64']);
     expect(ok2.code).toBe(0);
+  });
+
+  it.each([
+    ['wheel-move:1', 'after its first file'],
+    ['wheel-move:40', 'half-way through its files'],
+  ])('kill -9 while a wheel is moved into an existing environment (%s, %s): the next install takes those files back and installs it, user files kept, verify passes', async (point) => {
+    const base = server.url('/pypi');
+    const work = mkdtempSync(join(dir, 'kill-'));
+    const prefix = join(work, 'env');
+    const lockPath = join(work, 'conda-go-lock.yml');
+    const cache = join(work, 'cache');
+    const args = ['install', '--lockfile', lockPath, '-p', prefix, '--platform', 'linux-64', '--cache-dir', cache, '--no-go', '-q'];
+    const wheel = wheelPin(WHEELS[0]!, 'wheel', '0.38.4', base, ['wheel>=0.38']);
+    const setuptools = wheelPin(WHEELS[1]!, 'setuptools', '66.1.1', base, ['setuptools']);
+    writeLock(lockPath, [wheel], ['wheel>=0.38']);
+    expect((await runCli(args)).code).toBe(0);
+    writeFileSync(join(prefix, SP, 'my_module.py'), 'X = 1\n');
+
+    writeLock(lockPath, [setuptools, wheel], ['wheel>=0.38', 'setuptools']);
+    const killed = await runCliKilledAt(args, point);
+    expect(killed.signal).toBe('SIGKILL');
+    // Killed with setuptools partly moved in: some of its files are there, no RECORD says whose.
+    expect(existsSync(join(prefix, 'conda-meta', '.cgl-wheel-move.json'))).toBe(true);
+    expect(existsSync(join(prefix, SP, 'setuptools-66.1.1.dist-info', 'RECORD'))).toBe(false);
+
+    const again = await runCli(args.filter((a) => a !== '-q'));
+    expect(again.stderr).toContain('took back the files of an interrupted install of setuptools-66.1.1-py3-none-any.whl; it is installed again');
+    expect(again.stderr).not.toContain('error');
+    expect(again.code).toBe(0);
+    expect(existsSync(join(prefix, 'conda-meta', '.cgl-wheel-move.json'))).toBe(false);
+    expect(readFileSync(join(prefix, SP, 'my_module.py'), 'utf8')).toBe('X = 1\n');
+    const out = execFileSync(join(prefix, 'bin', 'python'), ['-c', 'import importlib.metadata as m, setuptools, wheel; print(m.version("setuptools"))'], { encoding: 'utf8' });
+    expect(out.trim()).toBe('66.1.1');
+    expect((await runCli(['verify', '--lockfile', lockPath, '-p', prefix, '--platform', 'linux-64'])).code).toBe(0);
   });
 
   it('a wheel whose sha256 does not match the lockfile: install refused (exit 6), no prefix, nothing cached', async () => {

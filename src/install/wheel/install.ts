@@ -12,7 +12,8 @@
  *    laid out as the prefix will be, checking each member's bytes against its RECORD hash as it is
  *    written; generate entry-point scripts, INSTALLER, REQUESTED, direct_url.json and our RECORD.
  * 3. Refuse when any destination path already exists in `destDir` (a file of a conda package or of
- *    another wheel), then move the files in. A failure while moving takes back what was moved.
+ *    another wheel), then move the files in. A failure while moving takes back what was moved; a
+ *    kill while moving is taken back by the next sync (move-intent.ts).
  */
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readFile, realpath, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
@@ -24,6 +25,8 @@ import { defaultEntryPointWriter, parseWheelEntryPoint, rewriteScriptShebang, ty
 import { canonicalName as normalizeName, parseWheelFilename } from '../../pypi/index.js';
 import { wheelLayout, type WheelLayout, type WheelTarget } from './layout.js';
 import { header, parseEntryPointsTxt, parseHeaders } from './metadata.js';
+import { testKillPoint } from '../test-hooks.js';
+import { clearMoveIntent, writeMoveIntent } from './move-intent.js';
 import { formatRecord, parseRecord, recordHash, RECORD_ALGORITHMS, splitRecordHash, type RecordRow } from './record.js';
 
 /** What INSTALLER says for wheels we installed (and how we recognise them again). */
@@ -402,9 +405,25 @@ async function moveInto(from: string, to: string, paths: readonly string[], labe
       parentsChecked.set(rel, true);
     }
   }
+  // The directories this creates, parents first: recorded with the paths so a kill midway is taken back (move-intent.ts).
+  const willCreate = new Set<string>();
+  const dirExists = new Map<string, boolean>();
+  for (const p of paths) {
+    const parts = p.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const rel = parts.slice(0, i).join('/');
+      if (willCreate.has(rel)) continue;
+      let there = dirExists.get(rel);
+      if (there === undefined) dirExists.set(rel, (there = await exists(join(to, ...parts.slice(0, i)))));
+      if (!there) willCreate.add(rel);
+    }
+  }
+  const dirs = [...willCreate].sort((a, b) => a.split('/').length - b.split('/').length);
+  await writeMoveIntent(to, { wheel: label, paths: [...paths], dirs });
   const moved: string[] = [];
   const made: string[] = [];
   const madeRel: string[] = [];
+  let n = 0;
   try {
     for (const p of paths) {
       const parts = p.split('/');
@@ -425,12 +444,15 @@ async function moveInto(from: string, to: string, paths: readonly string[], labe
       }
       await rename(join(from, ...parts), dest);
       moved.push(dest);
+      testKillPoint('wheel-move', ++n);
     }
   } catch (e) {
     for (const m of moved.reverse()) await unlink(m).catch(() => {});
     for (const d of made.reverse()) await rmdir(d).catch(() => {});
+    await clearMoveIntent(to);
     throw e;
   }
+  await clearMoveIntent(to);
   return madeRel;
 }
 

@@ -23,6 +23,7 @@ import type { EntryPointWriter } from './entry-points.js';
 import { canonicalName as normalizeName, parseRequirement } from '../../pypi/index.js';
 import { installWheel, type DirectUrl, type InstalledWheel } from './install.js';
 import type { WheelTarget } from './layout.js';
+import { rollBackWheelMove } from './move-intent.js';
 import { listInstalledWheels, uninstallWheel } from './uninstall.js';
 
 /** What install needs of a lockfile `pypi` entry (LockedPypiPackage, structurally). */
@@ -169,8 +170,9 @@ export async function removeUnlockedWheels(
   destDir: string,
   target: WheelTarget,
   pins: readonly WheelPin[],
-): Promise<{ kept: WheelStateEntry[]; removed: string[] }> {
+): Promise<{ kept: WheelStateEntry[]; removed: string[]; rolledBack?: string }> {
   const want = new Set(checkPins(pins).map(key));
+  const rolledBack = await rollBackWheelMove(destDir);
   const state = await readWheelState(destDir);
   const present = new Map<string, { name: string; version: string }>();
   for (const s of state) {
@@ -190,7 +192,7 @@ export async function removeUnlockedWheels(
     removed.push(`${normalizeName(w.name)}-${w.version}`);
   }
   if (removed.length > 0 || kept.length !== state.length) await writeWheelState(destDir, kept);
-  return { kept, removed };
+  return { kept, removed, ...(rolledBack !== undefined ? { rolledBack } : {}) };
 }
 
 /**
@@ -200,6 +202,7 @@ export async function removeUnlockedWheels(
  */
 export async function installLockedWheels(opts: SyncWheelsOptions & { kept?: WheelStateEntry[] }): Promise<SyncWheelsResult> {
   const pins = checkPins(opts.pins);
+  await rollBackWheelMove(opts.destDir);
   const fetched = await fetchWheels({ ...opts, pins });
   const requirements = opts.requirements ?? [];
   const kept = opts.kept ?? (await readWheelState(opts.destDir));
