@@ -7,7 +7,8 @@
  * → `verify` passes.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,7 @@ import { ChannelServer } from '../support/channel-server.js';
 import { writeChannel } from '../support/conda-channel.js';
 import { PypiIndexServer } from '../support/pypi-index-server.js';
 import { python39, python39SkipReason } from '../support/python.js';
+import { havePython3, pythonServerSkipReason, startPythonHttpServer, type PythonHttpServer } from '../support/python-server.js';
 import { runCli } from './helpers.js';
 
 const DEBIAN = '/usr/share/python-wheels';
@@ -148,5 +150,73 @@ describe.skipIf(skip !== '')('lock → install → verify with a pip: section an
     // Nothing in the prefix's records holds the secret.
     const state = execFileSync('sh', ['-c', 'grep -rl pa55 "$1" || true', 'sh', prefix], { encoding: 'utf8' }).trim();
     expect(state).toBe('');
+  });
+});
+
+/**
+ * The other way people serve a private index: static PEP 503 pages and the wheels in a directory,
+ * served by `python3 -m http.server` (HTTP/1.0, closes every connection, no PEP 658 metadata files,
+ * no Range requests). `lock` reads each wheel's METADATA from the wheel itself.
+ */
+if (!havePython3) console.warn(`[conda-go-lock tests] install-pip-lock: ${pythonServerSkipReason}`);
+describe.skipIf(skip !== '' || !havePython3)('lock → install → verify against a static index on python3 -m http.server', () => {
+  let conda: ChannelServer;
+  let py: PythonHttpServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cgl-pip-static-'));
+    const host = python39!.includes('/') ? python39! : execFileSync('sh', ['-c', 'command -v python3.9'], { encoding: 'utf8' }).trim();
+    const wrapper = `#!/bin/sh\nhere=$(cd "$(dirname "$0")/.." && pwd)\nPYTHONPATH="$here/${SP}\${PYTHONPATH:+:$PYTHONPATH}" exec ${JSON.stringify(host)} "$@"\n`;
+    await writeChannel(join(dir, 'chan'), [
+      { name: 'python', version: '3.9.18', build: 'standin_0', files: { 'bin/python': { content: wrapper, mode: 0o755 }, [`${SP}/STANDIN.txt`]: 'python 3.9 stand-in\n' } },
+    ]);
+    conda = await new ChannelServer().mount('/chan', join(dir, 'chan')).start();
+    const site = join(dir, 'site');
+    mkdirSync(join(site, 'files'), { recursive: true });
+    for (const [project, filename] of Object.entries(WHEELS)) {
+      const body = readFileSync(join(DEBIAN, filename));
+      writeFileSync(join(site, 'files', filename), body);
+      const sha = createHash('sha256').update(body).digest('hex');
+      mkdirSync(join(site, 'simple', project), { recursive: true });
+      writeFileSync(
+        join(site, 'simple', project, 'index.html'),
+        `<!DOCTYPE html>\n<html><body><h1>Links for ${project}</h1>\n<a href="../../files/${filename}#sha256=${sha}">${filename}</a><br/>\n</body></html>\n`,
+      );
+    }
+    py = await startPythonHttpServer(site);
+  });
+  afterAll(async () => {
+    await conda?.stop();
+    await py?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('locks both wheels with their sha256, installs them, python imports them, verify passes', async () => {
+    const envFile = join(dir, 'environment.yml');
+    const lockfile = join(dir, 'conda-go-lock.yml');
+    writeFileSync(
+      envFile,
+      ['channels:', `  - ${conda.url('/chan')}`, 'platforms: [linux-64]', 'dependencies:', '  - python 3.9.*', '  - pip:', `    - --index-url ${py.url('/simple')}`, '    - wheel ==0.38.4', '    - setuptools', ''].join('\n'),
+    );
+    const lock = await runCli(['lock', '-f', envFile, '--lockfile', lockfile, '--cache-dir', join(dir, 'cache'), '-q']);
+    expect(lock.stderr).toBe('');
+    expect(lock.code).toBe(0);
+    const lf = yamlParse(readFileSync(lockfile, 'utf8')) as Lockfile;
+    expect(lf.pypi!.map((p) => [p.name, p.version, p.url, p.sha256])).toEqual(
+      (['setuptools', 'wheel'] as const).map((n) => [
+        n,
+        n === 'wheel' ? '0.38.4' : '66.1.1',
+        py.url(`/files/${WHEELS[n]}`),
+        createHash('sha256').update(readFileSync(join(DEBIAN, WHEELS[n]))).digest('hex'),
+      ]),
+    );
+    const prefix = join(dir, 'env');
+    const inst = await runCli(['install', '--lockfile', lockfile, '-p', prefix, '--platform', 'linux-64', '--cache-dir', join(dir, 'cache-install'), '--no-go', '-q']);
+    expect(inst.stderr).toBe('');
+    expect(inst.code).toBe(0);
+    const out = execFileSync(join(prefix, 'bin', 'python'), ['-c', 'import wheel, setuptools, importlib.metadata as m; print(m.version("wheel"), m.version("setuptools"))'], { encoding: 'utf8' });
+    expect(out.trim()).toBe('0.38.4 66.1.1');
+    expect((await runCli(['verify', '--lockfile', lockfile, '-p', prefix, '--platform', 'linux-64'])).code).toBe(0);
   });
 });

@@ -16,7 +16,7 @@ import { writeConda } from '../support/archives.js';
 import { ChannelServer } from '../support/channel-server.js';
 import { fixture, fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
 import { python39, python39SkipReason } from '../support/python.js';
-import { havePython3, startPythonHttpServer, type PythonHttpServer } from '../support/python-http.js';
+import { havePython3, startPythonHttpServer, type PythonHttpServer } from '../support/python-server.js';
 import { runCli, runCliKilledAt } from './helpers.js';
 
 const DEBIAN = '/usr/share/python-wheels';
@@ -107,7 +107,7 @@ describe.skipIf(skip !== '')('install with PyPI wheels through the CLI', () => {
 
   const servers: Array<[string, () => string | undefined]> = [
     ['node server', () => server.url('/pypi')],
-    ['python3 -m http.server', () => pyServer?.url],
+    ['python3 -m http.server', () => pyServer?.baseUrl],
   ];
   it.each(servers)('lock → install → import → verify → tamper → update removes a wheel by RECORD (%s)', async (_what, baseOf) => {
     const base = baseOf();

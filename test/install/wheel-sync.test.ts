@@ -14,7 +14,7 @@ import { readWheelState, syncWheels, type WheelPin } from '../../src/install/whe
 import type { WheelTarget } from '../../src/install/wheel/index.js';
 import { snapshotTree, writeZip } from '../support/archives.js';
 import { startChannelServer, type ChannelServer } from '../support/channel-server.js';
-import { havePython3, python3SkipReason, startPythonHttpServer, type PythonHttpServer } from '../support/python-http.js';
+import { havePython3, pythonServerSkipReason, startPythonHttpServer, type PythonHttpServer } from '../support/python-server.js';
 
 const DEBIAN = '/usr/share/python-wheels';
 const haveDebian = existsSync(join(DEBIAN, 'wheel-0.38.4-py3-none-any.whl')) && existsSync(join(DEBIAN, 'setuptools-66.1.1-py3-none-any.whl'));
@@ -69,10 +69,10 @@ async function pin(file: string, base: string, name: string, version: string, re
 describe.skipIf(!haveDebian)('syncWheels', () => {
   const servers: Array<[string, () => string | undefined]> = [
     ['the node loopback server', () => server.url('/debian')],
-    ['python3 -m http.server (HTTP/1.0, closes every connection)', () => pyServer?.url],
+    ['python3 -m http.server (HTTP/1.0, closes every connection)', () => pyServer?.baseUrl],
   ];
   it.each(servers)('installs, keeps and removes by RECORD, downloading from %s', async (what, base) => {
-    if (!base()) return console.warn(python3SkipReason);
+    if (!base()) return console.warn(pythonServerSkipReason);
     const wheel = await pin('wheel-0.38.4-py3-none-any.whl', base()!, 'wheel', '0.38.4', ['wheel>=0.38']);
     const st = await pin('setuptools-66.1.1-py3-none-any.whl', base()!, 'setuptools', '66.1.1', ['wheel']);
     const first = await syncWheels({ pins: [wheel, st], http, cacheDir, destDir: prefix, target: target(), requirements: ['wheel>=0.38'] });
