@@ -21,10 +21,11 @@
  * Go splits CGO_* with quote rules.
  *
  * The conda-style scripts (`etc/conda/{activate,deactivate}.d/go.*`) are relocatable: they work
- * out the prefix from their own location (bash `BASH_SOURCE`, zsh `%x`, fish `status`, cmd `%~dp0`,
- * PowerShell `$PSScriptRoot`), falling back to `$CONDA_PREFIX` and then to the prefix they were
- * written for; POSIX sh cannot know a sourced file's path, so when neither fallback holds a Go
- * toolchain the script says so and changes nothing.
+ * out the prefix from their own location (bash `BASH_SOURCE`, zsh `%x`, dash & co. on Linux the
+ * sourced file's descriptor in `/proc/$$/fd`, fish `status`, cmd `%~dp0`, PowerShell `$PSScriptRoot`),
+ * falling back to `$CONDA_PREFIX` and then to the prefix they were written for; where a POSIX sh
+ * cannot locate the script and neither fallback holds a Go toolchain, the script says so (naming
+ * `shell-hook -p` and `install -p`) and changes nothing.
  *
  * Activation saves each previous value in `CONDA_GO_LOCK_BACKUP_<VAR>` (POSIX/fish/PowerShell store
  * "x<value>" so that "set to empty" and "unset" stay distinct; cmd cannot tell them apart) for every
@@ -239,8 +240,19 @@ unset _cgl_go_prefix _cgl_q
 `;
 }
 
-/** bash/zsh/dash activation script (relocatable; see the header comment). */
+/** Where the activate.d script sits below its prefix. */
+const POSIX_SCRIPT_REL = 'etc/conda/activate.d/go.sh';
+
+/**
+ * bash/zsh/dash activation script (relocatable; see the header comment). It finds its prefix from its
+ * own path: bash `BASH_SOURCE`, zsh `%x`; in a shell with neither (dash, busybox ash, ksh) from the
+ * descriptor the shell reads the sourced file through, which Linux names in `/proc/$$/fd`. Where that
+ * is not available either (dash on macOS or a BSD, or the text `eval`ed rather than sourced) it falls
+ * back to `$CONDA_PREFIX` (set by `conda activate`), then to the prefix it was written for, and when
+ * none holds a Go toolchain it says what to do and changes nothing.
+ */
 export function posixActivateScript(fallbackPrefix: string, opts: ActivationOptions = {}): string {
+  const fallback = shQuote(fallbackPrefix);
   return `# ${HEADER}
 # shellcheck shell=sh
 _cgl_go_prefix=""
@@ -248,17 +260,36 @@ if [ -n "\${BASH_VERSION:-}" ] && [ -n "\${BASH_SOURCE:-}" ]; then
   _cgl_go_prefix="$(cd "$(dirname "\${BASH_SOURCE[0]}")/../../.." 2>/dev/null && pwd)"
 elif [ -n "\${ZSH_VERSION:-}" ]; then
   eval '_cgl_go_prefix="$(cd "$(dirname "\${(%):-%x}")/../../.." 2>/dev/null && pwd)"'
+elif [ -d "/proc/$$/fd" ]; then
+  # dash & co. keep the sourced file open while reading it: its descriptor names this script.
+  for _cgl_fd in /proc/$$/fd/*; do
+    _cgl_t="$(readlink "$_cgl_fd" 2>/dev/null)" || continue
+    case "$_cgl_t" in
+      */${POSIX_SCRIPT_REL})
+        _cgl_go_prefix="\${_cgl_t%/${POSIX_SCRIPT_REL}}"
+        # The same prefix by the name conda or the installer used (a symlinked path), if it is one.
+        for _cgl_t in "\${CONDA_PREFIX:-}" ${fallback}; do
+          if [ -n "$_cgl_t" ] && [ "$_cgl_t/${POSIX_SCRIPT_REL}" -ef "$_cgl_go_prefix/${POSIX_SCRIPT_REL}" ]; then
+            _cgl_go_prefix="$_cgl_t"
+            break
+          fi
+        done
+        break
+        ;;
+    esac
+  done
+  unset _cgl_fd _cgl_t
 fi
 if [ -z "$_cgl_go_prefix" ] || [ ! -d "$_cgl_go_prefix/go" ]; then
   if [ -n "\${CONDA_PREFIX:-}" ] && [ -d "$CONDA_PREFIX/go" ]; then
     _cgl_go_prefix="$CONDA_PREFIX"
   else
-    _cgl_go_prefix=${shQuote(fallbackPrefix)}
+    _cgl_go_prefix=${fallback}
   fi
 fi
 if [ ! -d "$_cgl_go_prefix/go" ]; then
-  # POSIX sh cannot tell where a sourced file lives: after moving the prefix, name it.
-  echo "conda-go-lock: no Go toolchain at $_cgl_go_prefix/go (the prefix was moved?); activate with CONDA_PREFIX=/path/to/env set, or: eval \\"\\$(conda-go-lock shell-hook --shell sh -p /path/to/env)\\"" >&2
+  # This shell cannot tell where a sourced file lives, and the prefix is no longer where it was written.
+  echo "conda-go-lock: no Go toolchain at $_cgl_go_prefix/go: the prefix was moved, and this shell cannot tell where go.sh lives (no BASH_SOURCE, no /proc). Activate with CONDA_PREFIX=/path/to/env set, or: eval \\"\\$(conda-go-lock shell-hook --shell sh -p /path/to/env)\\"; then run conda-go-lock install -p /path/to/env to rewrite the paths conda packages recorded" >&2
   unset _cgl_go_prefix
 else
 ${indent(posixActivateBody(opts), '  ')}fi

@@ -5,7 +5,7 @@
  * POSIX sh from a moved prefix.
  */
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,17 +158,55 @@ describe('the cgo switch and odd prefixes', () => {
     expect(after.GOROOT).toBe(`${prefix}/go`); // plain values are not quoted
   });
 
-  it.skipIf(!SHELLS.dash)('POSIX sh from a moved prefix: says what to do and changes nothing; shell-hook --shell sh works', async () => {
+  for (const shell of Object.keys(SHELLS) as Shell[]) {
+    it.skipIf(!SHELLS[shell])(`${shell}: a moved prefix activates from where its script now is, without CONDA_PREFIX`, async () => {
+      const prefix = await prefixWithGo({ compilers: true });
+      const moved = `${prefix}-moved`;
+      await rename(prefix, moved);
+      const r = envAfter(shell, source(shell, scripts(shell, moved).act), base());
+      expect(r.stderr).toBe('');
+      expect(ours(r.env)).toEqual({ ...base(), ...expectedActivated(moved, { compilers: true }) });
+    });
+  }
+
+  it.skipIf(!SHELLS.dash)('dash: a copied prefix activates the copy, not the original it was written for', async () => {
+    const prefix = await prefixWithGo();
+    const copy = `${prefix}-copy`;
+    expect(spawnSync('cp', ['-a', prefix, copy]).status).toBe(0);
+    const env = envAfter('dash', `. '${scripts('dash', copy).act}'`, { PATH: '/usr/bin:/bin' }).env;
+    expect(env.GOROOT).toBe(`${copy}/go`);
+    expect(env.CGO_LDFLAGS).toBe(`-L${copy}/lib -Wl,-rpath,${copy}/lib -g -O2`);
+  });
+
+  it.skipIf(!SHELLS.dash)('dash through a symlinked prefix keeps the name it was installed (or activated) with', async () => {
+    const real = await prefixWithGo({ name: 'real' });
+    const link = join(real, '..', 'link');
+    await symlink(real, link);
+    const viaLink = await prefixWithGo({ name: 'unused' }); // a second prefix, only for its script text
+    // A prefix whose script was written for the link's name: the installer's -p spelling wins.
+    const act = scripts('dash', viaLink).act;
+    await writeFile(join(real, 'etc/conda/activate.d/go.sh'), (await readFile(act, 'utf8')).split(viaLink).join(link));
+    expect(envAfter('dash', `. '${link}/etc/conda/activate.d/go.sh'`, { PATH: '/usr/bin:/bin' }).env.GOROOT).toBe(`${link}/go`);
+    // conda's CONDA_PREFIX spelling wins too.
+    const other = join(real, '..', 'other');
+    await symlink(real, other);
+    expect(envAfter('dash', `. '${link}/etc/conda/activate.d/go.sh'`, { PATH: '/usr/bin:/bin', CONDA_PREFIX: other }).env.GOROOT).toBe(`${other}/go`);
+  });
+
+  it.skipIf(!SHELLS.dash)('a shell that cannot locate the script (text eval-ed, not sourced): CONDA_PREFIX, else a clear error naming the fix', async () => {
     const prefix = await prefixWithGo();
     const moved = `${prefix}-moved`;
     await rename(prefix, moved);
-    const r = envAfter('dash', `. '${join(moved, 'etc/conda/activate.d/go.sh')}'`, { PATH: '/usr/bin:/bin' });
-    expect(r.stderr).toContain(`no Go toolchain at ${prefix}/go`);
-    expect(r.stderr).toContain('shell-hook --shell sh');
+    // `eval "$(cat go.sh)"`: no BASH_SOURCE, and no descriptor of the file in /proc — as dash on macOS.
+    const evald = `eval "$(cat '${join(moved, 'etc/conda/activate.d/go.sh')}')"`;
+    const r = envAfter('dash', evald, { PATH: '/usr/bin:/bin' });
+    expect(r.stderr).toContain(`conda-go-lock: no Go toolchain at ${prefix}/go: the prefix was moved`);
+    expect(r.stderr).toContain('eval "$(conda-go-lock shell-hook --shell sh -p /path/to/env)"');
+    expect(r.stderr).toContain('conda-go-lock install -p /path/to/env');
     expect(r.env.GOROOT).toBeUndefined();
     expect(r.env.PATH).toBe('/usr/bin:/bin');
     // With CONDA_PREFIX (conda activate) it finds the new place.
-    const withConda = envAfter('dash', `. '${join(moved, 'etc/conda/activate.d/go.sh')}'`, { PATH: '/usr/bin:/bin', CONDA_PREFIX: moved }).env;
+    const withConda = envAfter('dash', evald, { PATH: '/usr/bin:/bin', CONDA_PREFIX: moved }).env;
     expect(withConda.GOROOT).toBe(`${moved}/go`);
     // And the hook names the prefix itself.
     const hooked = envAfter('dash', goShellHook(moved, 'sh'), { PATH: '/usr/bin:/bin' }).env;

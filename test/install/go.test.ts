@@ -241,7 +241,7 @@ describe('installGoToolchain', () => {
     expect(env.PATH?.startsWith(`${join(moved, 'go/bin')}:`)).toBe(true);
   });
 
-  it.skipIf(spawnSync('dash', ['-c', 'true']).status !== 0)('POSIX sh without BASH_SOURCE falls back to $CONDA_PREFIX', async () => {
+  it.skipIf(spawnSync('dash', ['-c', 'true']).status !== 0)('POSIX sh (dash) with $CONDA_PREFIX set activates that prefix', async () => {
     const { prefix } = await installed();
     const r = spawnSync('dash', ['-c', `. '${join(prefix, 'etc/conda/activate.d/go.sh')}'; echo "$GOROOT|$GOCACHE"`], {
       env: { PATH: '/usr/bin:/bin', CONDA_PREFIX: prefix },
