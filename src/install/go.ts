@@ -41,6 +41,12 @@ export interface GoInstallOptions {
   cgo?: boolean;
   /** The archive's name and sha256 as pinned (recorded in the manifest; default: hashed here). */
   archive?: { filename: string; sha256: string };
+  /**
+   * The file names the finished prefix will have in `bin/`, where conda's compilers are looked for
+   * (default: read `PREFIX/bin`). An update writes into a stage that holds only the new packages, so
+   * the installer passes the names from the kept and the new packages' records.
+   */
+  binNames?: readonly string[];
 }
 
 export interface GoInstallResult {
@@ -61,12 +67,15 @@ async function sha256Of(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** The activation options for a prefix: cgo as asked, conda's compilers when PREFIX/bin has them. */
-export async function activationOptionsFor(prefix: string, platform: string, cgo = true): Promise<ActivationOptions> {
+/**
+ * The activation options for a prefix: cgo as asked, conda's compilers when PREFIX/bin has them (or
+ * `binNames`, the names it will have, has them).
+ */
+export async function activationOptionsFor(prefix: string, platform: string, cgo = true, binNames?: readonly string[]): Promise<ActivationOptions> {
   const windows = isWindowsPlatform(platform);
   const opts: ActivationOptions = { windows, cgo };
   if (cgo && !windows) {
-    const names = await readdir(join(prefix, 'bin')).catch(() => [] as string[]);
+    const names = binNames ?? (await readdir(join(prefix, 'bin')).catch(() => [] as string[]));
     Object.assign(opts, condaCompilers(names));
   }
   return opts;
@@ -74,15 +83,16 @@ export async function activationOptionsFor(prefix: string, platform: string, cgo
 
 /**
  * Write the activate.d / deactivate.d scripts for `platform` (sh + fish, or cmd + PowerShell on
- * win-*). Called after the conda packages are linked, so conda's compilers are found.
+ * win-*). Called after the conda packages are linked, so conda's compilers are found — also when only
+ * the conda packages changed (a compiler package added or removed changes `CC`/`CXX`).
  */
 export async function writeGoActivation(
   prefix: string,
   platform: string,
-  opts: { finalPrefix?: string; cgo?: boolean } = {},
+  opts: Pick<GoInstallOptions, 'finalPrefix' | 'cgo' | 'binNames'> = {},
 ): Promise<string[]> {
   const fallback = opts.finalPrefix ?? prefix;
-  const act = await activationOptionsFor(prefix, platform, opts.cgo ?? true);
+  const act = await activationOptionsFor(prefix, platform, opts.cgo ?? true, opts.binNames);
   const activateDir = join(prefix, 'etc', 'conda', 'activate.d');
   const deactivateDir = join(prefix, 'etc', 'conda', 'deactivate.d');
   await mkdir(activateDir, { recursive: true });
@@ -132,6 +142,6 @@ export async function installGoToolchain(
   const manifest = await buildGoManifest(goroot, archive, cgo);
   await mkdir(join(prefix, 'conda-meta'), { recursive: true });
   await writeGoManifest(prefix, manifest);
-  const scripts = await writeGoActivation(prefix, platform, { finalPrefix: opts.finalPrefix, cgo });
+  const scripts = await writeGoActivation(prefix, platform, { finalPrefix: opts.finalPrefix, cgo, binNames: opts.binNames });
   return { goroot, extract, scripts, manifest };
 }

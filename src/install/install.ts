@@ -609,13 +609,24 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         result.installed.push(distOf(p));
       }
       if (resigner.unsigned.length > 0) warn(unsignedWarning(resigner.unsigned));
+      // The activation's CC/CXX come from the finished prefix's bin/: the kept packages and the new ones
+      // (an update's stage holds only the new ones).
+      const binNames = [...keep.flatMap((r) => r.files ?? []), ...linked.flatMap((l) => l.rec.paths.map((p) => p._path))]
+        .filter((f) => f.startsWith('bin/') && !f.includes('/', 4))
+        .map((f) => f.slice(4));
+      const cgo = lockfile.metadata.go?.cgo !== false;
       if (go && goArchive) {
         const installGo = opts.installGo ?? (await import('./go.js')).installGoToolchain;
         await installGo(goArchive, destDir, platform, {
           finalPrefix: prefix,
-          cgo: lockfile.metadata.go?.cgo !== false,
+          cgo,
           archive: { filename: go.filename, sha256: go.sha256.toLowerCase() },
+          binNames,
         });
+      } else if (go) {
+        // The toolchain stays, the conda packages changed: the scripts are written again, so a compiler
+        // package added (or removed) shows in CC/CXX.
+        await (await import('./go.js')).writeGoActivation(destDir, platform, { finalPrefix: prefix, cgo, binNames });
       }
     };
 

@@ -5,6 +5,7 @@
  * read-only directories gets `install` of a changed lockfile (one package added, one removed, one
  * upgraded), keeps all three, verifies, and survives `kill -9` at several points of the update.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,8 @@ let dir: string;
 const lockV1 = () => join(dir, 'v1.yml');
 const lockV2 = () => join(dir, 'v2.yml');
 const lockV3 = () => join(dir, 'v3.yml');
+const lockV4 = () => join(dir, 'v4.yml');
+const lockV5 = () => join(dir, 'v5.yml');
 const cache = () => join(dir, 'pkgcache');
 
 const packages: PackageSpec[] = [
@@ -29,6 +32,15 @@ const packages: PackageSpec[] = [
   { name: 'keepme', version: '1.0', files: { 'share/keepme/data.txt': 'kept\n', [`${SP}/keepme/__init__.py`]: '' } },
   { name: 'oldpkg', version: '1.0', files: { [`${SP}/oldpkg/__init__.py`]: 'old = 1\n', 'bin/oldtool': { content: '#!/bin/sh\n', mode: 0o755 } } },
   { name: 'newpkg', version: '2.0', files: { 'share/newpkg/readme': 'new\n' } },
+  // Shaped like conda-forge's gcc_linux-64 activation package: the triplet-named compiler in bin/.
+  {
+    name: 'gcc_linux-64',
+    version: '12.3.0',
+    files: {
+      'bin/x86_64-conda-linux-gnu-cc': { content: '#!/bin/sh\nexec gcc "$@"\n', mode: 0o755 },
+      'bin/x86_64-conda-linux-gnu-c++': { content: '#!/bin/sh\nexec g++ "$@"\n', mode: 0o755 },
+    },
+  },
 ];
 
 async function lock(name: string, deps: string[], goSpec: string) {
@@ -62,6 +74,8 @@ beforeAll(async () => {
   await lock('v1', ['zlib 1.2.11', 'keepme', 'oldpkg'], '1.22.5');
   await lock('v2', ['zlib 1.3.*', 'keepme', 'newpkg'], '1.22.5');
   await lock('v3', ['zlib 1.3.*', 'keepme', 'newpkg'], '1.22.6');
+  await lock('v4', ['zlib 1.3.*', 'keepme', 'newpkg', 'gcc_linux-64'], '1.22.6');
+  await lock('v5', ['zlib 1.3.*', 'keepme', 'newpkg', 'gcc_linux-64'], '1.22.5');
 }, 60_000);
 afterAll(async () => {
   await server.stop();
@@ -160,6 +174,45 @@ describe('install of a changed lockfile into an existing environment', () => {
     expect(readFileSync(join(prefix, 'go', 'VERSION'), 'utf8')).toMatch(/^go1\.22\.6/);
     expectUserState(prefix);
     expect((await verify(prefix, lockV3())).code).toBe(0);
+  });
+
+  /** CC / CXX / GOROOT after sourcing the prefix's activation in bash with CC=cc-of-the-user. */
+  const activatedCc = (prefix: string) => {
+    const r = spawnSync('bash', ['--noprofile', '--norc', '-c', `source '${prefix}/etc/conda/activate.d/go.sh' && printf '%s|%s|%s' "$CC" "\${CXX-unset}" "$GOROOT"`], {
+      env: { PATH: '/usr/bin:/bin', CC: 'cc-of-the-user' },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    return r.stdout;
+  };
+
+  it.skipIf(spawnSync('bash', ['-c', 'true']).status !== 0)('a conda-only change rewrites the Go activation: a compiler package added sets CC/CXX, removed gives the user\'s back', async () => {
+    const prefix = join(dir, `env-${seq++}`);
+    expect((await install(prefix, lockV3(), '-q')).code).toBe(0);
+    expect(activatedCc(prefix)).toBe(`cc-of-the-user|unset|${prefix}/go`);
+    const goRequests = server.requestsTo(/\/dl\//).length;
+    const goIno = statSync(join(prefix, 'go', 'bin', 'go')).ino;
+
+    // Only conda packages change (gcc_linux-64 added; same Go pin): the toolchain stays, the scripts change.
+    const added = await install(prefix, lockV4());
+    expect(added.code).toBe(0);
+    expect(added.stderr).toContain('+ gcc_linux-64-12.3.0-h0_0');
+    expect(activatedCc(prefix)).toBe(`${prefix}/bin/x86_64-conda-linux-gnu-cc|${prefix}/bin/x86_64-conda-linux-gnu-c++|${prefix}/go`);
+    expect(statSync(join(prefix, 'go', 'bin', 'go')).ino).toBe(goIno);
+    expect(server.requestsTo(/\/dl\//).length).toBe(goRequests);
+    expect((await verify(prefix, lockV4())).code).toBe(0);
+
+    // A Go change with the compiler package kept (it is not in the update's stage): CC stays.
+    expect((await install(prefix, lockV5(), '-q')).code).toBe(0);
+    expect(readFileSync(join(prefix, 'go', 'VERSION'), 'utf8')).toMatch(/^go1\.22\.5/);
+    expect(activatedCc(prefix)).toBe(`${prefix}/bin/x86_64-conda-linux-gnu-cc|${prefix}/bin/x86_64-conda-linux-gnu-c++|${prefix}/go`);
+
+    // The compiler package removed again: the user's CC is left alone.
+    const removed = await install(prefix, lockV2());
+    expect(removed.code).toBe(0);
+    expect(removed.stderr).toContain('- gcc_linux-64-12.3.0-h0_0');
+    expect(activatedCc(prefix)).toBe(`cc-of-the-user|unset|${prefix}/go`);
+    expect((await verify(prefix, lockV2())).code).toBe(0);
   });
 });
 
