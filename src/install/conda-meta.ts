@@ -198,6 +198,11 @@ export interface PrefixState {
    * moved or copied elsewhere still holds this path: it is not up to date there.
    */
   prefix?: string;
+  /**
+   * The lockfile categories installed (`install --dev / -E NAME`), sorted, `main` included; absent
+   * means main only. `verify` without category flags checks exactly these.
+   */
+  categories?: string[];
 }
 
 /** A stable hash of a package set: sorted `channel/subdir/fn sha256` lines. */
@@ -210,6 +215,11 @@ export async function writePrefixState(prefix: string, state: PrefixState): Prom
   const dir = join(prefix, CONDA_META);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
+}
+
+/** The categories a state records (main when it records none). */
+export function stateCategories(state: Pick<PrefixState, 'categories'> | undefined): string[] {
+  return state?.categories?.length ? [...state.categories] : ['main'];
 }
 
 export async function readPrefixState(prefix: string): Promise<PrefixState | undefined> {

@@ -31,6 +31,7 @@ import {
   readPrefixRecords,
   readPrefixState,
   specName,
+  STATE_FILE,
   writePrefixRecord,
   writePrefixState,
   type PrefixRecord,
@@ -120,6 +121,8 @@ export interface InstallOptions {
   allowUnsigned?: boolean;
   /** Called with what will be removed / changed / added, after the difference is known and before anything changes. */
   onPlan?: (plan: InstallPlan) => void;
+  /** The lockfile categories being installed (sorted, main included), recorded in conda-meta/conda-go-lock for `verify`. */
+  categories?: readonly string[];
 }
 
 /** What happened; the caller prints the summary ("already up to date", counts, clobbers). */
@@ -424,6 +427,13 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       goIntact
     ) {
       result.upToDate = true;
+      // Nothing to link, but another category selection (an extra whose packages are all installed
+      // already) is still what `verify` should check from now on.
+      if (state && categoriesField(opts.categories).categories?.join(',') !== state.categories?.join(',')) {
+        const next: PrefixState = { ...state };
+        delete next.categories;
+        await writeFileAtomic(join(physical, CONDA_META, STATE_FILE), JSON.stringify({ ...next, ...categoriesField(opts.categories) }, null, 2) + '\n');
+      }
       return result;
     }
 
@@ -671,6 +681,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       go: go ?? null,
       ...(skipGo ? { skip_go: true } : {}),
       prefix,
+      ...categoriesField(opts.categories),
     };
 
     // PyPI wheels, after the conda packages (they need python's site-packages): src/install/wheel.
@@ -1027,4 +1038,10 @@ export async function checkInstallerOwned(extractedDir: string, dist: string, go
       );
     }
   }
+}
+
+/** `{categories}` for the prefix state: written only when more than main is installed. */
+function categoriesField(categories: readonly string[] | undefined): Pick<PrefixState, 'categories'> {
+  const c = [...new Set(categories ?? [])].sort();
+  return c.length && !(c.length === 1 && c[0] === 'main') ? { categories: c } : {};
 }

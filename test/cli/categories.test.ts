@@ -115,17 +115,33 @@ describe('install / verify / render pick categories', () => {
     const b = join(dir, 'env-dev');
     expect((await install(b, '--dev', '-q')).code).toBe(0);
     expect(installed(b)).toEqual(['app', 'libcore', 'pluggy', 'pytest']);
-    // verify checks the same selection: without --dev the dev packages are extra.
+    // verify without flags checks what install recorded (main + dev), not main alone.
     const v = await runCli(['verify', '--lockfile', lf, '-p', b]);
-    expect(v.code).toBe(1);
-    expect(v.stdout).toContain('pytest');
+    expect(v.stderr).toBe('');
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain('categories dev, main');
+    expect(JSON.parse(readFileSync(join(b, 'conda-meta', 'conda-go-lock'), 'utf8')).categories).toEqual(['dev', 'main']);
     expect((await runCli(['verify', '--lockfile', lf, '-p', b, '--dev'])).code).toBe(0);
+    // Flags given to verify override the record: -E docs checks main + docs (sphinx missing, dev extra).
+    const o = await runCli(['verify', '--lockfile', lf, '-p', b, '-E', 'docs']);
+    expect(o.code).toBe(1);
+    expect(o.stdout).toMatch(/sphinx/);
+    expect(o.stdout).toMatch(/pytest/);
+    // Installing main again removes dev and records main only: verify follows.
+    expect((await install(b, '-q')).code).toBe(0);
+    expect(installed(b)).toEqual(['app', 'libcore']);
+    expect(JSON.parse(readFileSync(join(b, 'conda-meta', 'conda-go-lock'), 'utf8')).categories).toBeUndefined();
+    expect((await runCli(['verify', '--lockfile', lf, '-p', b])).code).toBe(0);
 
     const c = join(dir, 'env-docs');
     expect((await install(c, '-E', 'docs', '-q')).code).toBe(0);
     expect(installed(c)).toEqual(['app', 'libcore', 'sphinx']);
+    expect((await runCli(['verify', '--lockfile', lf, '-p', c])).code).toBe(0);
     expect((await install(c, '--category', 'docs', '--dev', '-q')).code).toBe(0);
     expect(installed(c)).toEqual(['app', 'libcore', 'pluggy', 'pytest', 'sphinx']);
+    const all = await runCli(['verify', '--lockfile', lf, '-p', c, '--json']);
+    expect(all.code).toBe(0);
+    expect(JSON.parse(all.stdout).categories).toEqual(['dev', 'docs', 'main']);
   });
 
   it('an unknown category is a usage error naming the lockfile\'s categories; nothing is created', async () => {

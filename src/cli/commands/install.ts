@@ -102,6 +102,7 @@ export async function installCommand(options: InstallCommandOptions): Promise<nu
     onPlan: (plan) => {
       for (const line of formatPlan(plan)) progress.log(line);
     },
+    categories: selectedCategories(categorySelection(opts)),
     command: ['conda-go-lock', 'install', '--lockfile', opts.lockfile, '-p', opts.prefix, '--platform', platform].join(' '),
     onWarning: (m) => progress.log(`warning: ${m}`),
   }).catch((err: unknown) => {
