@@ -21,11 +21,12 @@
  *    files left empty; delete the stage and, last, the journal.
  */
 import { chmod, lstat, mkdir, readdir, readFile, realpath, rename, rm, rmdir, unlink } from 'node:fs/promises';
-import { join, posix, sep } from 'node:path';
+import { join, posix } from 'node:path';
 import { escapeControl } from '../escape.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { InstallError, UnsafeArchiveError } from '../errors.js';
 import { testKillPoint } from './test-hooks.js';
+import { isInside } from '../fs/inside.js';
 
 export const TXN_DIR = '.cgl-transaction';
 export const JOURNAL_FILE = '.cgl-transaction.json';
@@ -192,7 +193,7 @@ async function parentInside(prefix: string, rootReal: string, rel: string, check
   if (parent === '.' || checked.has(parent)) return;
   await mkdir(join(prefix, parent), { recursive: true });
   const real = await realpath(join(prefix, parent));
-  if (real !== rootReal && !real.startsWith(rootReal + sep)) {
+  if (!isInside(real, rootReal)) {
     throw new UnsafeArchiveError(`refusing to install ${escapeControl(rel)}: ${escapeControl(parent)} is a symbolic link leading outside the prefix`);
   }
   checked.add(parent);

@@ -20,13 +20,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, readFile, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join, posix, sep } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { InstallError, UnsafeArchiveError } from '../errors.js';
 import type { NoArchKind } from '../conda/record.js';
 import { applyPrefixReplacement, DEFAULT_PLACEHOLDER, isWindowsPlatform, type FileMode } from './prefix-replace.js';
 import { entryPointScript, noarchPythonPath, readEntryPoints, scriptsDir, type PythonTarget } from './noarch-python.js';
 import { windowsEntryPointFiles } from './windows-entry-points.js';
 import { needsResign, type Resigner } from './macho.js';
+import { isInside } from '../fs/inside.js';
 
 export type PathType = 'hardlink' | 'softlink' | 'directory';
 
@@ -276,7 +277,7 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
       await assertInside(posix.dirname(relDir), rel);
       return;
     }
-    if (real !== rootReal && !real.startsWith(rootReal + sep)) {
+    if (!isInside(real, rootReal)) {
       throw new UnsafeArchiveError(`${dist}: refusing to write ${rel}: ${relDir} is a symbolic link leading outside the prefix`);
     }
     safeDirs.add(relDir);

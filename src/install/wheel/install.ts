@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readFile, realpath, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join, posix, resolve, sep } from 'node:path';
+import { basename, dirname, join, posix, resolve } from 'node:path';
 import { CondaGoLockError, InstallError, UnsafeArchiveError } from '../../errors.js';
 import { checkEntryName, SafeWriter } from '../extract/safe-writer.js';
 import { ZipReader, wrapZipError, type ZipMember } from '../extract/zip.js';
@@ -28,6 +28,7 @@ import { header, parseEntryPointsTxt, parseHeaders } from './metadata.js';
 import { testKillPoint } from '../test-hooks.js';
 import { clearMoveIntent, writeMoveIntent } from './move-intent.js';
 import { formatRecord, parseRecord, recordHash, RECORD_ALGORITHMS, splitRecordHash, type RecordRow } from './record.js';
+import { isInside } from '../../fs/inside.js';
 
 /** What INSTALLER says for wheels we installed (and how we recognise them again). */
 export const INSTALLER_NAME = 'conda-go-lock';
@@ -357,10 +358,6 @@ function destinationOf(key: string, dataDir: string, layout: WheelLayout, projec
     default:
       throw invalid(label, `member "${key}" is in an unknown ${dataDir}/ part "${part}" (expected purelib, platlib, scripts, headers or data)`);
   }
-}
-
-function isInside(child: string, parent: string): boolean {
-  return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 }
 
 /**

@@ -10,9 +10,10 @@
  * nobody owns nor blocks its own re-install as clobbers, and nothing else in the prefix is touched.
  */
 import { lstat, mkdir, readFile, realpath, rmdir, unlink } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { InstallError } from '../../errors.js';
 import { writeFileAtomic } from '../../fs/atomic.js';
+import { isInside } from '../../fs/inside.js';
 
 export const WHEEL_MOVE_FILE = '.cgl-wheel-move.json';
 
@@ -74,13 +75,12 @@ export async function rollBackWheelMove(prefix: string): Promise<string | undefi
   }
   const intent = readIntent(text, file);
   const root = await realpath(prefix);
-  const inside = (p: string) => p === root || p.startsWith(root.endsWith(sep) ? root : root + sep);
   for (const rel of intent.paths) {
     const abs = join(prefix, ...rel.split('/'));
     if (!(await lstat(abs).catch(() => undefined))) continue;
     // Only through directories inside the prefix (the parents were checked so when the files moved).
     const parent = await realpath(dirname(abs)).catch(() => undefined);
-    if (parent === undefined || !inside(parent)) continue;
+    if (parent === undefined || !isInside(parent, root)) continue;
     await unlink(abs).catch(() => undefined);
   }
   for (const d of [...intent.dirs].reverse()) await rmdir(join(prefix, ...d.split('/'))).catch(() => undefined);

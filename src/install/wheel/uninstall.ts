@@ -18,6 +18,7 @@ import { INSTALLER_NAME, readDistInfoFile } from './install.js';
 import { wheelLayout, type WheelTarget } from './layout.js';
 import { header, parseHeaders } from './metadata.js';
 import { parseRecord, recordDigestHex, splitRecordHash } from './record.js';
+import { isInside } from '../../fs/inside.js';
 
 export interface InstalledDistInfo {
   /** PEP 503-normalised. */
@@ -84,10 +85,6 @@ export async function readInstalledRecord(prefix: string, distInfo: string): Pro
     if (p === '.' || p === '..' || p.startsWith('../')) return base;
     return { ...base, path: p };
   });
-}
-
-function isInside(child: string, parent: string): boolean {
-  return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 }
 
 /** Whether `rel`'s parent directory really is inside the prefix (no symlink out of it). */
