@@ -125,6 +125,7 @@ Example:
     .option('--no-go', 'skip the Go toolchain')
     .option('--adopt', 'take over an environment made by conda or micromamba (its records count as installed packages; never a conda base install)')
     .option('--allow-unsigned', 'install osx-arm64 Mach-O files whose prefix was rewritten even when this host cannot re-sign them (no codesign): re-sign them on the Mac')
+    .option('--repair', 'also check every installed file (as verify does) and put back missing and modified ones from the verified cache')
     .option('-q, --quiet', 'print nothing but errors (no progress, warnings or summary)')
     .option('--json', 'print the result as JSON on stdout (docs/json.md)'))
     .addHelpText('after', `
@@ -132,6 +133,7 @@ Examples:
   conda-go-lock install -p ./env                      # this machine's platform
   conda-go-lock install -p ./env --dev -E docs        # main + dev + docs categories
   conda-go-lock install -p ./env --platform osx-arm64 --no-go
+  conda-go-lock install -p ./env --repair             # put back files that were deleted or edited
   eval "$(conda-go-lock shell-hook -p ./env)"         # then: go version`)
     .action(async (opts) => run(async () => (await import('./commands/install.js')).installCommand(opts)));
 

@@ -41,14 +41,15 @@ import { cacheKey, extractCached, fetchVerified, type Downloader, type Extractor
 import { channelCredentials, indexCredentials } from './credentials.js';
 import type { EnvLike } from '../conda/channel-env.js';
 import { linkPackage, readPackagePaths, type Clobber, type InstalledPath } from './link.js';
-import { checkGoTree, readGoManifest } from './go-manifest.js';
+import { checkGoTree, readGoManifest, type GoTreeProblem } from './go-manifest.js';
+import { damagedPackageFiles, damagedWheels, goRepairedFiles, type RepairedFile } from './repair.js';
 import { E_PREFIX_TOO_LONG } from './prefix-replace.js';
 import { hostResigner, unsignedWarning, type Resigner } from './macho.js';
 import { noarchPythonPath, pythonMajorMinor, type PythonTarget } from './noarch-python.js';
 import { assertNoCaseCollision, caseInsensitiveDir, caseInsensitivePlatform, longPathWarning, longWindowsPaths, type OwnedPath } from './path-checks.js';
 import { isWindowsPlatform } from './prefix-replace.js';
 import { compileNoarchPython } from './pyc.js';
-import { fetchWheels, installLockedWheels, readWheelState, removeUnlockedWheels, wheelsUpToDate } from './wheel/sync.js';
+import { fetchWheels, installLockedWheels, readWheelState, removeUnlockedWheels, restageWheels, wheelsUpToDate } from './wheel/sync.js';
 import {
   acquirePrefixLock,
   assertReplaceablePrefix,
@@ -123,6 +124,12 @@ export interface InstallOptions {
   onPlan?: (plan: InstallPlan) => void;
   /** The lockfile categories being installed (sorted, main included), recorded in conda-meta/conda-go-lock for `verify`. */
   categories?: readonly string[];
+  /**
+   * CLI `--repair`: also check every file of the installed packages, the Go toolchain and the wheels
+   * (as `verify` does) and link the units with missing or modified files again from the verified cache
+   * (repair.ts), in the same journaled transaction as an update.
+   */
+  repair?: boolean;
 }
 
 /** What happened; the caller prints the summary ("already up to date", counts, clobbers). */
@@ -146,6 +153,8 @@ export interface InstallResult {
   warnings: string[];
   /** What the install changed (absent when up to date). */
   plan?: InstallPlan;
+  /** With `repair`: the files put back (missing or modified before), by unit; empty when nothing needed it. */
+  repaired: RepairedFile[];
 }
 
 /** `python_site_packages_path` (CEP-17) from an extracted python package's info/index.json. */
@@ -275,11 +284,15 @@ function sameGo(a: LockedGoToolchain | null | undefined, b: LockedGoToolchain | 
   );
 }
 
-/** PREFIX/go still holds exactly the files of the pinned archive, with the same cgo setting. */
-async function goToolchainIntact(prefix: string, go: LockedGoToolchain, cgo: boolean): Promise<boolean> {
+/**
+ * Why PREFIX/go is not exactly the files of the pinned archive with the same cgo setting: `changed`
+ * (no manifest, another archive or cgo setting), or the files that differ (every one with `all`, else
+ * the first); none when it is intact.
+ */
+async function goToolchainProblems(prefix: string, go: LockedGoToolchain, cgo: boolean, all: boolean): Promise<'changed' | GoTreeProblem[]> {
   const manifest = await readGoManifest(prefix);
-  if (!manifest || manifest.archive.sha256 !== go.sha256.toLowerCase() || manifest.cgo !== cgo) return false;
-  return (await checkGoTree(prefix, manifest, { quick: true })).problems.length === 0;
+  if (!manifest || manifest.archive.sha256 !== go.sha256.toLowerCase() || manifest.cgo !== cgo) return 'changed';
+  return (await checkGoTree(prefix, manifest, { quick: !all })).problems;
 }
 
 /** Whether the prefix state + conda-meta already match the wanted set. */
@@ -337,6 +350,8 @@ export interface InstallPlan {
   add: string[];
   /** dists left as they are. */
   keep: number;
+  /** `install --repair`: the units (dists, `go<version>`, `name==version (PyPI)`) whose damaged files are put back. */
+  repair: string[];
   /** Go toolchain: added, replaced, removed or kept (undefined when there is none either side). */
   go?: 'add' | 'change' | 'remove' | 'keep';
   /** True when the prefix is new (built in a staging directory and renamed into place). */
@@ -401,6 +416,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     downloaded: 0,
     reused: 0,
     warnings,
+    repaired: [],
   };
 
   // A prefix that is a symbolic link (`~/envs/dev -> /data/envs/dev`) is installed where the link
@@ -420,11 +436,24 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const state = kind === 'environment' ? await readPrefixState(physical) : undefined;
     // A Go toolchain whose files no longer match its manifest (or whose cgo setting changed) is
     // reinstalled from the verified archive, not "up to date".
-    const goIntact = !go || !existing || (await goToolchainIntact(physical, go, lockfile.metadata.go?.cgo !== false));
+    const goProblems = go && existing ? await goToolchainProblems(physical, go, lockfile.metadata.go?.cgo !== false, opts.repair === true) : [];
+    const goIntact = goProblems !== 'changed' && goProblems.length === 0;
+    // --repair: the kept packages with missing or modified files are linked again (repair.ts).
+    const lockedByName = new Map(pkgs.map((p) => [p.name, p]));
+    const damaged = opts.repair && existing ? await damagedPackageFiles(physical, oldRecords.filter((r) => {
+      const p = lockedByName.get(r.name);
+      return p !== undefined && samePackage(r, p);
+    })) : new Map<string, RepairedFile[]>();
+    const damagedWheelList = opts.repair && existing ? await damagedWheels(physical, wheels) : [];
+    if (go && goProblems !== 'changed') result.repaired.push(...goRepairedFiles(`go${go.version}`, goProblems));
+    for (const files of damaged.values()) result.repaired.push(...files);
+    for (const d of damagedWheelList) result.repaired.push(...d.files);
     if (
       prefixUpToDate({ state, records: oldRecords, packages: pkgs, go, platform, onlyGo, prefix }) &&
       (!existing || (await wheelsUpToDate(physical, wheels))) &&
-      goIntact
+      goIntact &&
+      damaged.size === 0 &&
+      damagedWheelList.length === 0
     ) {
       result.upToDate = true;
       // Nothing to link, but another category selection (an extra whose packages are all installed
@@ -467,18 +496,25 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const toLink: LockedCondaPackage[] = [];
     const change: InstallPlan['change'] = [];
     const add: string[] = [];
+    // Packages linked again only to put their files back (--repair): their record is rewritten the
+    // same, and nothing of theirs is removed.
+    const repairRecords: PrefixRecord[] = [];
     for (const p of pkgs) {
       const old = oldByName.get(p.name);
       const relink = relinkAll || (pythonMoved && p.noarch === 'python');
-      if (old && !relink && samePackage(old, p)) keep.push(old);
-      else {
+      if (old && !relink && samePackage(old, p)) {
+        if (damaged.has(p.name)) {
+          repairRecords.push(old);
+          toLink.push(p);
+        } else keep.push(old);
+      } else {
         toLink.push(p);
         if (old) change.push({ from: distOf(old), to: distOf(p) });
         else add.push(distOf(p));
       }
     }
     const removedRecords = oldRecords.filter((r) => !newNames.has(r.name));
-    const replacedRecords = oldRecords.filter((r) => newNames.has(r.name) && !keep.includes(r));
+    const replacedRecords = oldRecords.filter((r) => newNames.has(r.name) && !keep.includes(r) && !repairRecords.includes(r));
     const oldGo = state?.go ?? undefined;
     const goChanged = go !== undefined && (!sameGo(oldGo, go) || relinkAll || !existing || !goIntact);
     const goRemoved = go === undefined && existing && (oldGo !== undefined && oldGo !== null);
@@ -489,6 +525,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       change: change.sort((a, b) => (a.to < b.to ? -1 : 1)),
       add: add.sort(),
       keep: keep.length,
+      repair: [...new Set(result.repaired.map((f) => f.package))].sort(),
       go: go ? (goChanged ? (oldGo ? 'change' : 'add') : 'keep') : goRemoved ? 'remove' : undefined,
       fresh: !existing,
     };
@@ -616,7 +653,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
             hardlinked: rec.hardlinked,
           }),
         );
-        result.installed.push(distOf(p));
+        if (!repairRecords.some((r) => r.name === p.name)) result.installed.push(distOf(p));
       }
       if (resigner.unsigned.length > 0) warn(unsignedWarning(resigner.unsigned));
       // The activation's CC/CXX come from the finished prefix's bin/: the kept packages and the new ones
@@ -667,7 +704,8 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       date: new Date(),
       command: opts.command ?? `conda-go-lock install --platform ${platform} --prefix ${prefix}`,
       added: toLink,
-      removed,
+      // A repaired package is recorded as conda records a forced reinstall: removed and added again.
+      removed: [...removed, ...repairRecords],
       updateSpecs,
       removeSpecs,
     });
@@ -728,8 +766,14 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const txn = await beginTransaction(physical);
     // Interrupted (SIGINT/SIGTERM, src/cli/main.ts) before the commit: the stage goes, the prefix is as it was.
     let forgetStage: (() => void) | undefined = onExitCleanup(() => removeTree(txnDir(physical)));
+    let restagedWheelFiles = new Set<string>();
     try {
       await linkAll(txn.stage, txn.metaRoot);
+      if (damagedWheelList.length > 0) {
+        const archiveOf = new Map(wheels.map((w, i) => [w.filename, wheelsFetched.paths[i]!]));
+        const items = damagedWheelList.map((d) => ({ pin: d.pin, wheel: archiveOf.get(d.pin.filename)! }));
+        restagedWheelFiles = new Set(await restageWheels(items, txn.stage, wheelTarget!, lockfile.metadata.pypi?.requirements ?? []));
+      }
       const oldHistory = await readFile(join(physical, CONDA_META, HISTORY_FILE)).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') return Buffer.alloc(0);
         throw err;
@@ -742,10 +786,14 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       throw err;
     }
     const moveTrees = go && goArchive ? ['go'] : [];
-    const moves = await listStaged(txn.stage, new Set(moveTrees));
-    const newPaths = new Set(moves);
     const keptOwner = new Map<string, string>();
     for (const r of keep) for (const f of r.files ?? []) keptOwner.set(f, distOf(r));
+    // A repaired package's file that a kept package also owns (a clobber) stays as it is, unless it is
+    // one of the damaged files.
+    const damagedPaths = new Set(result.repaired.map((f) => f.path));
+    const repairFiles = new Set([...repairRecords.flatMap((r) => r.files ?? []), ...restagedWheelFiles]);
+    const moves = (await listStaged(txn.stage, new Set(moveTrees))).filter((rel) => !(keptOwner.has(rel) && repairFiles.has(rel) && !damagedPaths.has(rel)));
+    const newPaths = new Set(moves);
     const oldOwned = new Set(oldRecords.flatMap((r) => r.files ?? []));
     const remove = new Set<string>();
     for (const r of removed) for (const f of r.files ?? []) if (!keptOwner.has(f) && !newPaths.has(f)) remove.add(f);
@@ -760,6 +808,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const unowned: string[] = [];
     for (const rel of moves) {
       const prev = keptOwner.get(rel);
+      if (repairFiles.has(rel)) continue; // put back, not replaced
       if (prev !== undefined) {
         result.clobbers.push({ path: rel, previous: prev, by: 'a package of this install' });
         warn(`${rel}: file from ${prev} is clobbered by a package of this install`);

@@ -84,6 +84,57 @@ export function goVersionLine(go: Pick<LockedGoToolchain, 'version'>): string {
   return `go${go.version}`;
 }
 
+/**
+ * Every file, symlink and directory the conda-meta records list (`paths_data`): there, of the
+ * recorded kind, with the recorded sha256 (after prefix replacement). A path written by several
+ * packages (a clobber) passes when it matches any of them. Used by `verify` and `install --repair`.
+ */
+export async function checkRecordedFiles(
+  prefix: string,
+  records: readonly PrefixRecord[],
+  concurrency?: number,
+): Promise<{ problems: Array<VerifyProblem & { kind: 'missing-file' | 'modified-file'; path: string }>; checkedFiles: number }> {
+  // Files: group by path so clobbered paths pass when they match any owner.
+  const byPath = new Map<string, Array<{ dist: string; entry: InstalledPath }>>();
+  for (const r of records) {
+    for (const entry of r.paths_data?.paths ?? []) {
+      const list = byPath.get(entry._path) ?? [];
+      list.push({ dist: distOf(r), entry });
+      byPath.set(entry._path, list);
+    }
+  }
+  let checkedFiles = 0;
+  const pathProblems = await mapLimit([...byPath.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), concurrency ?? 8, async ([rel, owners]) => {
+    const last = owners[owners.length - 1]!;
+    const st = await lstatOrUndefined(join(prefix, rel));
+    if (!st) return [{ kind: 'missing-file' as const, package: last.dist, path: rel }];
+    const kinds = new Set(owners.map((o) => o.entry.path_type));
+    if (kinds.has('directory') && owners.every((o) => o.entry.path_type === 'directory')) {
+      return st.isDirectory() ? [] : [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: 'directory', actual: 'not a directory' }];
+    }
+    if (owners.every((o) => o.entry.path_type === 'softlink')) {
+      // A softlink that the package stored as a regular file was installed as a file: both are fine.
+      return st.isSymbolicLink() || st.isFile()
+        ? []
+        : [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: 'symbolic link', actual: 'directory' }];
+    }
+    const fileOwners = owners.filter((o) => isFileEntry(o.entry));
+    // A clobbered path one package ships as a symlink and another as a file: the symlink won.
+    if (st.isSymbolicLink() && owners.some((o) => o.entry.path_type === 'softlink')) return [];
+    if (!st.isFile()) {
+      return [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: 'regular file', actual: st.isDirectory() ? 'directory' : 'symbolic link' }];
+    }
+    const shas = fileOwners.map((o) => expectedSha(o.entry)).filter((s): s is string => s !== undefined);
+    if (shas.length === 0) return [];
+    checkedFiles++;
+    const actual = await sha256Of(join(prefix, rel));
+    if (shas.includes(actual)) return [];
+    const owner = fileOwners[fileOwners.length - 1]!;
+    return [{ kind: 'modified-file' as const, package: owner.dist, path: rel, expected: expectedSha(owner.entry) ?? shas[0], actual }];
+  });
+  return { problems: pathProblems.flat(), checkedFiles };
+}
+
 export async function verifyPrefix(opts: VerifyOptions): Promise<VerifyResult> {
   const prefix = resolve(opts.prefix);
   const { platform, lockfile } = opts;
@@ -114,45 +165,9 @@ export async function verifyPrefix(opts: VerifyOptions): Promise<VerifyResult> {
     if (!wantedNames.has(r.name)) problems.push({ kind: 'extra-package', package: distOf(r), actual: distOf(r) });
   }
 
-  // Files: group by path so clobbered paths pass when they match any owner.
-  const byPath = new Map<string, Array<{ dist: string; entry: InstalledPath }>>();
-  for (const r of records) {
-    for (const entry of r.paths_data?.paths ?? []) {
-      const list = byPath.get(entry._path) ?? [];
-      list.push({ dist: distOf(r), entry });
-      byPath.set(entry._path, list);
-    }
-  }
-  let checkedFiles = 0;
-  const pathProblems = await mapLimit([...byPath.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), opts.concurrency ?? 8, async ([rel, owners]) => {
-    const last = owners[owners.length - 1]!;
-    const st = await lstatOrUndefined(join(prefix, rel));
-    if (!st) return [{ kind: 'missing-file' as const, package: last.dist, path: rel }];
-    const kinds = new Set(owners.map((o) => o.entry.path_type));
-    if (kinds.has('directory') && owners.every((o) => o.entry.path_type === 'directory')) {
-      return st.isDirectory() ? [] : [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: 'directory', actual: 'not a directory' }];
-    }
-    if (owners.every((o) => o.entry.path_type === 'softlink')) {
-      // A softlink that the package stored as a regular file was installed as a file: both are fine.
-      return st.isSymbolicLink() || st.isFile()
-        ? []
-        : [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: 'symbolic link', actual: 'directory' }];
-    }
-    const fileOwners = owners.filter((o) => isFileEntry(o.entry));
-    // A clobbered path one package ships as a symlink and another as a file: the symlink won.
-    if (st.isSymbolicLink() && owners.some((o) => o.entry.path_type === 'softlink')) return [];
-    if (!st.isFile()) {
-      return [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: 'regular file', actual: st.isDirectory() ? 'directory' : 'symbolic link' }];
-    }
-    const shas = fileOwners.map((o) => expectedSha(o.entry)).filter((s): s is string => s !== undefined);
-    if (shas.length === 0) return [];
-    checkedFiles++;
-    const actual = await sha256Of(join(prefix, rel));
-    if (shas.includes(actual)) return [];
-    const owner = fileOwners[fileOwners.length - 1]!;
-    return [{ kind: 'modified-file' as const, package: owner.dist, path: rel, expected: expectedSha(owner.entry) ?? shas[0], actual }];
-  });
-  for (const list of pathProblems) problems.push(...list);
+  const files = await checkRecordedFiles(prefix, records, opts.concurrency);
+  let checkedFiles = files.checkedFiles;
+  problems.push(...files.problems);
 
   // A prefix moved or copied from where it was installed: files with a prefix placeholder and entry
   // points still name the old path (their hashes match, so the file checks cannot see it).

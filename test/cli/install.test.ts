@@ -115,7 +115,14 @@ describe.skipIf(!haveFixtures)(`install end to end (${haveFixtures ? 'fixtures p
     expect(bad.stdout).toContain('include/zlib.h');
     // The verdict is an error on stderr with the documented code and how to repair the prefix.
     expect(bad.stderr).toContain('error[E_VERIFY_FAILED]');
-    expect(bad.stderr).toContain('remove the prefix');
+    expect(bad.stderr).toContain(`conda-go-lock install --repair -p ${prefix} --lockfile ${lockfile} --platform osx-64`);
+    // ... and `install --repair` puts the file back (a prefix for another platform too).
+    const fixed = await runCli(['install', '--repair', '--lockfile', lockfile, '-p', prefix, '--platform', 'osx-64', '--cache-dir', join(dir, 'pkgcache-0')]);
+    expect(fixed.code).toBe(0);
+    expect(fixed.stderr).toMatch(/restored include\/zlib\.h \(modified; zlib-/);
+    expect(fixed.stderr).toContain('repaired 1 file of 1 package: zlib-');
+    expect(readFileSync(join(prefix, 'include', 'zlib.h'), 'utf8')).not.toContain('tampered');
+    expect((await runCli(['verify', '--lockfile', lockfile, '-p', prefix, '--platform', 'osx-64'])).code).toBe(0);
   });
 
   it('verify without --platform checks the platform the prefix was installed for', async () => {

@@ -4,6 +4,7 @@ import { hostPlatform, parsePlatform } from '../../conda/platform.js';
 import { ExitCode, LockfileError, UsageError } from '../../errors.js';
 import { readPrefixState } from '../../install/conda-meta.js';
 import { installLockfile, type InstallPlan } from '../../install/install.js';
+import { formatRepairedFile, formatRepairSummary } from '../../install/repair.js';
 import { escapeControl } from '../../escape.js';
 import { readAnyLockfile } from '../../lockfile/foreign/index.js';
 import { categorySelection, leftOutNote, selectCategories, selectedCategories } from '../../lockfile/categories.js';
@@ -32,13 +33,19 @@ export interface InstallCommandOptions {
   category?: string[];
   /** Print the result as JSON on stdout (docs/json.md). */
   json?: boolean;
+  /** --repair: put back missing and modified files of the installed packages (src/install/repair.ts). */
+  repair?: boolean;
 }
 
 /** conda-style summary of a transaction, printed before anything changes. */
 export function formatPlan(plan: InstallPlan): string[] {
   const goPart = plan.go === 'add' || plan.go === 'change' || plan.go === 'remove' ? `, Go toolchain: ${plan.go}` : '';
+  if (plan.repair.length > 0 && !plan.fresh && plan.remove.length + plan.change.length + plan.add.length === 0) {
+    return [`Repairing ${escapeControl(plan.prefix)} (${plan.platform}): ${plan.repair.length} package(s) with missing or modified files`];
+  }
+  const repairPart = plan.repair.length > 0 ? `, ${plan.repair.length} to repair` : '';
   const lines = [
-    `${plan.fresh ? 'Creating' : 'Updating'} ${escapeControl(plan.prefix)} (${plan.platform}): ${plan.remove.length} to remove, ${plan.change.length} to change, ${plan.add.length} to add, ${plan.keep} unchanged${goPart}`,
+    `${plan.fresh ? 'Creating' : 'Updating'} ${escapeControl(plan.prefix)} (${plan.platform}): ${plan.remove.length} to remove, ${plan.change.length} to change, ${plan.add.length} to add, ${plan.keep} unchanged${goPart}${repairPart}`,
   ];
   for (const d of plan.remove) lines.push(`  - ${escapeControl(d)}`);
   for (const c of plan.change) lines.push(`  ~ ${escapeControl(c.from)} -> ${escapeControl(c.to)}`);
@@ -99,6 +106,7 @@ export async function installCommand(options: InstallCommandOptions): Promise<nu
     progress,
     adopt: opts.adopt,
     allowUnsigned: opts.allowUnsigned,
+    repair: opts.repair,
     onPlan: (plan) => {
       for (const line of formatPlan(plan)) progress.log(line);
     },
@@ -109,14 +117,21 @@ export async function installCommand(options: InstallCommandOptions): Promise<nu
     progress.stop();
     throw installNetworkAdvice(err);
   });
+  // --repair: what was put back, one line per file, then the count.
+  for (const f of result.repaired) progress.log(formatRepairedFile(f));
   if (result.upToDate) {
-    progress.log(`${escapeControl(prefix)} is already up to date (${platform})`);
+    progress.log(`${escapeControl(prefix)} is already up to date (${platform})${opts.repair ? ': nothing to repair' : ''}`);
   } else {
-    const goNote = result.go ? `, go ${result.go.version}` : '';
-    const wheelNote = result.wheels.length ? `, ${result.wheels.length} PyPI wheel(s)` : '';
-    progress.log(
-      `Installed ${result.installed.length} package(s)${goNote}${wheelNote} into ${escapeControl(prefix)} (${platform}; ${result.downloaded} downloaded, ${result.reused} from cache${result.removed.length ? `, ${result.removed.length} removed` : ''})`,
-    );
+    if (opts.repair) progress.log(formatRepairSummary(result.repaired));
+    const plan = result.plan;
+    const onlyRepair = plan !== undefined && !plan.fresh && plan.remove.length + plan.change.length + plan.add.length === 0 && result.repaired.length > 0;
+    if (!onlyRepair) {
+      const goNote = result.go ? `, go ${result.go.version}` : '';
+      const wheelNote = result.wheels.length ? `, ${result.wheels.length} PyPI wheel(s)` : '';
+      progress.log(
+        `Installed ${result.installed.length} package(s)${goNote}${wheelNote} into ${escapeControl(prefix)} (${platform}; ${result.downloaded} downloaded, ${result.reused} from cache${result.removed.length ? `, ${result.removed.length} removed` : ''})`,
+      );
+    }
   }
   progress.stop();
   if (opts.json) {
@@ -133,6 +148,7 @@ export async function installCommand(options: InstallCommandOptions): Promise<nu
       go: result.go?.version ?? null,
       downloaded: result.downloaded,
       reused: result.reused,
+      repaired: result.repaired.map((f) => ({ package: f.package, path: f.path, kind: f.kind })),
     });
   }
   return ExitCode.ok;

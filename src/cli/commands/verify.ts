@@ -74,7 +74,8 @@ export async function verifyCommand(options: VerifyCommandOptions): Promise<numb
     `${errorLine(
       'E_VERIFY_FAILED',
       `${prefix} does not match ${opts.lockfile} (${platform}): ${result.problems.length} problem(s). ` +
-        `To repair it, remove the prefix and run \`conda-go-lock install -p ${opts.prefix}${opts.lockfile !== 'conda-go-lock.yml' ? ` --lockfile ${opts.lockfile}` : ''} --platform ${platform}\` again (\`install\` alone does not re-check file contents)`,
+        `To repair it, run \`conda-go-lock install --repair -p ${opts.prefix}${opts.lockfile !== 'conda-go-lock.yml' ? ` --lockfile ${opts.lockfile}` : ''} --platform ${platform}\` ` +
+        `(it puts back missing and modified files from the verified package cache and installs, removes or replaces packages that differ; files no package owns are kept)`,
     )}\n`,
   );
   return ERROR_CODES.E_VERIFY_FAILED;

@@ -113,7 +113,9 @@ export interface SyncWheelsResult {
   reused: number;
 }
 
-const key = (p: { name: string; version: string; sha256: string }) => `${normalizeName(p.name)} ${p.version} ${p.sha256.toLowerCase()}`;
+/** The identity of a wheel pin / state entry: normalised name, version, sha256. */
+export const wheelKey = (p: { name: string; version: string; sha256: string }) => `${normalizeName(p.name)} ${p.version} ${p.sha256.toLowerCase()}`;
+const key = wheelKey;
 
 /** Download (verified) every pin; returns the cache paths in pin order. Nothing in the prefix is touched. */
 export async function fetchWheels(opts: Pick<SyncWheelsOptions, 'pins' | 'http' | 'cacheDir' | 'concurrency' | 'progress' | 'downloadUrl' | 'explainDenied'>) {
@@ -267,4 +269,24 @@ export async function wheelsUpToDate(prefix: string, pins: readonly WheelPin[]):
     if (!(await readFile(join(prefix, ...s.dist_info.split('/'), 'RECORD')).then(() => true, () => false))) return false;
   }
   return true;
+}
+
+/**
+ * `install --repair`: unpack these locked wheels (verified archives) again into `destDir`, a
+ * transaction stage laid out like the prefix; the state file is not touched (the wheels stay the
+ * same). Returns the prefix-relative paths written.
+ */
+export async function restageWheels(
+  items: ReadonlyArray<{ pin: WheelPin; wheel: string }>,
+  destDir: string,
+  target: WheelTarget,
+  requirements: readonly string[],
+): Promise<string[]> {
+  const paths: string[] = [];
+  for (const { pin, wheel } of items) {
+    const info = requestInfo(pin, requirements);
+    const got = await installWheel({ wheel, filename: pin.filename, destDir, target, requested: info.requested, directUrl: info.directUrl });
+    paths.push(...got.files.map((f) => f.path));
+  }
+  return paths;
 }

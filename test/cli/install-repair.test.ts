@@ -1,0 +1,171 @@
+/**
+ * `install --repair` on the real anaconda-defaults packages of late 2020 (see
+ * ../shared/fixtures/SOURCES.md): files deleted, edited (with and without a prefix placeholder, text
+ * and binary, a hard link edited in place so the cache changed too), replaced by a symbolic link are
+ * put back from the verified cache — re-downloaded from `python3 -m http.server` when the cache is gone —
+ * byte-identical to a fresh install; files no package owns stay; verify passes afterwards.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChannelServer } from '../support/channel-server.js';
+import { buildDefaultsChannel, haveDefaults2020, type DefaultsChannel } from '../support/defaults-2020-channel.js';
+import { fixturesSkipReason } from '../support/fixtures.js';
+import { havePython3, pythonServerSkipReason, startPythonHttpServer, type PythonHttpServer } from '../support/python-server.js';
+import { runCli } from './helpers.js';
+
+const projectRoot = resolve(import.meta.dirname, '..', '..');
+/** Packages without python (and what they pull in): xz, openssl (binary placeholder in libcrypto), sqlite, ncurses, tk. */
+const SPECS = ['xz', 'openssl', 'sqlite', 'ncurses', 'tk'];
+
+type Meta = { name: string; fn: string; files: string[]; paths_data: { paths: Array<{ _path: string; path_type: string; prefix_placeholder?: string; file_mode?: string }> } };
+
+function metas(prefix: string): Meta[] {
+  return readdirSync(join(prefix, 'conda-meta'))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(prefix, 'conda-meta', f), 'utf8')) as Meta);
+}
+
+/** A file of package `name` with a prefix placeholder in `mode` (text / binary). */
+function placeholderFile(prefix: string, name: string, mode: 'text' | 'binary'): string {
+  const m = metas(prefix).find((x) => x.name === name)!;
+  const e = m.paths_data.paths.find((p) => p.prefix_placeholder !== undefined && (p.file_mode ?? 'text') === mode && lstatSync(join(prefix, p._path)).isFile());
+  if (!e) throw new Error(`${name} has no ${mode} placeholder file`);
+  return e._path;
+}
+
+/** `a` read as latin1 with prefix A written as prefix B (same length, so binary placeholders line up). */
+function asIfIn(buf: Buffer, from: string, to: string): Buffer {
+  return Buffer.from(buf.toString('latin1').split(from).join(to), 'latin1');
+}
+
+describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packages (${haveDefaults2020 ? 'fixtures present' : fixturesSkipReason})`, () => {
+  let channel: DefaultsChannel;
+  let node: ChannelServer;
+  let py: PythonHttpServer | undefined;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cgl-repair-'));
+    channel = await buildDefaultsChannel();
+    node = await new ChannelServer().mount('/defaults', channel.dir).start();
+    if (havePython3) py = await startPythonHttpServer(channel.dir);
+  }, 120_000);
+  afterAll(async () => {
+    await node?.stop();
+    await py?.stop();
+    await channel?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function lock(label: string, channelUrl: string): Promise<string> {
+    const env = join(dir, `${label}.yml`);
+    writeFileSync(env, `channels:\n  - ${channelUrl}\ndependencies:\n${SPECS.map((n) => `  - ${n}\n`).join('')}`);
+    const lockfile = join(dir, `${label}.lock.yml`);
+    const l = await runCli(['lock', '-f', env, '--lockfile', lockfile, '-p', 'linux-64', '--cache-dir', join(dir, `${label}-repodata`), '-q']);
+    expect(l.stderr).toBe('');
+    expect(l.code).toBe(0);
+    return lockfile;
+  }
+  const install = (lockfile: string, prefix: string, cache: string, ...more: string[]) =>
+    runCli(['install', '--lockfile', lockfile, '-p', prefix, '--platform', 'linux-64', '--cache-dir', cache, '--no-go', ...more]);
+  const verify = (lockfile: string, prefix: string) => runCli(['verify', '--lockfile', lockfile, '-p', prefix, '--platform', 'linux-64']);
+  const xzVersion = (prefix: string) =>
+    spawnSync(join(prefix, 'bin', 'xz'), ['--version'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } }).stdout ?? '';
+
+  it('puts back deleted, edited and replaced files byte-identical to a fresh install, keeps files no package owns', async () => {
+    const lockfile = await lock('node', node.url('/defaults'));
+    const cache = join(dir, 'node-pkgs');
+    // Two prefixes with paths of the same length: the fresh one is the reference for the repaired one.
+    const prefix = join(dir, 'envA');
+    const fresh = join(dir, 'envB');
+    // (another cache: a file edited in place below is edited in every prefix sharing its inode)
+    for (const [p, c] of [[prefix, cache], [fresh, join(dir, 'fresh-pkgs')]] as const) {
+      const i = await install(lockfile, p, c, '-q');
+      expect(i.stderr).toBe('');
+      expect(i.code).toBe(0);
+    }
+    expect(xzVersion(prefix)).toContain('xz (XZ Utils) 5.2.5');
+
+    // Nothing damaged: nothing to repair, nothing changed.
+    let r = await install(lockfile, prefix, cache, '--repair');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('is already up to date (linux-64): nothing to repair');
+
+    const records = (p: string) => readdirSync(join(p, 'conda-meta')).filter((f) => f.endsWith('.json')).sort().map((f) => readFileSync(join(p, 'conda-meta', f), 'utf8'));
+    const recordsBefore = records(prefix);
+    const text = placeholderFile(prefix, 'openssl', 'text');
+    const binary = placeholderFile(prefix, 'openssl', 'binary');
+    const hardlinked = 'include/lzma.h';
+    expect(lstatSync(join(prefix, hardlinked)).nlink).toBeGreaterThan(1); // shares its inode with the cache
+    const damagedFiles = ['bin/xz', text, binary, hardlinked, 'bin/lzmainfo'];
+    const before = new Map(damagedFiles.map((f) => [f, { bytes: readFileSync(join(prefix, f)), mode: statSync(join(prefix, f)).mode }]));
+    unlinkSync(join(prefix, 'bin/xz'));
+    appendFileSync(join(prefix, text), '# edited by the user\n');
+    const bin = readFileSync(join(prefix, binary));
+    const mid = bin.length >> 1;
+    bin[mid] = bin[mid]! ^ 0xff;
+    writeFileSync(join(prefix, binary), bin);
+    appendFileSync(join(prefix, hardlinked), '/* edited in place: the cache shares this inode */\n');
+    unlinkSync(join(prefix, 'bin/lzmainfo'));
+    symlinkSync('xzdec', join(prefix, 'bin/lzmainfo'));
+    // Files no package owns: the user's, and a pip-style dist-info.
+    writeFileSync(join(prefix, 'bin', 'my-tool'), '#!/bin/sh\necho mine\n');
+    const sp = join(prefix, 'lib', 'python3.9', 'site-packages');
+    mkdirSync(join(sp, 'foo-1.0.dist-info'), { recursive: true });
+    mkdirSync(join(sp, 'foo'), { recursive: true });
+    writeFileSync(join(sp, 'foo', '__init__.py'), 'X = 1\n');
+    writeFileSync(join(sp, 'foo-1.0.dist-info', 'RECORD'), 'foo/__init__.py,,\n');
+    writeFileSync(join(sp, 'foo-1.0.dist-info', 'INSTALLER'), 'pip\n');
+
+    let v = await verify(lockfile, prefix);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain(`conda-go-lock install --repair -p ${prefix}`);
+    expect(v.stderr).not.toContain('remove the prefix');
+
+    r = await install(lockfile, prefix, cache, '--repair');
+    expect(r.code).toBe(0);
+    const xzDist = metas(prefix).find((m) => m.name === 'xz')!.fn.replace(/\.conda$/, '');
+    const opensslDist = metas(prefix).find((m) => m.name === 'openssl')!.fn.replace(/\.conda$/, '');
+    expect(r.stderr).toContain(`Repairing ${prefix} (linux-64): 2 package(s) with missing or modified files`);
+    expect(r.stderr).toContain(`restored bin/xz (missing; ${xzDist})`);
+    expect(r.stderr).toContain(`restored ${text} (modified; ${opensslDist})`);
+    expect(r.stderr).toContain(`restored ${binary} (modified; ${opensslDist})`);
+    expect(r.stderr).toContain(`restored ${hardlinked} (modified; ${xzDist})`);
+    expect(r.stderr).toContain(`restored bin/lzmainfo (modified, found symbolic link; ${xzDist})`);
+    expect(r.stderr).toContain(`repaired 5 files of 2 packages: ${[opensslDist, xzDist].sort().join(', ')}`);
+    // The cache's extraction was edited through the hard link: extracted again from the verified archive.
+    expect(r.stderr).toMatch(/cached extraction .* was modified \(include\/lzma\.h\); extracting again/);
+    expect(r.stderr).not.toContain('Installed');
+
+    v = await verify(lockfile, prefix);
+    expect(v.stdout).toContain('matches');
+    expect(v.code).toBe(0);
+    expect(xzVersion(prefix)).toContain('xz (XZ Utils) 5.2.5');
+    for (const f of damagedFiles) {
+      const st = lstatSync(join(prefix, f));
+      expect(st.isFile(), f).toBe(true);
+      expect(readFileSync(join(prefix, f)).equals(before.get(f)!.bytes), f).toBe(true);
+      expect(st.mode, f).toBe(before.get(f)!.mode);
+      // ... and as a fresh install writes it.
+      expect(asIfIn(readFileSync(join(prefix, f)), prefix, fresh).equals(readFileSync(join(fresh, f))), f).toBe(true);
+      expect(st.mode, f).toBe(statSync(join(fresh, f)).mode);
+    }
+    expect(readFileSync(join(prefix, 'bin', 'my-tool'), 'utf8')).toBe('#!/bin/sh\necho mine\n');
+    expect(readFileSync(join(sp, 'foo', '__init__.py'), 'utf8')).toBe('X = 1\n');
+    expect(readdirSync(join(sp, 'foo-1.0.dist-info')).sort()).toEqual(['INSTALLER', 'RECORD']);
+    // The records are as the install wrote them; the history says what was put back, as conda records
+    // a forced reinstall.
+    expect(records(prefix)).toEqual(recordsBefore);
+    const history = readFileSync(join(prefix, 'conda-meta', 'history'), 'utf8');
+    expect(history).toContain(`# cmd: conda-go-lock install --lockfile ${lockfile} -p ${prefix} --platform linux-64`);
+    expect(history).toMatch(new RegExp(`-\\S+::${xzDist}\\n`));
+    expect(history).toMatch(new RegExp(`\\+\\S+::${xzDist}\\n`));
+    expect(existsSync(join(prefix, 'conda-meta', '.cgl-transaction'))).toBe(false);
+
+    r = await install(lockfile, prefix, cache, '--repair');
+    expect(r.stderr).toContain('nothing to repair');
+  }, 300_000);
+});
