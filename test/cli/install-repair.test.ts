@@ -10,10 +10,9 @@ import { appendFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirS
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChannelServer } from '../support/channel-server.js';
-import { buildDefaultsChannel, haveDefaults2020, type DefaultsChannel } from '../support/defaults-2020-channel.js';
+import { haveDefaults2020, serveDefaultsChannel } from '../support/defaults-2020-channel.js';
 import { fixturesSkipReason } from '../support/fixtures.js';
-import { havePython3, pythonServerSkipReason, startPythonHttpServer, type PythonHttpServer } from '../support/python-server.js';
+import { havePython3, pythonServerSkipReason } from '../support/python-server.js';
 import { runCli } from './helpers.js';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..');
@@ -42,25 +41,10 @@ function asIfIn(buf: Buffer, from: string, to: string): Buffer {
 }
 
 describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packages (${haveDefaults2020 ? 'fixtures present' : fixturesSkipReason})`, () => {
-  let channel: DefaultsChannel;
-  let node: ChannelServer;
-  let py: PythonHttpServer | undefined;
-  let dir: string;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cgl-repair-'));
-    channel = await buildDefaultsChannel();
-    node = await new ChannelServer().mount('/defaults', channel.dir).start();
-    if (havePython3) py = await startPythonHttpServer(channel.dir);
-  }, 120_000);
-  afterAll(async () => {
-    await node?.stop();
-    await py?.stop();
-    await channel?.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const served = serveDefaultsChannel('repair');
 
   async function lock(label: string, channelUrl: string): Promise<string> {
+    const { dir } = served;
     const env = join(dir, `${label}.yml`);
     writeFileSync(env, `channels:\n  - ${channelUrl}\ndependencies:\n${SPECS.map((n) => `  - ${n}\n`).join('')}`);
     const lockfile = join(dir, `${label}.lock.yml`);
@@ -76,6 +60,7 @@ describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packa
     spawnSync(join(prefix, 'bin', 'xz'), ['--version'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } }).stdout ?? '';
 
   it('puts back deleted, edited and replaced files byte-identical to a fresh install, keeps files no package owns', async () => {
+    const { dir, node } = served;
     const lockfile = await lock('node', node.url('/defaults'));
     const cache = join(dir, 'node-pkgs');
     // Two prefixes with paths of the same length: the fresh one is the reference for the repaired one.

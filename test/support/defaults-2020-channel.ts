@@ -22,7 +22,10 @@ import { extract as tarExtract } from 'tar-stream';
 import { ZipReader } from '../../src/install/extract/zip.js';
 import { decodeZstdStream } from '../../src/compress/zstd.js';
 import { writeConda, type TarEntrySpec } from './archives.js';
+import { afterAll, beforeAll } from 'vitest';
+import { ChannelServer } from './channel-server.js';
 import { fixture } from './fixtures.js';
+import { havePython3, startPythonHttpServer, type PythonHttpServer } from './python-server.js';
 
 export const DEFAULTS_2020 = fixture('packages', 'defaults-2020-linux-64');
 export const haveDefaults2020 = existsSync(DEFAULTS_2020);
@@ -159,4 +162,35 @@ export async function buildDefaultsChannel(): Promise<DefaultsChannel> {
     await writeFile(join(dir, subdir, 'repodata.json'), JSON.stringify({ info: { subdir }, packages: {}, 'packages.conda': packagesConda, repodata_version: 1 }));
   }
   return { dir, records, python: Boolean(hostPython), hostPython, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** The channel served over loopback HTTP: by our node server at `/defaults`, and by `python3 -m http.server` when there is a python3. */
+export interface ServedDefaultsChannel {
+  channel: DefaultsChannel;
+  node: ChannelServer;
+  /** `python3 -m http.server` over the channel directory (HTTP/1.0); undefined without python3. */
+  py?: PythonHttpServer;
+  /** A scratch directory for the test, removed afterwards. */
+  dir: string;
+}
+
+/**
+ * For a describe block: build and serve the channel before its tests (and make a scratch directory
+ * named `cgl-<label>-*`), stop and remove everything after them. Read the fields inside the tests.
+ */
+export function serveDefaultsChannel(label: string): ServedDefaultsChannel {
+  const served = {} as ServedDefaultsChannel;
+  beforeAll(async () => {
+    served.dir = await mkdtemp(join(tmpdir(), `cgl-${label}-`));
+    served.channel = await buildDefaultsChannel();
+    served.node = await new ChannelServer().mount('/defaults', served.channel.dir).start();
+    if (havePython3) served.py = await startPythonHttpServer(served.channel.dir);
+  }, 120_000);
+  afterAll(async () => {
+    await served.node?.stop();
+    await served.py?.stop();
+    await served.channel?.cleanup();
+    if (served.dir) await rm(served.dir, { recursive: true, force: true });
+  });
+  return served;
 }
