@@ -445,7 +445,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       return p !== undefined && samePackage(r, p);
     })) : new Map<string, RepairedFile[]>();
     const damagedWheelList = opts.repair && existing ? await damagedWheels(physical, wheels) : [];
-    if (go && goProblems !== 'changed') result.repaired.push(...goRepairedFiles(`go${go.version}`, goProblems));
+    if (opts.repair && go && goProblems !== 'changed') result.repaired.push(...goRepairedFiles(`go${go.version}`, goProblems));
     for (const files of damaged.values()) result.repaired.push(...files);
     for (const d of damagedWheelList) result.repaired.push(...d.files);
     if (
