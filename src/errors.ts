@@ -69,7 +69,9 @@ export const ERROR_CODES = {
   E_PYPI_SPECIFIER: ExitCode.input,
   E_PYPI_VERSION: ExitCode.input,
   E_PYPI_WHEEL_NAME: ExitCode.input,
+  E_PYPROJECT: ExitCode.input,
   E_REPODATA_INVALID: ExitCode.input,
+  E_TOML: ExitCode.input,
   E_VIRTUAL_SPEC: ExitCode.input,
   E_YAML: ExitCode.input,
 

@@ -20,6 +20,27 @@ export interface MarkerEnvironment {
   sys_platform: string;
 }
 
+/** The marker variables a conda platform decides by itself (no interpreter needed). */
+export type PlatformMarkerVariables = Pick<MarkerEnvironment, 'os_name' | 'platform_machine' | 'platform_system' | 'sys_platform'>;
+
+/** `sys_platform`, `platform_system`, `os_name` and `platform_machine` of a conda platform (`linux-64`, `osx-arm64`, `win-64`). */
+export function platformMarkerVariables(platform: string): PlatformMarkerVariables {
+  const os = platform.split('-')[0]!;
+  const arch = platform.split('-')[1] ?? '';
+  const machine =
+    os === 'win'
+      ? arch === 'arm64' ? 'ARM64' : arch === '32' ? 'x86' : 'AMD64'
+      : os === 'osx'
+        ? arch === 'arm64' ? 'arm64' : 'x86_64'
+        : { '64': 'x86_64', aarch64: 'aarch64', ppc64le: 'ppc64le', s390x: 's390x', '32': 'i686' }[arch] ?? arch;
+  return {
+    os_name: os === 'win' ? 'nt' : 'posix',
+    platform_machine: machine,
+    platform_system: os === 'win' ? 'Windows' : os === 'osx' ? 'Darwin' : 'Linux',
+    sys_platform: os === 'win' ? 'win32' : os === 'osx' ? 'darwin' : 'linux',
+  };
+}
+
 /** Variables whose values are set-like (PEP 735 / packaging 25+). */
 type SetVariable = 'extras' | 'dependency_groups';
 
@@ -181,6 +202,27 @@ export class Marker {
    */
   evaluate(env: MarkerEnvironment, extras: readonly string[] = [], groups: readonly string[] = []): boolean {
     return evalNode(this.tree, env, extras.map(canonicalName), groups.map(canonicalName));
+  }
+
+  /**
+   * Evaluate knowing only some variables (`known`): a comparison that names any other variable
+   * counts as true, and its names are returned in `unknown` (sorted). conda-lock reads pyproject
+   * markers this way per platform, before the interpreter is known.
+   */
+  evaluateKnown(known: Partial<MarkerEnvironment>): { value: boolean; unknown: string[] } {
+    const unknown = new Set<string>();
+    const env = known as MarkerEnvironment;
+    const walk = (n: MarkerNode): boolean => {
+      if (n.kind !== 'cmp') return n.kind === 'and' ? n.items.map(walk).every(Boolean) : n.items.map(walk).some(Boolean);
+      const names = [n.lhs, n.rhs].flatMap((v) => (v.kind === 'var' ? [v.name] : []));
+      const missing = names.filter((x) => !(x in known));
+      if (missing.length) {
+        for (const m of missing) unknown.add(m);
+        return true;
+      }
+      return evalNode(n, env, [], []);
+    };
+    return { value: walk(this.tree), unknown: [...unknown].sort() };
   }
 
   /** True when the marker mentions `extra` at all (a requirement only for some extra). */

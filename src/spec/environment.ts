@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parsePipSection, type PipSection } from './pip.js';
+import { isPyprojectFile, parsePyprojectToml } from './pyproject.js';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import { Channel } from '../conda/channel.js';
@@ -109,6 +110,11 @@ export interface ParseEnvironmentOptions {
    * `check` works without the secrets. `channels` keeps the strings as written either way.
    */
   env?: EnvLike;
+  /**
+   * pyproject.toml only: the conda name of a PyPI project, or null when conda has none (then it is
+   * locked from PyPI). Default: name equality. See src/spec/pyproject.ts.
+   */
+  pypiToConda?: (pypiName: string) => string | null;
 }
 
 const KNOWN_KEYS = [
@@ -133,7 +139,10 @@ const IGNORED_KEYS: Record<string, string> = {
 };
 
 
-/** Read and parse an environment file. Throws `InputError` (E_ENV_READ when it cannot be read). */
+/**
+ * Read and parse an environment file: environment.yml, or a pyproject.toml (by its `.toml`
+ * extension; src/spec/pyproject.ts). Throws `InputError` (E_ENV_READ when it cannot be read).
+ */
 export function loadEnvironmentFile(path: string, opts: ParseEnvironmentOptions = {}): EnvironmentSpec {
   let text: string;
   try {
@@ -145,6 +154,7 @@ export function loadEnvironmentFile(path: string, opts: ParseEnvironmentOptions 
       { code: 'E_ENV_READ', location: { file: path }, cause: err },
     );
   }
+  if (isPyprojectFile(path)) return parsePyprojectToml(text, path, { baseDir: dirname(path), ...opts });
   return parseEnvironmentYaml(text, path, { baseDir: dirname(path), ...opts });
 }
 

@@ -16,6 +16,8 @@ export interface PipRequirement {
   /** The line as written (comments and surrounding whitespace removed). */
   text: string;
   location: SourceLocation;
+  /** pyproject.toml's category of the requirement (undefined: main). */
+  category?: string;
 }
 
 export interface PipSection {

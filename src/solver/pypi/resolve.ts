@@ -10,7 +10,7 @@
 import { PackageNotFoundError, UnsatisfiableError } from '../../errors.js';
 import type { CoreMetadata } from '../../pypi-index/metadata.js';
 import type { IndexFile } from '../../pypi-index/simple.js';
-import type { MarkerEnvironment } from '../../pypi/markers.js';
+import { platformMarkerVariables, type MarkerEnvironment } from '../../pypi/markers.js';
 import type { Requirement } from '../../pypi/requirement.js';
 import { Pep440Version } from '../../pypi/version.js';
 import { TagRanking, platformTags, supportedTags, type PlatformFacts } from '../../pypi/wheel.js';
@@ -64,26 +64,15 @@ export interface PypiResolveResult {
 /** The marker environment of a conda platform and interpreter (not of this machine). */
 export function markerEnvironment(platform: string, py: PythonTarget): MarkerEnvironment {
   const v = Pep440Version.parse(py.version);
-  const os = platform.split('-')[0]!;
-  const arch = platform.split('-')[1] ?? '';
-  const machine =
-    os === 'win'
-      ? arch === 'arm64' ? 'ARM64' : arch === '32' ? 'x86' : 'AMD64'
-      : os === 'osx'
-        ? arch === 'arm64' ? 'arm64' : 'x86_64'
-        : { '64': 'x86_64', aarch64: 'aarch64', ppc64le: 'ppc64le', s390x: 's390x', '32': 'i686' }[arch] ?? arch;
   return {
+    ...platformMarkerVariables(platform),
     implementation_name: py.implementation,
     implementation_version: py.version,
-    os_name: os === 'win' ? 'nt' : 'posix',
-    platform_machine: machine,
     platform_release: '',
-    platform_system: os === 'win' ? 'Windows' : os === 'osx' ? 'Darwin' : 'Linux',
     platform_version: '',
     python_full_version: py.version,
     platform_python_implementation: py.implementation === 'pypy' ? 'PyPy' : 'CPython',
     python_version: `${v.major}.${v.minor}`,
-    sys_platform: os === 'win' ? 'win32' : os === 'osx' ? 'darwin' : 'linux',
   };
 }
 
