@@ -26,6 +26,8 @@ import { REDACTED, stripCredentials } from '../net/redact.js';
 import type { LockfileGoInput } from '../lockfile/model.js';
 import type { PipRequirement } from '../spec/pip.js';
 import { canonicalTemplate, envVarNames, expandEnvVars, hasEnvVars, unsetEnvVars } from '../conda/channel-env.js';
+import { isPyprojectFile } from '../spec/pyproject.js';
+import { loadCondaPypiMapping, NAME_EQUALITY, type CondaPypiMapping } from '../solver/pypi/conda-map.js';
 
 export const DEFAULT_PYPI_INDEX = 'https://pypi.org/simple';
 
@@ -47,6 +49,8 @@ export type ChannelPriority = 'strict' | 'flexible' | 'disabled';
 
 export const DEFAULT_PLATFORMS: Platform[] = ['linux-64', 'osx-64', 'osx-arm64', 'win-64'];
 export const DEFAULT_ENV_FILE = 'environment.yml';
+/** Read when there is no environment.yml and no -f (conda-lock's other default input). */
+export const DEFAULT_PYPROJECT_FILE = 'pyproject.toml';
 
 export interface InputOptions {
   file?: string[];
@@ -94,6 +98,8 @@ export interface InputOptions {
   filterCategories?: boolean;
   /** `--filter-extras`: the same as `filterCategories`. */
   filterExtras?: boolean;
+  /** conda→PyPI name mapping (parselmouth JSON); else $CONDA_GO_LOCK_PYPI_MAPPING, else name equality. */
+  pypiMapping?: string;
 }
 
 export interface PlatformInputs {
@@ -120,6 +126,30 @@ export interface LockInputs {
   pypi?: PypiInputs;
   /** The categories locked (sorted, `main` included); see `lockedCategories`. */
   categories: string[];
+  /** The conda→PyPI name mapping (`--pypi-mapping`), also used to read pyproject.toml's PyPI names. */
+  mapping: CondaPypiMapping;
+}
+
+/** `--pypi-mapping`, else $CONDA_GO_LOCK_PYPI_MAPPING, else name equality. */
+export function pypiMappingFor(opts: Pick<InputOptions, 'pypiMapping'>, env: NodeJS.ProcessEnv = process.env): CondaPypiMapping {
+  const path = opts.pypiMapping ?? env.CONDA_GO_LOCK_PYPI_MAPPING;
+  return path ? loadCondaPypiMapping(path) : NAME_EQUALITY;
+}
+
+/**
+ * A PyPI name's conda package by the mapping: the conda package of the same name when the mapping
+ * maps it there, else the first (sorted) conda name mapped to it; null when no conda package maps to
+ * it. Name equality (no mapping file): the same name.
+ */
+export function pypiToCondaName(mapping: CondaPypiMapping): (pypiName: string) => string | null {
+  if (mapping.names.size === 0) return (n) => n;
+  const inverse = new Map<string, string[]>();
+  for (const [conda, pypis] of mapping.names) for (const p of pypis) inverse.set(p, [...(inverse.get(p) ?? []), conda]);
+  return (n) => {
+    const c = inverse.get(n);
+    if (!c?.length) return null;
+    return c.includes(n) ? n : [...c].sort()[0]!;
+  };
 }
 
 function toPosix(p: string): string {
@@ -149,17 +179,22 @@ export function goDownloadBaseUrlFor(
 }
 
 export function resolveInputs(opts: InputOptions): LockInputs {
-  const files = opts.file && opts.file.length > 0 ? opts.file : [DEFAULT_ENV_FILE];
-  if (!opts.file?.length && !existsSync(DEFAULT_ENV_FILE)) {
+  const fallbackPyproject = !opts.file?.length && !existsSync(DEFAULT_ENV_FILE) && existsSync(DEFAULT_PYPROJECT_FILE);
+  const files = opts.file && opts.file.length > 0 ? opts.file : [fallbackPyproject ? DEFAULT_PYPROJECT_FILE : DEFAULT_ENV_FILE];
+  if (!opts.file?.length && !existsSync(DEFAULT_ENV_FILE) && !fallbackPyproject) {
     // The lockfile knows what it was made from (relative to its directory; go.mod files are for --gomod).
     const lockDir = dirname(resolve(opts.lockfile));
     const known = (opts.lockfileSources ?? []).filter((f) => !/(^|\/)go\.mod$/.test(f)).map((f) => toPosix(relative(process.cwd(), resolve(lockDir, f))));
     const hint = known.length
       ? `; ${opts.lockfile} was made from ${known.join(', ')}: pass ${known.map((f) => `-f ${f}`).join(' ')}`
       : '; pass one with -f <file>';
-    throw new UsageError(`no environment file given and ${DEFAULT_ENV_FILE} does not exist here${hint}`);
+    throw new UsageError(`no environment file given and neither ${DEFAULT_ENV_FILE} nor ${DEFAULT_PYPROJECT_FILE} exists here${hint}`);
   }
-  const envs = files.map((f) => loadEnvironmentFile(f, opts.env ? { env: opts.env } : {}));
+  // The mapping file is read only when something needs it (a pyproject.toml's names, a pip: section).
+  let mapping: CondaPypiMapping | undefined = files.some(isPyprojectFile) ? pypiMappingFor(opts) : undefined;
+  const toConda = mapping ? pypiToCondaName(mapping) : undefined;
+  const envs = files.map((f) => loadEnvironmentFile(f, { ...(opts.env ? { env: opts.env } : {}), ...(toConda ? { pypiToConda: toConda } : {}) }));
+  mapping ??= envs.some((e) => e.pip) ? pypiMappingFor(opts) : NAME_EQUALITY;
   const lockDir = dirname(resolve(opts.lockfile));
 
   // Platforms: command line, else the files' `platforms:`, else the default set.
@@ -250,15 +285,15 @@ export function resolveInputs(opts: InputOptions): LockInputs {
     for (const d of e.dependencies) if (!specOrigin.has(d.spec.name)) specOrigin.set(d.spec.name, `${d.file}:${d.line}`);
   }
 
-  const pypi = pypiInputs(envs, opts);
+  const categories = lockedCategories(envs, opts);
+  const pypi = pypiInputs(envs, opts, categories);
   const pypiHash = pypi
     ? {
-        pypi_requirements: pypi.requirements.map((r) => r.text.replace(/\s+/g, ' ')),
+        pypi_requirements: pypi.requirements.map((r) => `${r.category ? `${r.category}:` : ''}${r.text.replace(/\s+/g, ' ')}`),
         pypi_indexes: [pypi.index, ...pypi.extraIndexes].map((i) => canonicalTemplate(stripCredentials(i.template)) === i.template ? i.template : canonicalTemplate(i.template)),
       }
     : undefined;
 
-  const categories = lockedCategories(envs, opts);
   const inLock = (d: EnvDependency) => categories.includes(categoryOf(d));
   const perPlatform = new Map<Platform, PlatformInputs>();
   for (const platform of platforms) {
@@ -296,7 +331,7 @@ export function resolveInputs(opts: InputOptions): LockInputs {
     const rel = toPosix(relative(lockDir, resolve(dirname(e.file), f)));
     if (!sources.includes(rel)) sources.push(rel);
   }
-  return { envs, sources, platforms, channels, channelPriority, perPlatform, go, specOrigin, categories, ...(pypi ? { pypi } : {}) };
+  return { envs, sources, platforms, channels, channelPriority, perPlatform, go, specOrigin, categories, mapping, ...(pypi ? { pypi } : {}) };
 }
 
 /**
@@ -309,7 +344,7 @@ export function lockedCategories(
   envs: readonly EnvironmentSpec[],
   opts: Pick<InputOptions, 'devDependencies' | 'extras' | 'category' | 'filterCategories' | 'filterExtras'>,
 ): string[] {
-  const present = new Set(['main', ...envs.flatMap((e) => e.dependencies.map(categoryOf))]);
+  const present = new Set(['main', ...envs.flatMap((e) => [...e.dependencies.map(categoryOf), ...(e.pip?.requirements ?? []).map(categoryOf)])]);
   const extras = [...new Set([...(opts.extras ?? []), ...(opts.category ?? [])])];
   const filter = Boolean(opts.filterCategories || opts.filterExtras);
   const unknown = extras.filter((x) => !present.has(x));
@@ -323,8 +358,8 @@ export function lockedCategories(
 }
 
 /** The merged pip: sections and the indexes to resolve them against. */
-function pypiInputs(envs: EnvironmentSpec[], opts: InputOptions): PypiInputs | undefined {
-  const sections = envs.filter((e) => e.pip);
+function pypiInputs(envs: EnvironmentSpec[], opts: InputOptions, categories: readonly string[]): PypiInputs | undefined {
+  const sections = envs.filter((e) => e.pip?.requirements.some((r) => categories.includes(categoryOf(r))));
   if (sections.length === 0) return undefined;
   const written = sections.map((e) => e.pip!.indexUrl).find((u) => u !== undefined);
   const template = (opts.pypiIndexUrl ?? process.env.CONDA_GO_LOCK_PYPI_INDEX_URL ?? written ?? DEFAULT_PYPI_INDEX).replace(/\/+$/, '');
@@ -345,7 +380,8 @@ function pypiInputs(envs: EnvironmentSpec[], opts: InputOptions): PypiInputs | u
     return { template: used.length ? canonicalTemplate(t) : stripCredentials(t), url, redacted: stripCredentials(t.replace(/\$\{[^}]+\}(:\$\{[^}]+\})?@/, '')), usedEnvVars: used };
   };
   return {
-    requirements: sections.flatMap((e) => e.pip!.requirements),
+    // Requirements of categories left out of the lock (--no-dev-dependencies, --filter-categories) are not resolved.
+    requirements: sections.flatMap((e) => e.pip!.requirements.filter((r) => categories.includes(categoryOf(r)))),
     index: index(template),
     extraIndexes: extras.map(index),
   };

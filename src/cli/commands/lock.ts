@@ -14,7 +14,7 @@ import { normaliseLockfile } from '../../lockfile/normalise.js';
 import { computedSha256Of, LockfileBuilder, lockedPypiPackage, lockedRecords, lockMetadata } from '../../lockfile/build.js';
 import type { LockedPypiPackage } from '../../lockfile/model.js';
 import { PypiIndexClient } from '../../pypi-index/client.js';
-import { NAME_EQUALITY, condaProvided, loadCondaPypiMapping, pythonOf } from '../../solver/pypi/conda-map.js';
+import { condaProvided, pythonOf } from '../../solver/pypi/conda-map.js';
 import { PypiFetchState, resolvePypi } from '../../solver/pypi/resolve.js';
 import { InputError } from '../../errors.js';
 import { parseRequirement } from '../../pypi/requirement.js';
@@ -49,8 +49,6 @@ export interface LockCommandOptions extends InputOptions {
   force?: boolean;
   /** Seconds one platform's solve may take (0: no limit). */
   solverTimeout?: string;
-  /** conda→PyPI name mapping (parselmouth JSON); else $CONDA_GO_LOCK_PYPI_MAPPING, else name equality. */
-  pypiMapping?: string;
   /** Print the result as JSON on stdout (docs/json.md). */
   json?: boolean;
   /** Solve and print what would change; write nothing. */
@@ -138,7 +136,7 @@ export async function lockCommand(opts: LockCommandOptions): Promise<number> {
       throw new UsageError(`--update takes package names, not specs ('${specLike}'): change the spec in the environment file and run \`conda-go-lock lock --update ${specLike.split(/[=<>!~*\s]/)[0]}\``);
     }
     // `--update NAME...` takes every following word, so `lock --update numpy environment.yml` eats the file.
-    const fileLike = unknown.find((n) => /\.(ya?ml|mod)$/i.test(n) || existsSync(n));
+    const fileLike = unknown.find((n) => /\.(ya?ml|mod|toml)$/i.test(n) || existsSync(n));
     if (fileLike) {
       throw new UsageError(`--update: '${fileLike}' is a file, not a package name: --update takes every word after it as a package name. Put the file first (\`conda-go-lock lock -f ${fileLike} --update ${opts.update.filter((n) => n !== fileLike).join(' ') || 'NAME'}\`)`);
     }
@@ -238,8 +236,7 @@ async function lockPypi(
   progress: ProgressReporter,
 ): Promise<{ packages: LockedPypiPackage[]; metadata: NonNullable<Lockfile['metadata']['pypi']> }> {
   const py = inputs.pypi!;
-  const mappingPath = opts.pypiMapping ?? process.env.CONDA_GO_LOCK_PYPI_MAPPING;
-  const mapping = mappingPath ? loadCondaPypiMapping(mappingPath) : NAME_EQUALITY;
+  const mapping = inputs.mapping;
   const client = new PypiIndexClient({
     indexes: [py.index, ...py.extraIndexes].map((i) => ({ url: i.url, redacted: i.redacted })),
     http,
