@@ -8,7 +8,7 @@
  *   GOCACHE     = PREFIX/gopath/cache       (build cache kept per environment, next to GOPATH)
  *   GOENV       = PREFIX/gopath/env         (`go env -w` writes here, not to ~/.config/go/env)
  *   GOTOOLCHAIN = local                     (a go.mod `toolchain` line never makes `go` download one)
- *   GOFLAGS     = -modcacherw [previous]    (module-cache files stay writable, so removable)
+ *   GOFLAGS     = -modcacherw [previous]    (module-cache directories stay writable, so removable)
  *   PATH        = PREFIX/go/bin : PREFIX/gopath/bin : $PATH   (the pinned `go` wins over GOPATH tools)
  * and, unless the environment file turned cgo off (`go: {cgo: false}`), what makes cgo build and link
  * against the environment's C libraries (Windows: PREFIX\Library\include, PREFIX\Library\lib):
