@@ -5,17 +5,15 @@
  * put back from the verified cache — re-downloaded from `python3 -m http.server` when the cache is gone —
  * byte-identical to a fresh install; files no package owns stay; verify passes afterwards.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { haveDefaults2020, serveDefaultsChannel } from '../support/defaults-2020-channel.js';
 import { fixturesSkipReason } from '../support/fixtures.js';
 import { havePython3, pythonServerSkipReason } from '../support/python-server.js';
-import { runCli } from './helpers.js';
+import { runCli, runCliKilledAt } from './helpers.js';
 
-const projectRoot = resolve(import.meta.dirname, '..', '..');
 /** Packages without python (and what they pull in): xz, openssl (binary placeholder in libcrypto), sqlite, ncurses, tk. */
 const SPECS = ['xz', 'openssl', 'sqlite', 'ncurses', 'tk'];
 
@@ -152,5 +150,92 @@ describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packa
 
     r = await install(lockfile, prefix, cache, '--repair');
     expect(r.stderr).toContain('nothing to repair');
+  }, 300_000);
+  it.skipIf(!havePython3)(`the whole package cache gone: re-downloaded from python3 -m http.server (HTTP/1.0), --json lists what was put back (${havePython3 ? 'python3 present' : pythonServerSkipReason})`, async () => {
+    const { dir, py } = served;
+    const lockfile = await lock('py', py!.baseUrl);
+    const cache = join(dir, 'py-pkgs');
+    const prefix = join(dir, 'env-py');
+    expect((await install(lockfile, prefix, cache, '-q')).code).toBe(0);
+    const xzBytes = readFileSync(join(prefix, 'bin', 'xz'));
+    rmSync(cache, { recursive: true, force: true });
+    unlinkSync(join(prefix, 'bin', 'xz'));
+    writeFileSync(join(prefix, 'bin', 'xzdec'), 'not xzdec any more\n');
+
+    const r = await install(lockfile, prefix, cache, '--repair', '--json');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const xzDist = metas(prefix).find((m) => m.name === 'xz')!.fn.replace(/\.conda$/, '');
+    expect(doc).toMatchObject({ command: 'install', up_to_date: false, installed: [], removed: [], downloaded: 1, reused: 0 });
+    expect(doc.repaired).toEqual([
+      { package: xzDist, path: 'bin/xz', kind: 'missing' },
+      { package: xzDist, path: 'bin/xzdec', kind: 'modified' },
+    ]);
+    // Only xz's archive was fetched again, verified, extracted into the new cache.
+    expect(readdirSync(join(cache, 'pkgs')).length).toBe(1);
+    expect(readFileSync(join(prefix, 'bin', 'xz')).equals(xzBytes)).toBe(true);
+    expect(readFileSync(join(prefix, 'bin', 'xzdec'), 'latin1')).toContain('ELF');
+    expect(xzVersion(prefix)).toContain('xz (XZ Utils) 5.2.5');
+    expect((await verify(lockfile, prefix)).code).toBe(0);
+    expect(JSON.parse((await install(lockfile, prefix, cache, '--repair', '--json')).stdout)).toMatchObject({ up_to_date: true, repaired: [], downloaded: 0 });
+  }, 300_000);
+
+  it('kill -9 in the middle: every file is old or put back, the next install finishes; errors are install\'s', async () => {
+    const { dir, node } = served;
+    const lockfile = join(dir, 'node.lock.yml');
+    if (!existsSync(lockfile)) await lock('node', node.url('/defaults'));
+    const cache = join(dir, 'node-pkgs');
+    const prefix = join(dir, 'env-kill');
+    expect((await install(lockfile, prefix, cache, '-q')).code).toBe(0);
+    const names = ['bin/xz', 'bin/xzdec', 'bin/lzmainfo'];
+    const good = new Map(names.map((n) => [n, readFileSync(join(prefix, n))]));
+    for (const n of names) writeFileSync(join(prefix, n), `damaged ${n}\n`);
+    const args = ['install', '--repair', '--lockfile', lockfile, '-p', prefix, '--platform', 'linux-64', '--cache-dir', cache, '--no-go'];
+
+    // Before the commit: nothing changed, the stage goes next time.
+    let killed = await runCliKilledAt(args, 'prepared');
+    expect(killed.signal).toBe('SIGKILL');
+    for (const n of names) expect(readFileSync(join(prefix, n), 'utf8')).toBe(`damaged ${n}\n`);
+    expect(killed.stderr).not.toContain('error');
+    // Committed, nothing moved yet: the journal lists the files to move in, in order.
+    killed = await runCliKilledAt(args, 'committed');
+    expect(killed.signal).toBe('SIGKILL');
+    expect(killed.stderr).toContain('rolled back an update');
+    const journal = JSON.parse(readFileSync(join(prefix, 'conda-meta', '.cgl-transaction.json'), 'utf8')) as { move: string[]; remove: string[] };
+    expect(journal.remove).toEqual([]);
+    for (const n of names) expect(readFileSync(join(prefix, n), 'utf8')).toBe(`damaged ${n}\n`);
+    // Killed again while the next run rolls it forward, right after bin/lzmainfo moved in: every file is
+    // either still the damaged one or the restored one.
+    const k = journal.move.indexOf('bin/lzmainfo') + 1;
+    expect(k).toBeGreaterThan(0);
+    expect(journal.move.indexOf('bin/xz')).toBeGreaterThanOrEqual(k);
+    killed = await runCliKilledAt(args, `move:${k}`);
+    expect(killed.signal).toBe('SIGKILL');
+    expect(readFileSync(join(prefix, 'bin/lzmainfo')).equals(good.get('bin/lzmainfo')!)).toBe(true);
+    for (const n of ['bin/xz', 'bin/xzdec']) expect(readFileSync(join(prefix, n), 'utf8')).toBe(`damaged ${n}\n`);
+    // A plain install rolls the committed repair forward.
+    const again = await install(lockfile, prefix, cache);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('finished the interrupted update');
+    for (const n of names) expect(readFileSync(join(prefix, n)).equals(good.get(n)!), n).toBe(true);
+    expect((await verify(lockfile, prefix)).code).toBe(0);
+
+    // A prefix conda-go-lock did not make, a directory that is no environment, a lockfile without the platform.
+    const foreign = join(dir, 'foreign');
+    mkdirSync(join(foreign, 'conda-meta'), { recursive: true });
+    writeFileSync(join(foreign, 'conda-meta', 'history'), '');
+    let e = await install(lockfile, foreign, cache, '--repair');
+    expect(e.code).toBe(8);
+    expect(e.stderr).toContain('error[E_PREFIX_FOREIGN]');
+    const notEnv = join(dir, 'not-env');
+    mkdirSync(notEnv);
+    writeFileSync(join(notEnv, 'notes.txt'), 'mine\n');
+    e = await install(lockfile, notEnv, cache, '--repair');
+    expect(e.code).toBe(8);
+    expect(e.stderr).toContain('error[E_PREFIX_NOT_ENV]');
+    expect(readdirSync(notEnv)).toEqual(['notes.txt']);
+    e = await runCli(['install', '--repair', '--lockfile', lockfile, '-p', prefix, '--platform', 'osx-64', '--cache-dir', cache, '--no-go']);
+    expect(e.code).toBe(7);
+    expect(e.stderr).toContain('error[E_LOCKFILE_PLATFORM]');
   }, 300_000);
 });
