@@ -146,7 +146,21 @@ describe.skipIf(skip !== '')('install with PyPI wheels through the CLI', () => {
     const bad = await runCli(['verify', '--lockfile', lockPath, '-p', prefix, '--platform', 'linux-64']);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain(`modified-file: wheel==0.38.4 (PyPI) ${SP}/wheel/cli/__init__.py`);
-    writeFileSync(target, original);
+    // install --repair unpacks the wheel again (through the update journal) and puts back the edited
+    // file and a deleted console script; the wheel's RECORD and our state stay the same.
+    const record = readFileSync(join(prefix, SP, 'wheel-0.38.4.dist-info', 'RECORD'));
+    const script = readFileSync(join(prefix, 'bin', 'wheel'));
+    rmSync(join(prefix, 'bin', 'wheel'));
+    const fix = await runCli(['install', '--repair', '--lockfile', lockPath, '-p', prefix, '--platform', 'linux-64', '--cache-dir', cache, '--no-go']);
+    expect(fix.code).toBe(0);
+    expect(fix.stderr).toContain(`restored ${SP}/wheel/cli/__init__.py (modified; wheel==0.38.4 (PyPI))`);
+    expect(fix.stderr).toContain('restored bin/wheel (missing; wheel==0.38.4 (PyPI))');
+    expect(fix.stderr).toContain('repaired 2 files of 1 package: wheel==0.38.4 (PyPI)');
+    expect(readFileSync(target).equals(original)).toBe(true);
+    expect(readFileSync(join(prefix, 'bin', 'wheel')).equals(script)).toBe(true);
+    expect(readFileSync(join(prefix, SP, 'wheel-0.38.4.dist-info', 'RECORD')).equals(record)).toBe(true);
+    expect(execFileSync(join(prefix, 'bin', 'wheel'), ['version'], { encoding: 'utf8' })).toContain('wheel 0.38.4');
+    expect((await runCli(['verify', '--lockfile', lockPath, '-p', prefix, '--platform', 'linux-64'])).code).toBe(0);
 
     // The user's own files, then an updated lockfile without setuptools.
     writeFileSync(join(prefix, 'notes.txt'), 'mine');

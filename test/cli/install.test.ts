@@ -116,11 +116,15 @@ describe.skipIf(!haveFixtures)(`install end to end (${haveFixtures ? 'fixtures p
     // The verdict is an error on stderr with the documented code and how to repair the prefix.
     expect(bad.stderr).toContain('error[E_VERIFY_FAILED]');
     expect(bad.stderr).toContain(`conda-go-lock install --repair -p ${prefix} --lockfile ${lockfile} --platform osx-64`);
-    // ... and `install --repair` puts the file back (a prefix for another platform too).
+    // ... and `install --repair` puts the file back (a prefix for another platform too), and a file of
+    // the Go toolchain (installed again from its verified archive).
+    rmSync(join(prefix, 'go', 'src', 'fmt', 'print.go'));
     const fixed = await runCli(['install', '--repair', '--lockfile', lockfile, '-p', prefix, '--platform', 'osx-64', '--cache-dir', join(dir, 'pkgcache-0')]);
     expect(fixed.code).toBe(0);
     expect(fixed.stderr).toMatch(/restored include\/zlib\.h \(modified; zlib-/);
-    expect(fixed.stderr).toContain('repaired 1 file of 1 package: zlib-');
+    expect(fixed.stderr).toContain('restored go/src/fmt/print.go (missing; go1.22.5)');
+    expect(fixed.stderr).toMatch(/repaired 2 files of 2 packages: go1\.22\.5, zlib-/);
+    expect(readFileSync(join(prefix, 'go', 'src', 'fmt', 'print.go'), 'utf8')).toBe('package fmt\n');
     expect(readFileSync(join(prefix, 'include', 'zlib.h'), 'utf8')).not.toContain('tampered');
     expect((await runCli(['verify', '--lockfile', lockfile, '-p', prefix, '--platform', 'osx-64'])).code).toBe(0);
   });
