@@ -9,7 +9,7 @@
  * when it is not just `[main]`, so lockfiles without categories keep their bytes.
  */
 import { UsageError } from '../errors.js';
-import type { LockedCondaPackage, Lockfile } from './model.js';
+import type { LockedCondaPackage, LockedPypiPackage, Lockfile } from './model.js';
 import { cmpStr } from './normalise.js';
 import { splitDependency } from './render/deps.js';
 
@@ -54,10 +54,39 @@ export function assignCategories(
   return out;
 }
 
+/**
+ * For one platform's wheels: name → categories (sorted). A wheel's `requested_by` holds root
+ * requirement texts (their categories are in `roots`) and parent project names (it gets theirs).
+ */
+export function assignPypiCategories(
+  wheels: ReadonlyArray<Pick<LockedPypiPackage, 'name' | 'requested_by'>>,
+  roots: ReadonlyMap<string, readonly string[]>,
+): Map<string, string[]> {
+  const cats = new Map<string, Set<string>>(wheels.map((w) => [w.name, new Set<string>()]));
+  for (const w of wheels) for (const by of w.requested_by) for (const c of roots.get(by) ?? []) cats.get(w.name)!.add(c);
+  // Parents pass theirs on until nothing changes (a cycle settles: sets only grow).
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const w of wheels) {
+      const mine = cats.get(w.name)!;
+      for (const by of w.requested_by) {
+        for (const c of cats.get(by) ?? []) {
+          if (!mine.has(c)) {
+            mine.add(c);
+            changed = true;
+          }
+        }
+      }
+    }
+  }
+  return new Map([...cats].map(([n, s]) => [n, s.size ? [...s].sort(cmpStr) : [MAIN_CATEGORY]]));
+}
+
 /** Every category a lockfile records (sorted; `main` always). */
-export function lockfileCategories(lockfile: Pick<Lockfile, 'packages'>): string[] {
+export function lockfileCategories(lockfile: Pick<Lockfile, 'packages'> & Partial<Pick<Lockfile, 'pypi'>>): string[] {
   const all = new Set<string>([MAIN_CATEGORY]);
-  for (const p of lockfile.packages) for (const c of packageCategories(p)) all.add(c);
+  for (const p of [...lockfile.packages, ...(lockfile.pypi ?? [])]) for (const c of packageCategories(p)) all.add(c);
   return [...all].sort(cmpStr);
 }
 
@@ -91,13 +120,14 @@ export function selectCategories(lockfile: Lockfile, sel: CategorySelection, pat
     throw new UsageError(`${path} has no ${unknown.map((c) => `'${c}'`).join(', ')} categor${unknown.length === 1 ? 'y' : 'ies'} (it has ${known.join(', ')})`);
   }
   if (wanted.length === known.length) return lockfile;
-  return { ...lockfile, packages: lockfile.packages.filter((p) => packageCategories(p).some((c) => wanted.includes(c))) };
+  const keep = (p: Pick<LockedCondaPackage, 'categories'>) => packageCategories(p).some((c) => wanted.includes(c));
+  return { ...lockfile, packages: lockfile.packages.filter(keep), ...(lockfile.pypi ? { pypi: lockfile.pypi.filter(keep) } : {}) };
 }
 
 /** How many packages of each platform a selection leaves out, for a note: `linux-64: 3 (dev, docs)`. */
 export function leftOutNote(full: Lockfile, selected: Lockfile, platform: string): string | undefined {
-  const kept = new Set(selected.packages.filter((p) => p.platform === platform).map((p) => p.name));
-  const out = full.packages.filter((p) => p.platform === platform && !kept.has(p.name));
+  const kept = new Set([...selected.packages, ...(selected.pypi ?? [])].filter((p) => p.platform === platform).map((p) => p.name));
+  const out = [...full.packages, ...(full.pypi ?? [])].filter((p) => p.platform === platform && !kept.has(p.name));
   if (out.length === 0) return undefined;
   const cats = [...new Set(out.flatMap((p) => packageCategories(p)))].sort(cmpStr);
   return `${out.length} package(s) of the ${cats.join(', ')} categor${cats.length === 1 ? 'y' : 'ies'} left out (add them with --dev / --extras NAME)`;

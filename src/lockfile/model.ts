@@ -156,6 +156,11 @@ export interface LockedPypiPackage {
   requested_by: string[];
   /** Token-free URL of the index it came from. */
   index: string;
+  /**
+   * The categories whose PyPI requirements reach the wheel (pyproject.toml's optional / dev
+   * requirements taken from PyPI), sorted; absent means `[main]`, as for conda packages.
+   */
+  categories?: string[];
 }
 
 export interface Lockfile {

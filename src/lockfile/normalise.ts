@@ -83,6 +83,7 @@ export const PYPI_KEYS = [
   'requires_dist',
   'requested_by',
   'index',
+  'categories',
 ] as const satisfies ReadonlyArray<keyof LockedPypiPackage>;
 
 export const PYPI_INPUT_KEYS = [
@@ -116,6 +117,7 @@ export function normalisePypi(p: LockedPypiPackage): LockedPypiPackage {
   const out = pick(p, PYPI_KEYS);
   out.requires_dist = [...p.requires_dist].sort(cmpStr);
   out.requested_by = [...new Set(p.requested_by)].sort(cmpStr);
+  if (p.categories) out.categories = [...new Set(p.categories)].sort(cmpStr);
   return out;
 }
 

@@ -302,10 +302,6 @@ export function parsePyprojectToml(text: string, file: string, opts: ParsePyproj
       problems.add('allow-pypi-requests = false, but the project has PyPI requirements and [tool.conda-lock] lists no pip-repositories to resolve them from', src.locate([...clPath, 'allow-pypi-requests']), 'E_PYPROJECT');
     }
     out.pip = section;
-    const cats = [...new Set(pip.map((r) => r.category).filter((c): c is string => c !== undefined))].sort();
-    if (cats.length) {
-      warn(`the PyPI requirements of the ${cats.join(', ')} categor${cats.length === 1 ? 'y are' : 'ies are'} locked only when ${cats.length === 1 ? 'it is' : 'they are'} (--no-dev-dependencies / --filter-categories), but their wheels are installed with main: categories are recorded for conda packages only`, pip.find((r) => r.category)!.location);
-    }
   }
   problems.throwIfAny();
   if (out.dependencies.length === 0 && !out.pip) {

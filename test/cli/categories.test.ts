@@ -13,7 +13,7 @@ import { ChannelServer } from '../support/channel-server.js';
 import { writeChannel } from '../support/conda-channel.js';
 import { runCli } from './helpers.js';
 import { parseLockfile } from '../../src/lockfile/read.js';
-import { assignCategories } from '../../src/lockfile/categories.js';
+import { assignCategories, assignPypiCategories } from '../../src/lockfile/categories.js';
 
 let server: ChannelServer;
 let dir: string;
@@ -184,5 +184,20 @@ describe('assignCategories', () => {
     ];
     const got = assignCategories(pkgs, new Map([['a', ['main']], ['t', ['dev']], ['b', ['dev']]]));
     expect(Object.fromEntries(got)).toEqual({ a: ['main'], b: ['dev', 'main'], t: ['dev'], c: ['dev'], orphan: ['main'] });
+  });
+});
+
+describe('assignPypiCategories', () => {
+  it('a wheel gets the categories of the root requirements naming it and of its parents (cycles settle); unreached is main', () => {
+    const wheels = [
+      { name: 'pytest', requested_by: ['pytest >=7'] },
+      { name: 'pluggy', requested_by: ['pytest'] },
+      { name: 'a', requested_by: ['b', 'click'] },
+      { name: 'b', requested_by: ['a'] },
+      { name: 'click', requested_by: ['click'] },
+      { name: 'orphan', requested_by: ['something ==1'] },
+    ];
+    const got = assignPypiCategories(wheels, new Map([['pytest >=7', ['dev']], ['click', ['cli', 'main']]]));
+    expect(Object.fromEntries(got)).toEqual({ pytest: ['dev'], pluggy: ['dev'], a: ['cli', 'main'], b: ['cli', 'main'], click: ['cli', 'main'], orphan: ['main'] });
   });
 });

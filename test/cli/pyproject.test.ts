@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { parseLockfile } from '../../src/lockfile/read.js';
 import type { Lockfile } from '../../src/lockfile/model.js';
 import { ChannelServer } from '../support/channel-server.js';
@@ -179,6 +180,21 @@ describe.skipIf(!have)(`lock pyproject.toml (${skip})`, () => {
     expect(lf.packages.map((x) => x.name).sort()).toEqual(['certifi', 'python', 'sqlite']);
     // requests' certifi is satisfied by the conda package: not a wheel.
     expect(lf.pypi!.map((w) => `${w.name} ${w.version}`)).toEqual(['click 8.1.7', 'pytest 5.1.3', 'requests 2.31.0', 'toml 0.10.2', 'tomlkit 0.12.3']);
+    // Wheels carry the categories of the requirements reaching them, like conda packages.
+    expect(Object.fromEntries(lf.pypi!.map((w) => [w.name, (w.categories ?? ['main']).join(',')]))).toEqual({ click: 'cli', pytest: 'dev', requests: 'main', toml: 'main', tomlkit: 'main' });
+    // install -E cli: main + cli wheels, not pytest; verify without flags checks that selection.
+    const prefix = join(p, 'env');
+    const inst = await runCli(['install', '--lockfile', join(p, 'conda-go-lock.yml'), '-p', prefix, '--platform', 'linux-64', '--cache-dir', join(dir, 'pkgcache'), '-E', 'cli', '--json']);
+    expect(inst.stderr).toContain('1 package(s) of the dev category left out');
+    expect(inst.code).toBe(0);
+    expect((JSON.parse(inst.stdout) as { wheels: string[] }).wheels.sort()).toEqual(['click-8.1.7', 'requests-2.31.0', 'toml-0.10.2', 'tomlkit-0.12.3']);
+    const v = await runCli(['verify', '--lockfile', join(p, 'conda-go-lock.yml'), '-p', prefix]);
+    expect(v.stdout).toContain('categories cli, main');
+    expect(v.code).toBe(0);
+    // conda-lock's format keeps them: one pip entry per category.
+    const rendered = await runCli(['render', '--lockfile', join(p, 'conda-go-lock.yml'), '-k', 'conda-lock', '-o', '-']);
+    const entries = (parse(rendered.stdout) as { package: Array<{ name: string; manager: string; category: string; optional: boolean }> }).package;
+    expect(entries.filter((e) => e.manager === 'pip' && (e.name === 'pytest' || e.name === 'click')).map((e) => `${e.name} ${e.category} ${e.optional}`)).toEqual(['click cli true', 'pytest dev true']);
     // --no-dev-dependencies leaves the dev requirement (pytest) out of the PyPI resolution too.
     const noDev = join(p, 'no-dev.yml');
     expect((await lockIn(p, '-c', chan, '--pypi-index-url', index.indexUrl, '--lockfile', noDev, '--no-dev-dependencies')).code).toBe(0);

@@ -295,7 +295,9 @@ export class PypiIndexServer {
  */
 function buildWheel(distInfo: string, metadata: Buffer): Promise<Buffer> {
   const wheel = Buffer.from('Wheel-Version: 1.0\nGenerator: conda-go-lock tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n');
-  const record = Buffer.from(`${distInfo}/METADATA,,\n${distInfo}/WHEEL,,\n${distInfo}/RECORD,,\n`);
+  // RECORD with each file's hash and size (installable by src/install/wheel, which refuses unhashed files).
+  const line = (path: string, data: Buffer) => `${path},sha256=${createHash('sha256').update(data).digest('base64url')},${data.length}\n`;
+  const record = Buffer.from(`${line(`${distInfo}/METADATA`, metadata)}${line(`${distInfo}/WHEEL`, wheel)}${distInfo}/RECORD,,\n`);
   const entries: Array<[string, Buffer]> = [[`${distInfo}/METADATA`, metadata], [`${distInfo}/WHEEL`, wheel], [`${distInfo}/RECORD`, record]];
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];

@@ -21,6 +21,7 @@ import { parseRequirement } from '../../pypi/requirement.js';
 import type { LockedGoToolchain, Lockfile } from '../../lockfile/model.js';
 import { readLockfile } from '../../lockfile/read.js';
 import { assertValidLockfile, LOCKFILE_HEADER, writeLockfile } from '../../lockfile/write.js';
+import { assignPypiCategories } from '../../lockfile/categories.js';
 import { HttpClient, minSpeedFromEnv } from '../../net/http.js';
 import { ProgressReporter } from '../../net/progress.js';
 import { redactUrl } from '../../net/redact.js';
@@ -246,6 +247,13 @@ async function lockPypi(
   const state = new PypiFetchState(client);
   const update = new Set((opts.update ?? []).map((n) => n.toLowerCase().replace(/[-_.]+/g, '-')));
   const packages: LockedPypiPackage[] = [];
+  const rootCategories = new Map<string, string[]>();
+  if (py.requirements.some((r) => r.category)) {
+    for (const r of py.requirements) {
+      const t = r.requirement.text.trim();
+      rootCategories.set(t, [...new Set([...(rootCategories.get(t) ?? []), r.category ?? 'main'])].sort());
+    }
+  }
   const started = performance.now();
   const results = await Promise.all(
     inputs.platforms.map(async (platform, i) => {
@@ -299,6 +307,14 @@ async function lockPypi(
             requestedBy: w.requestedBy.filter((b) => b !== `${w.key}==${w.version}`).length ? w.requestedBy.filter((b) => b !== `${w.key}==${w.version}`) : w.requestedBy,
           }),
         );
+      }
+      // pyproject.toml's PyPI requirements of other categories: each wheel gets the categories reaching it.
+      if (rootCategories.size) {
+        const cats = assignPypiCategories(out, rootCategories);
+        for (const w of out) {
+          const c = cats.get(w.name)!;
+          if (!(c.length === 1 && c[0] === 'main')) w.categories = c;
+        }
       }
       return out;
     }),

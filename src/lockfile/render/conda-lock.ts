@@ -85,7 +85,7 @@ export function toCondaLockV1(lockfile: Lockfile): CondaLockV1 {
     // like conda-lock does for the ones that do not apply to the platform).
     ...(lockfile.pypi ?? [])
       .filter((p) => lockfile.metadata.platforms.includes(p.platform))
-      .map((p) => {
+      .flatMap((p) => {
         const dependencies: Record<string, string> = {};
         for (const d of p.requires_dist) {
           const m = /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*\(?([^;)]*)\)?\s*(;.*)?$/.exec(d);
@@ -93,7 +93,8 @@ export function toCondaLockV1(lockfile: Lockfile): CondaLockV1 {
           const name = m[1]!.toLowerCase().replace(/[-_.]+/g, '-');
           if (!(name in dependencies)) dependencies[name] = m[2]!.trim() || '*';
         }
-        return {
+        const cats = [...packageCategories(p)].sort((a, b) => (a === 'main' ? -1 : b === 'main' ? 1 : a < b ? -1 : a > b ? 1 : 0));
+        return cats.map((category) => ({
           name: p.name,
           version: p.version,
           manager: 'pip' as const,
@@ -101,9 +102,9 @@ export function toCondaLockV1(lockfile: Lockfile): CondaLockV1 {
           dependencies,
           url: p.url,
           hash: { sha256: p.sha256 },
-          category: 'main',
-          optional: false,
-        };
+          category,
+          optional: category !== 'main',
+        }));
       }),
   ].flat() as CondaLockV1Package[],
   };
