@@ -1,15 +1,16 @@
 /**
- * The JSON Schemas in schemas/ (the contracts for environment files and lockfiles): loading,
- * compiling once with ajv (draft 2020-12 + formats), and turning ajv's JSON-pointer paths into
+ * The JSON Schemas in schemas/ (the contracts for environment files and lockfiles): loading, their
+ * validators (generated ahead of time with ajv, draft 2020-12), and turning ajv's JSON-pointer paths into
  * the field names our error messages show.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import validateEnvironment from './validators/environment.generated.js';
+import validateLockfile from './validators/lockfile.generated.js';
 
 const documents = new Map<string, Record<string, unknown>>();
-const compiled = new Map<string, ValidateFunction>();
+const GENERATED = { 'environment.schema.json': validateEnvironment, 'lockfile.schema.json': validateLockfile } as const;
 
 /** The parsed `schemas/<name>`: one level above src/ in the source tree and above dist/ in a build. */
 export function loadSchema(name: string): Record<string, unknown> {
@@ -28,17 +29,13 @@ export function loadSchema(name: string): Record<string, unknown> {
   throw new Error(`conda-go-lock: cannot load schemas/${name} (installation broken?)`, { cause: lastErr });
 }
 
-/** `schemas/<name>` compiled once (allErrors, strict, verbose so errors carry the failing data). */
-export function schemaValidator(name: string): ValidateFunction {
-  let v = compiled.get(name);
-  if (!v) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
-    const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
-    (addFormats as unknown as (a: Ajv2020) => void)(ajv);
-    v = ajv.compile(loadSchema(name));
-    compiled.set(name, v);
-  }
-  return v;
+/**
+ * The validator of `schemas/<name>`: ajv's code for it generated ahead of time (scripts/gen-validators.ts,
+ * src/validators/; allErrors, strict, verbose so errors carry the failing data), so no command pays for
+ * compiling a schema.
+ */
+export function schemaValidator(name: keyof typeof GENERATED): ValidateFunction {
+  return GENERATED[name] as unknown as ValidateFunction;
 }
 
 export type PathSegment = string | number;
