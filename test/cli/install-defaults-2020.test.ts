@@ -217,7 +217,20 @@ describe.skipIf(!haveDefaults2020)(`real defaults-2020 packages (${haveDefaults2
     writeFileSync(victim, Buffer.concat([saved, Buffer.from('x')]));
     v = await runCli(['verify', '--lockfile', lockfile, '-p', prefix, '--platform', 'linux-64']);
     expect(v.stdout).toContain(`modified-file: tqdm-4.54.1-pyhd3eb1b0_0 ${tqdmPyc[0]}`);
-    writeFileSync(victim, saved);
+    // install --repair puts it back, with an edited module of the same noarch: python package and its
+    // deleted entry point: linked again and compiled again, byte for byte as before.
+    const std = join(prefix, 'lib/python3.9/site-packages/tqdm/std.py');
+    const stdSaved = readFileSync(std);
+    const entry = readFileSync(join(prefix, 'bin', 'tqdm'));
+    writeFileSync(std, 'raise SystemExit("edited")\n');
+    rmSync(join(prefix, 'bin', 'tqdm'));
+    const fix = await runCli(['install', '--repair', '--lockfile', lockfile, '-p', prefix, '--platform', 'linux-64', '--cache-dir', join(dir, 'node', 'pkgs'), '--no-go']);
+    expect(fix.code).toBe(0);
+    expect(fix.stderr).toContain('repaired 3 files of 1 package: tqdm-4.54.1-pyhd3eb1b0_0');
+    expect(readFileSync(victim).equals(saved)).toBe(true);
+    expect(readFileSync(std).equals(stdSaved)).toBe(true);
+    expect(readFileSync(join(prefix, 'bin', 'tqdm')).equals(entry)).toBe(true);
+    expect(run(prefix, 'tqdm', ['--version']).out.trim()).toBe('4.54.1');
 
     // wheel removed by an update (with pip, which needs it): its .pyc files and __pycache__ directories go with it.
     const wheelPyc = readMeta(prefix, 'wheel').paths_data.paths.filter((p: { path_type: string }) => p.path_type === 'pyc_file').map((p: { _path: string }) => p._path);
