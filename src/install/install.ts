@@ -448,6 +448,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     if (opts.repair && go && goProblems !== 'changed') result.repaired.push(...goRepairedFiles(`go${go.version}`, goProblems));
     for (const files of damaged.values()) result.repaired.push(...files);
     for (const d of damagedWheelList) result.repaired.push(...d.files);
+    result.repaired.sort((a, b) => (a.package === b.package ? (a.path < b.path ? -1 : 1) : a.package < b.package ? -1 : 1));
     if (
       prefixUpToDate({ state, records: oldRecords, packages: pkgs, go, platform, onlyGo, prefix }) &&
       (!existing || (await wheelsUpToDate(physical, wheels))) &&
