@@ -222,7 +222,9 @@ export function resolveInputs(opts: InputOptions): LockInputs {
   const condaDeps = envs.some((e) => e.dependencies.length > 0);
   if (channelNames.length === 0 && condaDeps) {
     throw new InputError(
-      'no channels: add a `channels:` list (e.g. `- conda-forge`) to the environment file, or pass -c conda-forge',
+      isPyprojectFile(envs[0]!.file)
+        ? 'no channels: add `channels = ["conda-forge"]` under [tool.conda-lock] in pyproject.toml, or pass -c conda-forge'
+        : 'no channels: add a `channels:` list (e.g. `- conda-forge`) to the environment file, or pass -c conda-forge',
       { code: 'E_NO_CHANNELS', location: { file: envs[0]!.file } },
     );
   }

@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 import { parseLockfile } from '../../src/lockfile/read.js';
 import type { Lockfile } from '../../src/lockfile/model.js';
 import { ChannelServer } from '../support/channel-server.js';
-import { writeChannel } from '../support/conda-channel.js';
+import { writeChannel, type PackageSpec } from '../support/conda-channel.js';
 import { fixture, fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
 import { PypiIndexServer } from '../support/pypi-index-server.js';
 import { runCli, startFixtureChannel } from './helpers.js';
@@ -33,7 +33,8 @@ describe.skipIf(!have)(`lock pyproject.toml (${skip})`, () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cgl-pyproject-'));
     const f = (name: string) => ({ [`lib/python3.9/site-packages/${name}/__init__.py`]: `# ${name}\n` });
-    await writeChannel(join(dir, 'chan'), [
+    // noarch, so that the projects' own `platforms` (test-poetry-optional: osx-arm64) solve too.
+    await writeChannel(join(dir, 'chan'), ([
       { name: 'python', version: '3.9.18', files: { 'bin/python3.9': '#!/bin/sh\n' } },
       { name: 'certifi', version: '2024.2.2', depends: ['python >=3.7'], files: f('certifi') },
       { name: 'sqlite', version: '3.45.1', files: { 'lib/libsqlite3.so': 'sqlite\n' } },
@@ -48,7 +49,7 @@ describe.skipIf(!have)(`lock pyproject.toml (${skip})`, () => {
       { name: 'pytest', version: '8.0.0', depends: ['python >=3.8', 'pluggy >=1.3'], files: f('pytest') },
       { name: 'click', version: '8.1.7', depends: ['python >=3.7'], files: f('click') },
       { name: 'pyyaml', version: '6.0.1', depends: ['python >=3.9,<3.10'], files: f('yaml') },
-    ]);
+    ] as PackageSpec[]).map((x) => ({ ...x, subdir: 'noarch' })));
     server = await new ChannelServer().mount('/chan', join(dir, 'chan')).start();
     chan = server.url('/chan');
     ({ server: real, releases } = await startFixtureChannel());
@@ -214,6 +215,42 @@ describe.skipIf(!have)(`lock pyproject.toml (${skip})`, () => {
     const sqlite = lf.packages.find((x) => x.name === 'sqlite')!;
     expect(Number(sqlite.version.split('.')[1])).toBeGreaterThanOrEqual(34);
     expect(sqlite.channel).toBe(real.url('/conda-forge'));
+  });
+
+  it('without -f, pyproject.toml is read when there is no environment.yml; what it lacks is named the pyproject way', async () => {
+    const p = join(dir, 'no-python');
+    mkdirSync(p, { recursive: true });
+    writeFileSync(join(p, 'pyproject.toml'), `[project]\nname = "x"\ndependencies = ["click"]\n[tool.conda-lock]\nchannels = ["${chan}"]\ndefault-non-conda-source = "pip"\n[tool.conda-lock.dependencies]\nsqlite = "*"\n`);
+    const noPython = await runCli(['lock', '-p', 'linux-64', '--cache-dir', join(dir, 'cache'), '--pypi-index-url', index.indexUrl, '-q'], { cwd: p });
+    expect(noPython.code).toBe(3);
+    expect(noPython.stderr).toContain('E_PYPI_NO_PYTHON');
+    expect(noPython.stderr).toContain('add one under [tool.conda-lock.dependencies] (python = "3.11.*")');
+    const noChannels = join(dir, 'no-channels');
+    mkdirSync(noChannels, { recursive: true });
+    writeFileSync(join(noChannels, 'pyproject.toml'), '[project]\nname = "x"\ndependencies = ["numpy"]\n');
+    const nc = await runCli(['lock', '-p', 'linux-64', '-q'], { cwd: noChannels });
+    expect(nc.code).toBe(3);
+    expect(nc.stderr).toContain('add `channels = ["conda-forge"]` under [tool.conda-lock] in pyproject.toml');
+
+    const ok = project('test-poetry-optional');
+    const r = await runCli(['lock', '-c', chan, '--cache-dir', join(dir, 'cache'), '-q'], { cwd: ok });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lf = readLock(ok);
+    // platforms = ["osx-arm64"] from [tool.conda-lock]; tomlkit is optional in no extra (main, as
+    // conda-lock); pyyaml is in the yaml extra though listed under dev-dependencies (category yaml).
+    expect(lf.metadata.platforms).toEqual(['osx-arm64']);
+    expect(lf.metadata.sources).toEqual(['pyproject.toml']);
+    expect(pins(lf)).toEqual({
+      pluggy: '0.13.1 dev',
+      pytest: '5.1.3 dev',
+      python: '3.9.18 dev,main,rest,yaml',
+      pyyaml: '6.0.1 yaml',
+      requests: '2.31.0 rest',
+      certifi: '2024.2.2 rest',
+      toml: '0.10.2 main',
+      tomlkit: '1.0.0 main',
+    });
   });
 
   it('bad pyproject.toml: broken TOML (E_TOML, line:column), unknown platforms and direct references (file:line), exit 3, no lockfile', async () => {

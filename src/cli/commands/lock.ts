@@ -262,7 +262,9 @@ async function lockPypi(
       if (!python) {
         const first = py.requirements[0]!;
         throw new InputError(
-          `the pip: requirements need a Python interpreter, but the conda solution for ${platform} has no python; add python to dependencies`,
+          /\.toml$/i.test(first.location.file ?? '')
+            ? `the PyPI requirements need a Python interpreter, but the conda solution for ${platform} has no python; add one under [tool.conda-lock.dependencies] (python = "3.11.*")`
+            : `the pip: requirements need a Python interpreter, but the conda solution for ${platform} has no python; add python to dependencies`,
           { code: 'E_PYPI_NO_PYTHON', location: first.location },
         );
       }
