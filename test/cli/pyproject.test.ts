@@ -49,6 +49,8 @@ describe.skipIf(!have)(`lock pyproject.toml (${skip})`, () => {
       { name: 'pytest', version: '8.0.0', depends: ['python >=3.8', 'pluggy >=1.3'], files: f('pytest') },
       { name: 'click', version: '8.1.7', depends: ['python >=3.7'], files: f('click') },
       { name: 'pyyaml', version: '6.0.1', depends: ['python >=3.9,<3.10'], files: f('yaml') },
+      { name: 'pandas', version: '1.5.3', depends: ['python >=3.8'], files: f('pandas') },
+      { name: 'pandas', version: '2.2.0', depends: ['python >=3.9'], files: f('pandas') },
     ] as PackageSpec[]).map((x) => ({ ...x, subdir: 'noarch' })));
     server = await new ChannelServer().mount('/chan', join(dir, 'chan')).start();
     chan = server.url('/chan');
@@ -251,6 +253,20 @@ describe.skipIf(!have)(`lock pyproject.toml (${skip})`, () => {
       toml: '0.10.2 main',
       tomlkit: '1.0.0 main',
     });
+  });
+
+  it('pyproject.toml with environment files (test-multi-sources): platforms united, every file a source', async () => {
+    const p = project('test-multi-sources');
+    for (const f of ['main.yml', 'dev.yml']) copyFileSync(join(tests, 'test-multi-sources', f), join(p, f));
+    const r = await runCli(['lock', '-f', join(p, 'main.yml'), '-f', join(p, 'pyproject.toml'), '-f', join(p, 'dev.yml'), '--lockfile', join(p, 'conda-go-lock.yml'), '-c', chan, '--cache-dir', join(dir, 'cache'), '-q']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lf = readLock(p);
+    // main.yml: osx-arm64, osx-64, linux-64; pyproject.toml: win-64, osx-arm64.
+    expect(lf.metadata.platforms).toEqual(['linux-64', 'osx-64', 'osx-arm64', 'win-64']);
+    expect(lf.metadata.sources).toEqual(['main.yml', 'pyproject.toml', 'dev.yml']);
+    // pandas = "^1.5.0" → >=1.5.0,<2.0.0: 1.5.3, not 2.2.0.
+    expect([...new Set(lf.packages.map((x) => `${x.name} ${x.version}`))].sort()).toEqual(['pandas 1.5.3', 'pluggy 0.13.1', 'pytest 5.1.3', 'python 3.9.18']);
   });
 
   it('bad pyproject.toml: broken TOML (E_TOML, line:column), unknown platforms and direct references (file:line), exit 3, no lockfile', async () => {
