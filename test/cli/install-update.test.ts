@@ -3,9 +3,11 @@
  * loopback channel of real .tar.bz2 packages and a go.dev/dl-shaped release list:
  * a prefix with a hand-added file, a pip-style package in site-packages and a Go module cache with
  * read-only directories gets `install` of a changed lockfile (one package added, one removed, one
- * upgraded), keeps all three, verifies, and survives `kill -9` at several points of the update.
+ * upgraded), keeps all three, verifies, and survives `kill -9` at several points of the update — also
+ * when run as an unprivileged user, for whom the read-only directories are binding (root ignores them).
+ * A compiler package added or removed with the Go pin unchanged rewrites the Go activation's CC/CXX.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeGoArchive } from '../support/archives.js';
 import { ChannelServer } from '../support/channel-server.js';
 import { writeChannel, type PackageSpec } from '../support/conda-channel.js';
+import { projectRoot } from '../support/fixtures.js';
 import { runCli, runCliKilledAt } from './helpers.js';
 
 const SP = 'lib/python3.9/site-packages';
@@ -174,6 +177,58 @@ describe('install of a changed lockfile into an existing environment', () => {
     expect(readFileSync(join(prefix, 'go', 'VERSION'), 'utf8')).toMatch(/^go1\.22\.6/);
     expectUserState(prefix);
     expect((await verify(prefix, lockV3())).code).toBe(0);
+  });
+
+  // Root ignores permission bits, so a read-only module cache can only block an install run by someone
+  // else: the same update as an unprivileged user (uid 65534), as a developer's install runs.
+  const canDropRoot = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
+  it.skipIf(!canDropRoot)('as an unprivileged user, installs of changed lockfiles (packages, then the Go pin) succeed over a module cache with read-only directories', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'cgl-update-nobody-'));
+    chmodSync(scratch, 0o755);
+    try {
+      const prefix = join(scratch, 'env');
+      const nobodyCache = join(scratch, 'pkgcache');
+      const first = await runCli(['install', '--lockfile', lockV1(), '-p', prefix, '--platform', 'linux-64', '--cache-dir', nobodyCache, '-q']);
+      expect(first.code).toBe(0);
+      addUserState(prefix);
+      expect(spawnSync('chown', ['-R', '65534:65534', scratch]).status).toBe(0);
+      // The lockfiles sit in the test's private directory: that user gets copies.
+      const readable = (lockfile: string) => {
+        const copy = join(scratch, lockfile.split('/').pop()!);
+        writeFileSync(copy, readFileSync(lockfile));
+        return copy;
+      };
+      // Asynchronously: the channel server answering the downloads runs in this process.
+      const asNobody = (lockfile: string) => {
+        const args = ['install', '--lockfile', lockfile, '-p', prefix, '--platform', 'linux-64', '--cache-dir', nobodyCache, '-q'];
+        const child = spawn(
+          'setpriv',
+          ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', '--input-type=module', '-e',
+            `import { main } from './src/cli/main.ts'; main(${JSON.stringify(args)}).then((c) => process.exit(c));`],
+          { cwd: projectRoot, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: scratch }, stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += String(d)));
+        return new Promise<{ status: number | null; stderr: string }>((done) => child.on('close', (status) => done({ status, stderr })));
+      };
+      // Checked first: as that user, the module cache really cannot be written to.
+      const probe = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'touch', join(prefix, 'gopath', 'pkg', 'mod', 'example.com', 'm@v1.0.0', 'x')], { encoding: 'utf8' });
+      expect(probe.stderr).toContain('Permission denied');
+      const v2 = await asNobody(readable(lockV2()));
+      expect(v2.stderr).toBe('');
+      expect(v2.status).toBe(0);
+      expectV2(prefix);
+      expectUserState(prefix);
+      const v3 = await asNobody(readable(lockV3()));
+      expect(v3.stderr).toBe('');
+      expect(v3.status).toBe(0);
+      expect(readFileSync(join(prefix, 'go', 'VERSION'), 'utf8')).toMatch(/^go1\.22\.6/);
+      expectUserState(prefix);
+      expect((await verify(prefix, lockV3())).code).toBe(0);
+    } finally {
+      spawnSync('chmod', ['-R', 'u+w', scratch]);
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   /** CC / CXX / GOROOT after sourcing the prefix's activation in bash with CC=cc-of-the-user. */
