@@ -65,7 +65,9 @@ const CONDA_LOCK_KEYS = [
 /** conda-lock's extras that are its `dev` category (PEP 621 / flit). */
 const DEV_EXTRAS = new Set(['dev', 'test']);
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A TOML table (smol-toml makes them without a prototype; a date is an object too, but not a table). */
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && [null, Object.prototype].includes(Object.getPrototypeOf(v));
 
 type Manager = 'conda' | 'pip';
 

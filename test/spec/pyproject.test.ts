@@ -114,6 +114,26 @@ describe('categories and sources', () => {
     expect(thrown(() => parse('[tool.black]\nline_length = 88\n')).code).toBe('E_ENV_EMPTY');
   });
 
+  it.each([
+    ['[tool.conda-lock]\nchannels = "conda-forge"\n', 2, /channels must be a list of strings/],
+    ['[tool.conda-lock]\ndependencies = ["numpy"]\n', 2, /dependencies must be a table/],
+    ['[tool.conda-lock.dependencies]\nnumpy = 1.26\n', 2, /numpy: the version spec must be a string/],
+    ['[tool.conda-lock.dependencies]\nnumpy = {version = "1"}\n', 2, /can only be \{source = "pypi"\}/],
+    ['[tool.conda-lock]\ndefault-non-conda-source = "mamba"\n[tool.conda-lock.dependencies]\nx = "*"\n', 2, /must be "conda" or "pip"/],
+    ['[tool.conda-lock]\nskip-non-conda-lock = "yes"\n[tool.conda-lock.dependencies]\nx = "*"\n', 2, /must be true or false/],
+    ['[project]\ndependencies = "numpy"\n', 2, /project.dependencies must be a list of PEP 508/],
+    ['[project]\ndependencies = []\noptional-dependencies = ["x"]\n', 3, /must be a table of extra/],
+    ['[tool.poetry.dependencies]\nnumpy = 1979-05-27\n', 2, /a poetry dependency is "version"/],
+    ['[tool.poetry.dependencies]\nnumpy = {version = 2}\n', 2, /version must be a string/],
+    ['[tool.poetry]\ndependencies = 3\n', 2, /tool.poetry.dependencies must be a table/],
+  ])('wrong types are E_PYPROJECT at their line, never a crash: %s', (text, line, message) => {
+    const err = thrown(() => parse(text));
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.code).toBe('E_PYPROJECT');
+    expect(err.location?.line).toBe(line);
+    expect(err.message).toMatch(message);
+  });
+
   it('broken TOML is E_TOML with line and column', () => {
     const err = thrown(() => parse('[tool.conda-lock]\nchannels = [\n  "conda-forge",\n  oops\n]\n'));
     expect(err.code).toBe('E_TOML');
