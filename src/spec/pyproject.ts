@@ -221,6 +221,9 @@ export function parsePyprojectToml(text: string, file: string, opts: ParsePyproj
 
   // The project's requirements.
   const reqs: ProjectRequirement[] = [];
+  if (!skipProject && isRecord(data['dependency-groups'])) {
+    warn('[dependency-groups] (PEP 735) is not read, as conda-lock does not read it: list those requirements under [project.optional-dependencies] (an extra is a category) or [tool.conda-lock.dev-dependencies]', src.locate(['dependency-groups']));
+  }
   if (!skipProject) {
     if (project && Array.isArray(project.dynamic) && project.dynamic.includes('dependencies')) {
       warn('[project] dependencies are dynamic (made by the build backend): they cannot be read here and are not locked', src.locate(['project', 'dynamic']));

@@ -134,6 +134,12 @@ describe('categories and sources', () => {
     expect(err.message).toMatch(message);
   });
 
+  it('[dependency-groups] (PEP 735) is not read (as conda-lock), with a warning at its table', () => {
+    const env = parse('[project]\ndependencies = ["numpy"]\n\n[dependency-groups]\ndev = ["pytest"]\n');
+    expect(env.dependencies.map((d) => d.spec.name)).toEqual(['numpy']);
+    expect(env.warnings).toEqual([expect.objectContaining({ message: expect.stringMatching(/\[dependency-groups\] \(PEP 735\) is not read/), location: expect.objectContaining({ line: 4 }) })]);
+  });
+
   it('broken TOML is E_TOML with line and column', () => {
     const err = thrown(() => parse('[tool.conda-lock]\nchannels = [\n  "conda-forge",\n  oops\n]\n'));
     expect(err.code).toBe('E_TOML');
