@@ -16,6 +16,7 @@ import { LockfileError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import type { Lockfile } from './model.js';
 import { normaliseLockfile } from './normalise.js';
+import { fastSerialize, type FastWriteRules } from './write-fast.js';
 import { describeSchemaError, schemaErrors } from './schema.js';
 
 export const LOCKFILE_HEADER = [
@@ -26,6 +27,9 @@ export const LOCKFILE_HEADER = [
 
 /** Keys whose string values are always quoted. */
 const ALWAYS_QUOTED = new Set(['version', 'build', 'tool_version']);
+
+/** Top-level lists whose items are separated by a blank line, for reviewers. */
+const SPACED_SEQUENCES = new Set(['packages', 'go', 'pypi']);
 
 const YAML11_WORDS = new Set(
   [
@@ -67,7 +71,7 @@ function buildDocument(lf: Lockfile): Document {
   if (isMap(root)) {
     root.items.forEach((pair, i) => {
       if (i > 0 && isScalar(pair.key)) pair.key.spaceBefore = true;
-      if (isScalar(pair.key) && (pair.key.value === 'packages' || pair.key.value === 'go' || pair.key.value === 'pypi') && isSeq(pair.value)) {
+      if (isScalar(pair.key) && SPACED_SEQUENCES.has(pair.key.value as string) && isSeq(pair.value)) {
         pair.value.items.forEach((item, j) => {
           if (j > 0 && isMap(item)) item.spaceBefore = true;
         });
@@ -80,10 +84,24 @@ function buildDocument(lf: Lockfile): Document {
   return doc;
 }
 
+/** What the direct writer (write-fast.ts) needs to know of this file's rules. */
+export const FAST_RULES: FastWriteRules = {
+  header: LOCKFILE_HEADER,
+  alwaysQuoted: ALWAYS_QUOTED,
+  isAmbiguous: isAmbiguousPlainScalar,
+  spacedSequences: SPACED_SEQUENCES,
+};
+
 /** The lockfile as deterministic YAML text (canonical order; does not validate). */
 export function serializeLockfile(lockfile: Lockfile): string {
-  const doc = buildDocument(normaliseLockfile(lockfile));
-  return doc.toString({ lineWidth: 0, minContentWidth: 0, indentSeq: true, singleQuote: true });
+  const canonical = normaliseLockfile(lockfile);
+  // The same bytes as the Document below, written directly when every value has a known form.
+  return fastSerialize(canonical as unknown as Record<string, unknown>, FAST_RULES) ?? serializeWithYaml(canonical);
+}
+
+/** The generic path (a `yaml` Document), for lockfiles the direct writer does not know how to write. */
+export function serializeWithYaml(canonical: Lockfile): string {
+  return buildDocument(canonical).toString({ lineWidth: 0, minContentWidth: 0, indentSeq: true, singleQuote: true });
 }
 
 /** Throw a LockfileError listing the schema violations of `lockfile` (canonical form). */
