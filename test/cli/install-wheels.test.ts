@@ -161,6 +161,13 @@ describe.skipIf(skip !== '')('install with PyPI wheels through the CLI', () => {
     expect(readFileSync(join(prefix, SP, 'wheel-0.38.4.dist-info', 'RECORD')).equals(record)).toBe(true);
     expect(execFileSync(join(prefix, 'bin', 'wheel'), ['version'], { encoding: 'utf8' })).toContain('wheel 0.38.4');
     expect((await runCli(['verify', '--lockfile', lockPath, '-p', prefix, '--platform', 'linux-64'])).code).toBe(0);
+    // Its RECORD deleted too: the wheel is unpacked again all the same, and stays recorded.
+    rmSync(join(prefix, SP, 'wheel-0.38.4.dist-info', 'RECORD'));
+    const fix2 = await runCli(['install', '--repair', '--lockfile', lockPath, '-p', prefix, '--platform', 'linux-64', '--cache-dir', cache, '--no-go']);
+    expect(fix2.stderr).toContain(`restored ${SP}/wheel-0.38.4.dist-info/RECORD (missing; wheel==0.38.4 (PyPI))`);
+    expect(fix2.code).toBe(0);
+    expect(readFileSync(join(prefix, SP, 'wheel-0.38.4.dist-info', 'RECORD')).equals(record)).toBe(true);
+    expect((await runCli(['verify', '--lockfile', lockPath, '-p', prefix, '--platform', 'linux-64'])).code).toBe(0);
 
     // The user's own files, then an updated lockfile without setuptools.
     writeFileSync(join(prefix, 'notes.txt'), 'mine');
