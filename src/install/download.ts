@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { IntegrityError, InstallError, noteDiskFullPath } from '../errors.js';
 import { onExitCleanup } from '../cleanup.js';
 import { withAtomicFile } from '../fs/atomic.js';
+import { writeModes } from './extract-modes.js';
 import { redactUrl } from '../net/redact.js';
 
 /** What we need from src/net/http.ts `HttpClient` (structural, so tests can pass their own). */
@@ -218,6 +219,8 @@ export async function extractCached(
   const forget = onExitCleanup(() => rm(tmp, { recursive: true, force: true }));
   try {
     await extract(archivePath, tmp);
+    // The archive's modes, for `install --repair` (a chmod through a hard link changes the cache too).
+    if (await exists(join(tmp, 'info'))) await writeModes(tmp);
     await rm(dest, { recursive: true, force: true });
     try {
       await rename(tmp, dest);

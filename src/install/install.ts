@@ -42,7 +42,7 @@ import { channelCredentials, indexCredentials } from './credentials.js';
 import type { EnvLike } from '../conda/channel-env.js';
 import { linkPackage, readPackagePaths, type Clobber, type InstalledPath } from './link.js';
 import { checkGoTree, readGoManifest, type GoTreeProblem } from './go-manifest.js';
-import { damagedPackageFiles, damagedWheels, goRepairedFiles, type RepairedFile } from './repair.js';
+import { damagedPackageFiles, damagedWheels, goRepairedFiles, modeChangedFiles, type RepairedFile } from './repair.js';
 import { E_PREFIX_TOO_LONG } from './prefix-replace.js';
 import { hostResigner, unsignedWarning, type Resigner } from './macho.js';
 import { noarchPythonPath, pythonMajorMinor, type PythonTarget } from './noarch-python.js';
@@ -440,10 +440,20 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const goIntact = goProblems !== 'changed' && goProblems.length === 0;
     // --repair: the kept packages with missing or modified files are linked again (repair.ts).
     const lockedByName = new Map(pkgs.map((p) => [p.name, p]));
-    const damaged = opts.repair && existing ? await damagedPackageFiles(physical, oldRecords.filter((r) => {
+    const samePackages = oldRecords.filter((r) => {
       const p = lockedByName.get(r.name);
       return p !== undefined && samePackage(r, p);
-    })) : new Map<string, RepairedFile[]>();
+    });
+    const damaged = opts.repair && existing ? await damagedPackageFiles(physical, samePackages) : new Map<string, RepairedFile[]>();
+    // ... and those whose files lost the archive's modes (a chmod): a hard-linked file shares its mode
+    // with the cache, so their cached extraction is made again from the verified archive.
+    const modeChanged = opts.repair && existing
+      ? await modeChangedFiles(physical, samePackages, (r, path) => {
+          const v = lockedByName.get('python')?.version;
+          return r.noarch === 'python' && v ? noarchPythonPath(path, { version: pythonMajorMinor(v) }, platform) : path;
+        }, damaged)
+      : new Map<string, RepairedFile[]>();
+    for (const [name, files] of modeChanged) damaged.set(name, [...(damaged.get(name) ?? []), ...files]);
     const damagedWheelList = opts.repair && existing ? await damagedWheels(physical, wheels) : [];
     if (opts.repair && go && goProblems !== 'changed') result.repaired.push(...goRepairedFiles(`go${go.version}`, goProblems));
     for (const files of damaged.values()) result.repaired.push(...files);
@@ -558,6 +568,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         if (got.cached) result.reused++;
         else result.downloaded++;
         const key = cacheKey({ label, url: p.url, fn: p.fn, sha256: p.sha256, md5: p.md5 });
+        if (modeChanged.has(p.name)) await rm(join(opts.cacheDir, 'extracted', key), { recursive: true, force: true });
         const ex = await extractCached(extract, got.path, key, opts.cacheDir);
         await checkIndexJson(ex.path, p);
         return { pkg: p, archive: got.path, extracted: ex.path, extractedFromCache: ex.cached, key };

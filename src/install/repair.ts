@@ -9,7 +9,10 @@
  * archive) are looked at: another build is an update, not a repair. Files no unit owns are never
  * looked at, so they are never touched.
  */
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { escapeControl } from '../escape.js';
+import { readModes } from './extract-modes.js';
 import { distOf, type PrefixRecord } from './conda-meta.js';
 import type { GoTreeProblem } from './go-manifest.js';
 import { checkRecordedFiles } from './verify.js';
@@ -41,6 +44,37 @@ export async function damagedPackageFiles(prefix: string, records: readonly Pref
     const list = out.get(name) ?? [];
     list.push({ package: p.package, path: p.path, kind: p.kind === 'missing-file' ? 'missing' : 'modified', ...(p.actual !== undefined ? { found: p.actual } : {}) });
     out.set(name, list);
+  }
+  return out;
+}
+
+/**
+ * Files of `records` whose permission bits differ from the archive's (extract-modes.ts, recorded in
+ * the package's cached extraction when it was extracted), grouped by package name. `prefixPath` maps a
+ * package path to where the record installed it (noarch: python relocation). Records whose extraction
+ * is gone or has no mode record are not checked; files already found damaged are left out.
+ */
+export async function modeChangedFiles(
+  prefix: string,
+  records: readonly PrefixRecord[],
+  prefixPath: (rec: PrefixRecord, path: string) => string,
+  already: ReadonlyMap<string, readonly RepairedFile[]>,
+): Promise<Map<string, RepairedFile[]>> {
+  const out = new Map<string, RepairedFile[]>();
+  for (const r of records) {
+    const modes = r.extracted_package_dir ? await readModes(r.extracted_package_dir) : undefined;
+    if (!modes) continue;
+    const owned = new Set(r.files ?? []);
+    const seen = new Set((already.get(r.name) ?? []).map((f) => f.path));
+    const list: RepairedFile[] = [];
+    for (const [path, mode] of modes) {
+      const rel = prefixPath(r, path);
+      if (!owned.has(rel) || seen.has(rel)) continue;
+      const st = await lstat(join(prefix, rel)).catch(() => undefined);
+      if (!st?.isFile() || (st.mode & 0o777) === (mode & 0o777)) continue;
+      list.push({ package: distOf(r), path: rel, kind: 'modified', found: `mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, not ${(mode & 0o777).toString(8).padStart(4, '0')}` });
+    }
+    if (list.length > 0) out.set(r.name, list.sort((a, b) => (a.path < b.path ? -1 : 1)));
   }
   return out;
 }

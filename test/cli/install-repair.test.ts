@@ -6,7 +6,7 @@
  * byte-identical to a fresh install; files no package owns stay; verify passes afterwards.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { haveDefaults2020, serveDefaultsChannel } from '../support/defaults-2020-channel.js';
@@ -83,7 +83,7 @@ describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packa
     const binary = placeholderFile(prefix, 'openssl', 'binary');
     const hardlinked = 'include/lzma.h';
     expect(lstatSync(join(prefix, hardlinked)).nlink).toBeGreaterThan(1); // shares its inode with the cache
-    const damagedFiles = ['bin/xz', text, binary, hardlinked, 'bin/lzmainfo'];
+    const damagedFiles = ['bin/xz', text, binary, hardlinked, 'bin/lzmainfo', 'bin/sqlite3'];
     const before = new Map(damagedFiles.map((f) => [f, { bytes: readFileSync(join(prefix, f)), mode: statSync(join(prefix, f)).mode }]));
     unlinkSync(join(prefix, 'bin/xz'));
     appendFileSync(join(prefix, text), '# edited by the user\n');
@@ -94,6 +94,9 @@ describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packa
     appendFileSync(join(prefix, hardlinked), '/* edited in place: the cache shares this inode */\n');
     unlinkSync(join(prefix, 'bin/lzmainfo'));
     symlinkSync('xzdec', join(prefix, 'bin/lzmainfo'));
+    // A chmod of a hard-linked file changes the cache's copy too.
+    expect(statSync(join(prefix, 'bin/sqlite3')).mode & 0o111).not.toBe(0);
+    chmodSync(join(prefix, 'bin/sqlite3'), 0o644);
     // Files no package owns: the user's, and a pip-style dist-info.
     writeFileSync(join(prefix, 'bin', 'my-tool'), '#!/bin/sh\necho mine\n');
     const sp = join(prefix, 'lib', 'python3.9', 'site-packages');
@@ -112,13 +115,15 @@ describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packa
     expect(r.code).toBe(0);
     const xzDist = metas(prefix).find((m) => m.name === 'xz')!.fn.replace(/\.conda$/, '');
     const opensslDist = metas(prefix).find((m) => m.name === 'openssl')!.fn.replace(/\.conda$/, '');
-    expect(r.stderr).toContain(`Repairing ${prefix} (linux-64): 2 package(s) with missing or modified files`);
+    const sqliteDist = metas(prefix).find((m) => m.name === 'sqlite')!.fn.replace(/\.conda$/, '');
+    expect(r.stderr).toContain(`Repairing ${prefix} (linux-64): 3 package(s) with missing or modified files`);
+    expect(r.stderr).toMatch(new RegExp(`restored bin/sqlite3 \\(modified, found mode 0644, not 07[57]5; ${sqliteDist}\\)`));
     expect(r.stderr).toContain(`restored bin/xz (missing; ${xzDist})`);
     expect(r.stderr).toContain(`restored ${text} (modified; ${opensslDist})`);
     expect(r.stderr).toContain(`restored ${binary} (modified; ${opensslDist})`);
     expect(r.stderr).toContain(`restored ${hardlinked} (modified; ${xzDist})`);
     expect(r.stderr).toContain(`restored bin/lzmainfo (modified, found symbolic link; ${xzDist})`);
-    expect(r.stderr).toContain(`repaired 5 files of 2 packages: ${[opensslDist, xzDist].sort().join(', ')}`);
+    expect(r.stderr).toContain(`repaired 6 files of 3 packages: ${[opensslDist, sqliteDist, xzDist].sort().join(', ')}`);
     // The cache's extraction was edited through the hard link: extracted again from the verified archive.
     expect(r.stderr).toMatch(/cached extraction .* was modified \(include\/lzma\.h\); extracting again/);
     expect(r.stderr).not.toContain('Installed');
@@ -127,6 +132,7 @@ describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packa
     expect(v.stdout).toContain('matches');
     expect(v.code).toBe(0);
     expect(xzVersion(prefix)).toContain('xz (XZ Utils) 5.2.5');
+    expect(spawnSync(join(prefix, 'bin', 'sqlite3'), [':memory:', 'select 6*7;'], { encoding: 'utf8' }).stdout.trim()).toBe('42');
     for (const f of damagedFiles) {
       const st = lstatSync(join(prefix, f));
       expect(st.isFile(), f).toBe(true);
