@@ -44,129 +44,165 @@ const CORE_SPECIAL = [
   /^[-+]?\.(?:inf|Inf|INF)$/,
   /^\.(?:nan|NaN|NAN)$/,
 ];
+const DIGIT_WORD = /^[0-9](?![xob])(?=[0-9a-z]*[a-df-z])[0-9a-z]+$/;
 const PLAIN_START_BAD = /^[\s\-?:,[\]{}#&*!|>'"%@`]/;
 
 class FastReader {
-  /** Content lines as they are in the text (comments and blank lines dropped). */
-  private readonly lines: string[];
-  /** Where each line's content starts; for a mapping item's first key, after the `- `. */
-  private readonly offs: number[] = [];
-  /** The column the parser treats the content as starting at (= offs, kept apart for clarity). */
-  private readonly indents: number[] = [];
+  private readonly src: string;
+  /** Per content line (comments and blank lines dropped): where its content starts in `src` (for a
+   * mapping item's first key, after the `- `), where the line ends, and the column the parser treats
+   * the content as starting at. Offsets into the one text: no line is copied. */
+  private readonly starts: Int32Array;
+  private readonly ends: Int32Array;
+  private readonly indents: Int32Array;
+  private readonly count: number;
   private i = 0;
 
   constructor(text: string) {
     if (text.includes('\r') || text.includes('\t') || text.charCodeAt(0) === 0xfeff) fallback();
-    const raw = text.split('\n');
-    const lines: string[] = [];
-    for (const l of raw) {
-      if (l.length === 0) continue;
-      let n = 0;
-      while (n < l.length && l.charCodeAt(n) === 32) n++;
-      if (n === l.length) continue; // spaces only
-      if (l.charCodeAt(n) === 35 /* # */) continue; // a full-line comment
-      if (n === 0 && (l.startsWith('---') || l.startsWith('...') || l.startsWith('%'))) fallback();
-      lines.push(l);
-      this.offs.push(n);
-      this.indents.push(n);
+    this.src = text;
+    let cap = 1024;
+    let starts = new Int32Array(cap);
+    let ends = new Int32Array(cap);
+    let indents = new Int32Array(cap);
+    let count = 0;
+    const len = text.length;
+    let pos = 0;
+    while (pos < len) {
+      let eol = text.indexOf('\n', pos);
+      if (eol < 0) eol = len;
+      let c = pos;
+      while (c < eol && text.charCodeAt(c) === 32) c++;
+      // skip empty lines, lines of spaces and full-line comments
+      if (c < eol && text.charCodeAt(c) !== 35 /* # */) {
+        if (c === pos) {
+          const ch = text.charCodeAt(c);
+          if ((ch === 45 && text.startsWith('---', c)) || (ch === 46 && text.startsWith('...', c)) || ch === 37 /* % */) fallback();
+        }
+        if (count === cap) {
+          cap *= 2;
+          starts = grow(starts, cap);
+          ends = grow(ends, cap);
+          indents = grow(indents, cap);
+        }
+        starts[count] = c;
+        ends[count] = eol;
+        indents[count] = c - pos;
+        count++;
+      }
+      pos = eol + 1;
     }
-    this.lines = lines;
+    this.starts = starts;
+    this.ends = ends;
+    this.indents = indents;
+    this.count = count;
   }
 
   document(): unknown {
-    if (this.lines.length === 0 || this.indents[0] !== 0) fallback();
+    if (this.count === 0 || this.indents[0] !== 0) fallback();
     const v = this.block(0);
-    if (this.i !== this.lines.length) fallback();
+    if (this.i !== this.count) fallback();
     return v;
   }
 
-  /** A block node whose lines start at `indent`. */
-  /** The content of line `i` (from its current offset). */
-  private text(i: number): string {
-    const o = this.offs[i]!;
-    return o === 0 ? this.lines[i]! : this.lines[i]!.slice(o);
+  /** Does line `i`'s content start with a sequence dash (`- ` or a lone `-`)? */
+  private isDash(i: number): boolean {
+    const s = this.starts[i]!;
+    if (this.src.charCodeAt(s) !== 45 /* - */) return false;
+    return s + 1 === this.ends[i]! || this.src.charCodeAt(s + 1) === 32;
   }
 
+  /** A block node whose lines start at `indent`. */
   private block(indent: number): unknown {
-    const t = this.text(this.i);
-    return t.startsWith('- ') || t === '-' ? this.sequence(indent) : this.mapping(indent);
+    return this.isDash(this.i) ? this.sequence(indent) : this.mapping(indent);
   }
 
   private sequence(indent: number): unknown[] {
     const out: unknown[] = [];
-    while (this.i < this.lines.length && this.indents[this.i] === indent) {
-      const t = this.text(this.i);
-      if (!t.startsWith('- ')) {
-        if (t === '-') fallback();
-        break;
-      }
-      const rest = t.slice(2);
-      if (rest.startsWith(' ') || rest.startsWith('- ') || rest === '-') fallback();
-      if (this.keyEnd(rest) >= 0) {
+    const src = this.src;
+    while (this.i < this.count && this.indents[this.i] === indent) {
+      const s = this.starts[this.i]!;
+      const e = this.ends[this.i]!;
+      if (!this.isDash(this.i)) break;
+      if (s + 1 === e) fallback(); // a lone '-'
+      const r = s + 2; // the item's content
+      const c = src.charCodeAt(r);
+      if (r >= e || c === 32 || (c === 45 && (r + 1 === e || src.charCodeAt(r + 1) === 32))) fallback();
+      if (this.keyEnd(r, e) >= 0) {
         // A mapping item: its first key sits on the dash line, the others two columns in.
-        this.offs[this.i] = this.offs[this.i]! + 2;
+        this.starts[this.i] = r;
         this.indents[this.i] = indent + 2;
         out.push(this.mapping(indent + 2));
       } else {
-        out.push(this.inline(rest));
+        out.push(this.inline(src.slice(r, e)));
         this.i++;
       }
     }
-    if (this.i < this.lines.length && this.indents[this.i]! > indent) fallback();
+    if (this.i < this.count && this.indents[this.i]! > indent) fallback();
     return out;
   }
 
   private mapping(indent: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    while (this.i < this.lines.length && this.indents[this.i] === indent) {
-      const t = this.text(this.i);
-      if (t.startsWith('- ') || t === '-') fallback();
-      const end = this.keyEnd(t);
+    const src = this.src;
+    while (this.i < this.count && this.indents[this.i] === indent) {
+      if (this.isDash(this.i)) fallback();
+      const s = this.starts[this.i]!;
+      const e = this.ends[this.i]!;
+      const end = this.keyEnd(s, e);
       if (end < 0) fallback();
-      const key = this.key(t.slice(0, end));
+      const key = this.key(s, end);
       if (Object.prototype.hasOwnProperty.call(out, key) || key === '__proto__') fallback();
-      const rest = t.slice(end + 1);
       this.i++;
-      if (rest.length === 0) {
+      if (end + 1 === e) {
         // The value is a nested block, indented further (a key with nothing under it is null: not ours).
-        if (this.i >= this.lines.length) fallback();
+        if (this.i >= this.count) fallback();
         const next = this.indents[this.i]!;
         if (next !== indent + 2) fallback();
         out[key] = this.block(next);
       } else {
-        if (rest.charCodeAt(0) !== 32 || rest.charCodeAt(1) === 32) fallback();
-        out[key] = this.inline(rest.slice(1));
+        if (src.charCodeAt(end + 1) !== 32 || end + 2 === e || src.charCodeAt(end + 2) === 32) fallback();
+        out[key] = this.inline(src.slice(end + 2, e));
       }
     }
-    if (this.i < this.lines.length && this.indents[this.i]! > indent) fallback();
+    if (this.i < this.count && this.indents[this.i]! > indent) fallback();
     return out;
   }
 
-  /** Index of the `:` that ends a mapping key on this line, or -1 when the line is not `key:` / `key: ...`. */
-  private keyEnd(t: string): number {
-    if (t.charCodeAt(0) === 39 /* ' */) {
-      const close = singleQuotedEnd(t, 0);
-      if (close < 0) fallback();
-      if (t.charCodeAt(close + 1) !== 58 /* : */) return -1;
-      const after = t.charCodeAt(close + 2);
-      return Number.isNaN(after) || after === 32 ? close + 1 : -1;
+  /** Offset of the `:` that ends a mapping key in src[s, e), or -1 when the line is not `key:` / `key: ...`. */
+  private keyEnd(s: number, e: number): number {
+    const src = this.src;
+    const c0 = src.charCodeAt(s);
+    if (c0 === 39 /* ' */) {
+      const close = singleQuotedEnd(src, s);
+      if (close < 0 || close >= e) fallback();
+      if (close + 1 >= e || src.charCodeAt(close + 1) !== 58 /* : */) return -1;
+      return close + 2 === e || src.charCodeAt(close + 2) === 32 ? close + 1 : -1;
     }
-    if (t.charCodeAt(0) === 34 /* " */) {
-      return -1;
+    if (c0 === 34 /* " */) return -1;
+    for (let j = s; j < e - 1; j++) {
+      if (src.charCodeAt(j) === 58 && src.charCodeAt(j + 1) === 32) return j;
     }
-    const sp = t.indexOf(': ');
-    if (sp >= 0) return sp;
-    return t.endsWith(':') ? t.length - 1 : -1;
+    return src.charCodeAt(e - 1) === 58 ? e - 1 : -1;
   }
 
-  /** Plain keys already checked (a lockfile repeats a few dozen keys many times). */
-  private readonly plainKeys = new Set<string>();
+  /** Plain keys already checked, by length and first character (a lockfile repeats a few dozen keys many times). */
+  private readonly plainKeys = new Map<number, string[]>();
 
-  private key(k: string): string {
-    if (this.plainKeys.has(k)) return k;
-    if (k.charCodeAt(0) === 39) return unquoteSingle(k);
+  /** The key in src[s, end). */
+  private key(s: number, end: number): string {
+    const src = this.src;
+    const c0 = src.charCodeAt(s);
+    if (c0 === 39) return unquoteSingle(src.slice(s, end));
+    const slot = (end - s) * 128 + (c0 & 127);
+    const known = this.plainKeys.get(slot);
+    if (known !== undefined) {
+      for (const k of known) if (src.startsWith(k, s)) return k;
+    }
+    const k = src.slice(s, end);
     if (!PLAIN_KEY.test(k) || isAmbiguousPlainScalar(k)) fallback();
-    this.plainKeys.add(k);
+    if (known !== undefined) known.push(k);
+    else this.plainKeys.set(slot, [k]);
     return k;
   }
 
@@ -179,6 +215,11 @@ class FastReader {
     if (s === '{}') return {};
     if (isLetter(c) && s.length > 5 && !s.includes(': ') && !s.includes(' #') && !s.endsWith(' ') && !s.endsWith(':')) {
       // Starts with a letter and is longer than every YAML 1.1/1.2 bool/null word: a string.
+      return s;
+    }
+    if (c >= 48 && c <= 57 && s.length > 5 && DIGIT_WORD.test(s)) {
+      // A digest such as an md5 or sha256: digits and lowercase letters with a letter other than e
+      // (so not a number in any YAML), not 0x/0o/0b, no indicator characters: a string.
       return s;
     }
     if (((c >= 48 && c <= 57) || c === 45) && DECIMAL.test(s)) {
@@ -201,6 +242,12 @@ class FastReader {
     }
     return s;
   }
+}
+
+function grow(a: Int32Array, cap: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(cap);
+  b.set(a);
+  return b;
 }
 
 function isLetter(c: number): boolean {

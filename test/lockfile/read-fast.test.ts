@@ -40,7 +40,7 @@ const HOSTILE = [
   '~', 'null', 'NULL', 'true', 'False', '1e3', '0x1F', '0o17', '017', '1.10', '.5', '-.inf', '.NaN', '12:30:45',
   '2024-01-02', '1_000', '+1', 'tab\there', 'new\nline', 'cr\rx', 'nul\u0000x', 'bell\u0007', 'del\u007f', 'nel\u0085',
   'ls\u2028ps\u2029', 'bom\ufeffx', 'emoji 🐍', 'accents éü', 'zw\u200bsp', '"', "'", '\\', '#', ': ', 'a  b',
-  'x'.repeat(500), '${HOME}/x', 'https://example.com/a#frag?b=1&c=2', '',
+  'x'.repeat(500), '0b010101', '0x1f2a3b', '0o123456', '1234567', '123e456', '12e45a', '1a2b3c4d', '00000e1', '${HOME}/x', 'https://example.com/a#frag?b=1&c=2', '',
 ];
 
 describe('fast lockfile reader', () => {
@@ -109,12 +109,29 @@ describe('fast lockfile reader', () => {
     ['a tag', (t) => t.replace('size: 1000', 'size: !!str 1000')],
     ['an explicit key', (t) => t.replace('    name: ', '    ? name\n    : ')],
     ['a BOM', (t) => `\ufeff${t}`],
+    ['a lone dash item', (t) => t.replace('  platforms:\n    - linux-64', '  platforms:\n    -\n    - linux-64')],
+    ['an unterminated quote', (t) => t.replace("tool_version: '0.1.0'", "tool_version: '0.1.0")],
+    ['a key ending in a space', (t) => t.replace('    license_family: BSD', '    license_family: ')],
   ];
   it.each(edits)('declines a hand-edited file with %s, and parseLockfile behaves as the yaml path', (_what, edit) => {
     const text = edit(base);
     expect(text).not.toBe(base);
     expect(parseCanonicalLockfile(text)).toBeUndefined();
     expect(outcome(() => parseLockfile(text, 'x.yml'))).toStrictEqual(outcome(() => parseLockfileWithYaml(text, 'x.yml')));
+  });
+
+  it('takes layout variations yaml reads the same way (no final newline, comments and blank lines between items)', () => {
+    const variants = [
+      base.replace(/\n+$/, ''),
+      base.replace('    build_number: 0\n', '    build_number: 0\n\n    # a comment\n   \n'),
+      base.replace('packages:\n', 'packages:\n  # the packages\n'),
+    ];
+    for (const text of variants) {
+      expect(text).not.toBe(base);
+      const fast = parseCanonicalLockfile(text);
+      expect(fast).toBeDefined();
+      expect(fast).toStrictEqual(yamlData(text));
+    }
   });
 
   it('an invalid field in our own layout is reported with file:line:col (through the yaml path)', () => {
