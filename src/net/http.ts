@@ -21,11 +21,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform, pipeline as pipelineStreams } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { brotliDecompress, gunzip, inflate } from 'node:zlib';
+import { brotliDecompress, createBrotliDecompress, createGunzip, createInflate, gunzip, inflate } from 'node:zlib';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -112,6 +112,22 @@ export interface HttpResponse {
   headers: Record<string, string>;
   body: Buffer;
 }
+
+/** A response whose body is read as it arrives (HttpClient.stream). */
+export interface StreamedResponse {
+  /** 2xx. */
+  status: number;
+  /** Lower-case header names; repeated headers joined with ', '. */
+  headers: Record<string, string>;
+  /**
+   * The body with any content-encoding undone, chunk by chunk, read once. A transfer that fails
+   * (reset, timeout, too slow, shorter than its Content-Length, corrupt encoding) throws from here.
+   */
+  body: AsyncIterable<Buffer>;
+}
+
+/** What HttpClient.stream resolves to: the consumer's value for a 2xx, none for a 304. */
+export type StreamResult<T> = { status: 304; headers: Record<string, string> } | { status: number; headers: Record<string, string>; value: T };
 
 export interface DownloadOptions {
   /** Expected size in bytes: a different size is an IntegrityError. */
@@ -301,6 +317,25 @@ export class HttpClient {
     return this.withRetries(url, options.signal, () => this.limit(() => this.attemptRequest(url, options)));
   }
 
+  /**
+   * GET with the body handed to `consume` as it arrives (nothing is held whole), which must read it
+   * to the end. Resolves for 2xx (with what `consume` returned) and 304 (without calling it); throws
+   * NetworkError otherwise, like `request`. A transfer that fails is retried as `request` retries,
+   * with a new call of `consume` on the new body — so `consume` must start from scratch each time
+   * (write to a fresh temp file, say). Whatever `consume` throws on its own is thrown as it is,
+   * never retried.
+   */
+  async stream<T>(url: string, options: RequestOptions, consume: (res: StreamedResponse) => Promise<T>): Promise<StreamResult<T>> {
+    if (isFileUrl(url)) {
+      const res = await this.readFileUrl(url);
+      const body = (async function* () {
+        yield res.body;
+      })();
+      return { status: 200, headers: res.headers, value: await consume({ status: 200, headers: res.headers, body }) };
+    }
+    return this.withRetries(url, options.signal, () => this.limit(() => this.attemptStream(url, options, consume)));
+  }
+
   /** GET and parse JSON. */
   async getJson<T = unknown>(url: string, options: RequestOptions = {}): Promise<T> {
     const res = await this.request(url, options);
@@ -451,6 +486,50 @@ export class HttpClient {
       checkLength(headers, received, url, options.method === 'HEAD');
       const raw = Buffer.concat(chunks, received);
       return { status, headers, body: await decodeBody(raw, headers['content-encoding'], url) };
+    } catch (err) {
+      res.destroy();
+      throw idle.fired ?? err;
+    } finally {
+      idle.done();
+    }
+  }
+
+  private async attemptStream<T>(url: string, options: RequestOptions, consume: (res: StreamedResponse) => Promise<T>): Promise<StreamResult<T>> {
+    const { res, idle } = await this.send(url, { ...options, acceptEncoding: true });
+    try {
+      const headers = flattenHeaders(res.headers);
+      const status = res.statusCode ?? 0;
+      if (status === 304 || status < 200 || status >= 300) {
+        discard(res);
+        if (status === 304) return { status: 304, headers };
+        const failure = statusError(status, res.statusMessage ?? '', url);
+        throw new AttemptFailure(failure.error, failure.retryable, parseRetryAfter(headers['retry-after']));
+      }
+      idle.startBody();
+      const raw = (async function* (): AsyncGenerator<Buffer> {
+        let received = 0;
+        try {
+          for await (const chunk of res) {
+            const b = chunk as Buffer;
+            idle.touch(b.length);
+            received += b.length;
+            yield b;
+          }
+        } catch (err) {
+          throw idle.fired ?? (err instanceof AttemptFailure ? err : classifyThrown(err, url));
+        }
+        if (idle.fired) throw idle.fired;
+        checkLength(headers, received, url, false);
+      })();
+      const body = decodeStream(raw, headers['content-encoding'], url);
+      let value: T;
+      try {
+        value = await consume({ status, headers, body });
+      } catch (err) {
+        if (err instanceof AttemptFailure) throw idle.fired ?? err; // the transfer failed
+        throw new AttemptFailure(err instanceof Error ? err : new Error(String(err)), false);
+      }
+      return { status, headers, value };
     } catch (err) {
       res.destroy();
       throw idle.fired ?? err;
@@ -667,6 +746,50 @@ async function decodeBody(raw: Buffer, encoding: string | undefined, url: string
     new NetworkError(`response from ${r} uses an unsupported content-encoding '${enc}'`, { code: 'E_BAD_RESPONSE', url: r }),
     false,
   );
+}
+
+/** A content-encoding (gzip / br / deflate) undone chunk by chunk; a corrupt one is E_BAD_RESPONSE (retried). */
+function decodeStream(src: AsyncGenerator<Buffer>, encoding: string | undefined, url: string): AsyncIterable<Buffer> {
+  const enc = encoding?.trim().toLowerCase();
+  if (!enc || enc === 'identity') return src;
+  const r = redactUrl(url);
+  const decoder =
+    enc === 'gzip' || enc === 'x-gzip' ? createGunzip() : enc === 'br' ? createBrotliDecompress() : enc === 'deflate' ? createInflate() : undefined;
+  if (!decoder) {
+    void src.return(undefined);
+    throw new AttemptFailure(
+      new NetworkError(`response from ${r} uses an unsupported content-encoding '${enc}'`, { code: 'E_BAD_RESPONSE', url: r }),
+      false,
+    );
+  }
+  // The transfer's own failure (a reset, a timeout) is reported as such, not as a corrupt encoding.
+  let srcFailure: unknown;
+  const input = (async function* () {
+    try {
+      yield* src;
+    } catch (err) {
+      srcFailure = err;
+      throw err;
+    }
+  })();
+  let failure: unknown;
+  const out = pipelineStreams(Readable.from(input, { objectMode: false }), decoder, (err) => {
+    if (err) failure ??= err;
+  });
+  return (async function* () {
+    try {
+      for await (const chunk of out) yield chunk as Buffer;
+    } catch (err) {
+      const e = srcFailure ?? failure ?? err;
+      if (e instanceof AttemptFailure) throw e;
+      throw new AttemptFailure(
+        new NetworkError(`response from ${r} has a corrupt ${enc} encoding: ${(e as Error).message}`, { code: 'E_BAD_RESPONSE', url: r, cause: e }),
+        true,
+      );
+    }
+    const late = srcFailure ?? failure;
+    if (late !== undefined) throw late instanceof AttemptFailure ? late : new AttemptFailure(late as Error, true);
+  })();
 }
 
 function checkLength(headers: Record<string, string>, received: number, url: string, head: boolean): void {

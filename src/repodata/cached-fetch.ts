@@ -12,7 +12,7 @@
  *   it again in full when online.
  */
 import { NetworkError, OfflineCacheMissError } from '../errors.js';
-import { HttpClient, isNotFound, type HttpResponse } from '../net/http.js';
+import { HttpClient, isNotFound, type HttpResponse, type StreamedResponse } from '../net/http.js';
 import { redactUrl } from '../net/redact.js';
 import type { CacheMeta, RepodataCache } from './cache.js';
 
@@ -133,6 +133,59 @@ export class CachedFetch {
     }
     this.stats.bytes += res.body.length;
     return res;
+  }
+
+  /**
+   * conditionalGet with the body streamed to `consume` (HttpClient.stream: nothing is held whole; a
+   * failed transfer is retried with a new call of `consume`): 'not-modified' after a 304 (the entry
+   * is touched), else the consumer's value and the response headers. For the gateway's repodata.json,
+   * written to the decoded cache as it arrives.
+   */
+  async conditionalStream<T>(
+    url: string,
+    meta: CacheMeta | undefined,
+    consume: (res: StreamedResponse) => Promise<T>,
+    headers: Record<string, string> = {},
+  ): Promise<'not-modified' | { headers: Record<string, string>; value: T }> {
+    const conditional = { ...headers };
+    if (meta?.etag) conditional['if-none-match'] = meta.etag;
+    if (meta?.lastModified) conditional['if-modified-since'] = meta.lastModified;
+    const stats = this.stats;
+    const counted = (res: StreamedResponse): Promise<T> => {
+      const body = res.body;
+      return consume({
+        ...res,
+        body: (async function* () {
+          for await (const chunk of body) {
+            stats.bytes += chunk.length;
+            yield chunk;
+          }
+        })(),
+      });
+    };
+    let res;
+    try {
+      this.stats.requests++;
+      res = await this.http.stream(url, { headers: conditional }, counted);
+    } catch (err) {
+      if (isNotFound(err)) await this.cache.putNotFound(url).catch(() => undefined);
+      throw err;
+    }
+    if (res.status === 304) {
+      if (meta) {
+        await this.cache.touch(url, meta).catch(() => undefined);
+        return 'not-modified';
+      }
+      this.stats.requests++;
+      res = await this.http.stream(url, { headers }, counted);
+      if (res.status === 304) {
+        throw new NetworkError(`${redactUrl(url)} answered 304 Not Modified to a request without validators`, {
+          code: 'E_BAD_RESPONSE',
+          url: redactUrl(url),
+        });
+      }
+    }
+    return { headers: res.headers, value: (res as { value: T }).value };
   }
 
   private async store(url: string, res: Response): Promise<void> {

@@ -24,7 +24,7 @@ import { HttpClient, isNotFound } from '../net/http.js';
 import { silentProgress, type ProgressReporter } from '../net/progress.js';
 import { redactUrl } from '../net/redact.js';
 import { escapeControl } from '../escape.js';
-import { RepodataCache, defaultCacheDir, sha256Hex, type IndexedEntry } from './cache.js';
+import { RepodataCache, defaultCacheDir, sha256Hex, type CacheMeta, type IndexedEntry } from './cache.js';
 import { CachedFetch, type Fetched } from './cached-fetch.js';
 import { makeContext, normaliseRecord, RepoDataIndex, safeRecord, type ParseRepoDataOptions, type RecordContext } from './parse.js';
 import { RepoDataScanner, scanRepoData, SparseRepoData, type SparseIndexData } from './sparse.js';
@@ -134,6 +134,20 @@ class FullSource implements Source {
       if (this.cachedUrl !== undefined && err instanceof Error) throw new CachedCopyUnreadable(this.cachedUrl, err);
       throw err;
     }
+  }
+}
+
+/** A streamed body failed (the transfer, or its JSON): thrown as `reason`, never taken for a cache failure. */
+class BodyFailure extends Error {
+  constructor(readonly reason: unknown) {
+    super(reason instanceof Error ? reason.message : String(reason));
+  }
+}
+
+/** The decoded cache could not be written while a body was streamed into it. */
+class CacheUnwritable extends Error {
+  constructor(readonly reason: unknown) {
+    super(`the repodata cache cannot be written: ${reason instanceof Error ? reason.message : String(reason)}`);
   }
 }
 
@@ -541,7 +555,14 @@ export class Gateway {
       }
       return fromEntry(cached);
     }
-    const res = await this.fetcher.conditionalGet(url, cached?.jsonFile !== undefined ? cached.meta : undefined);
+    const meta = cached?.jsonFile !== undefined ? cached.meta : undefined;
+    if (kind === 'repodata.json') {
+      const streamed = await this.streamAndStore(url, meta, opts);
+      if (streamed === 'not-modified') return fromEntry(cached as IndexedEntry);
+      if (streamed !== undefined) return new FullSource(kind, channel, subdir, streamed);
+      // the cache could not be written: fetch it whole and decode it in memory below
+    }
+    const res = await this.fetcher.conditionalGet(url, meta);
     if (res === 'not-modified') return fromEntry(cached as IndexedEntry);
     const validators = { etag: res.headers.etag, lastModified: res.headers['last-modified'] };
     return new FullSource(kind, channel, subdir, await this.decodeAndStore(kind, url, res.body, validators, opts));
@@ -579,6 +600,69 @@ export class Gateway {
     });
     this.decodeQueue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * A repodata.json body streamed from the server straight into the decoded cache file and scanned
+   * on the way (like a .zst body's decompressed pieces), so the text is never held whole: the
+   * records are then read from that file. 'not-modified' when the cached copy is still good;
+   * undefined when the cache cannot be written (the caller fetches the body whole instead). A body
+   * that breaks off, fails its Content-Length or is not valid JSON leaves nothing in the cache; a
+   * failed transfer is retried by the HTTP client with a fresh temp file.
+   */
+  private async streamAndStore(url: string, meta: CacheMeta | undefined, opts: ParseRepoDataOptions): Promise<'not-modified' | NameIndex | undefined> {
+    try {
+      const r = await this.fetcher.conditionalStream(url, meta, async (res) => {
+        const validators = { etag: res.headers.etag, lastModified: res.headers['last-modified'] };
+        try {
+          const { file, index } = await this.cache.putIndexedFrom(url, (tmp) => this.bodyToFile(res.body, tmp, opts.source), validators);
+          return index ? new SparseRepoData(index, { file }, opts) : new LazyFullIndex(file, opts);
+        } catch (err) {
+          if (err instanceof BodyFailure) throw err.reason;
+          throw new CacheUnwritable(err);
+        }
+      });
+      return r === 'not-modified' ? r : r.value;
+    } catch (err) {
+      if (err instanceof CacheUnwritable) return undefined;
+      throw err;
+    }
+  }
+
+  /** Write a streamed body to `tmp`, scanning it on the way; failures of the body itself are BodyFailures. */
+  private async bodyToFile(body: AsyncIterable<Buffer>, tmp: string, source: string | undefined): Promise<{ size: number; index: SparseIndexData | undefined }> {
+    const scanner = new RepoDataScanner(source);
+    const fh = await open(tmp, 'wx');
+    try {
+      let batch: Buffer[] = [];
+      let batched = 0;
+      const it = body[Symbol.asyncIterator]();
+      for (;;) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await it.next();
+          if (next.done) break;
+          scanner.push(next.value);
+        } catch (err) {
+          throw new BodyFailure(err);
+        }
+        batch.push(next.value);
+        batched += next.value.length;
+        if (batched >= WRITE_BATCH) {
+          await fh.writev(batch);
+          batch = [];
+          batched = 0;
+        }
+      }
+      if (batched > 0) await fh.writev(batch);
+      try {
+        return { size: scanner.size, index: scanner.end() };
+      } catch (err) {
+        throw new BodyFailure(err);
+      }
+    } finally {
+      await fh.close();
+    }
   }
 
   /** Decompress `body` into `tmp` piece by piece, scanning each piece; returns the size and index. */

@@ -9,6 +9,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { readFile, stat } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -57,6 +58,9 @@ export class ChannelServer {
   private routes = new Map<string, { body: Buffer; contentType: string; lastModified: Date }>();
   private faults: Array<FaultRule & { used: number }> = [];
   private port = 0;
+  private encoding: 'gzip' | 'br' | undefined;
+  /** Responses per path whose body is still being sent. */
+  private readonly active = new Map<string, number>();
 
   /** Serve files under `dir` at URL path `prefix` (e.g. '/conda-forge'). */
   mount(prefix: string, dir: string): this {
@@ -68,6 +72,15 @@ export class ChannelServer {
   /** Serve `body` at exactly `path`. Replaces an earlier route at that path. */
   route(path: string, body: string | Uint8Array, contentType = 'application/octet-stream'): this {
     this.routes.set(path, { body: Buffer.from(body), contentType, lastModified: new Date() });
+    return this;
+  }
+
+  /**
+   * Send bodies with this content-encoding to clients that accept it (as CDNs do for JSON);
+   * Content-Length, the truncate and corrupt faults then apply to the encoded bytes. undefined: off.
+   */
+  contentEncoding(encoding: 'gzip' | 'br' | undefined): this {
+    this.encoding = encoding;
     return this;
   }
 
@@ -87,6 +100,11 @@ export class ChannelServer {
 
   url(path: string): string {
     return this.baseUrl + (path.startsWith('/') ? path : `/${path}`);
+  }
+
+  /** How many responses to `path` are still being sent (the body not yet all handed to the socket). */
+  sending(path: string): number {
+    return this.active.get(path) ?? 0;
   }
 
   /** Requests whose path matches. */
@@ -154,6 +172,15 @@ export class ChannelServer {
     const log = (status: number) =>
       this.requests.push({ method: req.method ?? 'GET', path, url: url.pathname + url.search, status, headers: req.headers });
 
+    this.active.set(path, (this.active.get(path) ?? 0) + 1);
+    let counted = true;
+    const finished = () => {
+      if (!counted) return;
+      counted = false;
+      this.active.set(path, (this.active.get(path) ?? 1) - 1);
+    };
+    res.once('finish', finished);
+    res.once('close', finished);
     const fault = this.takeFault(path);
     if (fault?.kind === 'reset') {
       log(0);
@@ -196,6 +223,8 @@ export class ChannelServer {
       return;
     }
     let body = entry.body;
+    const encoded = this.encoding !== undefined && String(req.headers['accept-encoding'] ?? '').split(/\s*,\s*/).includes(this.encoding);
+    if (encoded) body = this.encoding === 'gzip' ? gzipSync(body) : brotliCompressSync(body);
     if (fault?.kind === 'corrupt') {
       body = Buffer.from(body);
       for (let i = 0; i < body.length; i += 97) body[i] = body[i]! ^ 0xff;
@@ -204,6 +233,7 @@ export class ChannelServer {
     res.writeHead(200, {
       'content-type': entry.contentType,
       'content-length': String(body.length),
+      ...(encoded ? { 'content-encoding': this.encoding } : {}),
       etag,
       'last-modified': lastModified.toUTCString(),
     });
