@@ -18,7 +18,7 @@
  *
  * Any violation is an `UnsafeArchiveError` naming the archive and the entry.
  */
-import { constants as fsConstants } from 'node:fs';
+import { closeSync, constants as fsConstants, fchmodSync, futimesSync, openSync, writeSync } from 'node:fs';
 import { chmod, copyFile, link, mkdir, open, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InstallError, UnsafeArchiveError } from '../../errors.js';
@@ -28,6 +28,12 @@ const FOLD_CASE = process.platform === 'darwin' || process.platform === 'win32';
 const MAX_SYMLINK_HOPS = 40;
 /** Small files are written in the background, this many at a time (the libuv pool does the work). */
 const MAX_INFLIGHT_WRITES = 16;
+/**
+ * Files up to this size are written with synchronous calls on the spot: four system calls on a
+ * page-cache write cost less than the thread-pool round trips and promises of the async API (a
+ * package is mostly small files; the profile of a cold install was dominated by them).
+ */
+const SYNC_WRITE_MAX = 64 * 1024;
 /**
  * The permission bits kept from an archive entry: the archive's own, group-write included (conda
  * keeps 0o775 / 0o664 as packed: 5,426 files of the real defaults-2020 set have them), but never
@@ -331,6 +337,10 @@ export class SafeWriter {
     this.nodes.set(k, { kind: 'file' });
     this.stats.files++;
     this.stats.bytes += data.length;
+    if (data.length <= SYNC_WRITE_MAX) {
+      this.writeNow(name, path, data, mode, mtime);
+      return;
+    }
     const job = (async () => {
       await writeFile(path, data, { flag: 'wx', mode });
       if ((mode & ~UMASK) !== mode) await chmod(path, mode);
@@ -347,6 +357,25 @@ export class SafeWriter {
         this.slotWaiters.shift()?.();
       });
     this.inflight.set(k, job);
+  }
+
+  /** writeInBackground's synchronous form for a small file (same flags: O_EXCL never follows a symlink). */
+  private writeNow(name: string, path: string, data: Uint8Array, mode: number, mtime?: Date): void {
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode);
+      for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+      if ((mode & ~UMASK) !== mode) fchmodSync(fd, mode);
+      if (mtime !== undefined && !Number.isNaN(mtime.getTime())) futimesSync(fd, mtime, mtime);
+    } catch (e) {
+      this.writeError ??= new InstallError(`${this.archive}: cannot write entry "${printable(name)}": ${e instanceof Error ? e.message : String(e)}`, {
+        code: 'E_EXTRACT_IO',
+        cause: e,
+      });
+      throw this.writeError;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
   }
 
   private throwWriteError(): void {
