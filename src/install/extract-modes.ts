@@ -8,6 +8,8 @@
  */
 import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { distOf, type PrefixRecord } from './conda-meta.js';
+import { noarchPythonPath, pythonMajorMinor } from './noarch-python.js';
 
 export const MODES_FILE = 'info/.cgl-modes.json';
 
@@ -35,4 +37,40 @@ export async function readModes(extractedDir: string): Promise<Map<string, numbe
   } catch {
     return undefined;
   }
+}
+
+/** Where the records' package paths were installed: noarch: python files relocated for the records' python. */
+export function recordedPrefixPath(records: readonly PrefixRecord[], platform: string): (rec: PrefixRecord, path: string) => string {
+  const python = records.find((r) => r.name === 'python');
+  const target = python ? { version: pythonMajorMinor(python.version) } : undefined;
+  return (r, path) => (r.noarch === 'python' && target ? noarchPythonPath(path, target, platform) : path);
+}
+
+/**
+ * Files of `records` whose permission bits (0o777) differ from the archive's, as recorded in each
+ * package's cached extraction (`extracted_package_dir`). `prefixPath` maps a package path to where the
+ * record installed it. Records whose extraction is gone or has no mode record are not checked, nor are
+ * the paths in `skip` (already found damaged) or files that are no longer regular files.
+ */
+export async function modeChanges(
+  prefix: string,
+  records: readonly PrefixRecord[],
+  prefixPath: (rec: PrefixRecord, path: string) => string,
+  skip: ReadonlySet<string>,
+): Promise<Array<{ name: string; dist: string; path: string; expected: string; actual: string }>> {
+  const octal = (m: number) => `mode ${(m & 0o777).toString(8).padStart(4, '0')}`;
+  const out: Array<{ name: string; dist: string; path: string; expected: string; actual: string }> = [];
+  for (const r of records) {
+    const modes = r.extracted_package_dir ? await readModes(r.extracted_package_dir) : undefined;
+    if (!modes) continue;
+    const owned = new Set(r.files ?? []);
+    for (const [path, mode] of modes) {
+      const rel = prefixPath(r, path);
+      if (!owned.has(rel) || skip.has(rel)) continue;
+      const st = await lstat(join(prefix, rel)).catch(() => undefined);
+      if (!st?.isFile() || (st.mode & 0o777) === (mode & 0o777)) continue;
+      out.push({ name: r.name, dist: distOf(r), path: rel, expected: octal(mode), actual: octal(st.mode) });
+    }
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -43,6 +43,7 @@ import type { EnvLike } from '../conda/channel-env.js';
 import { linkPackage, readPackagePaths, type Clobber, type InstalledPath } from './link.js';
 import { checkGoTree, readGoManifest, type GoTreeProblem } from './go-manifest.js';
 import { damagedPackageFiles, damagedWheels, goRepairedFiles, modeChangedFiles, type RepairedFile } from './repair.js';
+import { recordedPrefixPath } from './extract-modes.js';
 import { E_PREFIX_TOO_LONG } from './prefix-replace.js';
 import { hostResigner, unsignedWarning, type Resigner } from './macho.js';
 import { noarchPythonPath, pythonMajorMinor, type PythonTarget } from './noarch-python.js';
@@ -448,10 +449,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     // ... and those whose files lost the archive's modes (a chmod): a hard-linked file shares its mode
     // with the cache, so their cached extraction is made again from the verified archive.
     const modeChanged = opts.repair && existing
-      ? await modeChangedFiles(physical, samePackages, (r, path) => {
-          const v = lockedByName.get('python')?.version;
-          return r.noarch === 'python' && v ? noarchPythonPath(path, { version: pythonMajorMinor(v) }, platform) : path;
-        }, damaged)
+      ? await modeChangedFiles(physical, samePackages, recordedPrefixPath(oldRecords, platform), new Set([...damaged.values()].flat().map((f) => f.path)))
       : new Map<string, RepairedFile[]>();
     for (const [name, files] of modeChanged) damaged.set(name, [...(damaged.get(name) ?? []), ...files]);
     const damagedWheelList = opts.repair && existing ? await damagedWheels(physical, wheels) : [];

@@ -9,10 +9,8 @@
  * archive) are looked at: another build is an update, not a repair. Files no unit owns are never
  * looked at, so they are never touched.
  */
-import { lstat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { escapeControl } from '../escape.js';
-import { readModes } from './extract-modes.js';
+import { modeChanges } from './extract-modes.js';
 import { distOf, type PrefixRecord } from './conda-meta.js';
 import type { GoTreeProblem } from './go-manifest.js';
 import { checkRecordedFiles } from './verify.js';
@@ -27,8 +25,10 @@ export interface RepairedFile {
   path: string;
   /** `missing`: not there; `modified`: other content, or another kind of file (a symlink, a directory). */
   kind: 'missing' | 'modified';
-  /** What was found instead, for a modified file (`symbolic link`, a sha256, ...). */
+  /** What was found instead, for a modified file (`symbolic link`, a sha256, `mode 0644`, ...). */
   found?: string;
+  /** What it should be, when that is worth saying (`mode 0775`). */
+  expected?: string;
 }
 
 /**
@@ -48,33 +48,13 @@ export async function damagedPackageFiles(prefix: string, records: readonly Pref
   return out;
 }
 
-/**
- * Files of `records` whose permission bits differ from the archive's (extract-modes.ts, recorded in
- * the package's cached extraction when it was extracted), grouped by package name. `prefixPath` maps a
- * package path to where the record installed it (noarch: python relocation). Records whose extraction
- * is gone or has no mode record are not checked; files already found damaged are left out.
- */
-export async function modeChangedFiles(
-  prefix: string,
-  records: readonly PrefixRecord[],
-  prefixPath: (rec: PrefixRecord, path: string) => string,
-  already: ReadonlyMap<string, readonly RepairedFile[]>,
-): Promise<Map<string, RepairedFile[]>> {
+/** extract-modes.ts `modeChanges` as repaired files, grouped by package name. */
+export async function modeChangedFiles(...args: Parameters<typeof modeChanges>): Promise<Map<string, RepairedFile[]>> {
   const out = new Map<string, RepairedFile[]>();
-  for (const r of records) {
-    const modes = r.extracted_package_dir ? await readModes(r.extracted_package_dir) : undefined;
-    if (!modes) continue;
-    const owned = new Set(r.files ?? []);
-    const seen = new Set((already.get(r.name) ?? []).map((f) => f.path));
-    const list: RepairedFile[] = [];
-    for (const [path, mode] of modes) {
-      const rel = prefixPath(r, path);
-      if (!owned.has(rel) || seen.has(rel)) continue;
-      const st = await lstat(join(prefix, rel)).catch(() => undefined);
-      if (!st?.isFile() || (st.mode & 0o777) === (mode & 0o777)) continue;
-      list.push({ package: distOf(r), path: rel, kind: 'modified', found: `mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, not ${(mode & 0o777).toString(8).padStart(4, '0')}` });
-    }
-    if (list.length > 0) out.set(r.name, list.sort((a, b) => (a.path < b.path ? -1 : 1)));
+  for (const c of await modeChanges(...args)) {
+    const list = out.get(c.name) ?? [];
+    list.push({ package: c.dist, path: c.path, kind: 'modified', found: c.actual, expected: c.expected });
+    out.set(c.name, list);
   }
   return out;
 }
@@ -104,7 +84,12 @@ export async function damagedWheels<P extends WheelPin>(prefix: string, pins: re
 
 /** `restored bin/xz (missing; xz-5.2.5-h7b6447c_0)`, escaped for the terminal. */
 export function formatRepairedFile(f: RepairedFile): string {
-  const what = f.kind === 'missing' ? 'missing' : f.found !== undefined && !/^(?:\w+:)?[0-9a-f]{32,}$/.test(f.found) ? `modified, found ${f.found}` : 'modified';
+  const what =
+    f.kind === 'missing'
+      ? 'missing'
+      : f.found !== undefined && !/^(?:\w+:)?[0-9a-f]{32,}$/.test(f.found)
+        ? `modified, found ${f.found}${f.expected !== undefined ? ` instead of ${f.expected}` : ''}`
+        : 'modified';
   return escapeControl(`restored ${f.path} (${what}; ${f.package})`);
 }
 

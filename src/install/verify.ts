@@ -26,6 +26,7 @@ import { wheelLayout } from './wheel/layout.js';
 import { readWheelState } from './wheel/sync.js';
 import { listInstalledWheelsIn, verifyWheel } from './wheel/uninstall.js';
 import { checkGoTree, readGoManifest } from './go-manifest.js';
+import { modeChanges, recordedPrefixPath } from './extract-modes.js';
 
 export type VerifyProblemKind = 'missing-package' | 'changed-package' | 'extra-package' | 'modified-file' | 'missing-file' | 'go-mismatch' | 'moved-prefix';
 
@@ -168,6 +169,11 @@ export async function verifyPrefix(opts: VerifyOptions): Promise<VerifyResult> {
   const files = await checkRecordedFiles(prefix, records, opts.concurrency);
   let checkedFiles = files.checkedFiles;
   problems.push(...files.problems);
+  // A chmod: the permission bits of the archive (recorded in the cached extraction, extract-modes.ts).
+  const damaged = new Set(files.problems.map((p) => p.path));
+  for (const c of await modeChanges(prefix, records, recordedPrefixPath(records, platform), damaged)) {
+    problems.push({ kind: 'modified-file', package: c.dist, path: c.path, expected: c.expected, actual: c.actual });
+  }
 
   // A prefix moved or copied from where it was installed: files with a prefix placeholder and entry
   // points still name the old path (their hashes match, so the file checks cannot see it).

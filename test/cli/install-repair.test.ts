@@ -110,6 +110,7 @@ describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packa
     expect(v.code).toBe(1);
     expect(v.stderr).toContain(`conda-go-lock install --repair -p ${prefix}`);
     expect(v.stderr).not.toContain('remove the prefix');
+    expect(v.stdout).toMatch(/modified-file: sqlite-\S+ bin\/sqlite3 \(expected mode 07[57]5, found mode 0644\)/);
 
     r = await install(lockfile, prefix, cache, '--repair');
     expect(r.code).toBe(0);
@@ -117,7 +118,7 @@ describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packa
     const opensslDist = metas(prefix).find((m) => m.name === 'openssl')!.fn.replace(/\.conda$/, '');
     const sqliteDist = metas(prefix).find((m) => m.name === 'sqlite')!.fn.replace(/\.conda$/, '');
     expect(r.stderr).toContain(`Repairing ${prefix} (linux-64): 3 package(s) with missing or modified files`);
-    expect(r.stderr).toMatch(new RegExp(`restored bin/sqlite3 \\(modified, found mode 0644, not 07[57]5; ${sqliteDist}\\)`));
+    expect(r.stderr).toMatch(new RegExp(`restored bin/sqlite3 \\(modified, found mode 0644 instead of mode 07[57]5; ${sqliteDist}\\)`));
     expect(r.stderr).toContain(`restored bin/xz (missing; ${xzDist})`);
     expect(r.stderr).toContain(`restored ${text} (modified; ${opensslDist})`);
     expect(r.stderr).toContain(`restored ${binary} (modified; ${opensslDist})`);
