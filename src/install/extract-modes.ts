@@ -1,6 +1,6 @@
 /**
  * The permission bits of a cached extraction's files as the archive gave them, recorded next to the
- * package's own metadata (`info/.cgl-modes.json`) when the archive is extracted into the cache.
+ * package's own metadata (`info/conda-go-lock-modes.json`) when the archive is extracted into the cache.
  *
  * Files are hard-linked from the cache into prefixes, so a `chmod` in a prefix changes the cache's
  * copy too; conda-meta records no modes. This record is what `install --repair` (repair.ts) compares
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { distOf, type PrefixRecord } from './conda-meta.js';
 import { noarchPythonPath, pythonMajorMinor } from './noarch-python.js';
 
-export const MODES_FILE = 'info/.cgl-modes.json';
+export const MODES_FILE = 'info/conda-go-lock-modes.json';
 
 /** Record the permission bits (0o7777) of every regular file below `extractedDir` outside info/. */
 export async function writeModes(extractedDir: string): Promise<void> {
