@@ -245,4 +245,30 @@ describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packa
     expect(e.code).toBe(7);
     expect(e.stderr).toContain('error[E_LOCKFILE_PLATFORM]');
   }, 300_000);
+  it('with a lockfile of another set: the update and the repair in one transaction', async () => {
+    const { dir, node } = served;
+    const lockfile = join(dir, 'node.lock.yml');
+    if (!existsSync(lockfile)) await lock('node', node.url('/defaults'));
+    const cache = join(dir, 'node-pkgs');
+    const prefix = join(dir, 'env-update');
+    expect((await install(lockfile, prefix, cache, '-q')).code).toBe(0);
+    // A lockfile without openssl, ca-certificates and tk (sqlite does not need them).
+    const env = join(dir, 'small.yml');
+    writeFileSync(env, `channels:\n  - ${node.url('/defaults')}\ndependencies:\n  - xz\n  - sqlite\n`);
+    const small = join(dir, 'small.lock.yml');
+    expect((await runCli(['lock', '-f', env, '--lockfile', small, '-p', 'linux-64', '--cache-dir', join(dir, 'small-repodata'), '-q'])).code).toBe(0);
+    const xz = readFileSync(join(prefix, 'bin', 'xz'));
+    unlinkSync(join(prefix, 'bin', 'xz'));
+    writeFileSync(join(prefix, 'bin', 'my-tool'), 'mine\n');
+    const r = await install(small, prefix, cache, '--repair');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/Updating .* \(linux-64\): 3 to remove, 0 to change, 0 to add, \d+ unchanged, 1 to repair/);
+    expect(r.stderr).toMatch(/restored bin\/xz \(missing; xz-5\.2\.5-/);
+    expect(r.stderr).toMatch(/repaired 1 file of 1 package: xz-5\.2\.5-/);
+    expect(r.stderr).toMatch(/Installed 0 package\(s\) into .* 3 removed\)/);
+    expect(readFileSync(join(prefix, 'bin', 'xz')).equals(xz)).toBe(true);
+    expect(existsSync(join(prefix, 'bin', 'openssl'))).toBe(false);
+    expect(readFileSync(join(prefix, 'bin', 'my-tool'), 'utf8')).toBe('mine\n');
+    expect((await verify(small, prefix)).code).toBe(0);
+  }, 300_000);
 });
