@@ -57,6 +57,17 @@ describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packa
   const xzVersion = (prefix: string) =>
     spawnSync(join(prefix, 'bin', 'xz'), ['--version'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } }).stdout ?? '';
 
+  /** A prefix installed from the node server's lockfile (made once) and cache. */
+  async function installedFromNode(name: string): Promise<{ lockfile: string; cache: string; prefix: string }> {
+    const { dir, node } = served;
+    const lockfile = join(dir, 'node.lock.yml');
+    if (!existsSync(lockfile)) await lock('node', node.url('/defaults'));
+    const cache = join(dir, 'node-pkgs');
+    const prefix = join(dir, name);
+    expect((await install(lockfile, prefix, cache, '-q')).code).toBe(0);
+    return { lockfile, cache, prefix };
+  }
+
   it('puts back deleted, edited and replaced files byte-identical to a fresh install, keeps files no package owns', async () => {
     const { dir, node } = served;
     const lockfile = await lock('node', node.url('/defaults'));
@@ -188,12 +199,8 @@ describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packa
   }, 300_000);
 
   it('kill -9 in the middle: every file is old or put back, the next install finishes; errors are install\'s', async () => {
-    const { dir, node } = served;
-    const lockfile = join(dir, 'node.lock.yml');
-    if (!existsSync(lockfile)) await lock('node', node.url('/defaults'));
-    const cache = join(dir, 'node-pkgs');
-    const prefix = join(dir, 'env-kill');
-    expect((await install(lockfile, prefix, cache, '-q')).code).toBe(0);
+    const { dir } = served;
+    const { lockfile, cache, prefix } = await installedFromNode('env-kill');
     const names = ['bin/xz', 'bin/xzdec', 'bin/lzmainfo'];
     const good = new Map(names.map((n) => [n, readFileSync(join(prefix, n))]));
     for (const n of names) writeFileSync(join(prefix, n), `damaged ${n}\n`);
@@ -245,13 +252,10 @@ describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packa
     expect(e.code).toBe(7);
     expect(e.stderr).toContain('error[E_LOCKFILE_PLATFORM]');
   }, 300_000);
+
   it('with a lockfile of another set: the update and the repair in one transaction', async () => {
     const { dir, node } = served;
-    const lockfile = join(dir, 'node.lock.yml');
-    if (!existsSync(lockfile)) await lock('node', node.url('/defaults'));
-    const cache = join(dir, 'node-pkgs');
-    const prefix = join(dir, 'env-update');
-    expect((await install(lockfile, prefix, cache, '-q')).code).toBe(0);
+    const { lockfile, cache, prefix } = await installedFromNode('env-update');
     // A lockfile without openssl, ca-certificates and tk (sqlite does not need them).
     const env = join(dir, 'small.yml');
     writeFileSync(env, `channels:\n  - ${node.url('/defaults')}\ndependencies:\n  - xz\n  - sqlite\n`);
