@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, readFile, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join, posix } from 'node:path';
+import { dirname, join, posix, sep } from 'node:path';
 import { InstallError, UnsafeArchiveError } from '../errors.js';
 import type { NoArchKind } from '../conda/record.js';
 import { applyPrefixReplacement, DEFAULT_PLACEHOLDER, isWindowsPlatform, type FileMode } from './prefix-replace.js';
@@ -283,10 +283,16 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
     safeDirs.add(relDir);
   };
 
+  /** Directories this call created or found (a directory is never removed while a package is linked). */
+  const madeDirs = new Set<string>();
   /** Make `dest` writable for `rel`: parents created, an earlier package's file removed (and reported). */
   const claim = async (rel: string, dest: string): Promise<void> => {
     await assertInside(posix.dirname(rel), rel);
-    await mkdir(dirname(dest), { recursive: true });
+    const parent = dirname(dest);
+    if (!madeDirs.has(parent)) {
+      await mkdir(parent, { recursive: true });
+      madeDirs.add(parent);
+    }
     const st = await lstat(dest).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
       throw err;
@@ -302,6 +308,7 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
       if (st.isSymbolicLink()) {
         // Whatever was checked through the old link no longer holds.
         for (const d of [...safeDirs]) if (d === rel || d.startsWith(`${rel}/`)) safeDirs.delete(d);
+        for (const d of [...madeDirs]) if (d === dest || d.startsWith(`${dest}${sep}`)) madeDirs.delete(d);
       }
     }
     owners.set(rel, dist);
