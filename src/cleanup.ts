@@ -9,6 +9,7 @@
 export type CleanupTask = () => void | Promise<void>;
 
 const tasks = new Set<CleanupTask>();
+const lastTasks = new Set<CleanupTask>();
 
 const exitController = new AbortController();
 
@@ -19,28 +20,69 @@ const exitController = new AbortController();
  */
 export const exitSignal: AbortSignal = exitController.signal;
 
-/** Register `task`; the returned function unregisters it (call it once the resource is gone). */
-export function onExitCleanup(task: CleanupTask): () => void {
-  tasks.add(task);
+/**
+ * Register `task`; the returned function unregisters it (call it once the resource is gone). `last`
+ * tasks run once all the others have settled: the prefix lock, so no other install starts while
+ * what this one was writing is still being removed.
+ */
+export function onExitCleanup(task: CleanupTask, opts: { last?: boolean } = {}): () => void {
+  const set = opts.last ? lastTasks : tasks;
+  set.add(task);
   return () => {
-    tasks.delete(task);
+    set.delete(task);
   };
 }
 
-/** Run (and forget) every registered task, waiting at most `timeoutMs` for them all. */
-export async function runExitCleanups(timeoutMs = 5_000): Promise<void> {
+let running: Promise<void> | undefined;
+
+/**
+ * Run (and forget) every registered task, waiting at most `timeoutMs` for them all. A second call
+ * (a crash while an interrupt cleans up) waits for the same run instead of returning at once.
+ */
+export function runExitCleanups(timeoutMs = 5_000): Promise<void> {
+  running ??= runAll(timeoutMs);
+  return running;
+}
+
+async function runAll(timeoutMs: number): Promise<void> {
   exitController.abort(new Error('the process is exiting'));
-  const all = [...tasks].reverse();
+  const first = [...tasks];
+  const last = [...lastTasks];
   tasks.clear();
+  lastTasks.clear();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, timeoutMs);
   });
-  await Promise.race([Promise.allSettled(all.map(async (t) => t())), deadline]);
+  const all = (async () => {
+    await Promise.allSettled(first.map(async (t) => t()));
+    await Promise.allSettled(last.map(async (t) => t()));
+  })();
+  await Promise.race([all, deadline]);
   clearTimeout(timer);
 }
 
 /** Number of registered tasks (tests). */
 export function pendingExitCleanups(): number {
-  return tasks.size;
+  return tasks.size + lastTasks.size;
+}
+
+/** How long an exit cleanup waits for a writer to settle before removing its file anyway. */
+export const EXIT_SETTLE_MS = 2_000;
+
+/**
+ * Resolves once `p` has settled, or after `ms`: an exit cleanup lets a writer that may still be
+ * creating or renaming its file finish first (downloads are aborted on exit, so theirs settle at once).
+ */
+export function settledWithin(p: Promise<unknown>, ms = EXIT_SETTLE_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -296,13 +296,25 @@ let crashing = false;
  * error, run the registered cleanups (src/cleanup.ts), exit 70.
  */
 export async function crash(err: unknown): Promise<never> {
-  if (crashing) process.exit(ExitCode.internal);
+  if (crashing) process.exit(exitingWith ?? ExitCode.internal);
   crashing = true;
   try {
     reportError(err instanceof CondaGoLockError ? new InternalCrash(err) : err);
+  } catch {
+    // Reporting must not keep the cleanups from running.
+  }
+  return exitAfterCleanups(ExitCode.internal);
+}
+
+/** The status of the handler that started exiting first (an interrupt's stays when a crash follows). */
+let exitingWith: number | undefined;
+
+async function exitAfterCleanups(status: number): Promise<never> {
+  exitingWith ??= status;
+  try {
     await runExitCleanups();
   } finally {
-    process.exit(ExitCode.internal);
+    process.exit(exitingWith);
   }
 }
 
@@ -325,14 +337,14 @@ let interrupted = false;
  */
 export async function interrupt(signal: 'SIGINT' | 'SIGTERM'): Promise<never> {
   const status = signal === 'SIGINT' ? 130 : 143;
-  if (interrupted) process.exit(status);
+  if (interrupted) process.exit(exitingWith ?? status);
   interrupted = true;
   try {
     process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'} (${signal}): removing partial files and the prefix lock\n`);
-    await runExitCleanups();
-  } finally {
-    process.exit(status);
+  } catch {
+    // stderr gone (EPIPE): still clean up.
   }
+  return exitAfterCleanups(status);
 }
 
 /** The process entry point (bin/conda-go-lock.js): crash and signal handlers, then `main`, then its exit status. */

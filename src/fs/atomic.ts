@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { onExitCleanup } from '../cleanup.js';
+import { onExitCleanup, settledWithin } from '../cleanup.js';
 
 export interface AtomicOptions {
   /**
@@ -67,7 +67,7 @@ export async function withAtomicFile<T>(
   const forget = onExitCleanup(async () => {
     // The writer may be creating the temp (an open or a rename in flight) as the exit starts: let it
     // settle first (downloads are aborted on exit, src/net/http.ts, so theirs settle at once).
-    if (body) await settledWithin(body, EXIT_SETTLE_MS);
+    if (body) await settledWithin(body);
     await unlink(tmp).catch(() => undefined);
   });
   try {
@@ -86,22 +86,6 @@ export async function withAtomicFile<T>(
   }
   if (durable) await syncDir(dirname(file));
   return result;
-}
-
-/** How long an exit cleanup waits for a writer to settle before removing its temp anyway. */
-const EXIT_SETTLE_MS = 2_000;
-
-function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.then(
-      () => undefined,
-      () => undefined,
-    ),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 async function syncFile(path: string): Promise<void> {

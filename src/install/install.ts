@@ -50,6 +50,7 @@ import { noarchPythonPath, pythonMajorMinor, type PythonTarget } from './noarch-
 import { assertNoCaseCollision, caseInsensitiveDir, caseInsensitivePlatform, longPathWarning, longWindowsPaths, type OwnedPath } from './path-checks.js';
 import { isWindowsPlatform } from './prefix-replace.js';
 import { compileNoarchPython } from './pyc.js';
+import { rollBackWheelMove } from './wheel/move-intent.js';
 import { fetchWheels, installLockedWheels, readWheelState, removeUnlockedWheels, restageWheels, wheelsUpToDate } from './wheel/sync.js';
 import {
   acquirePrefixLock,
@@ -433,6 +434,10 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     if (recovered) warn(recovered);
     const kind = await assertReplaceablePrefix(physical, { adopt: opts.adopt });
     const existing = kind === 'environment' || kind === 'adopted';
+    // A wheel killed while its files moved in is taken back first, whatever this lockfile holds
+    // (wheel/move-intent.ts): its files must not be taken for a package's or a user's later.
+    const rolledBack = existing ? await rollBackWheelMove(physical) : undefined;
+    if (rolledBack) warn(`took back the files of an interrupted install of ${escapeControl(rolledBack)}`);
     const oldRecords = existing ? await readPrefixRecords(physical) : [];
     const state = kind === 'environment' ? await readPrefixState(physical) : undefined;
     // A Go toolchain whose files no longer match its manifest (or whose cgo setting changed) is
@@ -767,9 +772,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     // are removed by their RECORD first (a new conda package may ship a path one of them owned).
     const wheelTarget = python ? { platform, python, prefix } : undefined;
     if (wheelTarget) {
-      const sync = await removeUnlockedWheels(physical, wheelTarget, wheels);
-      result.removedWheels = sync.removed;
-      if (sync.rolledBack) warn(`took back the files of an interrupted install of ${escapeControl(sync.rolledBack)}; it is installed again`);
+      result.removedWheels = (await removeUnlockedWheels(physical, wheelTarget, wheels)).removed;
     } else if ((await readWheelState(physical)).length > 0) {
       throw new InstallError(`${prefix} has PyPI wheels but the lockfile has no python for ${platform}; remove the prefix and install again`);
     }

@@ -179,6 +179,6 @@ export function unsignedWarning(unsigned: readonly string[]): string {
   const shown = unsigned.slice(0, 5).join(', ') + (unsigned.length > 5 ? `, … (${unsigned.length} in all)` : '');
   return (
     `${unsigned.length} Mach-O file(s) had their prefix rewritten and were NOT re-signed (no codesign on this host, --allow-unsigned): ${shown}. ` +
-    `macOS on Apple silicon kills them until they are re-signed on the Mac: codesign -s - -f FILE`
+    `macOS on Apple silicon kills them until they are re-signed on the Mac (codesign -s - -f FILE; verify then reports them as modified)`
   );
 }

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { onExitCleanup } from '../cleanup.js';
+import { exitSignal, onExitCleanup } from '../cleanup.js';
 import { InstallError } from '../errors.js';
 import { removeTree } from './journal.js';
 
@@ -132,15 +132,18 @@ export async function acquirePrefixLock(prefix: string): Promise<PrefixLock> {
     if (await createLockFile(path)) {
       heldLocks.add(path);
       let released = false;
-      const release = async () => {
-        if (released) return;
+      const release = async (byExitCleanup = false) => {
+        // Exiting (a signal or a crash): the command's own finally does not release it early; the exit
+        // cleanup does, after everything else it removes has settled.
+        if (released || (exitSignal.aborted && !byExitCleanup)) return;
         released = true;
         forget();
         heldLocks.delete(path);
         await unlink(path).catch(() => {});
       };
       // A crash (src/cli/main.ts) releases the lock too.
-      const forget = onExitCleanup(release);
+      // Released after every other exit cleanup (partial files, stage) has settled.
+      const forget = onExitCleanup(() => release(true), { last: true });
       return { path, release };
     }
     const text = await readLockText(path);

@@ -1,7 +1,8 @@
 /**
- * The lockfile JSON Schema (schemas/lockfile.schema.json), compiled once with ajv (draft 2020-12).
+ * The lockfile JSON Schema (schemas/lockfile.schema.json): validation with its generated ajv
+ * validator (src/validators/, scripts/gen-validators.ts) and the error pruning our messages use.
  *
- * The schema file is read at run time from the package's `schemas/` folder, which sits two levels
+ * The schema document itself is read at run time from the package's `schemas/` folder, two levels
  * above this module both in the source tree (src/lockfile) and in the build (dist/lockfile).
  */
 import type { ErrorObject } from 'ajv/dist/2020.js';

@@ -402,8 +402,8 @@ export class HttpClient {
    */
   private async send(url: string, options: SendOptions): Promise<{ res: IncomingMessage; idle: Watchdog }> {
     const idle = new Watchdog(this.timeoutMs, this.minSpeed, url);
-    // Also stops when the process starts exiting (SIGINT/SIGTERM, a crash): src/cleanup.ts.
-    const signal = AbortSignal.any(options.signal ? [options.signal, idle.signal, exitSignal] : [idle.signal, exitSignal]);
+    // The watchdog's signal also stops the request when the process starts exiting (src/cleanup.ts).
+    const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
     const headers: Record<string, string> = { 'user-agent': this.userAgent, ...options.headers };
     if (options.acceptEncoding) headers['accept-encoding'] ??= 'gzip, br';
     const method = options.method ?? 'GET';
@@ -643,7 +643,12 @@ class Watchdog {
     private readonly url: string,
   ) {
     this.touch();
+    // The process starts exiting (SIGINT/SIGTERM, a crash; src/cleanup.ts): the request stops.
+    if (exitSignal.aborted) this.controller.abort(exitSignal.reason);
+    else exitSignal.addEventListener('abort', this.onExit, { once: true });
   }
+
+  private readonly onExit = () => this.controller.abort(exitSignal.reason);
 
   get signal(): AbortSignal {
     return this.controller.signal;
@@ -672,6 +677,7 @@ class Watchdog {
   }
 
   done(): void {
+    exitSignal.removeEventListener('abort', this.onExit);
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.speedTimer) clearInterval(this.speedTimer);
     this.idleTimer = undefined;

@@ -16,7 +16,7 @@ import { distName, type RepoDataRecord } from '../conda/record.js';
 import { IntegrityError, LockfileError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { createLimit } from '../net/limit.js';
-import { onExitCleanup } from '../cleanup.js';
+import { onExitCleanup, settledWithin } from '../cleanup.js';
 import { redactUrl } from '../net/redact.js';
 
 export interface HashingDownloader {
@@ -95,11 +95,18 @@ export async function completeMissingSha256(solved: ReadonlyArray<readonly RepoD
     }
     await mkdir(dir, { recursive: true });
     const tmp = join(dir, `.${r.fn}.${process.pid}-${randomBytes(4).toString('hex')}.download`);
-    const forget = onExitCleanup(() => rm(tmp, { force: true }));
+    let downloading: Promise<unknown> | undefined;
+    // Interrupted: the download (aborted on exit) settles first, so its rename cannot land after the rm.
+    const forget = onExitCleanup(async () => {
+      if (downloading) await settledWithin(downloading);
+      await rm(tmp, { force: true });
+    });
     try {
       opts.onDownload?.(r);
       // The download's size and md5 are checked against repodata (IntegrityError, exit 6, on a mismatch).
-      const got = await opts.http.download(r.url, tmp, { expectedSize: r.size, expectedMd5: r.md5 }).catch((err: unknown) => {
+      const download = opts.http.download(r.url, tmp, { expectedSize: r.size, expectedMd5: r.md5 });
+      downloading = download;
+      const got = await download.catch((err: unknown) => {
         if (!(err instanceof IntegrityError)) throw err;
         throw new IntegrityError(
           `${distName(r)} has no sha256 in its repodata, and the download made to compute one does not match the md5 and size repodata gives: ${err.message}; nothing was locked`,

@@ -47,7 +47,7 @@ describe('direct lockfile writer', () => {
     const edge = [
       'a #b', 'a#b', '#a', '-', '- a', '-a', '?', '? a', '?a', 'a: b', 'a:', 'a:b', 'a ', ' a', '&a', '*a', '!a', '|a', '>a', '>=3.8',
       "'a", '"a', '%a', '@a', '`a', ',a', '[a', ']a', '{a', '}a', '---', '--- a', '...', 'a...', '--a', "it's", 'say "hi"',
-      `both ' and "`, 'é€ ok', '\u202e', 'a\tb', 'a\nb', '', 'yes', 'No', '1.10', '0x1F', '.inf', '~', 'null', '2024-01-02',
+      `both ' and "`, 'é€ ok', '\u202e', 'a\tb', 'a\nb', 'a\x85b', 'a\x7f', 'a\ud800b', '\udc00', '', 'yes', 'No', '1.10', '0x1F', '.inf', '~', 'null', '2024-01-02',
     ];
     let direct = 0;
     for (const s of edge) {
@@ -66,7 +66,7 @@ describe('direct lockfile writer', () => {
   it('random strings in free-text fields and map keys: identical to yaml whenever written directly, and often written directly', () => {
     let seed = 12345;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
-    const alphabet = " abcXYZ019_.-/:#'\"!&*?|>%@`,[]{}()<>=~^$;+\\\t\né€\u202e\u0000";
+    const alphabet = " abcXYZ019_.-/:#'\"!&*?|>%@`,[]{}()<>=~^$;+\\\t\né€\u202e\u0000\x85\ud800";
     let direct = 0;
     const N = 1500;
     for (let i = 0; i < N; i++) {
@@ -80,6 +80,7 @@ describe('direct lockfile writer', () => {
       // Also as license text and as a category name (a map key of nothing, a list item).
       lf.packages[0]!.license = strings[0];
       lf.metadata.sources = [strings[1]!, 'environment.yml'];
+      lf.metadata.content_hash = { ...lf.metadata.content_hash, [strings[2]!]: 'e'.repeat(64) };
       const { fast, yaml } = both(lf);
       if (fast !== undefined) {
         direct++;

@@ -1,9 +1,10 @@
 /**
  * When the process starts exiting (SIGINT/SIGTERM or a crash, src/cleanup.ts runExitCleanups), every
- * HTTP request stops and the temp files of downloads are gone once the cleanups return — also a
- * download whose response only arrives after the exit started (it would otherwise open its `.part`
- * after the task that removes it had run: the install-signals flake on CI). The exit signal stays
- * aborted, so this file runs on its own (vitest isolates test files).
+ * HTTP request stops — one stalled in its body and one still waiting for its response headers — so
+ * a download cannot open or rename its `.part` after the task that removes it has run (the
+ * install-signals failure on CI); their temp files are gone once the cleanups return, and nothing is
+ * retried. (A writer already creating its temp is waited for: test/fs/atomic.test.ts.) The exit
+ * signal stays aborted, so this file runs on its own (vitest isolates test files).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';

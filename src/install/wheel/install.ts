@@ -313,7 +313,7 @@ export async function installWheel(opts: InstallWheelOptions): Promise<Installed
 
       // --- 3. move into destDir ------------------------------------------------------------------
       const all = [...written.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-      const createdDirs = await moveInto(tmp, destDir, all.map((f) => f.path), label);
+      const createdDirs = await moveInto(tmp, destDir, all, label);
       return {
         name: wantName,
         version,
@@ -365,7 +365,8 @@ function destinationOf(key: string, dataDir: string, layout: WheelLayout, projec
  * when a destination exists or a parent directory resolves outside `to`; on a failure midway
  * the files moved so far and the directories created are removed again.
  */
-async function moveInto(from: string, to: string, paths: readonly string[], label: string): Promise<string[]> {
+async function moveInto(from: string, to: string, files: readonly InstalledWheelFile[], label: string): Promise<string[]> {
+  const paths = files.map((f) => f.path);
   await mkdir(to, { recursive: true });
   const root = await realpath(to);
   const exists = async (p: string) => (await lstat(p).catch(() => undefined)) !== undefined;
@@ -416,7 +417,7 @@ async function moveInto(from: string, to: string, paths: readonly string[], labe
     }
   }
   const dirs = [...willCreate].sort((a, b) => a.split('/').length - b.split('/').length);
-  await writeMoveIntent(to, { wheel: label, paths: [...paths], dirs });
+  await writeMoveIntent(to, { wheel: label, files: files.map((f) => ({ path: f.path, sha256: f.sha256 })), dirs });
   const moved: string[] = [];
   const made: string[] = [];
   const madeRel: string[] = [];

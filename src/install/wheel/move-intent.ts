@@ -6,9 +6,12 @@
  * will be created for them are written to `conda-meta/.cgl-wheel-move.json` (fsynced). It is removed
  * once every file is in place (the wheel is then complete and found again by its RECORD and
  * INSTALLER), or once a failure has taken the moved files back. A run killed in between leaves it:
- * the next wheel sync takes back exactly those paths, so the half-moved wheel neither stays as files
- * nobody owns nor blocks its own re-install as clobbers, and nothing else in the prefix is touched.
+ * the next install takes back those paths that hold the wheel's bytes (sha256), so the half-moved
+ * wheel neither stays as files nobody owns nor blocks its own re-install as clobbers, and nothing
+ * else in the prefix is touched.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readFile, realpath, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InstallError } from '../../errors.js';
@@ -20,8 +23,8 @@ export const WHEEL_MOVE_FILE = '.cgl-wheel-move.json';
 export interface WheelMoveIntent {
   /** The wheel's file name (for messages). */
   wheel: string;
-  /** Files about to be moved in, relative to the prefix, forward slashes. */
-  paths: string[];
+  /** Files about to be moved in (relative to the prefix, forward slashes) and their sha256. */
+  files: Array<{ path: string; sha256: string }>;
   /** Directories that do not exist yet and are created for them, parents first. */
   dirs: string[];
 }
@@ -52,12 +55,22 @@ function readIntent(text: string, file: string): WheelMoveIntent {
     v = undefined;
   }
   const o = v as Partial<WheelMoveIntent> | undefined;
-  if (!o || typeof o.wheel !== 'string' || !Array.isArray(o.paths) || !Array.isArray(o.dirs) || !o.paths.every(safeRelative) || !o.dirs.every(safeRelative)) {
+  const fileOk = (f: unknown) => {
+    const e = f as { path?: unknown; sha256?: unknown } | null;
+    return e !== null && typeof e === 'object' && safeRelative(e.path) && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
+  };
+  if (!o || typeof o.wheel !== 'string' || !Array.isArray(o.files) || !Array.isArray(o.dirs) || !o.files.every(fileOk) || !o.dirs.every(safeRelative)) {
     throw new InstallError(`${file} is not a record of an interrupted wheel install that conda-go-lock wrote; move it away and run install again`, {
       code: 'E_JOURNAL',
     });
   }
   return o as WheelMoveIntent;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 /**
@@ -75,15 +88,22 @@ export async function rollBackWheelMove(prefix: string): Promise<string | undefi
   }
   const intent = readIntent(text, file);
   const root = await realpath(prefix);
-  for (const rel of intent.paths) {
-    const abs = join(prefix, ...rel.split('/'));
-    if (!(await lstat(abs).catch(() => undefined))) continue;
-    // Only through directories inside the prefix (the parents were checked so when the files moved).
+  // Only through directories inside the prefix (the parents were checked so when the files moved).
+  const parentInside = async (abs: string) => {
     const parent = await realpath(dirname(abs)).catch(() => undefined);
-    if (parent === undefined || !isInside(parent, root)) continue;
+    return parent !== undefined && isInside(parent, root);
+  };
+  for (const f of intent.files) {
+    const abs = join(prefix, ...f.path.split('/'));
+    const st = await lstat(abs).catch(() => undefined);
+    // Ours only if it holds the wheel's bytes: a path the kill came before is someone else's now.
+    if (!st?.isFile() || !(await parentInside(abs)) || (await sha256File(abs)) !== f.sha256) continue;
     await unlink(abs).catch(() => undefined);
   }
-  for (const d of [...intent.dirs].reverse()) await rmdir(join(prefix, ...d.split('/'))).catch(() => undefined);
+  for (const d of [...intent.dirs].reverse()) {
+    const abs = join(prefix, ...d.split('/'));
+    if (await parentInside(abs)) await rmdir(abs).catch(() => undefined);
+  }
   await clearMoveIntent(prefix);
   return intent.wheel;
 }

@@ -172,9 +172,9 @@ export async function removeUnlockedWheels(
   destDir: string,
   target: WheelTarget,
   pins: readonly WheelPin[],
-): Promise<{ kept: WheelStateEntry[]; removed: string[]; rolledBack?: string }> {
+): Promise<{ kept: WheelStateEntry[]; removed: string[] }> {
   const want = new Set(checkPins(pins).map(key));
-  const rolledBack = await rollBackWheelMove(destDir);
+  await rollBackWheelMove(destDir);
   const state = await readWheelState(destDir);
   const present = new Map<string, { name: string; version: string }>();
   for (const s of state) {
@@ -194,7 +194,7 @@ export async function removeUnlockedWheels(
     removed.push(`${normalizeName(w.name)}-${w.version}`);
   }
   if (removed.length > 0 || kept.length !== state.length) await writeWheelState(destDir, kept);
-  return { kept, removed, ...(rolledBack !== undefined ? { rolledBack } : {}) };
+  return { kept, removed };
 }
 
 /**

@@ -1,0 +1,28 @@
+/**
+ * src/cleanup.ts: the exit cleanups of a signal or a crash. `last` tasks (the prefix lock) run only
+ * once the others (partial files, a stage) have settled, and a second caller (a crash during an
+ * interrupt) waits for the same run instead of returning before it is done. The exit signal stays
+ * aborted afterwards, so this file runs on its own (vitest isolates test files).
+ */
+import { describe, expect, it } from 'vitest';
+import { exitSignal, onExitCleanup, pendingExitCleanups, runExitCleanups } from '../src/cleanup.js';
+
+describe('exit cleanups', () => {
+  it('run the lock last, after slower tasks; a second call waits for the same run', async () => {
+    const order: string[] = [];
+    onExitCleanup(() => void order.push('lock released'), { last: true });
+    onExitCleanup(async () => {
+      await new Promise((r) => setTimeout(r, 80));
+      order.push('partial file removed');
+    });
+    const forgotten = onExitCleanup(() => void order.push('never'));
+    forgotten();
+    expect(pendingExitCleanups()).toBe(2);
+    const first = runExitCleanups();
+    expect(exitSignal.aborted).toBe(true);
+    await runExitCleanups(); // the crash handler's call during the interrupt's
+    expect(order).toEqual(['partial file removed', 'lock released']);
+    await first;
+    expect(pendingExitCleanups()).toBe(0);
+  });
+});
