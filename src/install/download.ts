@@ -209,7 +209,7 @@ export async function extractCached(
   archivePath: string,
   key: string,
   cacheDir: string,
-): Promise<{ path: string; cached: boolean }> {
+): Promise<{ path: string; cached: boolean; digests?: ReadonlyMap<string, string> }> {
   const dest = join(cacheDir, 'extracted', key);
   if (await exists(join(dest, 'info'))) return { path: dest, cached: true };
   await mkdir(dirname(dest), { recursive: true });
@@ -217,8 +217,12 @@ export async function extractCached(
   const tmp = `${dest}.tmp-${tempSuffix()}`;
   // Interrupted (SIGINT/SIGTERM) or crashed meanwhile: the half-extracted tree goes (src/cleanup.ts).
   const forget = onExitCleanup(() => rm(tmp, { recursive: true, force: true }));
+  let digests: ReadonlyMap<string, string> | undefined;
   try {
-    await extract(archivePath, tmp);
+    const r = await extract(archivePath, tmp);
+    // sha256s of the files as written (src/install/extract), so the linker need not read them back
+    const d = (r as { digests?: unknown } | undefined)?.digests;
+    if (d instanceof Map) digests = d as ReadonlyMap<string, string>;
     // The archive's modes, for `install --repair` (a chmod through a hard link changes the cache too).
     if (await exists(join(tmp, 'info'))) await writeModes(tmp);
     await rm(dest, { recursive: true, force: true });
@@ -239,5 +243,5 @@ export async function extractCached(
   } finally {
     forget();
   }
-  return { path: dest, cached: false };
+  return digests ? { path: dest, cached: false, digests } : { path: dest, cached: false };
 }

@@ -360,7 +360,15 @@ export interface InstallPlan {
   fresh: boolean;
 }
 
-type Fetched = { pkg: LockedCondaPackage; archive: string; extracted: string; extractedFromCache: boolean; key: string };
+type Fetched = {
+  pkg: LockedCondaPackage;
+  archive: string;
+  extracted: string;
+  extractedFromCache: boolean;
+  key: string;
+  /** sha256 of the extracted files when this run extracted them (the linker then need not hash them). */
+  digests?: ReadonlyMap<string, string>;
+};
 
 /** A byte-compiled file python writes itself (`__pycache__/x.cpython-39.pyc`, python 2's `x.pyc`). */
 const PYTHON_CACHE_FILE = /\.pyc$/;
@@ -574,7 +582,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         if (modeChanged.has(p.name)) await rm(join(opts.cacheDir, 'extracted', key), { recursive: true, force: true });
         const ex = await extractCached(extract, got.path, key, opts.cacheDir);
         await checkIndexJson(ex.path, p);
-        return { pkg: p, archive: got.path, extracted: ex.path, extractedFromCache: ex.cached, key };
+        return { pkg: p, archive: got.path, extracted: ex.path, extractedFromCache: ex.cached, key, digests: ex.digests };
       } finally {
         task?.done();
       }
@@ -1002,6 +1010,8 @@ async function linkOne(
       copy: ctx.copy,
       warn: ctx.warn,
       resigner: ctx.resigner,
+      // only for the extraction this run made (a re-extraction's files are hashed)
+      digests: extractedDir === f.extracted && !f.extractedFromCache ? f.digests : undefined,
     });
   };
   const reextract = (why: string) => reextractCached(f, why, ctx);

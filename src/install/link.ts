@@ -87,6 +87,12 @@ export interface LinkOptions {
    * whole install to avoid re-checking. Symlinks leading outside are never written through.
    */
   safeDirs?: Set<string>;
+  /**
+   * sha256 of the extracted files by their path in the package, when the caller extracted them in
+   * this run (src/install/extract SafeWriter.digests): a hard-linked file is then not read back to
+   * hash it. Absent for a cached extraction, which is hashed (it may have been modified since).
+   */
+  digests?: ReadonlyMap<string, string>;
   warn?: (message: string) => void;
   /**
    * Makes a hard link (default: fs.promises.link). Tests inject one failing with EXDEV (cache and prefix
@@ -404,7 +410,9 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
       }
       if (linked) result.stats.hardlinked++;
       else result.stats.copied++;
-      const { sha256, size } = await sha256File(dest);
+      // A hard link is the extracted file itself: its sha256 is known when this run extracted it.
+      const known = linked && !opts.hardlink ? opts.digests?.get(e.path) : undefined;
+      const { sha256, size } = known !== undefined ? { sha256: known, size: srcStat.size } : await sha256File(dest);
       checkSource(e, sha256);
       installed = { _path: rel, path_type: 'hardlink', sha256, sha256_in_prefix: sha256, size_in_bytes: size };
     }

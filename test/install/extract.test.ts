@@ -109,6 +109,25 @@ describe.skipIf(!haveFixtures)(`real packages (${haveFixtures ? 'fixtures found'
     expect(await checkPathsJson(join(c.out, 'conda'))).toBeGreaterThan(10);
   });
 
+  it.skipIf(process.platform === 'darwin' || process.platform === 'win32')(
+    'digests: the sha256 of every regular file as written, by path (the linker uses them instead of reading the files back)',
+    async () => {
+      const c = await caseDir();
+      for (const archive of [fixture('packages', 'mock-2.0.0-py37_1000.conda'), fixture('packages', 'mock-2.0.0-py37_1000.tar.bz2')]) {
+        const dest = join(c.out, basename(archive));
+        const r = await extractPackage(archive, dest);
+        const tree = await snapshotTree(dest);
+        const files = Object.entries(tree).filter(([, n]) => n.type === 'file');
+        expect(files.length).toBeGreaterThan(10);
+        expect(r.digests?.size).toBe(files.length);
+        for (const [rel] of files) {
+          const onDisk = createHash('sha256').update(await readFile(join(dest, rel))).digest('hex');
+          expect(r.digests?.get(rel), rel).toBe(onDisk);
+        }
+      }
+    },
+  );
+
   it('flask (noarch: python, 2016; the conda-index test copy holds info/ only) extracts its metadata', async () => {
     const c = await caseDir();
     const r = await extractPackage(fixture('packages', 'flask-0.11.1-py_0.tar.bz2'), c.dest);

@@ -107,6 +107,28 @@ describe('linkPackage with paths.json', () => {
     expect(byPath.get('etc/no-link.conf')!.no_link).toBe(true);
   });
 
+  it('digests from the extraction are used for hard links (the file is not read back); copies are hashed', async () => {
+    const pkg = await makePackage([
+      { path: 'lib/libfoo.so.1.0', content: 'ELF...binary' },
+      { path: 'etc/no-link.conf', content: 'copy me', noLink: true },
+    ]);
+    // a stand-in value shows which source the recorded sha256 came from
+    const digests = new Map([
+      ['lib/libfoo.so.1.0', 'a'.repeat(64)],
+      ['etc/no-link.conf', 'b'.repeat(64)],
+    ]);
+    const res = await linkPackage({ extractedDir: pkg, destDir: await dir('prefix'), targetPrefix: '/env', platform: 'linux-64', dist: 'foo-1.0-0', digests });
+    const byPath = new Map(res.paths.map((p) => [p._path, p]));
+    expect(byPath.get('lib/libfoo.so.1.0')).toMatchObject({ sha256: 'a'.repeat(64), sha256_in_prefix: 'a'.repeat(64), size_in_bytes: 12 });
+    expect(byPath.get('etc/no-link.conf')).toMatchObject({ sha256: sha('copy me'), size_in_bytes: 7 });
+    // the linker checks the package's paths.json against them as it would against a hash it computed
+    expect(res.mismatches).toEqual([{ path: 'lib/libfoo.so.1.0', expected: sha('ELF...binary'), actual: 'a'.repeat(64) }]);
+    // without digests the same file is hashed
+    const plain = await linkPackage({ extractedDir: pkg, destDir: await dir('prefix'), targetPrefix: '/env', platform: 'linux-64', dist: 'foo-1.0-0' });
+    expect(plain.paths.find((p) => p._path === 'lib/libfoo.so.1.0')?.sha256).toBe(sha('ELF...binary'));
+    expect(plain.mismatches).toEqual([]);
+  });
+
   it('copies instead of hard-linking with copy: true', async () => {
     const pkg = await makePackage([{ path: 'a.txt', content: 'a' }]);
     const dest = await dir('prefix');

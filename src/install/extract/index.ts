@@ -42,6 +42,8 @@ export interface ExtractResult extends WriterStats {
   condaMetadata?: Record<string, unknown>;
   /** Things that were accepted but are unusual (re-zipped .conda, unknown extra members). */
   warnings: string[];
+  /** sha256 of each regular file written, by its path below destDir (not kept where names fold case). */
+  digests?: Map<string, string>;
 }
 
 export type ExtractOptions = StagingOptions;
@@ -111,7 +113,7 @@ export async function extractPackage(archivePath: string, destDir: string, opts:
     } finally {
       await writer.drain(); // no background write may outlive us (the staging dir is removed on error)
     }
-    return { archive: archivePath, destDir, format: fmt, condaMetadata, warnings: [...warnings, ...writer.warnings], ...writer.stats };
+    return { archive: archivePath, destDir, format: fmt, condaMetadata, warnings: [...warnings, ...writer.warnings], ...writer.stats, digests: writer.digests };
   });
 }
 

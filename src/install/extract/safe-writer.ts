@@ -20,6 +20,7 @@
  */
 import { closeSync, constants as fsConstants, fchmodSync, futimesSync, openSync, writeSync } from 'node:fs';
 import { chmod, copyFile, link, mkdir, open, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { InstallError, UnsafeArchiveError } from '../../errors.js';
 
@@ -116,6 +117,12 @@ export interface FileEntryOptions {
 
 export class SafeWriter {
   readonly stats: WriterStats = { files: 0, directories: 0, symlinks: 0, hardlinks: 0, bytes: 0 };
+  /**
+   * sha256 of every regular file as written, by its path below the root ('lib/x.so'), so that the
+   * linker need not read a fresh extraction back to hash it. Not kept where names fold case
+   * (macOS, Windows: two spellings reach one file), so there the linker hashes as before.
+   */
+  readonly digests: Map<string, string> | undefined = FOLD_CASE ? undefined : new Map();
   /** Accepted oddities, reported in ExtractResult.warnings. */
   readonly warnings: string[] = [];
   /** Background writes of small files, by node key. */
@@ -189,6 +196,7 @@ export class SafeWriter {
     this.throwWriteError();
     await unlink(this.abs(parts));
     this.nodes.delete(k);
+    this.digests?.delete(k);
     if (node.kind === 'symlink') this.stats.symlinks--;
     else this.stats.files--;
   }
@@ -227,12 +235,15 @@ export class SafeWriter {
     // Record it immediately so an error below still leaves our bookkeeping truthful.
     this.nodes.set(keyOf(parts), { kind: 'file' });
     this.stats.files++;
+    const hash = this.digests ? createHash('sha256') : undefined;
     try {
       for await (const chunk of content) {
         if (chunk.length === 0) continue;
+        hash?.update(chunk);
         await fh.write(chunk);
         this.stats.bytes += chunk.length;
       }
+      if (hash) this.digests!.set(keyOf(parts), hash.digest('hex'));
       await fh.chmod(mode);
       if (opts.mtime !== undefined && !Number.isNaN(opts.mtime.getTime())) await fh.utimes(opts.mtime, opts.mtime);
     } finally {
@@ -313,6 +324,8 @@ export class SafeWriter {
       await copyFile(this.abs(targetParts), this.abs(parts), fsConstants.COPYFILE_EXCL);
     }
     this.nodes.set(keyOf(parts), { kind: 'file' });
+    const targetDigest = this.digests?.get(keyOf(targetParts));
+    if (targetDigest !== undefined) this.digests!.set(keyOf(parts), targetDigest);
     this.stats.files++;
     this.stats.hardlinks++;
   }
@@ -337,6 +350,7 @@ export class SafeWriter {
     this.nodes.set(k, { kind: 'file' });
     this.stats.files++;
     this.stats.bytes += data.length;
+    this.digests?.set(k, createHash('sha256').update(data).digest('hex'));
     if (data.length <= SYNC_WRITE_MAX) {
       this.writeNow(name, path, data, mode, mtime);
       return;
