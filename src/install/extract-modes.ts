@@ -6,8 +6,9 @@
  * copy too; conda-meta records no modes. This record is what `install --repair` (repair.ts) compares
  * a prefix's files with. Extractions made before it existed have none (their modes are not checked).
  */
-import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { distOf, type PrefixRecord } from './conda-meta.js';
 import { noarchPythonPath, pythonMajorMinor } from './noarch-python.js';
 
@@ -25,7 +26,9 @@ export async function writeModes(extractedDir: string): Promise<void> {
     }
   };
   await walk('');
-  await writeFile(join(extractedDir, MODES_FILE), `${JSON.stringify({ modes_version: 1, modes })}\n`);
+  // A new file renamed over the path: whatever the archive put there (its own file, a symbolic link
+  // to one of its files) is replaced, never written through.
+  await writeFileAtomic(join(extractedDir, MODES_FILE), `${JSON.stringify({ modes_version: 1, modes })}\n`, { durable: false });
 }
 
 /** The recorded modes (package-relative path → bits), or undefined when there is no (readable) record. */

@@ -240,7 +240,9 @@ export async function applyTransaction(prefix: string, journal: Journal): Promis
     await parentInside(prefix, rootReal, rel, checked);
     const dest = join(prefix, rel);
     const st = await lstat(dest).catch(() => undefined);
-    if (st?.isDirectory()) {
+    // A directory there that holds nothing but empty directories (checked before the commit:
+    // pathConflicts in install.ts) goes; one that holds a file is refused, on every run alike.
+    if (st?.isDirectory() && !(await removeEmptyDirs(dest))) {
       throw new InstallError(`cannot install ${escapeControl(rel)}: ${escapeControl(dest)} is a directory; move it away and run install again`);
     }
     await rename(src, dest);
@@ -296,4 +298,17 @@ export async function recoverTransaction(prefix: string): Promise<string | undef
     return `rolled back an update of ${prefix} that was interrupted before it changed anything`;
   }
   return undefined;
+}
+
+/** Remove `dir` if it holds only (nested) empty directories; false (nothing removed below a file) otherwise. */
+async function removeEmptyDirs(dir: string): Promise<boolean> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
+  if (!entries) return false;
+  for (const e of entries) {
+    if (!e.isDirectory() || !(await removeEmptyDirs(join(dir, e.name)))) return false;
+  }
+  return rmdir(dir).then(
+    () => true,
+    () => false,
+  );
 }

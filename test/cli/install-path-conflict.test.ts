@@ -68,6 +68,18 @@ describe('a new package path blocked in the prefix', () => {
     expect((await verify(prefix, locks.withNew!)).code).toBe(0);
   });
 
+  it('an empty directory (nested empty ones too) at a new file path: it goes and the update succeeds — once, not a journal that fails on every run', async () => {
+    const prefix = join(dir, `env-${seq++}`);
+    expect((await install(prefix, locks.base!)).code).toBe(0);
+    mkdirSync(join(prefix, 'share', 'newpkg', 'data', 'empty', 'deeper'), { recursive: true });
+    const r = await install(prefix, locks.withNew!);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(prefix, 'share', 'newpkg', 'data'), 'utf8')).toBe('data file\n');
+    expect(txnLeft(prefix)).toEqual([]);
+    expect((await verify(prefix, locks.withNew!)).code).toBe(0);
+  });
+
   it('a file of the user where a new path needs a directory: E_PATH_CONFLICT, nothing changed', async () => {
     const prefix = join(dir, `env-${seq++}`);
     expect((await install(prefix, locks.base!)).code).toBe(0);
