@@ -242,6 +242,7 @@ unset _cgl_go_prefix _cgl_q
 
 /** Where the activate.d script sits below its prefix. */
 const POSIX_SCRIPT_REL = 'etc/conda/activate.d/go.sh';
+const POSIX_SCRIPT_DIR = 'etc/conda/activate.d';
 
 /**
  * bash/zsh/dash activation script (relocatable; see the header comment). It finds its prefix from its
@@ -256,20 +257,23 @@ export function posixActivateScript(fallbackPrefix: string, opts: ActivationOpti
   return `# ${HEADER}
 # shellcheck shell=sh
 _cgl_go_prefix=""
+# (CDPATH unset and cd's output dropped: a CDPATH match or a zsh chpwd hook would print into the path.)
 if [ -n "\${BASH_VERSION:-}" ] && [ -n "\${BASH_SOURCE:-}" ]; then
-  _cgl_go_prefix="$(cd "$(dirname "\${BASH_SOURCE[0]}")/../../.." 2>/dev/null && pwd)"
+  _cgl_go_prefix="$(CDPATH= cd -- "$(dirname -- "\${BASH_SOURCE[0]}")/../../.." >/dev/null 2>&1 && pwd)"
 elif [ -n "\${ZSH_VERSION:-}" ]; then
-  eval '_cgl_go_prefix="$(cd "$(dirname "\${(%):-%x}")/../../.." 2>/dev/null && pwd)"'
-elif [ -d "/proc/$$/fd" ]; then
-  # dash & co. keep the sourced file open while reading it: its descriptor names this script.
-  for _cgl_fd in /proc/$$/fd/*; do
+  eval '_cgl_go_prefix="$(CDPATH= cd -- "$(dirname -- "\${(%):-%x}")/../../.." >/dev/null 2>&1 && pwd)"'
+elif _cgl_pid="$(exec sh -c 'echo "$PPID"' 2>/dev/null)" && [ -d "/proc/$_cgl_pid/fd" ]; then
+  # dash & co. keep the sourced file open while reading it: its descriptor names this script. The
+  # shell's own pid, not $$ (which names the parent in a ( subshell )).
+  for _cgl_fd in /proc/"$_cgl_pid"/fd/*; do
     _cgl_t="$(readlink "$_cgl_fd" 2>/dev/null)" || continue
     case "$_cgl_t" in
       */${POSIX_SCRIPT_REL})
         _cgl_go_prefix="\${_cgl_t%/${POSIX_SCRIPT_REL}}"
         # The same prefix by the name conda or the installer used (a symlinked path), if it is one.
         for _cgl_t in "\${CONDA_PREFIX:-}" ${fallback}; do
-          if [ -n "$_cgl_t" ] && [ "$_cgl_t/${POSIX_SCRIPT_REL}" -ef "$_cgl_go_prefix/${POSIX_SCRIPT_REL}" ]; then
+          # Compared by directory: a hard-linked copy (cp -al) shares the script's inode, not its directories.
+          if [ -n "$_cgl_t" ] && [ "$_cgl_t/${POSIX_SCRIPT_DIR}" -ef "$_cgl_go_prefix/${POSIX_SCRIPT_DIR}" ]; then
             _cgl_go_prefix="$_cgl_t"
             break
           fi
@@ -280,6 +284,7 @@ elif [ -d "/proc/$$/fd" ]; then
   done
   unset _cgl_fd _cgl_t
 fi
+unset _cgl_pid
 if [ -z "$_cgl_go_prefix" ] || [ ! -d "$_cgl_go_prefix/go" ]; then
   if [ -n "\${CONDA_PREFIX:-}" ] && [ -d "$CONDA_PREFIX/go" ]; then
     _cgl_go_prefix="$CONDA_PREFIX"

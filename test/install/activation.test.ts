@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { condaCompilers, goShellHook, goShellUnhook } from '../../src/install/activation.js';
 import { installGoToolchain } from '../../src/install/go.js';
@@ -176,6 +176,36 @@ describe('the cgo switch and odd prefixes', () => {
     const env = envAfter('dash', `. '${scripts('dash', copy).act}'`, { PATH: '/usr/bin:/bin' }).env;
     expect(env.GOROOT).toBe(`${copy}/go`);
     expect(env.CGO_LDFLAGS).toBe(`-L${copy}/lib -Wl,-rpath,${copy}/lib -g -O2`);
+  });
+
+  it.skipIf(!SHELLS.dash)('dash: a moved prefix sourced inside a ( subshell ) and a hard-linked copy (cp -al) each activate themselves', async () => {
+    const prefix = await prefixWithGo();
+    const moved = `${prefix}-moved`;
+    await rename(prefix, moved);
+    // In a subshell $$ is the parent's pid: its /proc/$$/fd does not hold the script.
+    const sub = envAfter('dash', `( . '${scripts('dash', moved).act}'; env -0 > '${moved}.env' )`, { PATH: '/usr/bin:/bin' });
+    expect(sub.stderr).toBe('');
+    const inSub = Object.fromEntries((await readFile(`${moved}.env`, 'utf8')).split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    expect(inSub.GOROOT).toBe(`${moved}/go`);
+    // With another environment's CONDA_PREFIX set, still this one.
+    const other = await prefixWithGo({ name: 'other' });
+    const sub2 = envAfter('dash', `( . '${scripts('dash', moved).act}'; env -0 > '${moved}.env2' )`, { PATH: '/usr/bin:/bin', CONDA_PREFIX: other });
+    expect(sub2.stderr).toBe('');
+    expect(await readFile(`${moved}.env2`, 'utf8')).toContain(`GOROOT=${moved}/go\0`);
+    // A hard-linked copy shares the script file's inode with the original, not its directories.
+    const linked = `${moved}-hardlinked`;
+    expect(spawnSync('cp', ['-al', moved, linked]).status).toBe(0);
+    expect(envAfter('dash', `. '${scripts('dash', linked).act}'`, { PATH: '/usr/bin:/bin', CONDA_PREFIX: moved }).env.GOROOT).toBe(`${linked}/go`);
+  });
+
+  it.skipIf(!SHELLS.bash)('bash: CDPATH does not leak into the located prefix', async () => {
+    const prefix = await prefixWithGo();
+    const moved = `${prefix}-moved`;
+    await rename(prefix, moved);
+    const rel = `${basename(moved)}/etc/conda/activate.d/go.sh`;
+    const r = envAfter('bash', `cd '${dirname(moved)}' && CDPATH=.:/tmp && source '${rel}'`, { PATH: '/usr/bin:/bin' });
+    expect(r.stderr).toBe('');
+    expect(r.env.GOROOT).toBe(`${moved}/go`);
   });
 
   it.skipIf(!SHELLS.dash)('dash through a symlinked prefix keeps the name it was installed (or activated) with', async () => {
