@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readFile, realpath } from 'node:fs/promises';
+import { lstat, readFile, readlink, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { escapeControl } from '../escape.js';
 import type { Lockfile, LockedGoToolchain } from '../lockfile/model.js';
@@ -96,11 +96,11 @@ export async function checkRecordedFiles(
   concurrency?: number,
 ): Promise<{ problems: Array<VerifyProblem & { kind: 'missing-file' | 'modified-file'; path: string }>; checkedFiles: number }> {
   // Files: group by path so clobbered paths pass when they match any owner.
-  const byPath = new Map<string, Array<{ dist: string; entry: InstalledPath }>>();
+  const byPath = new Map<string, Array<{ dist: string; entry: InstalledPath; extracted?: string }>>();
   for (const r of records) {
     for (const entry of r.paths_data?.paths ?? []) {
       const list = byPath.get(entry._path) ?? [];
-      list.push({ dist: distOf(r), entry });
+      list.push({ dist: distOf(r), entry, extracted: r.extracted_package_dir });
       byPath.set(entry._path, list);
     }
   }
@@ -114,7 +114,22 @@ export async function checkRecordedFiles(
       return st.isDirectory() ? [] : [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: 'directory', actual: 'not a directory' }];
     }
     if (owners.every((o) => o.entry.path_type === 'softlink')) {
-      // A softlink that the package stored as a regular file was installed as a file: both are fine.
+      // conda-meta records no target: the package's cached extraction says what the link is (a
+      // symbolic link with its target, or a regular file the archive stored instead). Without the
+      // extraction, any link or file passes.
+      const ref = last.extracted ? await lstatOrUndefined(join(last.extracted, rel)) : undefined;
+      if (ref?.isSymbolicLink()) {
+        const want = await readlink(join(last.extracted!, rel));
+        if (!st.isSymbolicLink()) return [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: `symbolic link to ${want}`, actual: st.isDirectory() ? 'directory' : 'regular file' }];
+        const got = await readlink(join(prefix, rel));
+        return got === want ? [] : [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: `symbolic link to ${want}`, actual: `symbolic link to ${got}` }];
+      }
+      if (ref?.isFile()) {
+        if (!st.isFile()) return [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: 'regular file', actual: st.isDirectory() ? 'directory' : 'symbolic link' }];
+        const [want, got] = await Promise.all([sha256Of(join(last.extracted!, rel)), sha256Of(join(prefix, rel))]);
+        checkedFiles++;
+        return got === want ? [] : [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: want, actual: got }];
+      }
       return st.isSymbolicLink() || st.isFile()
         ? []
         : [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: 'symbolic link', actual: 'directory' }];

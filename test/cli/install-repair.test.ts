@@ -6,7 +6,7 @@
  * byte-identical to a fresh install; files no package owns stay; verify passes afterwards.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { haveDefaults2020, serveDefaultsChannel } from '../support/defaults-2020-channel.js';
@@ -105,6 +105,12 @@ describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packa
     appendFileSync(join(prefix, hardlinked), '/* edited in place: the cache shares this inode */\n');
     unlinkSync(join(prefix, 'bin/lzmainfo'));
     symlinkSync('xzdec', join(prefix, 'bin/lzmainfo'));
+    // The package's symbolic links: one pointed elsewhere, one replaced by a regular file.
+    expect(readlinkSync(join(prefix, 'bin/unxz'))).toBe('xz');
+    unlinkSync(join(prefix, 'bin/unxz'));
+    symlinkSync('/etc/passwd', join(prefix, 'bin/unxz'));
+    unlinkSync(join(prefix, 'bin/lzcat'));
+    writeFileSync(join(prefix, 'bin/lzcat'), '#!/bin/sh\necho not xz\n');
     // A chmod of a hard-linked file changes the cache's copy too.
     expect(statSync(join(prefix, 'bin/sqlite3')).mode & 0o111).not.toBe(0);
     chmodSync(join(prefix, 'bin/sqlite3'), 0o644);
@@ -135,7 +141,11 @@ describe.skipIf(!haveDefaults2020)(`install --repair on real defaults-2020 packa
     expect(r.stderr).toContain(`restored ${binary} (modified; ${opensslDist})`);
     expect(r.stderr).toContain(`restored ${hardlinked} (modified; ${xzDist})`);
     expect(r.stderr).toContain(`restored bin/lzmainfo (modified, found symbolic link; ${xzDist})`);
-    expect(r.stderr).toContain(`repaired 6 files of 3 packages: ${[opensslDist, sqliteDist, xzDist].sort().join(', ')}`);
+    expect(r.stderr).toContain(`restored bin/unxz (modified, found symbolic link to /etc/passwd; ${xzDist})`);
+    expect(r.stderr).toContain(`restored bin/lzcat (modified, found regular file; ${xzDist})`);
+    expect(r.stderr).toContain(`repaired 8 files of 3 packages: ${[opensslDist, sqliteDist, xzDist].sort().join(', ')}`);
+    expect(readlinkSync(join(prefix, 'bin/unxz'))).toBe('xz');
+    expect(readlinkSync(join(prefix, 'bin/lzcat'))).toBe('xz');
     // The cache's extraction was edited through the hard link: extracted again from the verified archive.
     expect(r.stderr).toMatch(/cached extraction .* was modified \(include\/lzma\.h\); extracting again/);
     expect(r.stderr).not.toContain('Installed');
