@@ -121,9 +121,24 @@ export function activationRules(opts: ActivationOptions = {}): VarRule[] {
 const CC_PATTERNS = [/^[a-z0-9_]+-conda-linux-gnu-cc$/, /^[a-z0-9_]+-conda-linux-gnu-gcc$/, /^[a-z0-9_]+-apple-darwin[0-9.]*-clang$/];
 const CXX_PATTERNS = [/^[a-z0-9_]+-conda-linux-gnu-c\+\+$/, /^[a-z0-9_]+-conda-linux-gnu-g\+\+$/, /^[a-z0-9_]+-apple-darwin[0-9.]*-clang\+\+$/];
 
-/** conda's C and C++ compiler among the file names of PREFIX/bin, if any. */
-export function condaCompilers(binNames: readonly string[]): { cc?: string; cxx?: string } {
-  const sorted = [...binNames].sort();
+/** The first part of conda-forge's compiler triplets for a platform (`x86_64-conda-linux-gnu-cc` on linux-64). */
+const TRIPLET_ARCH: Record<string, string> = {
+  'linux-64': 'x86_64',
+  'linux-aarch64': 'aarch64',
+  'linux-ppc64le': 'powerpc64le',
+  'linux-s390x': 's390x',
+  'osx-64': 'x86_64',
+  'osx-arm64': 'arm64',
+};
+
+/**
+ * conda's C and C++ compiler among the file names of PREFIX/bin, if any. With `platform`, the native
+ * compiler comes before cross compilers (an `aarch64-conda-linux-gnu-cc` next to the x86_64 one).
+ */
+export function condaCompilers(binNames: readonly string[], platform?: string): { cc?: string; cxx?: string } {
+  const arch = platform ? TRIPLET_ARCH[platform] : undefined;
+  const native = (n: string) => (arch !== undefined && n.startsWith(`${arch}-`) ? 0 : 1);
+  const sorted = [...binNames].sort((a, b) => native(a) - native(b) || (a < b ? -1 : a > b ? 1 : 0));
   const find = (patterns: RegExp[]) => {
     for (const re of patterns) {
       const hit = sorted.find((n) => re.test(n));

@@ -76,7 +76,7 @@ export async function activationOptionsFor(prefix: string, platform: string, cgo
   const opts: ActivationOptions = { windows, cgo };
   if (cgo && !windows) {
     const names = binNames ?? (await readdir(join(prefix, 'bin')).catch(() => [] as string[]));
-    Object.assign(opts, condaCompilers(names));
+    Object.assign(opts, condaCompilers(names, platform));
   }
   return opts;
 }

@@ -50,6 +50,7 @@ import { noarchPythonPath, pythonMajorMinor, type PythonTarget } from './noarch-
 import { assertNoCaseCollision, caseInsensitiveDir, caseInsensitivePlatform, longPathWarning, longWindowsPaths, type OwnedPath } from './path-checks.js';
 import { isWindowsPlatform } from './prefix-replace.js';
 import { compileNoarchPython } from './pyc.js';
+import { installOrder } from './order.js';
 import { rollBackWheelMove } from './wheel/move-intent.js';
 import { fetchWheels, installLockedWheels, readWheelState, removeUnlockedWheels, restageWheels, wheelsUpToDate } from './wheel/sync.js';
 import {
@@ -240,37 +241,6 @@ export function specsForPackage(pkg: LockedCondaPackage, specs: readonly string[
     }
   });
   return matching.length > 0 ? matching : named;
-}
-
-/** The name part of a depends entry (`libgcc-ng >=7.3.0` → `libgcc-ng`). */
-function depName(dep: string): string {
-  return /^[^\s=<>!~[]+/.exec(dep.trim())?.[0] ?? dep.trim();
-}
-
-/**
- * Dependencies before dependents (Kahn's algorithm); ties and cycles resolved by name so the order
- * is deterministic. This is also the clobber order: a later package wins a shared path.
- */
-export function installOrder<T extends Pick<LockedCondaPackage, 'name' | 'depends'>>(pkgs: readonly T[]): T[] {
-  const byName = new Map(pkgs.map((p) => [p.name, p]));
-  const deps = new Map<string, Set<string>>();
-  for (const p of pkgs) {
-    const ds = new Set(p.depends.map(depName).filter((n) => n !== p.name && byName.has(n)));
-    deps.set(p.name, ds);
-  }
-  const done = new Set<string>();
-  const out: T[] = [];
-  const names = [...byName.keys()].sort();
-  while (out.length < pkgs.length) {
-    let ready = names.filter((n) => !done.has(n) && [...deps.get(n)!].every((d) => done.has(d)));
-    // A dependency cycle: break it at the first remaining name.
-    if (ready.length === 0) ready = [names.find((n) => !done.has(n))!];
-    for (const n of ready) {
-      done.add(n);
-      out.push(byName.get(n)!);
-    }
-  }
-  return out;
 }
 
 function sameGo(a: LockedGoToolchain | null | undefined, b: LockedGoToolchain | null | undefined): boolean {
@@ -833,7 +803,14 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       if (prev !== undefined) {
         result.clobbers.push({ path: rel, previous: prev, by: 'a package of this install' });
         warn(`${rel}: file from ${prev} is clobbered by a package of this install`);
-      } else if (!oldOwned.has(rel) && !GO_SCRIPT_PATHS.includes(rel) && !PYTHON_CACHE_FILE.test(rel) && (await lstat(join(physical, rel)).catch(() => undefined))) {
+      } else if (
+        !oldOwned.has(rel) &&
+        !GO_SCRIPT_PATHS.includes(rel) &&
+        // The installer's own files (the Go toolchain's manifest): replaced, not someone else's.
+        !rel.startsWith(`${CONDA_META}/`) &&
+        !PYTHON_CACHE_FILE.test(rel) &&
+        (await lstat(join(physical, rel)).catch(() => undefined))
+      ) {
         unowned.push(rel);
       }
     }

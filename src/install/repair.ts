@@ -13,6 +13,7 @@ import { escapeControl } from '../escape.js';
 import { modeChanges } from './extract-modes.js';
 import { distOf, type PrefixRecord } from './conda-meta.js';
 import type { GoTreeProblem } from './go-manifest.js';
+import { installOrder } from './order.js';
 import { checkRecordedFiles } from './verify.js';
 import { readWheelState, wheelKey, type WheelPin, type WheelStateEntry } from './wheel/sync.js';
 import { verifyWheel } from './wheel/uninstall.js';
@@ -33,12 +34,14 @@ export interface RepairedFile {
 
 /**
  * The damaged files of the conda packages in `records` (all of them: a path owned by several packages
- * passes when it matches any of them, as for verify), grouped by package name.
+ * passes when it matches any of them, as for verify, and a damaged one is the package's that won it at
+ * install), grouped by package name.
  */
 export async function damagedPackageFiles(prefix: string, records: readonly PrefixRecord[]): Promise<Map<string, RepairedFile[]>> {
   const nameOf = new Map(records.map((r) => [distOf(r), r.name]));
   const out = new Map<string, RepairedFile[]>();
-  for (const p of (await checkRecordedFiles(prefix, records)).problems) {
+  // In link order: a path several packages ship is blamed on (and relinked from) the one that won it.
+  for (const p of (await checkRecordedFiles(prefix, installOrder(records))).problems) {
     const name = nameOf.get(p.package);
     if (name === undefined) continue;
     const list = out.get(name) ?? [];

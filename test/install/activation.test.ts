@@ -296,4 +296,12 @@ describe('condaCompilers', () => {
   ])('%j → %j', (names, want) => {
     expect(condaCompilers(names)).toEqual(want);
   });
+
+  it('a cross compiler next to the native one: the platform\'s own triplet wins (not the one that sorts first)', () => {
+    const names = ['aarch64-conda-linux-gnu-cc', 'aarch64-conda-linux-gnu-c++', 'x86_64-conda-linux-gnu-cc', 'x86_64-conda-linux-gnu-c++'];
+    expect(condaCompilers(names, 'linux-64')).toEqual({ cc: 'x86_64-conda-linux-gnu-cc', cxx: 'x86_64-conda-linux-gnu-c++' });
+    expect(condaCompilers(names, 'linux-aarch64')).toEqual({ cc: 'aarch64-conda-linux-gnu-cc', cxx: 'aarch64-conda-linux-gnu-c++' });
+    // Only a cross compiler: still used (a cross build environment).
+    expect(condaCompilers(['aarch64-conda-linux-gnu-cc'], 'linux-64')).toEqual({ cc: 'aarch64-conda-linux-gnu-cc' });
+  });
 });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InstallError } from '../../src/errors.js';
 import { formatHistoryEntry, packageSetHash, pythonListRepr, requestedSpecFor, specName } from '../../src/install/conda-meta.js';
-import { installOrder, prefixUpToDate } from '../../src/install/install.js';
+import { prefixUpToDate } from '../../src/install/install.js';
+import { installOrder } from '../../src/install/order.js';
 import {
   acquirePrefixLock,
   assertReplaceablePrefix,
