@@ -515,18 +515,22 @@ function readPoetry(
 export function poetryClauses(text: string): Clause[][] {
   const t = text.trim();
   if (t === '' || t === '*') return [];
-  return t.split(/\s*\|\|?\s*/).map((alt) => {
-    const parts = alt.replace(/(\^|~=|~|===|==|!=|<=|>=|<|>)\s+/g, '$1').split(/[\s,]+/).filter(Boolean);
+  const alternatives = t.split(/\s*\|\|?\s*/).map((alt) => {
+    const parts = alt.replace(/(\^|~=|~|===|==|!=|<=|>=|<|>|=)\s+/g, '$1').split(/[\s,]+/).filter(Boolean);
     const out: Clause[] = [];
     for (const p of parts) {
       const m = /^(\^|~=|~|===|==|!=|<=|>=|<|>|=)?(.+)$/.exec(p)!;
       const op = m[1] ?? '';
       const v = m[2]!;
-      if (!/^[0-9][0-9A-Za-z.+!*-]*$/.test(v)) throw new Error(`'${p}' is not a version constraint`);
-      if (v === '*') continue;
+      if (v === '*' && op === '') continue;
+      if (!/^[0-9][0-9A-Za-z.+!*_-]*$/.test(v)) throw new Error(`'${p}' is not a version constraint`);
       if (op === '^' || op === '~') {
-        const nums = v.split('.');
-        if (nums.some((n) => !/^\d+$/.test(n))) throw new Error(`'${p}': ${op} needs a numeric version (like ${op}1.2.3)`);
+        // The release numbers give the bounds; a pre-, post- or dev-release suffix stays on the lower one
+        // (`^0.8.post1` → `>=0.8.0.post1,<0.9.0`, `^2.0.0-beta.1` → `>=2.0.0b1,<3.0.0`).
+        const rel = /^\d+(?:\.\d+)*/.exec(v)![0];
+        const suffix = pep440Suffix(v.slice(rel.length));
+        if (suffix === undefined) throw new Error(`'${p}': ${op} needs a version like ${op}1.2.3 (a pre-, post- or dev-release suffix at most)`);
+        const nums = rel.split('.');
         const lower = [...nums.map(Number), 0, 0].slice(0, Math.max(3, nums.length));
         let upper: number[];
         if (op === '^') {
@@ -537,7 +541,7 @@ export function poetryClauses(text: string): Clause[][] {
           const i = nums.length === 1 ? 0 : 1;
           upper = lower.map((n, j) => (j < i ? n : j === i ? n + 1 : 0));
         }
-        out.push({ op: '>=', version: lower.join('.') }, { op: '<', version: upper.join('.') });
+        out.push({ op: '>=', version: lower.join('.') + suffix }, { op: '<', version: upper.join('.') });
       } else if (op === '' || op === '=' || op === '===') {
         out.push({ op: '==', version: v });
       } else {
@@ -545,7 +549,32 @@ export function poetryClauses(text: string): Clause[][] {
       }
     }
     return out;
-  }).filter((alt, _i, all) => alt.length > 0 || all.length === 1);
+  });
+  // One alternative that allows anything (`* || >=2`) makes the whole constraint "any version".
+  return alternatives.some((a) => a.length === 0) ? [] : alternatives;
+}
+
+/** A version's pre-/post-/dev-release suffix in PEP 440's normal form ('' for none), undefined when it is not one. */
+function pep440Suffix(rest: string): string | undefined {
+  let out = '';
+  let r = rest.toLowerCase();
+  const pre = /^[-_.]?(alpha|a|beta|b|preview|pre|rc|c)[-_.]?(\d*)/.exec(r);
+  if (pre) {
+    const letter = pre[1] === 'alpha' ? 'a' : pre[1] === 'beta' ? 'b' : pre[1] === 'a' || pre[1] === 'b' ? pre[1] : 'rc';
+    out += `${letter}${pre[2] || '0'}`;
+    r = r.slice(pre[0].length);
+  }
+  const post = /^[-_.]?(post|rev|r)[-_.]?(\d*)/.exec(r);
+  if (post) {
+    out += `.post${post[2] || '0'}`;
+    r = r.slice(post[0].length);
+  }
+  const dev = /^[-_.]?dev[-_.]?(\d*)/.exec(r);
+  if (dev) {
+    out += `.dev${dev[1] || '0'}`;
+    r = r.slice(dev[0].length);
+  }
+  return r === '' ? out : undefined;
 }
 
 /** conda match spec text: `name >=1.2,<2`, `name 1.2.*`, `name >=1|<0.5`. */

@@ -43,7 +43,27 @@ function splitKey(text: string): string[] {
   return out;
 }
 
-const HEADER_RE = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/;
+/**
+ * The table name of a `[table]` / `[[array.of.tables]]` line (a comment may follow), else undefined.
+ * Scanned by hand: a regular expression with overlapping space runs took seconds on a `[` followed by
+ * thousands of spaces (inside a multi-line string of a valid file).
+ */
+function tableHeader(line: string): string | undefined {
+  const t = line.trim();
+  if (!t.startsWith('[')) return undefined;
+  const open = t.startsWith('[[') ? 2 : 1;
+  const close = t.indexOf(']', open);
+  if (close < 0) return undefined;
+  const name = t.slice(open, close).trim();
+  if (name === '') return undefined;
+  let rest = t.slice(close + 1);
+  if (open === 2) {
+    if (!rest.startsWith(']')) return undefined;
+    rest = rest.slice(1);
+  }
+  rest = rest.trimStart();
+  return rest === '' || rest.startsWith('#') ? name : undefined;
+}
 const KEY_RE = /^(\s*)((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=/;
 
 export function parseTomlSource(text: string, file: string): TomlSource {
@@ -62,9 +82,9 @@ export function parseTomlSource(text: string, file: string): TomlSource {
   const where = new Map<string, { line: number; column: number }>();
   let table: string[] = [];
   lines.forEach((l, n) => {
-    const h = HEADER_RE.exec(l);
-    if (h && !KEY_RE.test(l)) {
-      table = splitKey(h[1]!);
+    const h = tableHeader(l);
+    if (h !== undefined && !KEY_RE.test(l)) {
+      table = splitKey(h);
       const k = table.join('\u0000');
       if (!where.has(k)) where.set(k, { line: n + 1, column: l.indexOf('[') + 1 });
       return;
@@ -82,13 +102,22 @@ export function parseTomlSource(text: string, file: string): TomlSource {
     }
     return { file };
   };
+  // Items of one list are asked for in order: each search resumes where the previous one of the same
+  // list found its item (one pass per list, not one per item).
+  const cursor = new Map<string, number>();
   const locateItem = (path: readonly string[], item: string): SourceLocation => {
     const at = locate(path);
-    const start = (at.line ?? 1) - 1;
-    for (let n = start; n < lines.length; n++) {
-      for (const q of ['"', "'"]) {
-        const i = lines[n]!.indexOf(`${q}${item}${q}`);
-        if (i >= 0) return { file, line: n + 1, column: i + 1 };
+    const key = path.join('\u0000');
+    const from = Math.max((at.line ?? 1) - 1, cursor.get(key) ?? 0);
+    for (const start of from > (at.line ?? 1) - 1 ? [from, (at.line ?? 1) - 1] : [from]) {
+      for (let n = start; n < lines.length; n++) {
+        for (const q of ['"', "'"]) {
+          const i = lines[n]!.indexOf(`${q}${item}${q}`);
+          if (i >= 0) {
+            cursor.set(key, n);
+            return { file, line: n + 1, column: i + 1 };
+          }
+        }
       }
     }
     return at;

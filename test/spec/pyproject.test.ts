@@ -35,6 +35,13 @@ describe('poetry constraints', () => {
     ['1.2.*', '1.2.*'],
     ['~=1.4', '~=1.4'],
     ['>=1.6,<1.8 || >=1.9,<3', '>=1.6,<1.8|>=1.9,<3'],
+    // Pre-, post- and dev-releases keep their suffix on the lower bound (PEP 440's normal form).
+    ['^1.2.3b1', '>=1.2.3b1,<2.0.0'],
+    ['^0.8.post1', '>=0.8.0.post1,<0.9.0'],
+    ['~1.2.3rc1', '>=1.2.3rc1,<1.3.0'],
+    ['^2.0.0-beta.1', '>=2.0.0b1,<3.0.0'],
+    ['^1.0.dev3', '>=1.0.0.dev3,<2.0.0'],
+    ['= 1.2', '==1.2'],
   ])('%s → %s', (poetry, conda) => {
     const text = `[tool.poetry.dependencies]\npkg = "${poetry}"\n[tool.conda-lock]\nchannels = ["conda-forge"]\n`;
     expect(specs(text)).toEqual([`main:pkg ${conda}`]);
@@ -157,5 +164,18 @@ describe.skipIf(!haveFixtures || !existsSync(fixture('environments', 'conda-lock
     const shapely = env.dependencies.find((d) => d.spec.name === 'shapely' && d.category === 'geospatial')!;
     expect(shapely.spec.toString()).toBe('shapely >=1.6,<1.8|>=1.9,<3');
     expect(shapely.line).toBe(80);
+  });
+});
+
+describe('pyproject.toml edge sizes', () => {
+  it('"*" as one alternative or clause allows any version; it does not narrow to the others', () => {
+    expect(poetryClauses('* || >=2')).toEqual([]);
+    expect(poetryClauses('*, !=1.5')).toEqual([[{ op: '!=', version: '1.5' }]]);
+  });
+
+  it('a [ followed by thousands of spaces (inside a multi-line string) and 20,000 dependencies are read, not hung on', () => {
+    const deps = Array.from({ length: 20_000 }, (_, i) => `  "pkg${i} >=1",`).join('\n');
+    const text = `[project]\nname = "p"\ndescription = """\n[${' '.repeat(6000)}x\n"""\ndependencies = [\n${deps}\n]\n[tool.conda-lock]\nchannels = ["conda-forge"]\n`;
+    expect(parse(text).dependencies).toHaveLength(20_000);
   });
 });
