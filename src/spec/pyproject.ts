@@ -248,14 +248,16 @@ export function parsePyprojectToml(text: string, file: string, opts: ParsePyproj
 
   // Each requirement → a conda dependency (per-platform markers) or a PyPI requirement.
   const pip: PipRequirement[] = [];
-  const toConda = opts.pypiToConda ?? ((n: string) => n);
+  // Without a mapping the conda name is the name as written, lowercased (conda-lock's fallback):
+  // `ruamel.yaml` stays `ruamel.yaml`, a conda-forge name, not PEP 503's `ruamel-yaml`.
+  const toConda = (r: ProjectRequirement) => (opts.pypiToConda ? opts.pypiToConda(r.key) : r.name.toLowerCase());
   for (const r of reqs) {
     let manager = r.manager;
     if (forcePypi.has(r.key)) manager = 'pip';
     let condaName: string | null = null;
     if (manager === 'conda') {
       // python is always the conda interpreter.
-      condaName = r.key === 'python' ? 'python' : toConda(r.key);
+      condaName = r.key === 'python' ? 'python' : toConda(r);
       if (condaName === null) manager = 'pip';
     }
     if (manager === 'pip') {

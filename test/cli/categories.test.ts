@@ -127,6 +127,15 @@ describe('install / verify / render pick categories', () => {
     expect(o.code).toBe(1);
     expect(o.stdout).toMatch(/sphinx/);
     expect(o.stdout).toMatch(/pytest/);
+    // The repair it suggests installs the categories it checked (without them it would remove dev's packages).
+    expect(o.stderr).toContain('--platform linux-64 --category docs`');
+    // A damaged dev package: the suggested repair keeps dev.
+    rmSync(join(b, 'conda-meta', readdirSync(join(b, 'conda-meta')).find((n) => n.startsWith('pytest-'))!));
+    const d = await runCli(['verify', '--lockfile', lf, '-p', b]);
+    expect(d.code).toBe(1);
+    expect(d.stderr).toContain('--category dev`');
+    expect((await install(b, '--repair', '--category', 'dev', '-q')).code).toBe(0);
+    expect(installed(b)).toEqual(['app', 'libcore', 'pluggy', 'pytest']);
     // Installing main again removes dev and records main only: verify follows.
     expect((await install(b, '-q')).code).toBe(0);
     expect(installed(b)).toEqual(['app', 'libcore']);

@@ -178,4 +178,9 @@ describe('pyproject.toml edge sizes', () => {
     const text = `[project]\nname = "p"\ndescription = """\n[${' '.repeat(6000)}x\n"""\ndependencies = [\n${deps}\n]\n[tool.conda-lock]\nchannels = ["conda-forge"]\n`;
     expect(parse(text).dependencies).toHaveLength(20_000);
   });
+
+  it('without a mapping, a conda name is the name as written, lowercased (ruamel.yaml stays ruamel.yaml)', () => {
+    const text = '[project]\nname = "p"\ndependencies = ["ruamel.yaml >=0.17", "Zope.Interface"]\n[tool.conda-lock]\nchannels = ["conda-forge"]\n';
+    expect(specs(text)).toEqual(['main:ruamel.yaml >=0.17', 'main:zope.interface']);
+  });
 });

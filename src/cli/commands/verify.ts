@@ -67,6 +67,8 @@ export async function verifyCommand(options: VerifyCommandOptions): Promise<numb
     process.stdout.write(`${escapeControl(prefix)} matches ${escapeControl(opts.lockfile)} (${platform}${catNote}): ${result.checkedFiles} files verified\n`);
     return ExitCode.ok;
   }
+  // The same categories for the repair (without them install would remove the checked extra ones).
+  const categoryFlags = categories.filter((c) => c !== 'main').map((c) => ` --category ${c}`).join('');
   // The problems are the command's output (stdout); the verdict is an error like any other (stderr).
   process.stdout.write(`${escapeControl(prefix)} does not match ${escapeControl(opts.lockfile)} (${platform}${catNote}): ${result.problems.length} problem(s)\n`);
   for (const p of result.problems) process.stdout.write(`  ${formatVerifyProblem(p)}\n`);
@@ -74,7 +76,7 @@ export async function verifyCommand(options: VerifyCommandOptions): Promise<numb
     `${errorLine(
       'E_VERIFY_FAILED',
       `${prefix} does not match ${opts.lockfile} (${platform}): ${result.problems.length} problem(s). ` +
-        `To repair it, run \`conda-go-lock install --repair -p ${opts.prefix}${opts.lockfile !== 'conda-go-lock.yml' ? ` --lockfile ${opts.lockfile}` : ''} --platform ${platform}\` ` +
+        `To repair it, run \`conda-go-lock install --repair -p ${opts.prefix}${opts.lockfile !== 'conda-go-lock.yml' ? ` --lockfile ${opts.lockfile}` : ''} --platform ${platform}${categoryFlags}\` ` +
         `(it puts back missing and modified files from the verified package cache and installs, removes or replaces packages that differ; files no package owns are kept)`,
     )}\n`,
   );
