@@ -35,6 +35,8 @@ const MAX_INFLIGHT_WRITES = 16;
  * package is mostly small files; the profile of a cold install was dominated by them).
  */
 const SYNC_WRITE_MAX = 64 * 1024;
+/** How long synchronous small-file writes may hold the event loop before they let it run. */
+const SYNC_YIELD_MS = 20;
 /**
  * The permission bits kept from an archive entry: the archive's own, group-write included (conda
  * keeps 0o775 / 0o664 as packed: 5,426 files of the real defaults-2020 set have them), but never
@@ -335,7 +337,8 @@ export class SafeWriter {
     throw this.unsafe(name, `is a ${type} entry; conda packages and Go archives never contain one`);
   }
 
-  /** Apply directory modes (deferred so that a read-only directory does not block later entries). */
+  private lastYield = performance.now();
+
   /**
    * Write a buffered file without waiting for it: the next entries are parsed meanwhile. Callers
    * that touch the same path later wait for it (`replaceable`, `hardlink`); `drain()` waits for all.
@@ -352,6 +355,12 @@ export class SafeWriter {
     this.stats.bytes += data.length;
     this.digests?.set(k, createHash('sha256').update(data).digest('hex'));
     if (data.length <= SYNC_WRITE_MAX) {
+      // Synchronous writes hold the event loop: give it a turn every SYNC_YIELD_MS, so a signal's
+      // cleanup, the progress line and the other downloads do not wait for a whole package.
+      if (performance.now() - this.lastYield > SYNC_YIELD_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        this.lastYield = performance.now();
+      }
       this.writeNow(name, path, data, mode, mtime);
       return;
     }
@@ -388,7 +397,18 @@ export class SafeWriter {
       });
       throw this.writeError;
     } finally {
-      if (fd !== undefined) closeSync(fd);
+      if (fd !== undefined) {
+        try {
+          closeSync(fd);
+        } catch (e) {
+          // A failed close (a full disk on NFS) is the entry's error too, unless a write failed first.
+          this.writeError ??= new InstallError(`${this.archive}: cannot write entry "${printable(name)}": ${e instanceof Error ? e.message : String(e)}`, {
+            code: 'E_EXTRACT_IO',
+            cause: e,
+          });
+          throw this.writeError;
+        }
+      }
     }
   }
 
