@@ -79,6 +79,9 @@ async function writeAtomic(file: string, data: string | Uint8Array): Promise<voi
   await writeFileAtomic(file, data, { durable: false });
 }
 
+/** How old an unreferenced generation or a temp file in repodata/ must be to be taken for a leftover. */
+const LEFTOVER_AGE_MS = 6 * 60 * 60 * 1000;
+
 export class RepodataCache {
   constructor(
     readonly dir: string = defaultCacheDir(),
@@ -212,6 +215,7 @@ export class RepodataCache {
     const old = await this.readMeta(p.meta);
     const gen = randomBytes(6).toString('hex');
     const g = this.genPaths(url, gen);
+    const replaced: string[] = [];
     let index: SparseIndexData | undefined;
     try {
       await mkdir(dirname(g.json), { recursive: true });
@@ -227,13 +231,18 @@ export class RepodataCache {
       if (validators.etag) meta.etag = validators.etag;
       if (validators.lastModified) meta.lastModified = validators.lastModified;
       if (index) await writeAtomic(g.idx, serialiseIndex(index));
+      // Another process may have stored this URL while ours downloaded (minutes, for a big channel):
+      // its generation is replaced too, not left on disk unreferenced.
+      const latest = await this.readMeta(p.meta);
+      if (latest?.indexed && latest.indexed.gen !== old?.indexed?.gen) replaced.push(latest.indexed.gen);
       await writeAtomic(p.meta, JSON.stringify(meta, null, 1));
     } catch (err) {
       await this.removeGen(url, gen);
       throw err;
     }
     await unlink(p.body).catch(() => undefined);
-    if (old?.indexed && old.indexed.gen !== gen) await this.removeGen(url, old.indexed.gen);
+    if (old?.indexed) replaced.push(old.indexed.gen);
+    for (const r of new Set(replaced)) if (r !== gen) await this.removeGen(url, r);
     await this.prune().catch(() => undefined);
     return { file: g.json, index };
   }
@@ -242,20 +251,31 @@ export class RepodataCache {
    * Keep decoded repodata (the large files) under `maxBytes`: delete whole entries, least recently
    * fetched or revalidated first. Raw bodies and shards are small and left alone.
    */
-  async prune(maxBytes: number = this.maxBytes): Promise<void> {
+  async prune(maxBytes: number = this.maxBytes, now = Date.now()): Promise<void> {
     const dir = join(this.dir, 'repodata');
     const files = await readdir(dir).catch(() => [] as string[]);
     const entries: Array<{ url: string; time: number; bytes: number }> = [];
+    const referenced = new Set<string>();
     let total = 0;
     for (const f of files) {
       if (!/^[0-9a-f]{64}\.json$/.test(f)) continue;
       const meta = await this.readMeta(join(dir, f));
       if (!meta?.indexed) continue;
+      referenced.add(`${f.slice(0, 64)}.${meta.indexed.gen}`);
       const g = this.genPaths(meta.url, meta.indexed.gen);
       let bytes = 0;
       for (const file of [g.json, g.idx]) bytes += await stat(file).then((s) => s.size, () => 0);
       entries.push({ url: meta.url, time: meta.time, bytes });
       total += bytes;
+    }
+    // Leftovers of runs that were killed (a temp of a streamed download, a generation written but never
+    // committed) or lost a race: removed once they are old enough that no live run can still be writing them.
+    for (const f of files) {
+      const gen = /^([0-9a-f]{64}\.[0-9a-f]{12})\.(?:text|index)$/.exec(f);
+      const temp = /^\..+\.tmp$/.test(f);
+      if ((!gen || referenced.has(gen[1]!)) && !temp) continue;
+      const st = await stat(join(dir, f)).catch(() => undefined);
+      if (st && now - st.mtimeMs > LEFTOVER_AGE_MS) await unlink(join(dir, f)).catch(() => undefined);
     }
     entries.sort((a, b) => a.time - b.time);
     // the newest entry (usually the one just written, possibly being read) always stays
