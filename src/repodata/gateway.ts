@@ -269,9 +269,17 @@ class LazyFullIndex implements NameIndex {
   constructor(
     private readonly file: string,
     private readonly opts: ParseRepoDataOptions,
+    /** Called when the cached text does not parse (a body cut short that the scanner could not check): drop the entry. */
+    private readonly onBroken: () => Promise<unknown>,
   ) {}
   private get(): RepoDataIndex {
-    this.index ??= new RepoDataIndex(readFileSync(this.file), this.opts);
+    try {
+      this.index ??= new RepoDataIndex(readFileSync(this.file), this.opts);
+    } catch (err) {
+      // Not kept for the next run to trust after a 304.
+      void this.onBroken().catch(() => undefined);
+      throw err;
+    }
     return this.index;
   }
   records(name: string): RepoDataRecord[] {
@@ -545,7 +553,7 @@ export class Gateway {
         kind,
         channel,
         subdir,
-        e.index ? new SparseRepoData(e.index, { file: e.jsonFile }, opts) : new LazyFullIndex(e.jsonFile, opts),
+        e.index ? new SparseRepoData(e.index, { file: e.jsonFile }, opts) : new LazyFullIndex(e.jsonFile, opts, () => this.cache.remove(url)),
         url,
       );
     if (this.offline) {
@@ -586,7 +594,7 @@ export class Gateway {
       if (kind === 'repodata.json.zst') {
         try {
           const { file, index } = await this.cache.putIndexedFrom(url, (tmp) => this.inflateToFile(body, url, tmp, opts.source), validators);
-          return index ? new SparseRepoData(index, { file }, opts) : new LazyFullIndex(file, opts);
+          return index ? new SparseRepoData(index, { file }, opts) : new LazyFullIndex(file, opts, () => this.cache.remove(url));
         } catch (err) {
           if (err instanceof NetworkError || err instanceof InputError) throw err; // the body is bad
           // the cache could not be written: decode in memory
@@ -616,7 +624,7 @@ export class Gateway {
         const validators = { etag: res.headers.etag, lastModified: res.headers['last-modified'] };
         try {
           const { file, index } = await this.cache.putIndexedFrom(url, (tmp) => this.bodyToFile(res.body, tmp, opts.source), validators);
-          return index ? new SparseRepoData(index, { file }, opts) : new LazyFullIndex(file, opts);
+          return index ? new SparseRepoData(index, { file }, opts) : new LazyFullIndex(file, opts, () => this.cache.remove(url));
         } catch (err) {
           if (err instanceof BodyFailure) throw err.reason;
           throw new CacheUnwritable(err);

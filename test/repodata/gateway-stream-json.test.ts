@@ -34,6 +34,9 @@ describe.skipIf(!haveFixtures)('gateway: repodata.json streamed into the cache',
     // not JSON past its first records: a body the scanner rejects
     server.route('/bad/linux-64/repodata.json', Buffer.concat([linuxJson.subarray(0, 100_000), Buffer.from('}{ nope')]), 'application/json');
     server.route('/bad/noarch/repodata.json', noarchJson, 'application/json');
+    // Not standard repodata (a record's keys first: the scanner stops checking) and cut short.
+    server.route('/odd/linux-64/repodata.json', '{"name": "x", "version": "1", "packages": {"curl-8.0-0.tar.bz2": {"name": "curl", "version": "8.0"', 'application/json');
+    server.route('/odd/noarch/repodata.json', noarchJson, 'application/json');
   });
   afterAll(async () => {
     await server.stop();
@@ -135,6 +138,17 @@ describe.skipIf(!haveFixtures)('gateway: repodata.json streamed into the cache',
     expect(server.requestsTo('/bad/linux-64/repodata.json')).toHaveLength(1);
     expect(await new RepodataCache(cacheDir).getIndexed(server.url('/bad/linux-64/repodata.json'))).toBeUndefined();
     expect(filesOf(cacheDir, '/bad/linux-64/repodata.json')).toEqual([]);
+  });
+
+  it('a non-standard body cut short fails when read and is dropped from the cache, not served after a 304 next time', async () => {
+    const cacheDir = freshCache();
+    const url = server.url('/odd/linux-64/repodata.json');
+    const err = await query(gateway(cacheDir), '/odd').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    // the entry is removed (asynchronously, as the error propagates)
+    for (let i = 0; i < 50 && (await new RepodataCache(cacheDir).getIndexed(url)) !== undefined; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await new RepodataCache(cacheDir).getIndexed(url)).toBeUndefined();
+    expect(filesOf(cacheDir, '/odd/linux-64/repodata.json')).toEqual([]);
   });
 
   it('a cache that cannot be written still gives the answer (the body fetched whole, decoded in memory)', async () => {
