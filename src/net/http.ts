@@ -466,14 +466,8 @@ export class HttpClient {
   private async attemptRequest(url: string, options: RequestOptions): Promise<HttpResponse> {
     const { res, idle } = await this.send(url, { ...options, acceptEncoding: true });
     try {
-      const headers = flattenHeaders(res.headers);
-      const status = res.statusCode ?? 0;
-      if (status === 304 || status < 200 || status >= 300) {
-        discard(res);
-        if (status === 304) return { status: 304, headers, body: Buffer.alloc(0) };
-        const failure = statusError(status, res.statusMessage ?? '', url);
-        throw new AttemptFailure(failure.error, failure.retryable, parseRetryAfter(headers['retry-after']));
-      }
+      const { status, headers } = okOrNotModified(res, url);
+      if (status === 304) return { status: 304, headers, body: Buffer.alloc(0) };
       const chunks: Buffer[] = [];
       let received = 0;
       idle.startBody();
@@ -497,14 +491,8 @@ export class HttpClient {
   private async attemptStream<T>(url: string, options: RequestOptions, consume: (res: StreamedResponse) => Promise<T>): Promise<StreamResult<T>> {
     const { res, idle } = await this.send(url, { ...options, acceptEncoding: true });
     try {
-      const headers = flattenHeaders(res.headers);
-      const status = res.statusCode ?? 0;
-      if (status === 304 || status < 200 || status >= 300) {
-        discard(res);
-        if (status === 304) return { status: 304, headers };
-        const failure = statusError(status, res.statusMessage ?? '', url);
-        throw new AttemptFailure(failure.error, failure.retryable, parseRetryAfter(headers['retry-after']));
-      }
+      const { status, headers } = okOrNotModified(res, url);
+      if (status === 304) return { status: 304, headers };
       idle.startBody();
       const raw = (async function* (): AsyncGenerator<Buffer> {
         let received = 0;
@@ -691,6 +679,22 @@ class Watchdog {
     this.fired = new AttemptFailure(new NetworkError(`request to ${r} ${code === 'E_TIMEOUT' ? 'timed out: ' : 'aborted: '}${why}`, { code, url: r }), true);
     this.controller.abort(this.fired);
   }
+}
+
+/**
+ * A response's status and headers when it is a 2xx (its body is the caller's to read) or a 304 (its
+ * body discarded); any other status is an AttemptFailure (retryable or not, with its Retry-After).
+ */
+function okOrNotModified(res: IncomingMessage, url: string): { status: number; headers: Record<string, string> } {
+  const headers = flattenHeaders(res.headers);
+  const status = res.statusCode ?? 0;
+  if (status === 304 || status < 200 || status >= 300) {
+    discard(res);
+    if (status === 304) return { status, headers };
+    const failure = statusError(status, res.statusMessage ?? '', url);
+    throw new AttemptFailure(failure.error, failure.retryable, parseRetryAfter(headers['retry-after']));
+  }
+  return { status, headers };
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);

@@ -105,6 +105,17 @@ export class CachedFetch {
     return fresh(res);
   }
 
+  /** The conditional request (counted); a 404 is remembered in the cache before it is rethrown. */
+  private async firstAttempt<R>(url: string, send: () => Promise<R>): Promise<R> {
+    this.stats.requests++;
+    try {
+      return await send();
+    } catch (err) {
+      if (isNotFound(err)) await this.cache.putNotFound(url).catch(() => undefined);
+      throw err;
+    }
+  }
+
   /**
    * One GET revalidating `meta`'s validators (If-None-Match / If-Modified-Since): 'not-modified'
    * after a 304 (the entry is touched), else the new response. A 404 is remembered in the cache;
@@ -112,17 +123,7 @@ export class CachedFetch {
    * keep the body in their own form (the gateway's decoded repodata).
    */
   async conditionalGet(url: string, meta: CacheMeta | undefined, headers: Record<string, string> = {}): Promise<'not-modified' | HttpResponse> {
-    const conditional = { ...headers };
-    if (meta?.etag) conditional['if-none-match'] = meta.etag;
-    if (meta?.lastModified) conditional['if-modified-since'] = meta.lastModified;
-    let res: HttpResponse;
-    try {
-      this.stats.requests++;
-      res = await this.http.request(url, { headers: conditional });
-    } catch (err) {
-      if (isNotFound(err)) await this.cache.putNotFound(url).catch(() => undefined);
-      throw err;
-    }
+    let res = await this.firstAttempt(url, () => this.http.request(url, { headers: withValidators(meta, headers) }));
     if (res.status === 304) {
       if (meta) {
         await this.cache.touch(url, meta).catch(() => undefined);
@@ -147,9 +148,6 @@ export class CachedFetch {
     consume: (res: StreamedResponse) => Promise<T>,
     headers: Record<string, string> = {},
   ): Promise<'not-modified' | { headers: Record<string, string>; value: T }> {
-    const conditional = { ...headers };
-    if (meta?.etag) conditional['if-none-match'] = meta.etag;
-    if (meta?.lastModified) conditional['if-modified-since'] = meta.lastModified;
     const stats = this.stats;
     const counted = (res: StreamedResponse): Promise<T> => {
       const body = res.body;
@@ -163,14 +161,7 @@ export class CachedFetch {
         })(),
       });
     };
-    let res;
-    try {
-      this.stats.requests++;
-      res = await this.http.stream(url, { headers: conditional }, counted);
-    } catch (err) {
-      if (isNotFound(err)) await this.cache.putNotFound(url).catch(() => undefined);
-      throw err;
-    }
+    let res = await this.firstAttempt(url, () => this.http.stream(url, { headers: withValidators(meta, headers) }, counted));
     if (res.status === 304) {
       if (meta) {
         await this.cache.touch(url, meta).catch(() => undefined);
@@ -205,5 +196,13 @@ function fresh(res: HttpResponse): Response {
 function strip(res: Response): Fetched {
   const out: Fetched = { body: res.body, fromCache: res.fromCache };
   if (res.contentType !== undefined) out.contentType = res.contentType;
+  return out;
+}
+
+/** `headers` plus the validators of a cached copy (If-None-Match, If-Modified-Since). */
+function withValidators(meta: CacheMeta | undefined, headers: Record<string, string>): Record<string, string> {
+  const out = { ...headers };
+  if (meta?.etag) out['if-none-match'] = meta.etag;
+  if (meta?.lastModified) out['if-modified-since'] = meta.lastModified;
   return out;
 }
