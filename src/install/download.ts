@@ -10,8 +10,7 @@
  * all BEFORE anything is extracted. A mismatch deletes the cache entry and throws IntegrityError
  * naming the package, the URL and expected/actual values.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -20,6 +19,7 @@ import { onExitCleanup } from '../cleanup.js';
 import { withAtomicFile } from '../fs/atomic.js';
 import { writeModes } from './extract-modes.js';
 import { redactUrl } from '../net/redact.js';
+import { hashFile } from './extract/hash.js';
 
 /** What we need from src/net/http.ts `HttpClient` (structural, so tests can pass their own). */
 export interface Downloader {
@@ -44,19 +44,6 @@ export interface PinnedArtifact {
 
 /** URLs in messages never show credentials (tokens, user:password, secret query parameters). */
 const redactForMessage = redactUrl;
-
-export async function hashFile(file: string): Promise<{ size: number; sha256: string; md5: string }> {
-  const sha = createHash('sha256');
-  const md5 = createHash('md5');
-  let size = 0;
-  for await (const chunk of createReadStream(file)) {
-    const b = chunk as Buffer;
-    sha.update(b);
-    md5.update(b);
-    size += b.length;
-  }
-  return { size, sha256: sha.digest('hex'), md5: md5.digest('hex') };
-}
 
 /** Check size, then sha256 (or md5 when there is no sha256). Returns a problem description or undefined. */
 export function integrityProblem(

@@ -8,11 +8,10 @@
  * check compare the tree with it like conda packages' `paths_data`, so a replaced `go/bin/go`, an
  * edited `gofmt` or a deleted `pkg/tool/.../compile` is seen (and `install` repairs it).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mapLimit } from '../net/limit.js';
+import { sha256Hex } from './extract/hash.js';
 
 export const GO_MANIFEST_FILE = 'go-toolchain';
 
@@ -44,12 +43,6 @@ export interface GoTreeProblem {
   actual?: string;
 }
 
-async function sha256Of(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 /** Walk `goroot` and hash every file (8 at a time). */
 export async function buildGoManifest(
   goroot: string,
@@ -72,7 +65,7 @@ export async function buildGoManifest(
   };
   await walk(goroot, '');
   const files = await mapLimit(regular, 8, async (f): Promise<GoManifestFile> => {
-    const out: GoManifestFile = { path: f.rel, size: f.size, sha256: await sha256Of(join(goroot, ...f.rel.split('/'))) };
+    const out: GoManifestFile = { path: f.rel, size: f.size, sha256: await sha256Hex(join(goroot, ...f.rel.split('/'))) };
     if (f.exec) out.exec = true;
     return out;
   });
@@ -126,7 +119,7 @@ export async function checkGoTree(
     if (st.size !== f.size) return bad({ kind: 'modified-file', path, expected: `${f.size} bytes (sha256 ${f.sha256})`, actual: `${st.size} bytes` });
     if (f.exec && (st.mode & 0o111) === 0) return bad({ kind: 'modified-file', path, expected: 'executable', actual: 'not executable' });
     checkedFiles++;
-    const sha = await sha256Of(full);
+    const sha = await sha256Hex(full);
     return sha === f.sha256 ? [] : bad({ kind: 'modified-file', path, expected: f.sha256, actual: sha });
   };
   const problems = (await mapLimit(manifest.files, opts.concurrency ?? 8, one)).flat();

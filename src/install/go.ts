@@ -9,8 +9,6 @@
  *   ... and the same names under deactivate.d/
  * See activation.ts for the variables and the backup/restore rules.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { access, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { InstallError } from '../errors.js';
@@ -28,6 +26,7 @@ import {
 } from './activation.js';
 import { extractGoArchive, type ExtractResult } from './extract/index.js';
 import { buildGoManifest, writeGoManifest, type GoManifest } from './go-manifest.js';
+import { sha256Hex } from './extract/hash.js';
 
 export { goShellHook, goShellUnhook, goEnvironment, GO_ENV_VARS, HOOK_SHELLS, type HookShell } from './activation.js';
 
@@ -59,12 +58,6 @@ export interface GoInstallResult {
 
 function isWindowsPlatform(platform: string): boolean {
   return platform.startsWith('win-');
-}
-
-async function sha256Of(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 /**
@@ -138,7 +131,7 @@ export async function installGoToolchain(
     );
   }
   const cgo = opts.cgo ?? true;
-  const archive = opts.archive ?? { filename: basename(archivePath), sha256: await sha256Of(archivePath) };
+  const archive = opts.archive ?? { filename: basename(archivePath), sha256: await sha256Hex(archivePath) };
   const manifest = await buildGoManifest(goroot, archive, cgo);
   await mkdir(join(prefix, 'conda-meta'), { recursive: true });
   await writeGoManifest(prefix, manifest);

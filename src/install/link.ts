@@ -18,7 +18,6 @@
  * conda-meta (see conda-meta.ts).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, readFile, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, posix, sep } from 'node:path';
 import { InstallError, UnsafeArchiveError } from '../errors.js';
@@ -28,6 +27,7 @@ import { entryPointScript, noarchPythonPath, readEntryPoints, scriptsDir, type P
 import { windowsEntryPointFiles } from './windows-entry-points.js';
 import { needsResign, type Resigner } from './macho.js';
 import { isInside } from '../fs/inside.js';
+import { sha256File } from './extract/hash.js';
 
 export type PathType = 'hardlink' | 'softlink' | 'directory';
 
@@ -218,16 +218,6 @@ export async function readPackagePaths(extractedDir: string, dist = '?'): Promis
     out.push(entry);
   }
   return out;
-}
-
-export async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
-  const h = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(file)) {
-    h.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: h.digest('hex'), size };
 }
 
 function sha256Buffer(b: Buffer): string {

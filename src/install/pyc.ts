@@ -17,8 +17,6 @@
  * (an osx-64 prefix made on linux) is not compiled, and the caller says so in one line.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, posix, relative, sep } from 'node:path';
@@ -26,6 +24,7 @@ import { hostPlatform } from '../conda/platform.js';
 import type { InstalledPath } from './link.js';
 import { sitePackagesDir, type PythonTarget } from './noarch-python.js';
 import { isWindowsPlatform } from './prefix-replace.js';
+import { sha256Hex } from './extract/hash.js';
 
 /**
  * Compiles the sources named on stdin (a JSON list of [source path, path recorded in the code
@@ -121,12 +120,6 @@ function thisMachine(): string | undefined {
   }
 }
 
-async function sha256Of(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 function runDriver(python: string, items: Array<[string, string]>, cwd: string): Promise<{ written: Array<[string, string]>; error?: string }> {
   return new Promise((resolveRun) => {
     // -E: no PYTHONPATH / PYTHONHOME / PYTHONPYCACHEPREFIX of the caller; -s: no user site; -Wi: no warnings (as conda).
@@ -212,7 +205,7 @@ export async function compileNoarchPython(opts: CompileOptions): Promise<Compile
     const st = await lstat(file).catch(() => undefined);
     if (!st?.isFile()) continue;
     const list = result.pyc.get(s.dist) ?? [];
-    list.push({ _path: rel, path_type: 'pyc_file', sha256_in_prefix: await sha256Of(file), size_in_bytes: st.size });
+    list.push({ _path: rel, path_type: 'pyc_file', sha256_in_prefix: await sha256Hex(file), size_in_bytes: st.size });
     result.pyc.set(s.dist, list);
     result.compiled++;
   }

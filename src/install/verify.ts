@@ -13,8 +13,6 @@
  *   version and sha256, every file of its RECORD has the recorded hash, and no other wheel we
  *   installed (INSTALLER conda-go-lock) is there.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, readFile, readlink, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { escapeControl } from '../escape.js';
@@ -27,6 +25,7 @@ import { readWheelState } from './wheel/sync.js';
 import { listInstalledWheelsIn, verifyWheel } from './wheel/uninstall.js';
 import { checkGoTree, readGoManifest } from './go-manifest.js';
 import { modeChanges, recordedPrefixPath } from './extract-modes.js';
+import { sha256Hex } from './extract/hash.js';
 
 export type VerifyProblemKind = 'missing-package' | 'changed-package' | 'extra-package' | 'modified-file' | 'missing-file' | 'go-mismatch' | 'moved-prefix';
 
@@ -52,12 +51,6 @@ export interface VerifyOptions {
   platform: string;
   /** Files hashed in parallel (default 8). */
   concurrency?: number;
-}
-
-async function sha256Of(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 type Lstat = Awaited<ReturnType<typeof lstat>>;
@@ -126,7 +119,7 @@ export async function checkRecordedFiles(
       }
       if (ref?.isFile()) {
         if (!st.isFile()) return [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: 'regular file', actual: st.isDirectory() ? 'directory' : 'symbolic link' }];
-        const [want, got] = await Promise.all([sha256Of(join(last.extracted!, rel)), sha256Of(join(prefix, rel))]);
+        const [want, got] = await Promise.all([sha256Hex(join(last.extracted!, rel)), sha256Hex(join(prefix, rel))]);
         checkedFiles++;
         return got === want ? [] : [{ kind: 'modified-file' as const, package: last.dist, path: rel, expected: want, actual: got }];
       }
@@ -143,7 +136,7 @@ export async function checkRecordedFiles(
     const shas = fileOwners.map((o) => expectedSha(o.entry)).filter((s): s is string => s !== undefined);
     if (shas.length === 0) return [];
     checkedFiles++;
-    const actual = await sha256Of(join(prefix, rel));
+    const actual = await sha256Hex(join(prefix, rel));
     if (shas.includes(actual)) return [];
     const owner = fileOwners[fileOwners.length - 1]!;
     return [{ kind: 'modified-file' as const, package: owner.dist, path: rel, expected: expectedSha(owner.entry) ?? shas[0], actual }];

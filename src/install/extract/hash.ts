@@ -1,4 +1,4 @@
-/** Stream a file through sha256 + md5 without holding it in memory. */
+/** Stream a file through its hashes without holding it in memory: the one place install code hashes files. */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 
@@ -19,4 +19,20 @@ export async function hashFile(path: string): Promise<FileDigest> {
     size += b.length;
   }
   return { size, sha256: sha.digest('hex'), md5: md5.digest('hex') };
+}
+
+/** The sha256 (hex) and size of a file, streamed. */
+export async function sha256File(path: string): Promise<{ sha256: string; size: number }> {
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    h.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: h.digest('hex'), size };
+}
+
+/** The sha256 (hex) of a file, streamed. */
+export async function sha256Hex(path: string): Promise<string> {
+  return (await sha256File(path)).sha256;
 }

@@ -10,13 +10,12 @@
  * wheel neither stays as files nobody owns nor blocks its own re-install as clobbers, and nothing
  * else in the prefix is touched.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readFile, realpath, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InstallError } from '../../errors.js';
 import { writeFileAtomic } from '../../fs/atomic.js';
 import { isInside } from '../../fs/inside.js';
+import { sha256Hex } from '../extract/hash.js';
 
 export const WHEEL_MOVE_FILE = '.cgl-wheel-move.json';
 
@@ -67,12 +66,6 @@ function readIntent(text: string, file: string): WheelMoveIntent {
   return o as WheelMoveIntent;
 }
 
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 /**
  * Take back the files of a wheel install that was killed while moving them in (see above); returns
  * the wheel's file name when there was one, else undefined.
@@ -97,7 +90,7 @@ export async function rollBackWheelMove(prefix: string): Promise<string | undefi
     const abs = join(prefix, ...f.path.split('/'));
     const st = await lstat(abs).catch(() => undefined);
     // Ours only if it holds the wheel's bytes: a path the kill came before is someone else's now.
-    if (!st?.isFile() || !(await parentInside(abs)) || (await sha256File(abs)) !== f.sha256) continue;
+    if (!st?.isFile() || !(await parentInside(abs)) || (await sha256Hex(abs)) !== f.sha256) continue;
     await unlink(abs).catch(() => undefined);
   }
   for (const d of [...intent.dirs].reverse()) {
