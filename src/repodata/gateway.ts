@@ -264,6 +264,54 @@ function channelLabel(ch: GatewayChannel): string {
 }
 
 /** A cached file that is not standard repodata (no name index): parsed in full when first asked. */
+/**
+ * Write `pieces` (a streamed body, a decoder's output) to the new file `tmp` in WRITE_BATCH batches,
+ * scanning each piece on the way; returns the size and the name index. Whatever reading or scanning
+ * the pieces throws goes out through `failure` (a write error as it is).
+ */
+async function writeScanned(
+  tmp: string,
+  pieces: AsyncIterable<Buffer>,
+  source: string | undefined,
+  failure: (err: unknown) => unknown,
+): Promise<{ size: number; index: SparseIndexData | undefined }> {
+  const scanner = new RepoDataScanner(source);
+  const fh = await open(tmp, 'wx');
+  const it = pieces[Symbol.asyncIterator]();
+  let done = false;
+  try {
+    let batch: Buffer[] = [];
+    let batched = 0;
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await it.next();
+        if ((done = next.done === true)) break;
+        scanner.push(next.value);
+      } catch (err) {
+        throw failure(err);
+      }
+      batch.push(next.value);
+      batched += next.value.length;
+      if (batched >= WRITE_BATCH) {
+        await fh.writev(batch);
+        batch = [];
+        batched = 0;
+      }
+    }
+    if (batched > 0) await fh.writev(batch);
+    try {
+      return { size: scanner.size, index: scanner.end() };
+    } catch (err) {
+      throw failure(err);
+    }
+  } finally {
+    // Stopped early (a bad piece, a write error): the source is closed, as `for await` would (a decoder child, a socket).
+    if (!done) await it.return?.().catch(() => undefined);
+    await fh.close();
+  }
+}
+
 class LazyFullIndex implements NameIndex {
   private index: RepoDataIndex | undefined;
   constructor(
@@ -638,69 +686,13 @@ export class Gateway {
   }
 
   /** Write a streamed body to `tmp`, scanning it on the way; failures of the body itself are BodyFailures. */
-  private async bodyToFile(body: AsyncIterable<Buffer>, tmp: string, source: string | undefined): Promise<{ size: number; index: SparseIndexData | undefined }> {
-    const scanner = new RepoDataScanner(source);
-    const fh = await open(tmp, 'wx');
-    try {
-      let batch: Buffer[] = [];
-      let batched = 0;
-      const it = body[Symbol.asyncIterator]();
-      for (;;) {
-        let next: IteratorResult<Buffer>;
-        try {
-          next = await it.next();
-          if (next.done) break;
-          scanner.push(next.value);
-        } catch (err) {
-          throw new BodyFailure(err);
-        }
-        batch.push(next.value);
-        batched += next.value.length;
-        if (batched >= WRITE_BATCH) {
-          await fh.writev(batch);
-          batch = [];
-          batched = 0;
-        }
-      }
-      if (batched > 0) await fh.writev(batch);
-      try {
-        return { size: scanner.size, index: scanner.end() };
-      } catch (err) {
-        throw new BodyFailure(err);
-      }
-    } finally {
-      await fh.close();
-    }
+  private bodyToFile(body: AsyncIterable<Buffer>, tmp: string, source: string | undefined): Promise<{ size: number; index: SparseIndexData | undefined }> {
+    return writeScanned(tmp, body, source, (err) => new BodyFailure(err));
   }
 
   /** Decompress `body` into `tmp` piece by piece, scanning each piece; returns the size and index. */
-  private async inflateToFile(body: Buffer, url: string, tmp: string, source: string | undefined): Promise<{ size: number; index: SparseIndexData | undefined }> {
-    const scanner = new RepoDataScanner(source);
-    const fh = await open(tmp, 'wx');
-    try {
-      let batch: Buffer[] = [];
-      let batched = 0;
-      const flush = async () => {
-        if (batched === 0) return;
-        await fh.writev(batch);
-        batch = [];
-        batched = 0;
-      };
-      try {
-        for await (const piece of zstdChunks(body)) {
-          scanner.push(piece);
-          batch.push(piece);
-          batched += piece.length;
-          if (batched >= WRITE_BATCH) await flush();
-        }
-      } catch (err) {
-        throw this.zstdFailure(err, url);
-      }
-      await flush();
-    } finally {
-      await fh.close();
-    }
-    return { size: scanner.size, index: scanner.end() };
+  private inflateToFile(body: Buffer, url: string, tmp: string, source: string | undefined): Promise<{ size: number; index: SparseIndexData | undefined }> {
+    return writeScanned(tmp, zstdChunks(body), source, (err) => this.zstdFailure(err, url));
   }
 
   /**
