@@ -112,7 +112,7 @@ export interface ParseEnvironmentOptions {
   env?: EnvLike;
   /**
    * pyproject.toml only: the conda name of a PyPI project, or null when conda has none (then it is
-   * locked from PyPI). Default: name equality. See src/spec/pyproject.ts.
+   * locked from PyPI). Default: the name as written, lowercased. See src/spec/pyproject.ts.
    */
   pypiToConda?: (pypiName: string) => string | null;
 }

@@ -46,7 +46,7 @@ export interface ParsePyprojectOptions {
   env?: EnvLike;
   /**
    * The conda name of a PyPI project (canonical PyPI name in), or null when conda has no package
-   * for it (it is then locked from PyPI). Default: name equality (conda-lock's fallback).
+   * for it (it is then locked from PyPI). Default: the name as written, lowercased (conda-lock's fallback).
    */
   pypiToConda?: (pypiName: string) => string | null;
 }
