@@ -174,7 +174,6 @@ export async function removeUnlockedWheels(
   pins: readonly WheelPin[],
 ): Promise<{ kept: WheelStateEntry[]; removed: string[] }> {
   const want = new Set(checkPins(pins).map(key));
-  await rollBackWheelMove(destDir);
   const state = await readWheelState(destDir);
   const present = new Map<string, { name: string; version: string }>();
   for (const s of state) {
@@ -204,7 +203,6 @@ export async function removeUnlockedWheels(
  */
 export async function installLockedWheels(opts: SyncWheelsOptions & { kept?: WheelStateEntry[] }): Promise<SyncWheelsResult> {
   const pins = checkPins(opts.pins);
-  await rollBackWheelMove(opts.destDir);
   const fetched = await fetchWheels({ ...opts, pins });
   const requirements = opts.requirements ?? [];
   const kept = opts.kept ?? (await readWheelState(opts.destDir));
@@ -253,6 +251,8 @@ export async function installLockedWheels(opts: SyncWheelsOptions & { kept?: Whe
 
 /** Both phases: the prefix ends up with exactly the locked wheels. */
 export async function syncWheels(opts: SyncWheelsOptions): Promise<SyncWheelsResult> {
+  // A wheel killed while moving in is taken back first (install.ts does the same before its phases).
+  await rollBackWheelMove(opts.destDir);
   const { kept, removed } = await removeUnlockedWheels(opts.destDir, opts.target, opts.pins);
   const res = await installLockedWheels({ ...opts, kept });
   return { ...res, removed };
