@@ -50,16 +50,11 @@ async function runAll(timeoutMs: number): Promise<void> {
   const last = [...lastTasks];
   tasks.clear();
   lastTasks.clear();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, timeoutMs);
-  });
   const all = (async () => {
     await Promise.allSettled(first.map(async (t) => t()));
     await Promise.allSettled(last.map(async (t) => t()));
   })();
-  await Promise.race([all, deadline]);
-  clearTimeout(timer);
+  await settledWithin(all, timeoutMs);
 }
 
 /** Number of registered tasks (tests). */
