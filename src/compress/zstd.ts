@@ -34,10 +34,28 @@ let decoder: Promise<ZSTDDecoder> | undefined;
 function getDecoder(): Promise<ZSTDDecoder> {
   decoder ??= (async () => {
     const d = new ZSTDDecoder();
-    await d.init();
+    await withoutFetch(() => d.init());
     return d;
   })();
   return decoder;
+}
+
+/**
+ * Run `start` (synchronously) with `globalThis.fetch` hidden. zstddec's init() loads its WASM with
+ * `fetch('data:application/wasm;base64,...')` whenever `fetch` exists, and in Node the first use of
+ * `fetch` loads the whole undici HTTP client (~20–35 ms of a warm lock's start-up) to decode a data
+ * URL; without `fetch` it decodes the base64 itself. init() looks at `fetch` only in its synchronous
+ * part, so the original property (Node's lazy getter, untouched) is back before anything else runs.
+ */
+function withoutFetch<T>(start: () => T): T {
+  const desc = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
+  if (!desc?.configurable) return start();
+  Object.defineProperty(globalThis, 'fetch', { value: undefined, configurable: true, writable: true });
+  try {
+    return start();
+  } finally {
+    Object.defineProperty(globalThis, 'fetch', desc);
+  }
 }
 
 /** Empty outputs in a row for the same input chunk before the data is called corrupt. */

@@ -17,7 +17,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Unpackr } from 'msgpackr';
 import { InputError, IntegrityError, NetworkError, OfflineCacheMissError } from '../errors.js';
 import type { RepoDataRecord } from '../conda/record.js';
 import { HttpClient, isNotFound } from '../net/http.js';
@@ -28,6 +27,8 @@ import { RepodataCache, defaultCacheDir, sha256Hex, type CacheMeta, type Indexed
 import { CachedFetch, type Fetched } from './cached-fetch.js';
 import { makeContext, normaliseRecord, RepoDataIndex, safeRecord, type ParseRepoDataOptions, type RecordContext } from './parse.js';
 import { RepoDataScanner, scanRepoData, SparseRepoData, type SparseIndexData } from './sparse.js';
+import { decodeMsgpack } from './msgpack.js';
+import { decodeShardIndex, type ShardHashes } from './shard-index.js';
 import { decompressZstd, zstdChunks, ZstdError } from '../compress/zstd.js';
 
 /** What the gateway needs from a channel (src/conda/channel.ts `Channel` fits). */
@@ -72,7 +73,6 @@ export type SourceKind = 'shards' | 'repodata.json.zst' | 'repodata.json' | 'mis
 export const SHARDS_INDEX = 'repodata_shards.msgpack.zst';
 const FULL_FILES = ['repodata.json.zst', 'repodata.json'] as const;
 
-const unpackr = new Unpackr({ mapsAsObjects: true, int64AsType: 'number' });
 /** Decompressed repodata is written to the cache file in batches of this many bytes. */
 const WRITE_BATCH = 4 * 2 ** 20;
 
@@ -173,7 +173,7 @@ class MissingSource implements Source {
 
 interface ShardIndex {
   /** name → sha256 hex */
-  shards: Map<string, string>;
+  shards: ShardHashes;
   /** Directory URL (with token) the shard files live under, ending in '/'. */
   shardsBase: string;
   ctx: RecordContext;
@@ -205,7 +205,7 @@ class ShardSource implements Source {
     const compressed = await this.fetchShard(url, sha, name);
     let shard: unknown;
     try {
-      shard = unpackr.unpack(await decompressZstd(compressed));
+      shard = decodeMsgpack(await decompressZstd(compressed));
     } catch (err) {
       throw new IntegrityError(`shard for '${name}' at ${redactUrl(url)} cannot be decoded: ${(err as Error).message}`, {
         cause: err,
@@ -215,7 +215,7 @@ class ShardSource implements Source {
   }
 
   async all(): Promise<RepoDataRecord[]> {
-    const names = [...this.index.shards.keys()].sort();
+    const names = this.index.shards.names().sort();
     const lists = await Promise.all(names.map((n) => this.recordsFor(n)));
     return lists.flat();
   }
@@ -247,12 +247,6 @@ function recordsFromShard(shard: unknown, ctx: RecordContext, name: string): Rep
   }
   // A shard only holds its own name; ignore anything else defensively.
   return out.filter((r) => r.name === name);
-}
-
-function hexOf(v: unknown): string | undefined {
-  if (typeof v === 'string') return /^[0-9a-f]{64}$/i.test(v) ? v.toLowerCase() : undefined;
-  if (v instanceof Uint8Array && v.length === 32) return Buffer.from(v).toString('hex');
-  return undefined;
 }
 
 function withSlash(u: string): string {
@@ -750,9 +744,9 @@ export class Gateway {
     url: string,
     parseOpts: { channel: string; subdir: string; baseUrl: string; source: string; onUnsafe?: (fn: string, reason: string) => void },
   ): Promise<ShardIndex> {
-    let raw: unknown;
+    let decoded: ReturnType<typeof decodeShardIndex>;
     try {
-      raw = unpackr.unpack(await decompressZstd(body));
+      decoded = decodeShardIndex(await decompressZstd(body));
     } catch (err) {
       throw new NetworkError(`shard index ${redactUrl(url)} cannot be decoded: ${(err as Error).message}`, {
         code: 'E_BAD_RESPONSE',
@@ -760,13 +754,7 @@ export class Gateway {
         cause: err,
       });
     }
-    const obj = (raw ?? {}) as { info?: Record<string, unknown>; shards?: Record<string, unknown> };
-    const info = obj.info ?? {};
-    const shards = new Map<string, string>();
-    for (const [name, v] of Object.entries(obj.shards ?? {})) {
-      const hex = hexOf(v);
-      if (hex) shards.set(name, hex);
-    }
+    const { info, shards } = decoded;
     // shards_base_url is relative to the index URL ('' = same directory).
     const sbu = typeof info.shards_base_url === 'string' ? info.shards_base_url : '';
     const shardsBase = sbu === '' ? url.slice(0, url.lastIndexOf('/') + 1) : withSlash(new URL(sbu, url).href);

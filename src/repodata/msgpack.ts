@@ -1,0 +1,296 @@
+/**
+ * A MessagePack decoder for CEP-16 sharded repodata (the shard index and the shards), our own so a
+ * lock loads no general-purpose codec (msgpackr and its native add-on cost ~25–50 ms to load) and so
+ * the shard index — 35k names at conda-forge scale — can be walked without building one object per
+ * name (`walkMap`).
+ *
+ * Maps become plain objects (non-string keys as their string form; a `__proto__` key is an own
+ * property, never the prototype), arrays arrays, bin a Uint8Array view of the input (no copy),
+ * 64-bit integers numbers. Extension types are refused. Truncated input, a reserved byte (0xc1),
+ * trailing bytes after the value and nesting deeper than MAX_DEPTH are MsgpackErrors.
+ */
+
+/** Malformed or unsupported MessagePack. */
+export class MsgpackError extends Error {}
+
+const MAX_DEPTH = 256;
+
+/** Where a value starts and ends in the input. */
+export interface Span {
+  start: number;
+  end: number;
+}
+
+class Reader {
+  pos = 0;
+  readonly view: DataView;
+  constructor(readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  need(n: number): void {
+    if (this.pos + n > this.buf.length) throw new MsgpackError(`unexpected end of MessagePack data at byte ${this.pos}`);
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  u16(): number {
+    this.need(2);
+    const v = this.view.getUint16(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** A string of `len` bytes at the current position. */
+  str(len: number): string {
+    this.need(len);
+    const start = this.pos;
+    this.pos += len;
+    const b = this.buf;
+    // ASCII (nearly every repodata string) without going through the UTF-8 decoder.
+    if (len < 32) {
+      let s = '';
+      for (let i = start; i < start + len; i++) {
+        const c = b[i]!;
+        if (c >= 0x80) return utf8(b, start, start + len);
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return utf8(b, start, start + len);
+  }
+
+  /** The length of a str/bin/array/map given its first byte, or -1 when `b` is not of `kind`. */
+  strLen(b: number): number {
+    if ((b & 0xe0) === 0xa0) return b & 0x1f;
+    if (b === 0xd9) return this.u8();
+    if (b === 0xda) return this.u16();
+    if (b === 0xdb) return this.u32();
+    return -1;
+  }
+
+  mapLen(b: number): number {
+    if ((b & 0xf0) === 0x80) return b & 0x0f;
+    if (b === 0xde) return this.u16();
+    if (b === 0xdf) return this.u32();
+    return -1;
+  }
+
+  binLen(b: number): number {
+    if (b === 0xc4) return this.u8();
+    if (b === 0xc5) return this.u16();
+    if (b === 0xc6) return this.u32();
+    return -1;
+  }
+
+  value(depth: number): unknown {
+    const b = this.u8();
+    if (b < 0x80) return b;
+    if (b >= 0xe0) return b - 0x100;
+    let n = this.mapLen(b);
+    if (n >= 0) return this.map(n, depth);
+    if ((b & 0xf0) === 0x90) return this.array(b & 0x0f, depth);
+    n = this.strLen(b);
+    if (n >= 0) return this.str(n);
+    n = this.binLen(b);
+    if (n >= 0) {
+      this.need(n);
+      const out = this.buf.subarray(this.pos, this.pos + n);
+      this.pos += n;
+      return out;
+    }
+    const v = this.view;
+    let r: number;
+    switch (b) {
+      case 0xc0:
+        return null;
+      case 0xc2:
+        return false;
+      case 0xc3:
+        return true;
+      case 0xca:
+        this.need(4);
+        r = v.getFloat32(this.pos);
+        this.pos += 4;
+        return r;
+      case 0xcb:
+        this.need(8);
+        r = v.getFloat64(this.pos);
+        this.pos += 8;
+        return r;
+      case 0xcc:
+        return this.u8();
+      case 0xcd:
+        return this.u16();
+      case 0xce:
+        return this.u32();
+      case 0xcf:
+        this.need(8);
+        r = v.getUint32(this.pos) * 2 ** 32 + v.getUint32(this.pos + 4);
+        this.pos += 8;
+        return r;
+      case 0xd0:
+        this.need(1);
+        return v.getInt8(this.pos++);
+      case 0xd1:
+        this.need(2);
+        r = v.getInt16(this.pos);
+        this.pos += 2;
+        return r;
+      case 0xd2:
+        this.need(4);
+        r = v.getInt32(this.pos);
+        this.pos += 4;
+        return r;
+      case 0xd3:
+        this.need(8);
+        r = v.getInt32(this.pos) * 2 ** 32 + v.getUint32(this.pos + 4);
+        this.pos += 8;
+        return r;
+      case 0xdc:
+        return this.array(this.u16(), depth);
+      case 0xdd:
+        return this.array(this.u32(), depth);
+      default:
+        // 0xc1 (never used), ext 0xc7-0xc9 and fixext 0xd4-0xd8
+        throw new MsgpackError(b === 0xc1 ? `reserved byte 0xc1 at byte ${this.pos - 1}` : `unsupported MessagePack extension type at byte ${this.pos - 1}`);
+    }
+  }
+
+  array(n: number, depth: number): unknown[] {
+    if (depth >= MAX_DEPTH) throw new MsgpackError('MessagePack data nested too deeply');
+    // every element takes at least one byte: a huge count in a short input is truncation, not an allocation
+    this.need(n);
+    const out = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) out[i] = this.value(depth + 1);
+    return out;
+  }
+
+  /** A map key as a string (numbers and the like by their string form, as object keys are). */
+  key(depth: number): string {
+    const b = this.buf[this.pos];
+    if (b !== undefined && (b & 0xe0) === 0xa0) {
+      this.pos++;
+      return this.str(b & 0x1f);
+    }
+    const k = this.value(depth + 1);
+    if (k !== null && typeof k === 'object') throw new MsgpackError(`a map key at byte ${this.pos} is not a string or number`);
+    return String(k);
+  }
+
+  map(n: number, depth: number): Record<string, unknown> {
+    if (depth >= MAX_DEPTH) throw new MsgpackError('MessagePack data nested too deeply');
+    this.need(n * 2);
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) {
+      const k = this.key(depth);
+      const v = this.value(depth + 1);
+      if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+      else out[k] = v;
+    }
+    return out;
+  }
+}
+
+function utf8(b: Uint8Array, start: number, end: number): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', start, end);
+}
+
+function atEnd(r: Reader): void {
+  if (r.pos !== r.buf.length) throw new MsgpackError(`${r.buf.length - r.pos} bytes after the end of the MessagePack value`);
+}
+
+/** Decode one MessagePack value that fills `buf` exactly. */
+export function decodeMsgpack(buf: Uint8Array): unknown {
+  const r = new Reader(buf);
+  const v = r.value(0);
+  atEnd(r);
+  return v;
+}
+
+/**
+ * Walk a top-level map (which must fill `buf`) without decoding it: `onEntry(key, reader)` is
+ * called per entry with the reader at the value; it decodes the value (`entry.decode()`) or walks
+ * a nested map (`entry.walkMap(...)`), and a value it leaves alone is skipped. Returns false when the
+ * top-level value is not a map (nothing is called).
+ */
+export function walkMap(buf: Uint8Array, onEntry: (key: string, entry: MapEntry) => void): boolean {
+  const r = new Reader(buf);
+  const n = r.mapLen(r.u8());
+  if (n < 0) return false;
+  walkEntries(r, n, 0, onEntry);
+  atEnd(r);
+  return true;
+}
+
+function walkEntries(r: Reader, n: number, depth: number, onEntry: (key: string, entry: MapEntry) => void): void {
+  r.need(n * 2);
+  for (let i = 0; i < n; i++) {
+    const key = r.key(depth);
+    const entry = new MapEntry(r, depth + 1);
+    onEntry(key, entry);
+    if (!entry.consumed) r.value(depth + 1);
+  }
+}
+
+/** The value of one map entry during `walkMap`. */
+export class MapEntry {
+  consumed = false;
+  constructor(
+    private readonly r: Reader,
+    private readonly depth: number,
+  ) {}
+
+  private take(): void {
+    if (this.consumed) throw new Error('internal error: a MessagePack map entry was read twice');
+    this.consumed = true;
+  }
+
+  /** The value, decoded. */
+  decode(): unknown {
+    this.take();
+    return this.r.value(this.depth);
+  }
+
+  /** When the value is a bin of `length` bytes: its offset in the input (the bytes are not copied). */
+  binAt(length: number): number | undefined {
+    const r = this.r;
+    const start = r.pos;
+    const b = r.buf[start];
+    if (b === undefined || r.binLen(r.u8()) !== length) {
+      r.pos = start;
+      return undefined;
+    }
+    this.take();
+    const data = r.pos;
+    r.need(length);
+    r.pos += length;
+    return data;
+  }
+
+  /** When the value is a map: walk its entries (see walkMap) and return true; else false, nothing read. */
+  walkMap(onEntry: (key: string, entry: MapEntry) => void): boolean {
+    const r = this.r;
+    const start = r.pos;
+    const b = r.buf[start];
+    const n = b === undefined ? -1 : r.mapLen(r.u8());
+    if (n < 0) {
+      r.pos = start;
+      return false;
+    }
+    if (this.depth >= MAX_DEPTH) throw new MsgpackError('MessagePack data nested too deeply');
+    this.take();
+    walkEntries(r, n, this.depth, onEntry);
+    return true;
+  }
+}
