@@ -2,7 +2,8 @@
  * Progress on stderr: cli-progress bars on a TTY, nothing per task otherwise (plain `log` lines
  * still print), and silence with `quiet`. Never prints URLs unredacted: callers pass labels.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressModule from 'cli-progress';
 import { redactText } from './redact.js';
 
 export interface ProgressTask {
@@ -21,13 +22,17 @@ export interface ProgressOptions {
   tty?: boolean;
 }
 
+/** cli-progress (and its string-width dependencies, ~20 modules), loaded when the first bar is drawn. */
+let bars: typeof cliProgressModule | undefined;
+const cliProgress = (): typeof cliProgressModule => (bars ??= createRequire(import.meta.url)('cli-progress') as typeof cliProgressModule);
+
 const NOOP_TASK: ProgressTask = { update() {}, increment() {}, done() {} };
 
 export class ProgressReporter {
   readonly quiet: boolean;
   private readonly stream: NodeJS.WritableStream & { isTTY?: boolean };
   private readonly tty: boolean;
-  private multibar: cliProgress.MultiBar | undefined;
+  private multibar: cliProgressModule.MultiBar | undefined;
   private active = 0;
 
   constructor(options: ProgressOptions = {}) {
@@ -44,7 +49,7 @@ export class ProgressReporter {
   /** Start a task; on a non-TTY stream this draws nothing. */
   task(label: string, total?: number): ProgressTask {
     if (!this.interactive) return NOOP_TASK;
-    this.multibar ??= new cliProgress.MultiBar(
+    this.multibar ??= new (cliProgress().MultiBar)(
       {
         stream: this.stream as NodeJS.WriteStream,
         format: ' {bar} {percentage}% | {label}',
@@ -54,7 +59,7 @@ export class ProgressReporter {
         barsize: 24,
         noTTYOutput: false,
       },
-      cliProgress.Presets.shades_classic,
+      cliProgress().Presets.shades_classic,
     );
     const bar = this.multibar.create(total ?? 0, 0, { label });
     this.active++;

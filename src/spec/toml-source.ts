@@ -7,8 +7,13 @@
  * (`[tool.conda-lock.dependencies]`, `[[...]]`), `key = ...` lines (dotted and quoted keys), and
  * for list items the first line at or after their key that holds the quoted string.
  */
-import { parse as parseToml, TomlError } from 'smol-toml';
+import { createRequire } from 'node:module';
+import type * as SmolToml from 'smol-toml';
 import { InputError, type SourceLocation } from '../errors.js';
+
+/** smol-toml, loaded when a TOML file is first read (its CommonJS build), not by every command that could read one. */
+let toml: typeof SmolToml | undefined;
+const smolToml = (): typeof SmolToml => (toml ??= createRequire(import.meta.url)('smol-toml') as typeof SmolToml);
 
 export interface TomlSource {
   file: string;
@@ -69,9 +74,9 @@ const KEY_RE = /^(\s*)((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-
 export function parseTomlSource(text: string, file: string): TomlSource {
   let data: Record<string, unknown>;
   try {
-    data = parseToml(text) as Record<string, unknown>;
+    data = smolToml().parse(text) as Record<string, unknown>;
   } catch (err) {
-    if (err instanceof TomlError) {
+    if (err instanceof smolToml().TomlError) {
       const why = err.message.split('\n')[0]!.replace(/^Invalid TOML document:\s*/, '');
       throw new InputError(`invalid TOML: ${why}`, { code: 'E_TOML', location: { file, line: err.line, column: err.column }, cause: err });
     }

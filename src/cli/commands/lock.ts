@@ -13,9 +13,7 @@ import { diffLockfiles, formatDiffSummary, formatDiffText } from '../../lockfile
 import { normaliseLockfile } from '../../lockfile/normalise.js';
 import { computedSha256Of, LockfileBuilder, lockedPypiPackage, lockedRecords, lockMetadata } from '../../lockfile/build.js';
 import type { LockedPypiPackage } from '../../lockfile/model.js';
-import { PypiIndexClient } from '../../pypi-index/client.js';
 import { condaProvided, pythonOf } from '../../solver/pypi/conda-map.js';
-import { PypiFetchState, resolvePypi } from '../../solver/pypi/resolve.js';
 import { InputError } from '../../errors.js';
 import { parseRequirement } from '../../pypi/requirement.js';
 import type { LockedGoToolchain, Lockfile } from '../../lockfile/model.js';
@@ -238,6 +236,11 @@ async function lockPypi(
 ): Promise<{ packages: LockedPypiPackage[]; metadata: NonNullable<Lockfile['metadata']['pypi']> }> {
   const py = inputs.pypi!;
   const mapping = inputs.mapping;
+  // Loaded only when there are PyPI requirements (the index client brings yauzl and the wheel readers).
+  const [{ PypiIndexClient }, { PypiFetchState, resolvePypi }] = await Promise.all([
+    import('../../pypi-index/client.js'),
+    import('../../solver/pypi/resolve.js'),
+  ]);
   const client = new PypiIndexClient({
     indexes: [py.index, ...py.extraIndexes].map((i) => ({ url: i.url, redacted: i.redacted })),
     http,
