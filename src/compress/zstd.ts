@@ -25,6 +25,8 @@
  *   and stop at MAX_EMPTY_STEPS.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
 import * as zlib from 'node:zlib';
 import { ZSTDDecoder } from 'zstddec/stream';
 import { zstdFrames } from './zstd-frames.js';
@@ -259,8 +261,32 @@ export async function* zstdChunks(data: Uint8Array, engine?: ZstdEngine): AsyncG
   yield* cliChunks(data);
 }
 
-/** `zstd -dcq` as a child process: the compressed bytes in on stdin, the output read as it comes. */
-async function* cliChunks(data: Uint8Array): AsyncGenerator<Buffer> {
+/**
+ * zstdChunks for a compressed file (a body spooled to disk): the `zstd` CLI reads it from the file
+ * in pieces, so it is never in memory whole; the in-process engines read it first.
+ */
+export async function* zstdFileChunks(file: string, engine?: ZstdEngine): AsyncGenerator<Buffer> {
+  const which = engine ?? chooseZstdEngine((await stat(file)).size);
+  if (which !== 'cli') {
+    yield* zstdChunks(await readFile(file), which);
+    return;
+  }
+  const head = Buffer.alloc(4);
+  const fh = await open(file, 'r');
+  try {
+    await fh.read(head, 0, 4, 0);
+  } finally {
+    await fh.close();
+  }
+  if (!isZstd(head)) throw new ZstdError('not zstd data (bad magic number)');
+  yield* cliChunks(file);
+}
+
+/**
+ * `zstd -dcq` as a child process: the compressed bytes (a buffer, or a file streamed in) on stdin,
+ * the output read as it comes.
+ */
+async function* cliChunks(input: Uint8Array | string): AsyncGenerator<Buffer> {
   const child = spawn('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   let spawnError: Error | undefined;
@@ -268,15 +294,25 @@ async function* cliChunks(data: Uint8Array): AsyncGenerator<Buffer> {
   child.on('error', (e) => (spawnError = e));
   child.stdin.on('error', () => undefined); // zstd exits early on corrupt input: EPIPE is expected
   const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  child.stdin.end(data);
+  let readError: Error | undefined;
+  const file = typeof input === 'string' ? createReadStream(input) : undefined;
+  if (file) {
+    file.on('error', (e) => {
+      readError = e;
+      child.kill();
+    });
+    file.pipe(child.stdin);
+  } else child.stdin.end(input);
   let done = false;
   try {
     for await (const out of child.stdout) yield out as Buffer;
     const code = await closed;
     done = true;
+    if (readError) throw readError;
     if (spawnError) throw new ZstdError(`cannot run zstd: ${spawnError.message}`);
     if (code !== 0) throw new ZstdError(`corrupt or truncated zstd data: ${err.trim().split('\n').pop() || `zstd exited with ${code}`}`);
   } finally {
     if (!done) child.kill();
+    file?.destroy();
   }
 }

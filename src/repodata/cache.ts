@@ -5,6 +5,8 @@
  * - `repodata/<sha256(redacted url)>.json`: metadata `{ url (redacted), status, etag, lastModified, time, size }`;
  * - `repodata/<sha256(redacted url)>.bin`: the response body exactly as served (still compressed);
  * - `shards/<sha256>.msgpack.zst`: content-addressed shards (valid forever, verified when read);
+ * - `repodata/.<key>.<random>.zst.tmp`: a new repodata.json.zst body spooled to disk while it waits to
+ *   be decoded (`spoolPath`), removed once decoded;
  * - full repodata (repodata.json / .json.zst) is stored decoded, so a warm lock neither decompresses
  *   nor parses it: `repodata/<key>.<gen>.text` (the JSON text) and `repodata/<key>.<gen>.index`
  *   (its name index, sparse.ts), named by the metadata's `indexed.gen`. A new copy gets a new
@@ -284,6 +286,17 @@ export class RepodataCache {
       await this.remove(e.url);
       total -= e.bytes;
     }
+  }
+
+  /**
+   * A fresh path for spooling a compressed body of `url` to disk before it is decoded
+   * (`repodata/.<key>.<random>.zst.tmp`, the directory made): the caller creates the file and removes
+   * it; one left by a killed run is a temp file that `prune()` removes once it is 6 h old.
+   */
+  async spoolPath(url: string): Promise<string> {
+    const dir = join(this.dir, 'repodata');
+    await mkdir(dir, { recursive: true });
+    return join(dir, `.${cacheKey(url)}.${randomBytes(6).toString('hex')}.zst.tmp`);
   }
 
   /** Mark a cached entry as revalidated now (after a 304). */

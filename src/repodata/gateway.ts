@@ -16,7 +16,8 @@
  * `file://` channels are read from disk directly (no cache).
  */
 import { readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
+import { onExitCleanup } from '../cleanup.js';
 import { InputError, IntegrityError, NetworkError, OfflineCacheMissError } from '../errors.js';
 import type { RepoDataRecord } from '../conda/record.js';
 import { HttpClient, isNotFound } from '../net/http.js';
@@ -29,7 +30,7 @@ import { makeContext, normaliseRecord, RepoDataIndex, safeRecord, type ParseRepo
 import { RepoDataScanner, scanRepoData, SparseRepoData, type SparseIndexData } from './sparse.js';
 import { decodeMsgpack } from './msgpack.js';
 import { decodeShardIndex, type ShardHashes } from './shard-index.js';
-import { decompressZstd, zstdChunks, ZstdError } from '../compress/zstd.js';
+import { decompressZstd, zstdChunks, zstdFileChunks, ZstdError } from '../compress/zstd.js';
 
 /** What the gateway needs from a channel (src/conda/channel.ts `Channel` fits). */
 export interface GatewayChannel {
@@ -257,7 +258,6 @@ function channelLabel(ch: GatewayChannel): string {
   return redactUrl(ch.name && !ch.name.includes('://') ? ch.name : ch.baseUrl);
 }
 
-/** A cached file that is not standard repodata (no name index): parsed in full when first asked. */
 /**
  * Write `pieces` (a streamed body, a decoder's output) to the new file `tmp` in WRITE_BATCH batches,
  * scanning each piece on the way; returns the size and the name index. Whatever reading or scanning
@@ -270,9 +270,29 @@ async function writeScanned(
   failure: (err: unknown) => unknown,
 ): Promise<{ size: number; index: SparseIndexData | undefined }> {
   const scanner = new RepoDataScanner(source);
+  await writePieces(tmp, pieces, failure, (piece) => scanner.push(piece));
+  try {
+    return { size: scanner.size, index: scanner.end() };
+  } catch (err) {
+    throw failure(err);
+  }
+}
+
+/**
+ * Write `pieces` to the new file `tmp` in WRITE_BATCH batches, handing each to `onPiece` first;
+ * returns the size. What reading the pieces or `onPiece` throws goes out through `failure` (a write
+ * error as it is). Stopping early closes the source (a decoder child, a socket), as `for await` would.
+ */
+async function writePieces(
+  tmp: string,
+  pieces: AsyncIterable<Buffer>,
+  failure: (err: unknown) => unknown,
+  onPiece?: (piece: Buffer) => void,
+): Promise<number> {
   const fh = await open(tmp, 'wx');
   const it = pieces[Symbol.asyncIterator]();
   let done = false;
+  let size = 0;
   try {
     let batch: Buffer[] = [];
     let batched = 0;
@@ -281,12 +301,13 @@ async function writeScanned(
       try {
         next = await it.next();
         if ((done = next.done === true)) break;
-        scanner.push(next.value);
+        onPiece?.(next.value);
       } catch (err) {
         throw failure(err);
       }
       batch.push(next.value);
       batched += next.value.length;
+      size += next.value.length;
       if (batched >= WRITE_BATCH) {
         await fh.writev(batch);
         batch = [];
@@ -294,18 +315,14 @@ async function writeScanned(
       }
     }
     if (batched > 0) await fh.writev(batch);
-    try {
-      return { size: scanner.size, index: scanner.end() };
-    } catch (err) {
-      throw failure(err);
-    }
+    return size;
   } finally {
-    // Stopped early (a bad piece, a write error): the source is closed, as `for await` would (a decoder child, a socket).
     if (!done) await it.return?.().catch(() => undefined);
     await fh.close();
   }
 }
 
+/** A cached file that is not standard repodata (no name index): parsed in full when first asked. */
 class LazyFullIndex implements NameIndex {
   private index: RepoDataIndex | undefined;
   constructor(
@@ -611,24 +628,30 @@ export class Gateway {
       if (streamed === 'not-modified') return fromEntry(cached as IndexedEntry);
       if (streamed !== undefined) return new FullSource(kind, channel, subdir, streamed);
       // the cache could not be written: fetch it whole and decode it in memory below
+    } else if (kind === 'repodata.json.zst') {
+      const spooled = await this.spoolAndStore(url, meta, opts);
+      if (spooled === 'not-modified') return fromEntry(cached as IndexedEntry);
+      if (spooled !== undefined) return new FullSource(kind, channel, subdir, spooled);
+      // the cache could not be written: fetch it whole and decode it in memory below
     }
     const res = await this.fetcher.conditionalGet(url, meta);
     if (res === 'not-modified') return fromEntry(cached as IndexedEntry);
     const validators = { etag: res.headers.etag, lastModified: res.headers['last-modified'] };
-    return new FullSource(kind, channel, subdir, await this.decodeAndStore(kind, url, res.body, validators, opts));
+    return new FullSource(kind, channel, subdir, await this.decodeAndStore(kind, url, { buffer: res.body }, validators, opts));
   }
 
   /**
    * Decompress (.zst) and scan a body, store it decoded, and index it; one body at a time. A .zst
-   * body is decompressed in pieces straight into the cache file and scanned on the way, so the
-   * decompressed subdir (hundreds of MB at conda-forge scale) is never held in memory whole; the
-   * records are then read back from that file. When the cache cannot be written the text is
-   * decoded into memory instead. A body that cannot be decoded is never stored.
+   * body (in memory, or spooled to a file) is decompressed in pieces straight into the cache file
+   * and scanned on the way, so the decompressed subdir (hundreds of MB at conda-forge scale) is
+   * never held in memory whole; the records are then read back from that file. When the cache
+   * cannot be written the text is decoded into memory instead. A body that cannot be decoded is
+   * never stored.
    */
   private decodeAndStore(
     kind: SourceKind,
     url: string,
-    body: Buffer,
+    body: { buffer: Buffer } | { file: string },
     validators: { etag?: string; lastModified?: string },
     opts: ParseRepoDataOptions,
   ): Promise<NameIndex> {
@@ -642,7 +665,8 @@ export class Gateway {
           // the cache could not be written: decode in memory
         }
       }
-      const json = kind === 'repodata.json.zst' ? await this.decompress(body, url) : body;
+      const bytes = 'buffer' in body ? body.buffer : await readFile(body.file);
+      const json = kind === 'repodata.json.zst' ? await this.decompress(bytes, url) : bytes;
       const sparse = scanRepoData(json, opts.source);
       const file = await this.cache.putIndexed(url, json, sparse, validators).catch(() => undefined);
       // read back from the cache file (the text need not stay in memory); without one, from memory
@@ -679,14 +703,65 @@ export class Gateway {
     }
   }
 
+  /**
+   * A new repodata.json.zst body streamed from the server to a spool file in the cache (nothing of it
+   * held in memory), then decompressed from that file into the decoded cache through the one-at-a-time
+   * decode queue (decodeAndStore). With several platforms the bodies no longer wait in memory for
+   * their turn (three 60 MiB bodies at conda-forge scale). 'not-modified' when the cached copy is
+   * still good; undefined when the cache cannot be written (the caller fetches the body whole). A
+   * failed transfer is retried by the HTTP client with a fresh spool file; a spool file never
+   * outlives the call (nor the process: an exit cleanup removes it).
+   */
+  private async spoolAndStore(url: string, meta: CacheMeta | undefined, opts: ParseRepoDataOptions): Promise<'not-modified' | NameIndex | undefined> {
+    let spool: { file: string; forget: () => void } | undefined;
+    try {
+      const r = await this.fetcher.conditionalStream(url, meta, async (res) => {
+        const validators = { etag: res.headers.etag, lastModified: res.headers['last-modified'] };
+        let file: string;
+        try {
+          file = await this.cache.spoolPath(url);
+        } catch (err) {
+          throw new CacheUnwritable(err);
+        }
+        const forget = onExitCleanup(() => unlink(file).catch(() => undefined));
+        try {
+          await writePieces(file, res.body, (err) => new BodyFailure(err));
+        } catch (err) {
+          await unlink(file).catch(() => undefined);
+          forget();
+          if (err instanceof BodyFailure) throw err.reason;
+          throw new CacheUnwritable(err);
+        }
+        return { file, forget, validators };
+      });
+      if (r === 'not-modified') return r;
+      spool = r.value;
+      return await this.decodeAndStore('repodata.json.zst', url, { file: spool.file }, r.value.validators, opts);
+    } catch (err) {
+      if (err instanceof CacheUnwritable) return undefined;
+      throw err;
+    } finally {
+      if (spool) {
+        await unlink(spool.file).catch(() => undefined);
+        spool.forget();
+      }
+    }
+  }
+
   /** Write a streamed body to `tmp`, scanning it on the way; failures of the body itself are BodyFailures. */
   private bodyToFile(body: AsyncIterable<Buffer>, tmp: string, source: string | undefined): Promise<{ size: number; index: SparseIndexData | undefined }> {
     return writeScanned(tmp, body, source, (err) => new BodyFailure(err));
   }
 
-  /** Decompress `body` into `tmp` piece by piece, scanning each piece; returns the size and index. */
-  private inflateToFile(body: Buffer, url: string, tmp: string, source: string | undefined): Promise<{ size: number; index: SparseIndexData | undefined }> {
-    return writeScanned(tmp, zstdChunks(body), source, (err) => this.zstdFailure(err, url));
+  /** Decompress `body` (bytes or a file) into `tmp` piece by piece, scanning each piece; returns the size and index. */
+  private inflateToFile(
+    body: { buffer: Buffer } | { file: string },
+    url: string,
+    tmp: string,
+    source: string | undefined,
+  ): Promise<{ size: number; index: SparseIndexData | undefined }> {
+    const pieces = 'buffer' in body ? zstdChunks(body.buffer) : zstdFileChunks(body.file);
+    return writeScanned(tmp, pieces, source, (err) => this.zstdFailure(err, url));
   }
 
   /**
@@ -713,7 +788,7 @@ export class Gateway {
     if (!raw) return undefined;
     if (!raw.body) return { meta: raw.meta };
     try {
-      await this.decodeAndStore(kind, url, raw.body, { etag: raw.meta.etag, lastModified: raw.meta.lastModified }, opts);
+      await this.decodeAndStore(kind, url, { buffer: raw.body }, { etag: raw.meta.etag, lastModified: raw.meta.lastModified }, opts);
     } catch {
       await this.cache.remove(url).catch(() => undefined);
       return undefined;
