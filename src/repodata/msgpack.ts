@@ -57,15 +57,11 @@ class Reader {
     const start = this.pos;
     this.pos += len;
     const b = this.buf;
-    // ASCII (nearly every repodata string) without going through the UTF-8 decoder.
-    if (len < 32) {
-      let s = '';
-      for (let i = start; i < start + len; i++) {
-        const c = b[i]!;
-        if (c >= 0x80) return utf8(b, start, start + len);
-        s += String.fromCharCode(c);
-      }
-      return s;
+    // Short ASCII strings (nearly every repodata string) without a call into the UTF-8 decoder, and
+    // in one piece: a string concatenated char by char is a rope that every Map lookup must flatten.
+    if (len <= 64) {
+      for (let i = start; i < start + len; i++) if (b[i]! >= 0x80) return utf8(b, start, start + len);
+      return String.fromCharCode.apply(null, b.subarray(start, start + len) as unknown as number[]);
     }
     return utf8(b, start, start + len);
   }
