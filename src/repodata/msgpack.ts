@@ -258,20 +258,59 @@ export class MapEntry {
     return this.r.value(this.depth);
   }
 
-  /** When the value is a bin of `length` bytes: its offset in the input (the bytes are not copied). */
-  binAt(length: number): number | undefined {
+  /**
+   * When the value is a map: for each entry whose key is a string and whose value is a bin of
+   * `length` bytes, `onBin(keyStart, keyLength, offset)` with where the key's UTF-8 bytes and the
+   * bin's bytes are in the input (no string is made); for any other entry `onOther(key, value)`, the
+   * key as a string and the value decoded. Returns true; false (nothing read) when not a map. The
+   * tight loop for the shard index's 35k name → hash entries.
+   */
+  scanBinMap(
+    length: number,
+    onBin: (keyStart: number, keyLength: number, offset: number) => void,
+    onOther: (key: string, value: unknown) => void,
+  ): boolean {
     const r = this.r;
     const start = r.pos;
     const b = r.buf[start];
-    if (b === undefined || r.binLen(r.u8()) !== length) {
+    const n = b === undefined ? -1 : r.mapLen(r.u8());
+    if (n < 0) {
       r.pos = start;
-      return undefined;
+      return false;
     }
+    if (this.depth >= MAX_DEPTH) throw new MsgpackError('MessagePack data nested too deeply');
     this.take();
-    const data = r.pos;
-    r.need(length);
-    r.pos += length;
-    return data;
+    r.need(n * 2);
+    const buf = r.buf;
+    for (let i = 0; i < n; i++) {
+      const at = r.pos;
+      const kb = buf[at];
+      let keyLen = -1;
+      if (kb !== undefined) {
+        r.pos++;
+        keyLen = r.strLen(kb);
+        if (keyLen < 0) r.pos = at;
+      }
+      if (keyLen < 0) {
+        onOther(r.key(this.depth), r.value(this.depth + 1));
+        continue;
+      }
+      r.need(keyLen);
+      const keyStart = r.pos;
+      r.pos += keyLen;
+      const v = r.pos;
+      if (length < 256 && buf[v] === 0xc4 && buf[v + 1] === length) {
+        r.pos = v + 2;
+        r.need(length);
+        r.pos += length;
+        onBin(keyStart, keyLen, v + 2);
+      } else {
+        r.pos = keyStart;
+        const key = r.str(keyLen);
+        onOther(key, r.value(this.depth + 1));
+      }
+    }
+    return true;
   }
 
   /** When the value is a map: walk its entries (see walkMap) and return true; else false, nothing read. */

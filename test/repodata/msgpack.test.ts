@@ -123,6 +123,34 @@ describe('decodeShardIndex', () => {
     expect(decodeShardIndex(pack({ info: 'not a map', shards: 'not a map' }))).toMatchObject({ info: {} });
   });
 
+  it('of a name given more than once, as bytes or as hex, the last entry counts; odd keys are names too', () => {
+    const str = (t: string) => {
+      const n = Buffer.byteLength(t);
+      return Buffer.concat([Buffer.from(n < 32 ? [0xa0 | n] : [0xd9, n]), Buffer.from(t)]);
+    };
+    const bin = (b: Buffer) => Buffer.concat([Buffer.from([0xc4, 32]), b]);
+    const shardsKey = str('shards');
+    const entries = [
+      [str('a'), bin(sha('a1'))],
+      [str('a'), str(sha('a2').toString('hex'))], // bytes, then hex: hex
+      [str('b'), str(sha('b1').toString('hex'))],
+      [str('b'), bin(sha('b2'))], // hex, then bytes: bytes
+      [str('c'), bin(sha('c1'))],
+      [str('c'), Buffer.from([0xc0])], // then nil: gone
+      [str('c'), bin(sha('c3'))], // then bytes again: back
+      [str('numpy-é'), bin(sha('n'))],
+      [Buffer.from([0x07]), bin(sha('7'))], // an integer key, as an object key would be: '7'
+    ];
+    const idx = Buffer.concat([Buffer.from([0x81]), shardsKey, Buffer.from([0x80 | entries.length]), ...entries.flat()]);
+    const out = decodeShardIndex(idx).shards;
+    expect(out.get('a')).toBe(sha('a2').toString('hex'));
+    expect(out.get('b')).toBe(sha('b2').toString('hex'));
+    expect(out.get('c')).toBe(sha('c3').toString('hex'));
+    expect(out.get('numpy-é')).toBe(sha('n').toString('hex'));
+    expect(out.get('7')).toBe(sha('7').toString('hex'));
+    expect(out.names().sort()).toEqual(['7', 'a', 'b', 'c', 'numpy-é']);
+  });
+
   it('refuses a truncated index', () => {
     const bytes = pack({ info: {}, shards: { numpy: sha('numpy') } });
     expect(() => decodeShardIndex(bytes.subarray(0, bytes.length - 3))).toThrow(MsgpackError);
