@@ -25,7 +25,6 @@
  *   and stop at MAX_EMPTY_STEPS.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import * as zlib from 'node:zlib';
 import { ZSTDDecoder } from 'zstddec/stream';
@@ -283,36 +282,33 @@ export async function* zstdFileChunks(file: string, engine?: ZstdEngine): AsyncG
 }
 
 /**
- * `zstd -dcq` as a child process: the compressed bytes (a buffer, or a file streamed in) on stdin,
- * the output read as it comes.
+ * `zstd -dcq` as a child process: the compressed bytes on stdin (a buffer), or the file named (read
+ * by zstd itself, nothing of it passes through this process); the output read as it comes.
  */
 async function* cliChunks(input: Uint8Array | string): AsyncGenerator<Buffer> {
-  const child = spawn('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const fromFile = typeof input === 'string';
+  const child = spawn('zstd', ['-d', '-c', '-q', ...(fromFile ? ['--', input] : [])], { stdio: [fromFile ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   let err = '';
   let spawnError: Error | undefined;
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   child.on('error', (e) => (spawnError = e));
-  child.stdin.on('error', () => undefined); // zstd exits early on corrupt input: EPIPE is expected
   const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  let readError: Error | undefined;
-  const file = typeof input === 'string' ? createReadStream(input) : undefined;
-  if (file) {
-    file.on('error', (e) => {
-      readError = e;
-      child.kill();
-    });
-    file.pipe(child.stdin);
-  } else child.stdin.end(input);
+  if (!fromFile) {
+    child.stdin!.on('error', () => undefined); // zstd exits early on corrupt input: EPIPE is expected
+    child.stdin!.end(input);
+  }
   let done = false;
   try {
-    for await (const out of child.stdout) yield out as Buffer;
+    for await (const out of child.stdout!) yield out as Buffer;
     const code = await closed;
     done = true;
-    if (readError) throw readError;
     if (spawnError) throw new ZstdError(`cannot run zstd: ${spawnError.message}`);
-    if (code !== 0) throw new ZstdError(`corrupt or truncated zstd data: ${err.trim().split('\n').pop() || `zstd exited with ${code}`}`);
+    if (code !== 0) {
+      // zstd names its input in the message: the file is ours (a temp name), the data is what matters
+      const last = err.trim().split('\n').pop()?.replace(fromFile ? `${input} : ` : '', '');
+      throw new ZstdError(`corrupt or truncated zstd data: ${last || `zstd exited with ${code}`}`);
+    }
   } finally {
     if (!done) child.kill();
-    file?.destroy();
   }
 }
