@@ -44,6 +44,8 @@ export interface ExtractResult extends WriterStats {
   warnings: string[];
   /** sha256 of each regular file written, by its path below destDir (not kept where names fold case). */
   digests?: Map<string, string>;
+  /** Permission bits of each regular file written, by the same paths as `digests` (and likewise not kept where names fold case). */
+  modes?: Map<string, number>;
 }
 
 export type ExtractOptions = StagingOptions;
@@ -103,17 +105,13 @@ export async function extractPackage(archivePath: string, destDir: string, opts:
     const writer = new SafeWriter(staging, archivePath);
     const warnings: string[] = [];
     let condaMetadata: Record<string, unknown> | undefined;
-    try {
-      if (fmt === 'conda') {
-        condaMetadata = await extractCondaInto(archivePath, writer, warnings);
-      } else {
-        await extractTarStream(bzip2DecompressFile(archivePath), writer, { what: archivePath });
-      }
-      await writer.finish();
-    } finally {
-      await writer.drain(); // no background write may outlive us (the staging dir is removed on error)
+    if (fmt === 'conda') {
+      condaMetadata = await extractCondaInto(archivePath, writer, warnings);
+    } else {
+      await extractTarStream(bzip2DecompressFile(archivePath), writer, { what: archivePath });
     }
-    return { archive: archivePath, destDir, format: fmt, condaMetadata, warnings: [...warnings, ...writer.warnings], ...writer.stats, digests: writer.digests };
+    await writer.finish();
+    return { archive: archivePath, destDir, format: fmt, condaMetadata, warnings: [...warnings, ...writer.warnings], ...writer.stats, digests: writer.digests, modes: writer.modes };
   });
 }
 
@@ -219,20 +217,16 @@ export async function extractGoArchive(archivePath: string, destDir: string, opt
   }
   return withStaging(destDir, archivePath, opts, async (staging) => {
     const writer = new SafeWriter(staging, archivePath);
-    try {
-      if (format === 'tar.gz') {
-        const gunzip = createGunzip();
-        const file = createReadStream(archivePath);
-        file.on('error', (e) => gunzip.destroy(e));
-        gunzip.on('error', () => file.destroy());
-        await extractTarStream(file.pipe(gunzip), writer, { what: archivePath, strip: 'go' });
-      } else {
-        await extractGoZipInto(archivePath, writer);
-      }
-      await writer.finish();
-    } finally {
-      await writer.drain();
+    if (format === 'tar.gz') {
+      const gunzip = createGunzip();
+      const file = createReadStream(archivePath);
+      file.on('error', (e) => gunzip.destroy(e));
+      gunzip.on('error', () => file.destroy());
+      await extractTarStream(file.pipe(gunzip), writer, { what: archivePath, strip: 'go' });
+    } else {
+      await extractGoZipInto(archivePath, writer);
     }
+    await writer.finish();
     return { archive: archivePath, destDir, format, warnings: writer.warnings, ...writer.stats };
   });
 }

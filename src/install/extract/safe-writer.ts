@@ -18,8 +18,20 @@
  *
  * Any violation is an `UnsafeArchiveError` naming the archive and the entry.
  */
-import { closeSync, constants as fsConstants, fchmodSync, futimesSync, openSync, writeSync } from 'node:fs';
-import { chmod, copyFile, link, mkdir, open, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmodSync,
+  closeSync,
+  constants as fsConstants,
+  copyFileSync,
+  fchmodSync,
+  futimesSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { InstallError, UnsafeArchiveError } from '../../errors.js';
@@ -27,15 +39,13 @@ import { InstallError, UnsafeArchiveError } from '../../errors.js';
 /** Case-insensitive file systems (macOS, Windows) must not let `Lib` and `lib/x` dodge the checks. */
 const FOLD_CASE = process.platform === 'darwin' || process.platform === 'win32';
 const MAX_SYMLINK_HOPS = 40;
-/** Small files are written in the background, this many at a time (the libuv pool does the work). */
-const MAX_INFLIGHT_WRITES = 16;
 /**
- * Files up to this size are written with synchronous calls on the spot: four system calls on a
- * page-cache write cost less than the thread-pool round trips and promises of the async API (a
- * package is mostly small files; the profile of a cold install was dominated by them).
+ * Every file-system call here is synchronous, on the spot. A package is mostly small files, and
+ * the async API hands each call to the libuv thread pool: a cold install then spent most of its
+ * system time waking pool threads and the event loop (futex + eventfd per call, ~4 calls a file),
+ * more than in the calls themselves. Synchronous calls hold the event loop, so the writer gives it
+ * a turn every SYNC_YIELD_MS: a signal's cleanup, the progress line and the downloads still run.
  */
-const SYNC_WRITE_MAX = 64 * 1024;
-/** How long synchronous small-file writes may hold the event loop before they let it run. */
 const SYNC_YIELD_MS = 20;
 /**
  * The permission bits kept from an archive entry: the archive's own, group-write included (conda
@@ -125,11 +135,14 @@ export class SafeWriter {
    * (macOS, Windows: two spellings reach one file), so there the linker hashes as before.
    */
   readonly digests: Map<string, string> | undefined = FOLD_CASE ? undefined : new Map();
+  /**
+   * The permission bits (0o7777) every regular file was left with, by the same keys as `digests`
+   * (and likewise not kept where names fold case): the cache's mode record (extract-modes.ts) is
+   * written from it instead of walking the tree again.
+   */
+  readonly modes: Map<string, number> | undefined = FOLD_CASE ? undefined : new Map();
   /** Accepted oddities, reported in ExtractResult.warnings. */
   readonly warnings: string[] = [];
-  /** Background writes of small files, by node key. */
-  private readonly inflight = new Map<string, Promise<void>>();
-  private slotWaiters: Array<() => void> = [];
   private writeError: unknown;
   private readonly nodes = new Map<string, Node>();
   /**
@@ -178,7 +191,7 @@ export class SafeWriter {
       }
     }
     if (missingFrom < 0) return;
-    await mkdir(this.abs(parts.slice(0, -1)), { recursive: true });
+    mkdirSync(this.abs(parts.slice(0, -1)), { recursive: true });
     for (let i = missingFrom; i < parts.length; i++) {
       const k = keyOf(parts.slice(0, i));
       if (!this.nodes.has(k)) {
@@ -194,11 +207,11 @@ export class SafeWriter {
     const node = this.nodes.get(k);
     if (node === undefined) return;
     if (node.kind === 'dir') throw this.unsafe(name, `would replace the directory created by an earlier entry with a ${newKind}`);
-    await this.inflight.get(k);
     this.throwWriteError();
-    await unlink(this.abs(parts));
+    unlinkSync(this.abs(parts));
     this.nodes.delete(k);
     this.digests?.delete(k);
+    this.modes?.delete(k);
     if (node.kind === 'symlink') this.stats.symlinks--;
     else this.stats.files--;
   }
@@ -213,7 +226,8 @@ export class SafeWriter {
       throw this.unsafe(name, `is a directory, but an earlier entry made it a ${node.kind}`);
     }
     if (node === undefined) {
-      await mkdir(this.abs(parts));
+      await this.letLoopRun();
+      mkdirSync(this.abs(parts));
       this.nodes.set(k, { kind: 'dir' });
       this.stats.directories++;
     }
@@ -229,11 +243,12 @@ export class SafeWriter {
     const path = this.abs(parts);
     const mode = opts.mode === undefined || (opts.mode & 0o777) === 0 ? 0o644 : opts.mode & KEPT_MODE_BITS;
     if (content instanceof Uint8Array) {
-      await this.writeInBackground(name, keyOf(parts), path, content, mode, opts.mtime);
+      await this.writeBuffered(name, keyOf(parts), path, content, mode, opts.mtime);
       return;
     }
+    await this.letLoopRun();
     // O_EXCL: fails on anything already there, including a (dangling) symlink — never follows one.
-    const fh = await open(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+    const fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
     // Record it immediately so an error below still leaves our bookkeeping truthful.
     this.nodes.set(keyOf(parts), { kind: 'file' });
     this.stats.files++;
@@ -242,14 +257,16 @@ export class SafeWriter {
       for await (const chunk of content) {
         if (chunk.length === 0) continue;
         hash?.update(chunk);
-        await fh.write(chunk);
+        for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
         this.stats.bytes += chunk.length;
+        await this.letLoopRun();
       }
       if (hash) this.digests!.set(keyOf(parts), hash.digest('hex'));
-      await fh.chmod(mode);
-      if (opts.mtime !== undefined && !Number.isNaN(opts.mtime.getTime())) await fh.utimes(opts.mtime, opts.mtime);
+      fchmodSync(fd, mode);
+      this.modes?.set(keyOf(parts), mode);
+      if (opts.mtime !== undefined && !Number.isNaN(opts.mtime.getTime())) futimesSync(fd, opts.mtime, opts.mtime);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
 
@@ -291,7 +308,8 @@ export class SafeWriter {
       await this.replaceable(name, parts, 'symlink');
       this.nodes.set(k, node);
     }
-    await symlink(target, this.abs(parts));
+    await this.letLoopRun();
+    symlinkSync(target, this.abs(parts));
     this.stats.symlinks++;
   }
 
@@ -313,21 +331,23 @@ export class SafeWriter {
       );
     }
     if (keyOf(targetParts) === keyOf(parts)) return; // a link to itself: nothing to do
-    await this.inflight.get(keyOf(targetParts));
     this.throwWriteError();
     await this.ensureParents(name, parts);
     await this.replaceable(name, parts, 'hard link');
+    await this.letLoopRun();
     try {
-      await link(this.abs(targetParts), this.abs(parts));
+      linkSync(this.abs(targetParts), this.abs(parts));
     } catch (e) {
       // File systems without hard links (FAT, some network shares): a copy has the same content.
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw e;
-      await copyFile(this.abs(targetParts), this.abs(parts), fsConstants.COPYFILE_EXCL);
+      copyFileSync(this.abs(targetParts), this.abs(parts), fsConstants.COPYFILE_EXCL);
     }
     this.nodes.set(keyOf(parts), { kind: 'file' });
     const targetDigest = this.digests?.get(keyOf(targetParts));
     if (targetDigest !== undefined) this.digests!.set(keyOf(parts), targetDigest);
+    const targetMode = this.modes?.get(keyOf(targetParts));
+    if (targetMode !== undefined) this.modes!.set(keyOf(parts), targetMode);
     this.stats.files++;
     this.stats.hardlinks++;
   }
@@ -339,50 +359,27 @@ export class SafeWriter {
 
   private lastYield = performance.now();
 
-  /**
-   * Write a buffered file without waiting for it: the next entries are parsed meanwhile. Callers
-   * that touch the same path later wait for it (`replaceable`, `hardlink`); `drain()` waits for all.
-   * O_EXCL ('wx') still guarantees a fresh file, never something reached through a symlink.
-   */
-  private async writeInBackground(name: string, k: string, path: string, data: Uint8Array, mode: number, mtime?: Date): Promise<void> {
-    this.throwWriteError();
-    while (this.inflight.size >= MAX_INFLIGHT_WRITES) {
-      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
-      this.throwWriteError();
+  /** Give the event loop a turn when the synchronous calls have held it for SYNC_YIELD_MS. */
+  private async letLoopRun(): Promise<void> {
+    if (performance.now() - this.lastYield > SYNC_YIELD_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.lastYield = performance.now();
     }
+  }
+
+  /** Write a file held whole. O_EXCL still guarantees a fresh file, never something reached through a symlink. */
+  private async writeBuffered(name: string, k: string, path: string, data: Uint8Array, mode: number, mtime?: Date): Promise<void> {
+    this.throwWriteError();
+    await this.letLoopRun();
     this.nodes.set(k, { kind: 'file' });
     this.stats.files++;
     this.stats.bytes += data.length;
     this.digests?.set(k, createHash('sha256').update(data).digest('hex'));
-    if (data.length <= SYNC_WRITE_MAX) {
-      // Synchronous writes hold the event loop: give it a turn every SYNC_YIELD_MS, so a signal's
-      // cleanup, the progress line and the other downloads do not wait for a whole package.
-      if (performance.now() - this.lastYield > SYNC_YIELD_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        this.lastYield = performance.now();
-      }
-      this.writeNow(name, path, data, mode, mtime);
-      return;
-    }
-    const job = (async () => {
-      await writeFile(path, data, { flag: 'wx', mode });
-      if ((mode & ~UMASK) !== mode) await chmod(path, mode);
-      if (mtime !== undefined && !Number.isNaN(mtime.getTime())) await utimes(path, mtime, mtime);
-    })()
-      .catch((e: unknown) => {
-        this.writeError ??= new InstallError(
-          `${this.archive}: cannot write entry "${printable(name)}": ${e instanceof Error ? e.message : String(e)}`,
-          { code: 'E_EXTRACT_IO', cause: e },
-        );
-      })
-      .finally(() => {
-        this.inflight.delete(k);
-        this.slotWaiters.shift()?.();
-      });
-    this.inflight.set(k, job);
+    this.writeNow(name, path, data, mode, mtime);
+    this.modes?.set(k, mode);
   }
 
-  /** writeInBackground's synchronous form for a small file (same flags: O_EXCL never follows a symlink). */
+  /** open(O_EXCL) + write + fchmod (only when the umask removed bits) + futimes + close. */
   private writeNow(name: string, path: string, data: Uint8Array, mode: number, mtime?: Date): void {
     let fd: number | undefined;
     try {
@@ -416,16 +413,10 @@ export class SafeWriter {
     if (this.writeError !== undefined) throw this.writeError;
   }
 
-  /** Wait for every background write; safe to call on error paths (never throws). */
-  async drain(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.all([...this.inflight.values()]);
-  }
-
   async finish(): Promise<void> {
-    await this.drain();
     this.throwWriteError();
-    for (const { path, mode } of this.dirModes.values()) await chmod(path, mode);
-    await chmod(this.root, 0o755); // the staging dir was created 0700 by mkdtemp
+    for (const { path, mode } of this.dirModes.values()) chmodSync(path, mode);
+    chmodSync(this.root, 0o755); // the staging dir was created 0700 by mkdtemp
   }
 
   private checkLinkInside(entryName: string, linkKey: string, node: Extract<Node, { kind: 'symlink' }>): void {

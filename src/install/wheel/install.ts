@@ -244,72 +244,68 @@ export async function installWheel(opts: InstallWheelOptions): Promise<Installed
         await sw.file(dest, content, { mode });
         if (known) written.set(dest, known);
       };
-      try {
-        for (const p of planned) {
-          const what = `"${p.member.name}"`;
-          const check = (digest: string, size: number) => {
-            if (digest !== p.digest) {
-              throw invalid(label, `member ${what} does not match its RECORD hash (${p.algorithm}=${p.digest} in RECORD, ${p.algorithm}=${digest} in the archive)`);
-            }
-            if (p.size !== undefined && size !== p.size) throw invalid(label, `member ${what} is ${size} bytes, RECORD says ${p.size}`);
-          };
-          if (p.script || p.member.entry.uncompressedSize <= SMALL) {
-            const data = await readMember(zip, p.member, p.script ? MAX_SCRIPT : SMALL);
-            check(createHash(p.algorithm).update(data).digest('base64url'), data.length);
-            const out = p.script ? rewriteScriptShebang(data, opts.target, layout) : data;
-            await put(p.dest, out, p.script ? 0o755 : p.mode, {
-              path: p.dest,
-              sha256: createHash('sha256').update(out).digest('hex'),
-              size: out.length,
-            });
-          } else {
-            const h = createHash(p.algorithm);
-            const h256 = p.algorithm === 'sha256' ? h : createHash('sha256');
-            let size = 0;
-            const stream = await zip.open(p.member);
-            async function* hashing(): AsyncIterable<Uint8Array> {
-              for await (const chunk of stream) {
-                const b = chunk as Buffer;
-                h.update(b);
-                if (h256 !== h) h256.update(b);
-                size += b.length;
-                yield b;
-              }
-            }
-            await put(p.dest, hashing(), p.mode);
-            const digest = h.digest('base64url');
-            check(digest, size);
-            written.set(p.dest, { path: p.dest, sha256: h256 === h ? Buffer.from(digest, 'base64url').toString('hex') : h256.digest('hex'), size });
+      for (const p of planned) {
+        const what = `"${p.member.name}"`;
+        const check = (digest: string, size: number) => {
+          if (digest !== p.digest) {
+            throw invalid(label, `member ${what} does not match its RECORD hash (${p.algorithm}=${p.digest} in RECORD, ${p.algorithm}=${digest} in the archive)`);
           }
+          if (p.size !== undefined && size !== p.size) throw invalid(label, `member ${what} is ${size} bytes, RECORD says ${p.size}`);
+        };
+        if (p.script || p.member.entry.uncompressedSize <= SMALL) {
+          const data = await readMember(zip, p.member, p.script ? MAX_SCRIPT : SMALL);
+          check(createHash(p.algorithm).update(data).digest('base64url'), data.length);
+          const out = p.script ? rewriteScriptShebang(data, opts.target, layout) : data;
+          await put(p.dest, out, p.script ? 0o755 : p.mode, {
+            path: p.dest,
+            sha256: createHash('sha256').update(out).digest('hex'),
+            size: out.length,
+          });
+        } else {
+          const h = createHash(p.algorithm);
+          const h256 = p.algorithm === 'sha256' ? h : createHash('sha256');
+          let size = 0;
+          const stream = await zip.open(p.member);
+          async function* hashing(): AsyncIterable<Uint8Array> {
+            for await (const chunk of stream) {
+              const b = chunk as Buffer;
+              h.update(b);
+              if (h256 !== h) h256.update(b);
+              size += b.length;
+              yield b;
+            }
+          }
+          await put(p.dest, hashing(), p.mode);
+          const digest = h.digest('base64url');
+          check(digest, size);
+          written.set(p.dest, { path: p.dest, sha256: h256 === h ? Buffer.from(digest, 'base64url').toString('hex') : h256.digest('hex'), size });
         }
-        // Generated files.
-        const generated: Array<{ path: string; content: Buffer; mode: number }> = [];
-        for (const ep of entryPoints) generated.push(...writer.files(ep, opts.target, layout));
-        generated.push({ path: `${distInfoDest}/INSTALLER`, content: Buffer.from(`${INSTALLER_NAME}\n`), mode: 0o644 });
-        if (opts.requested) generated.push({ path: `${distInfoDest}/REQUESTED`, content: Buffer.alloc(0), mode: 0o644 });
-        if (opts.directUrl) {
-          generated.push({ path: `${distInfoDest}/direct_url.json`, content: Buffer.from(JSON.stringify(opts.directUrl)), mode: 0o644 });
-        }
-        for (const g of generated) {
-          // A wheel shipping its own INSTALLER (or a script named like an entry point): ours wins
-          // (the writer replaces a file it wrote earlier).
-          checkEntryName(label, g.path, 'generated file');
-          await sw.file(g.path, g.content, { mode: g.mode });
-          written.set(g.path, { path: g.path, sha256: createHash('sha256').update(g.content).digest('hex'), size: g.content.length });
-        }
-        const recordPath = `${distInfoDest}/RECORD`;
-        const rel = (p: string) => posix.relative(layout.sitePackages, p);
-        const recordRows: RecordRow[] = [...written.values()]
-          .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-          .map((f) => ({ path: rel(f.path), hash: `sha256=${Buffer.from(f.sha256, 'hex').toString('base64url')}`, size: String(f.size) }));
-        recordRows.push({ path: rel(recordPath), hash: '', size: '' });
-        const recordBytes = Buffer.from(formatRecord(recordRows), 'utf8');
-        await put(recordPath, recordBytes, 0o644);
-        written.set(recordPath, { path: recordPath, sha256: createHash('sha256').update(recordBytes).digest('hex'), size: recordBytes.length });
-        await sw.finish();
-      } finally {
-        await sw.drain();
       }
+      // Generated files.
+      const generated: Array<{ path: string; content: Buffer; mode: number }> = [];
+      for (const ep of entryPoints) generated.push(...writer.files(ep, opts.target, layout));
+      generated.push({ path: `${distInfoDest}/INSTALLER`, content: Buffer.from(`${INSTALLER_NAME}\n`), mode: 0o644 });
+      if (opts.requested) generated.push({ path: `${distInfoDest}/REQUESTED`, content: Buffer.alloc(0), mode: 0o644 });
+      if (opts.directUrl) {
+        generated.push({ path: `${distInfoDest}/direct_url.json`, content: Buffer.from(JSON.stringify(opts.directUrl)), mode: 0o644 });
+      }
+      for (const g of generated) {
+        // A wheel shipping its own INSTALLER (or a script named like an entry point): ours wins
+        // (the writer replaces a file it wrote earlier).
+        checkEntryName(label, g.path, 'generated file');
+        await sw.file(g.path, g.content, { mode: g.mode });
+        written.set(g.path, { path: g.path, sha256: createHash('sha256').update(g.content).digest('hex'), size: g.content.length });
+      }
+      const recordPath = `${distInfoDest}/RECORD`;
+      const rel = (p: string) => posix.relative(layout.sitePackages, p);
+      const recordRows: RecordRow[] = [...written.values()]
+        .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+        .map((f) => ({ path: rel(f.path), hash: `sha256=${Buffer.from(f.sha256, 'hex').toString('base64url')}`, size: String(f.size) }));
+      recordRows.push({ path: rel(recordPath), hash: '', size: '' });
+      const recordBytes = Buffer.from(formatRecord(recordRows), 'utf8');
+      await put(recordPath, recordBytes, 0o644);
+      written.set(recordPath, { path: recordPath, sha256: createHash('sha256').update(recordBytes).digest('hex'), size: recordBytes.length });
+      await sw.finish();
 
       // --- 3. move into destDir ------------------------------------------------------------------
       const all = [...written.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
