@@ -18,7 +18,20 @@
  * conda-meta (see conda-meta.ts).
  */
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, link, lstat, mkdir, readFile, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmodSync,
+  copyFileSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { lstat, mkdir, readFile, realpath } from 'node:fs/promises';
 import { dirname, join, posix, sep } from 'node:path';
 import { InstallError, UnsafeArchiveError } from '../errors.js';
 import type { NoArchKind } from '../conda/record.js';
@@ -28,6 +41,21 @@ import { windowsEntryPointFiles } from './windows-entry-points.js';
 import { needsResign, type Resigner } from './macho.js';
 import { isInside } from '../fs/inside.js';
 import { sha256File } from './extract/hash.js';
+
+/**
+ * The per-file calls of linking are synchronous: through the async API each one is a thread-pool
+ * round trip (futex + eventfd wake-ups), which cost a cold install more system time than the calls
+ * themselves. The loop gives the event loop a turn every LINK_YIELD_MS, so signals and the
+ * progress line are not held up by a large package.
+ */
+const LINK_YIELD_MS = 20;
+/** Files up to this size are read whole (synchronously) to hash them; larger ones are streamed. */
+const SYNC_HASH_MAX = 1 << 20;
+
+function sha256Small(path: string): { sha256: string; size: number } {
+  const data = readFileSync(path);
+  return { sha256: createHash('sha256').update(data).digest('hex'), size: data.length };
+}
 
 export type PathType = 'hardlink' | 'softlink' | 'directory';
 
@@ -95,10 +123,10 @@ export interface LinkOptions {
   digests?: ReadonlyMap<string, string>;
   warn?: (message: string) => void;
   /**
-   * Makes a hard link (default: fs.promises.link). Tests inject one failing with EXDEV (cache and prefix
+   * Makes a hard link (default: fs.linkSync). Tests inject one failing with EXDEV (cache and prefix
    * on different volumes) to check the copy fallback.
    */
-  hardlink?: (src: string, dest: string) => Promise<void>;
+  hardlink?: (src: string, dest: string) => void;
   /** Re-signs Mach-O files that prefix replacement rewrote (see macho.ts); without it they are left as written. */
   resigner?: Resigner;
 }
@@ -257,20 +285,25 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
   await mkdir(destDir, { recursive: true });
   const rootReal = await realpath(destDir);
   const safeDirs = opts.safeDirs ?? new Set<string>();
-  const assertInside = async (relDir: string, rel: string): Promise<void> => {
+  const assertInside = (relDir: string, rel: string): void => {
     if (relDir === '.' || relDir === '' || safeDirs.has(relDir)) return;
     let real: string;
     try {
-      real = await realpath(join(destDir, relDir));
+      real = realpathSync.native(join(destDir, relDir));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT') throw err;
       // Not there yet (or a dangling link): it is created below its parent, so check the parent.
-      const st = await lstat(join(destDir, relDir)).catch(() => undefined);
+      let st;
+      try {
+        st = lstatSync(join(destDir, relDir), { throwIfNoEntry: false });
+      } catch {
+        st = undefined;
+      }
       if (st?.isSymbolicLink()) {
         throw new UnsafeArchiveError(`${dist}: refusing to write ${rel} through the dangling symbolic link ${relDir}`);
       }
-      await assertInside(posix.dirname(relDir), rel);
+      assertInside(posix.dirname(relDir), rel);
       return;
     }
     if (!isInside(real, rootReal)) {
@@ -282,17 +315,14 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
   /** Directories this call created or found (a directory is never removed while a package is linked). */
   const madeDirs = new Set<string>();
   /** Make `dest` writable for `rel`: parents created, an earlier package's file removed (and reported). */
-  const claim = async (rel: string, dest: string): Promise<void> => {
-    await assertInside(posix.dirname(rel), rel);
+  const claim = (rel: string, dest: string): void => {
+    assertInside(posix.dirname(rel), rel);
     const parent = dirname(dest);
     if (!madeDirs.has(parent)) {
-      await mkdir(parent, { recursive: true });
+      mkdirSync(parent, { recursive: true });
       madeDirs.add(parent);
     }
-    const st = await lstat(dest).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
+    const st = lstatSync(dest, { throwIfNoEntry: false });
     if (st) {
       if (st.isDirectory()) throw new InstallError(`${dist}: cannot install file ${rel}: a directory of that name exists`);
       const prev = owners.get(rel);
@@ -300,7 +330,7 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
         result.clobbers.push({ path: rel, previous: prev, by: dist });
         warn(`${rel}: file from ${prev} is clobbered by ${dist}`);
       }
-      await rm(dest, { force: true });
+      rmSync(dest, { force: true });
       if (st.isSymbolicLink()) {
         // Whatever was checked through the old link no longer holds.
         for (const d of [...safeDirs]) if (d === rel || d.startsWith(`${rel}/`)) safeDirs.delete(d);
@@ -310,21 +340,26 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
     owners.set(rel, dist);
   };
 
+  let lastYield = performance.now();
   for (const e of entries) {
+    if (performance.now() - lastYield > LINK_YIELD_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
     const rel = targetPath(e.path);
     const src = join(extractedDir, e.path);
     const dest = join(destDir, rel);
 
     if (e.pathType === 'directory') {
-      await assertInside(rel, rel);
-      await mkdir(dest, { recursive: true });
+      assertInside(rel, rel);
+      mkdirSync(dest, { recursive: true });
       result.paths.push({ _path: rel, path_type: 'directory' });
       continue;
     }
 
     let srcStat;
     try {
-      srcStat = await lstat(src);
+      srcStat = lstatSync(src);
     } catch (err) {
       throw new InstallError(`${dist}: ${e.path} is listed in the package's file list but missing from ${extractedDir}`, {
         cause: err,
@@ -333,10 +368,10 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
 
     if (e.pathType === 'softlink' || srcStat.isSymbolicLink()) {
       if (srcStat.isSymbolicLink()) {
-        const target = await readlink(src);
+        const target = readlinkSync(src);
         if (target === '') throw new InstallError(`${dist}: ${e.path} is a symbolic link with an empty target; the package is broken`);
-        await claim(rel, dest);
-        await symlink(target, dest);
+        claim(rel, dest);
+        symlinkSync(target, dest);
         result.stats.symlinked++;
         const installed: InstalledPath = { _path: rel, path_type: 'softlink' };
         if (e.sha256) installed.sha256 = e.sha256;
@@ -350,11 +385,11 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
       throw new InstallError(`${dist}: ${e.path} is a directory in ${extractedDir} but listed as a file`);
     }
 
-    await claim(rel, dest);
+    claim(rel, dest);
     const mode = srcStat.mode & 0o7777;
     let installed: InstalledPath;
     if (e.placeholder) {
-      const data = await readFile(src);
+      const data = readFileSync(src);
       checkSource(e, sha256Buffer(data));
       const out = applyPrefixReplacement(
         data,
@@ -363,8 +398,8 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
         platform,
         { package: dist, file: e.path },
       );
-      await writeFile(dest, out, { mode });
-      await chmod(dest, mode);
+      writeFileSync(dest, out, { mode });
+      chmodSync(dest, mode);
       result.stats.replaced++;
       let sha = sha256Buffer(out);
       // A rewritten Mach-O lost its code signature: re-signed ad hoc (macho.ts), hashed as signed.
@@ -388,21 +423,22 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
       let linked = false;
       if (!opts.copy && !e.noLink) {
         try {
-          await (opts.hardlink ?? link)(src, dest);
+          (opts.hardlink ?? linkSync)(src, dest);
           linked = true;
         } catch (err) {
           if (!HARDLINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
         }
       }
       if (!linked) {
-        await copyFile(src, dest);
-        await chmod(dest, mode);
+        copyFileSync(src, dest);
+        chmodSync(dest, mode);
       }
       if (linked) result.stats.hardlinked++;
       else result.stats.copied++;
       // A hard link is the extracted file itself: its sha256 is known when this run extracted it.
       const known = linked && !opts.hardlink ? opts.digests?.get(e.path) : undefined;
-      const { sha256, size } = known !== undefined ? { sha256: known, size: srcStat.size } : await sha256File(dest);
+      const { sha256, size } =
+        known !== undefined ? { sha256: known, size: srcStat.size } : srcStat.size <= SYNC_HASH_MAX ? sha256Small(dest) : await sha256File(dest);
       checkSource(e, sha256);
       installed = { _path: rel, path_type: 'hardlink', sha256, sha256_in_prefix: sha256, size_in_bytes: size };
     }
@@ -417,9 +453,9 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
         : [{ ...entryPointScript(ep, targetPrefix, platform, opts.python?.version), mode: 0o755 }];
       for (const script of scripts) {
         const dest = join(destDir, script.path);
-        await claim(script.path, dest);
-        await writeFile(dest, script.content, { mode: script.mode });
-        await chmod(dest, script.mode);
+        claim(script.path, dest);
+        writeFileSync(dest, script.content, { mode: script.mode });
+        chmodSync(dest, script.mode);
         const sha = sha256Buffer(script.content);
         result.paths.push({
           _path: script.path,

@@ -356,7 +356,7 @@ describe('hard links across volumes', () => {
       targetPrefix: dest,
       platform: 'osx-arm64',
       dist: 'x-1-0',
-      hardlink: async (src) => {
+      hardlink: (src) => {
         calls.push(src);
         throw Object.assign(new Error('EXDEV: cross-device link not permitted'), { code: 'EXDEV' });
       },
@@ -374,7 +374,7 @@ describe('hard links across volumes', () => {
     const dest = await dir('dest-eio');
     const eio = Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
     await expect(
-      linkPackage({ extractedDir: ex, destDir: dest, targetPrefix: dest, platform: 'linux-64', dist: 'x-1-0', hardlink: async () => { throw eio; } }),
+      linkPackage({ extractedDir: ex, destDir: dest, targetPrefix: dest, platform: 'linux-64', dist: 'x-1-0', hardlink: () => { throw eio; } }),
     ).rejects.toBe(eio);
   });
 });
