@@ -210,8 +210,10 @@ export async function extractCached(
     // sha256s of the files as written (src/install/extract), so the linker need not read them back
     const d = (r as { digests?: unknown } | undefined)?.digests;
     if (d instanceof Map) digests = d as ReadonlyMap<string, string>;
-    // The archive's modes, for `install --repair` (a chmod through a hard link changes the cache too).
-    if (await exists(join(tmp, 'info'))) await writeModes(tmp);
+    // The archive's modes, for `install --repair` (a chmod through a hard link changes the cache too):
+    // as the extractor wrote them when it says, else read back from the tree.
+    const m = (r as { modes?: unknown } | undefined)?.modes;
+    if (await exists(join(tmp, 'info'))) await writeModes(tmp, m instanceof Map ? (m as ReadonlyMap<string, number>) : undefined);
     await rm(dest, { recursive: true, force: true });
     try {
       await rename(tmp, dest);

@@ -14,9 +14,23 @@ import { noarchPythonPath, pythonMajorMinor } from './noarch-python.js';
 
 export const MODES_FILE = 'info/conda-go-lock-modes.json';
 
-/** Record the permission bits (0o7777) of every regular file below `extractedDir` outside info/. */
-export async function writeModes(extractedDir: string): Promise<void> {
+/**
+ * Record the permission bits (0o7777) of every regular file below `extractedDir` outside info/:
+ * `known` when the extractor reports them (path below extractedDir → bits), else read from the tree.
+ */
+export async function writeModes(extractedDir: string, known?: ReadonlyMap<string, number>): Promise<void> {
   const modes: Record<string, number> = {};
+  if (known) {
+    for (const [r, mode] of [...known].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+      if (r !== 'info' && !r.startsWith('info/')) modes[r] = mode & 0o7777;
+    }
+  } else await walkModes(extractedDir, modes);
+  // A new file renamed over the path: whatever the archive put there (its own file, a symbolic link
+  // to one of its files) is replaced, never written through.
+  await writeFileAtomic(join(extractedDir, MODES_FILE), `${JSON.stringify({ modes_version: 1, modes })}\n`, { durable: false });
+}
+
+async function walkModes(extractedDir: string, modes: Record<string, number>): Promise<void> {
   const walk = async (rel: string): Promise<void> => {
     for (const e of await readdir(rel ? join(extractedDir, rel) : extractedDir, { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
@@ -26,9 +40,6 @@ export async function writeModes(extractedDir: string): Promise<void> {
     }
   };
   await walk('');
-  // A new file renamed over the path: whatever the archive put there (its own file, a symbolic link
-  // to one of its files) is replaced, never written through.
-  await writeFileAtomic(join(extractedDir, MODES_FILE), `${JSON.stringify({ modes_version: 1, modes })}\n`, { durable: false });
 }
 
 /** The recorded modes (package-relative path → bits), or undefined when there is no (readable) record. */
