@@ -526,7 +526,14 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
 
     // Download + extract what is linked (nothing of the prefix changes before all of it is here).
     // Loaded lazily so that callers that inject their own extractor / Go installer do not load them.
-    const extract = opts.extract ?? (await import('./extract/index.js')).extractPackage;
+    const extract: Extractor =
+      opts.extract ??
+      (await (async () => {
+        // On worker threads (src/install/extract/pool.ts) where the machine has more than one core.
+        const pool = (await import('./extract/pool.js')).extractPool();
+        if (pool) return (archive: string, dest: string) => pool.run(archive, dest);
+        return (await import('./extract/index.js')).extractPackage;
+      })());
     const concurrency = opts.concurrency ?? 4;
     const fetchOne = async (p: LockedCondaPackage): Promise<Fetched> => {
       const label = distOf(p);

@@ -7,9 +7,8 @@
  * classes `solve` throws. Where worker threads cannot start, it falls back to solving in-process.
  */
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { workerEntry, type WorkerEntry } from '../worker-entry.js';
 import type { MatchSpec } from '../conda/matchspec.js';
 import type { PackageRecord, RepoDataRecord } from '../conda/record.js';
 import { CondaGoLockError, PackageNotFoundError, UnsatisfiableError } from '../errors.js';
@@ -51,22 +50,6 @@ function rehydrate(e: { name: string; message: string; stack?: string }): Error 
       return err;
     }
   }
-}
-
-interface WorkerEntry {
-  /** A module URL, or bootstrap source code run with `eval: true`. */
-  target: URL | string;
-  eval: boolean;
-}
-
-function workerEntry(): WorkerEntry {
-  // From dist/ the worker is plain JS. From src/ (tests, tsx) it is TypeScript: a small CommonJS
-  // bootstrap registers tsx's ESM loader inside the worker, then imports the .ts entry.
-  if (!import.meta.url.endsWith('.ts')) return { target: new URL('./solve-worker.js', import.meta.url), eval: false };
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
-  const entry = new URL('./solve-worker.ts', import.meta.url).href;
-  const code = `(async () => { const { register } = await import(${JSON.stringify(tsxApi)}); register(); await import(${JSON.stringify(entry)}); })().catch((e) => { throw e; });`;
-  return { target: code, eval: true };
 }
 
 function toRequest(id: number, o: SolveOptions): WorkerRequest {
@@ -130,7 +113,7 @@ export function defaultWorkerCount(requests: readonly SolveOptions[]): number {
 export async function solveInWorkers(requests: SolveOptions[], opts: ParallelOptions = {}): Promise<SolveResult[]> {
   const maxWorkers = opts.maxWorkers ?? defaultWorkerCount(requests);
   if (maxWorkers === 0 || requests.length === 0) return requests.map((r) => solve(r));
-  const entry = workerEntry();
+  const entry = workerEntry(import.meta.url, 'solve-worker');
   const results: Array<PromiseSettledResult<SolveResult>> = new Array(requests.length);
   let next = 0;
   const lane = async () => {

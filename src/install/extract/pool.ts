@@ -1,0 +1,193 @@
+/**
+ * Package extraction on worker threads, so a cold install extracts as many packages at once as the
+ * machine has cores.
+ *
+ * The extractor's file-system calls are synchronous (safe-writer.ts): on one thread that makes a
+ * cold install one core of file creation, decompression and hashing while the native
+ * `unzip | zstd | tar` pipeline runs two processes at a time. Each worker runs the same
+ * `extractPackage()` (worker.ts) on its own core; the main thread keeps the downloads, the linking and
+ * everything else. Results (statistics, digests, modes) come back by structured clone; errors are
+ * rebuilt as the same classes with the same codes and causes (ENOSPC stays findable for
+ * diskFullError), so callers see what an in-process extraction would have thrown.
+ *
+ * Workers start on first use and hold the event loop only while they have a job (an idle pool never
+ * keeps the process alive); one pool serves the process (`extractPool()`), so consecutive installs
+ * in one process (the tests, a library user) do not pay their start-up again. They are terminated by
+ * `close()` or, when the process is interrupted, by an exit cleanup (src/cleanup.ts), so nothing
+ * writes into a temporary tree after its cleanup; a job whose worker died fails with E_EXTRACT_IO.
+ * `CONDA_GO_LOCK_EXTRACT_WORKERS=0` extracts in-process.
+ */
+import { availableParallelism } from 'node:os';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
+import { onExitCleanup } from '../../cleanup.js';
+import { InstallError, IntegrityError, UnsafeArchiveError } from '../../errors.js';
+import { workerEntry } from '../../worker-entry.js';
+import type { ExtractResult } from './index.js';
+
+/** An error as it crosses the thread boundary (custom fields such as `code` would be lost otherwise). */
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  errno?: number;
+  syscall?: string;
+  path?: string;
+  cause?: SerializedError;
+}
+
+export function serializeError(e: unknown, depth = 0): SerializedError {
+  if (!(e instanceof Error)) return { name: 'Error', message: String(e) };
+  const x = e as NodeJS.ErrnoException;
+  const out: SerializedError = { name: e.name, message: e.message };
+  if (typeof x.code === 'string') out.code = x.code;
+  if (typeof x.errno === 'number') out.errno = x.errno;
+  if (typeof x.syscall === 'string') out.syscall = x.syscall;
+  if (typeof x.path === 'string') out.path = x.path;
+  if (e.cause !== undefined && depth < 8) out.cause = serializeError(e.cause, depth + 1);
+  return out;
+}
+
+export function deserializeError(s: SerializedError): Error {
+  const cause = s.cause ? deserializeError(s.cause) : undefined;
+  const opts = cause ? { cause } : {};
+  switch (s.name) {
+    case 'UnsafeArchiveError':
+      return new UnsafeArchiveError(s.message, opts);
+    case 'IntegrityError':
+      return new IntegrityError(s.message, opts);
+    case 'InstallError':
+      return new InstallError(s.message, { ...opts, code: s.code as NonNullable<ConstructorParameters<typeof InstallError>[1]>['code'] });
+    default: {
+      const e = new Error(s.message, opts) as NodeJS.ErrnoException;
+      e.name = s.name;
+      if (s.code !== undefined) e.code = s.code;
+      if (s.errno !== undefined) e.errno = s.errno;
+      if (s.syscall !== undefined) e.syscall = s.syscall;
+      if (s.path !== undefined) e.path = s.path;
+      return e;
+    }
+  }
+}
+
+/** Worker threads to use: $CONDA_GO_LOCK_EXTRACT_WORKERS, else the cores (at most 4); 0 or 1 core = in-process. */
+export function extractWorkerCount(env: NodeJS.ProcessEnv = process.env): number {
+  const forced = env.CONDA_GO_LOCK_EXTRACT_WORKERS;
+  if (forced !== undefined && /^\d+$/.test(forced)) return Math.min(Number(forced), 16);
+  const cores = availableParallelism();
+  return cores <= 1 ? 0 : Math.min(cores, 4);
+}
+
+interface Job {
+  archive: string;
+  dest: string;
+  resolve: (r: ExtractResult) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  job?: Job;
+}
+
+/** A new extraction worker (worker.ts beside this module; src/worker-entry.ts). */
+function newWorker(): Worker {
+  const entry = workerEntry(import.meta.url, 'worker');
+  // SHARE_ENV: the extractor reads $CONDA_GO_LOCK_BZIP2 / $CONDA_GO_LOCK_ZSTD as this thread sees them now.
+  return new Worker(entry.target, { eval: entry.eval, env: SHARE_ENV });
+}
+
+export class ExtractPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private forgetCleanup: (() => void) | undefined;
+  private closed = false;
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  constructor(readonly size: number) {}
+
+  /** Extract `archive` into `dest` on a worker (same contract as extractPackage). */
+  run(archive: string, dest: string): Promise<ExtractResult> {
+    if (this.closed) return Promise.reject(new InstallError(`cannot extract ${archive}: the extraction workers were stopped`, { code: 'E_EXTRACT_IO' }));
+    return new Promise<ExtractResult>((resolve, reject) => {
+      this.queue.push({ archive, dest, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => s.job === undefined);
+      if (!slot && this.slots.length < this.size) slot = this.spawn();
+      if (!slot) return;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      // Only a pool with work holds the event loop, and has an exit cleanup registered.
+      this.forgetCleanup ??= onExitCleanup(() => this.close());
+      slot.worker.ref();
+      slot.worker.postMessage({ archive: job.archive, dest: job.dest });
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = newWorker();
+    const slot: Slot = { worker };
+    this.slots.push(slot);
+    worker.on('message', (m: { result?: ExtractResult; error?: SerializedError }) => {
+      const job = slot.job;
+      slot.job = undefined;
+      worker.unref();
+      if (job) {
+        if (m.error) job.reject(deserializeError(m.error));
+        else job.resolve(m.result!);
+      }
+      this.dispatch();
+      this.forgetWhenIdle();
+    });
+    const lost = (why: string) => {
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      const job = slot.job;
+      slot.job = undefined;
+      job?.reject(new InstallError(`cannot extract ${job.archive}: the extraction worker ${why}`, { code: 'E_EXTRACT_IO' }));
+      if (!this.closed) this.dispatch();
+      this.forgetWhenIdle();
+    };
+    worker.on('error', (e) => lost(`failed (${e instanceof Error ? e.message : String(e)})`));
+    worker.on('exit', (code) => lost(`exited (status ${code})`));
+    return slot;
+  }
+
+  private forgetWhenIdle(): void {
+    if (this.queue.length === 0 && this.slots.every((s) => s.job === undefined)) {
+      this.forgetCleanup?.();
+      this.forgetCleanup = undefined;
+    }
+  }
+
+  /** Stop the workers; queued and running jobs fail. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.forgetCleanup?.();
+    this.forgetCleanup = undefined;
+    for (const job of this.queue.splice(0)) {
+      job.reject(new InstallError(`cannot extract ${job.archive}: the extraction workers were stopped`, { code: 'E_EXTRACT_IO' }));
+    }
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
+
+let shared: ExtractPool | undefined;
+
+/**
+ * The process's extraction pool, or undefined when extraction stays in-process
+ * (extractWorkerCount() is 0). A pool closed by an interrupt is replaced on the next call.
+ */
+export function extractPool(): ExtractPool | undefined {
+  const size = extractWorkerCount();
+  if (size === 0) return undefined;
+  if (!shared || shared.isClosed || shared.size !== size) shared = new ExtractPool(size);
+  return shared;
+}

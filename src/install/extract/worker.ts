@@ -1,0 +1,11 @@
+/** One extraction worker of pool.ts: extracts each package it is sent and answers with the result or the error. */
+import { parentPort } from 'node:worker_threads';
+import { extractPackage } from './index.js';
+import { serializeError } from './pool.js';
+
+parentPort!.on('message', (m: { archive: string; dest: string }) => {
+  extractPackage(m.archive, m.dest).then(
+    (result) => parentPort!.postMessage({ result }),
+    (e: unknown) => parentPort!.postMessage({ error: serializeError(e) }),
+  );
+});
