@@ -8,6 +8,7 @@
  *
  *   node --import tsx bench/install-cold.ts [--packages 60] [--mb 65] [--repeat 3] [--no-build]
  *                                           [--ours path/to/bin/conda-go-lock.js] [--base path/to/old/bin/conda-go-lock.js]
+ *                                           [--work DIR]   (where prefixes + caches go: default $TMPDIR)
  *
  * Packages (generated once per option set under $TMPDIR/conda-go-lock-bench/install-<n>-<mb>): .conda
  * files (zip -0 of metadata.json + info-*.tar.zst + pkg-*.tar.zst, `zstd -10` from stdin like
@@ -36,6 +37,8 @@ const { values: args } = parseArgs({
     ours: { type: 'string' },
     base: { type: 'string' },
     dir: { type: 'string', default: join(tmpdir(), 'conda-go-lock-bench') },
+    /** Where the runs' prefixes, caches and downloads go (default $TMPDIR; e.g. /dev/shm for a tmpfs). */
+    work: { type: 'string', default: tmpdir() },
     /** Run ours once with --cpu-prof into this directory and stop. */
     profile: { type: 'string' },
   },
@@ -163,7 +166,7 @@ async function main(): Promise<void> {
     `channel ${chDir}: ${N} packages, ${(ch.bytes / 2 ** 20).toFixed(1)} MiB of archives, ${ch.files} files (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
   );
   const server = await new StaticServer().mount({ prefix: '/bench', dir: chDir }).start();
-  const work = mkdtempSync(join(tmpdir(), 'cgl-install-cold-'));
+  const work = mkdtempSync(join(resolve(args.work), 'cgl-install-cold-'));
   const cli = args.ours ? resolve(args.ours) : join(root, 'bin', 'conda-go-lock.js');
   try {
     const env = join(work, 'environment.yml');
@@ -175,6 +178,8 @@ async function main(): Promise<void> {
     const list = join(work, 'urls.txt');
     writeFileSync(list, ch.fns.map((f) => `${server.url('/bench')}/linux-64/${f}`).join('\n') + '\n');
     const script = join(work, 'native.sh');
+    let lastOurs = '';
+    let lastNative = '';
     writeFileSync(
       script,
       [
@@ -184,19 +189,24 @@ async function main(): Promise<void> {
           `unzip -p "$f" "pkg-*.tar.zst" | zstd -q -d -c | tar -xf - -C "$0"; unzip -p "$f" "info-*.tar.zst" | zstd -q -d -c | tar -xf - -C "$0"' "$prefix" "$dl" URL < "${list}"`,
       ].join('\n'),
     );
+    // Every run writes into directories of its own and nothing is deleted until the end: on ext4
+    // without a journal (this build machine's disk) a new inode skips every inode of its group deleted
+    // in the last 60+ s, reading each one's table block, so deleting the previous run's 18k files
+    // right before the next run made file creation several times slower, for both sides alike.
+    let runNo = 0;
     const runOurs = (bin: string) => {
-      const prefix = join(work, 'prefix-ours');
-      const cache = join(work, 'cache-ours');
-      rmSync(prefix, { recursive: true, force: true });
-      rmSync(cache, { recursive: true, force: true });
+      const n = runNo++;
+      const prefix = join(work, `prefix-ours-${n}`);
+      const cache = join(work, `cache-ours-${n}`);
+      lastOurs = prefix;
       const prof = args.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(args.profile)] : [];
       return timed([process.execPath, ...prof, bin, 'install', '-p', prefix, '--lockfile', lockfile, '--cache-dir', cache, '--platform', 'linux-64', '--no-go', '-q']);
     };
     const runNative = () => {
-      const prefix = join(work, 'prefix-native');
-      const dl = join(work, 'dl-native');
-      rmSync(prefix, { recursive: true, force: true });
-      rmSync(dl, { recursive: true, force: true });
+      const n = runNo++;
+      const prefix = join(work, `prefix-native-${n}`);
+      const dl = join(work, `dl-native-${n}`);
+      lastNative = prefix;
       return timed(['sh', script, prefix, dl]);
     };
     if (args.profile) {
@@ -216,8 +226,8 @@ async function main(): Promise<void> {
     }
     // the prefixes hold the same files (ours adds conda-meta/)
     const count = (d: string) => Number(execFileSync('sh', ['-c', `find "${d}" -type f -not -path '*/conda-meta/*' -not -path "${d}/info/*" | wc -l`]).toString().trim());
-    const filesOurs = count(join(work, 'prefix-ours'));
-    const filesNative = count(join(work, 'prefix-native'));
+    const filesOurs = count(lastOurs);
+    const filesNative = count(lastNative);
     const pairs = ours.map((o, i) => o.wall / native[i]!.wall);
     const pairsBase = base.map((b, i) => b.wall / native[i]!.wall);
     console.log(`\nnode ${process.version}, ${cpus().length} cores, load average at the runs: ${loads.map((l) => l.toFixed(1)).join(', ')}; median of ${repeat}`);
