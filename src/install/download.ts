@@ -13,9 +13,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { IntegrityError, InstallError, noteDiskFullPath } from '../errors.js';
-import { onExitCleanup } from '../cleanup.js';
+import { onExitCleanup, settledWithin } from '../cleanup.js';
 import { withAtomicFile } from '../fs/atomic.js';
 import { writeModes } from './extract-modes.js';
 import { redactUrl } from '../net/redact.js';
@@ -202,11 +202,21 @@ export async function extractCached(
   await mkdir(dirname(dest), { recursive: true });
   await removeStaleTemps(dirname(dest));
   const tmp = `${dest}.tmp-${tempSuffix()}`;
-  // Interrupted (SIGINT/SIGTERM) or crashed meanwhile: the half-extracted tree goes (src/cleanup.ts).
-  const forget = onExitCleanup(() => rm(tmp, { recursive: true, force: true }));
+  let extracting: Promise<unknown> | undefined;
+  // Interrupted (SIGINT/SIGTERM) or crashed meanwhile: the half-extracted tree goes (src/cleanup.ts),
+  // once the extraction has stopped (a worker's is stopped by the pool's own exit cleanup; one on
+  // this thread gets EXIT_SETTLE_MS), with the extractor's staging sibling `.<tmp>.extracting-*`.
+  const forget = onExitCleanup(async () => {
+    if (extracting) await settledWithin(extracting);
+    await rm(tmp, { recursive: true, force: true });
+    const stagingPrefix = `.${basename(tmp)}.extracting-`;
+    for (const n of await readdir(dirname(tmp)).catch(() => [] as string[])) {
+      if (n.startsWith(stagingPrefix)) await rm(join(dirname(tmp), n), { recursive: true, force: true });
+    }
+  });
   let digests: ReadonlyMap<string, string> | undefined;
   try {
-    const r = await extract(archivePath, tmp);
+    const r = await (extracting = extract(archivePath, tmp));
     // sha256s of the files as written (src/install/extract), so the linker need not read them back
     const d = (r as { digests?: unknown } | undefined)?.digests;
     if (d instanceof Map) digests = d as ReadonlyMap<string, string>;

@@ -31,7 +31,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { lstat, mkdir, readFile, realpath } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import { dirname, join, posix, sep } from 'node:path';
 import { InstallError, UnsafeArchiveError } from '../errors.js';
 import type { NoArchKind } from '../conda/record.js';
@@ -51,6 +51,8 @@ import { sha256File } from './extract/hash.js';
 const LINK_YIELD_MS = 20;
 /** Files up to this size are read whole (synchronously) to hash them; larger ones are streamed. */
 const SYNC_HASH_MAX = 1 << 20;
+/** Files above this size are copied / read / written with the async calls: one sync call would hold the event loop. */
+const SYNC_COPY_MAX = 4 << 20;
 
 function sha256Small(path: string): { sha256: string; size: number } {
   const data = readFileSync(path);
@@ -126,7 +128,7 @@ export interface LinkOptions {
    * Makes a hard link (default: fs.linkSync). Tests inject one failing with EXDEV (cache and prefix
    * on different volumes) to check the copy fallback.
    */
-  hardlink?: (src: string, dest: string) => void;
+  hardlink?: (src: string, dest: string) => void | Promise<void>;
   /** Re-signs Mach-O files that prefix replacement rewrote (see macho.ts); without it they are left as written. */
   resigner?: Resigner;
 }
@@ -389,7 +391,7 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
     const mode = srcStat.mode & 0o7777;
     let installed: InstalledPath;
     if (e.placeholder) {
-      const data = readFileSync(src);
+      const data = srcStat.size > SYNC_COPY_MAX ? await readFile(src) : readFileSync(src);
       checkSource(e, sha256Buffer(data));
       const out = applyPrefixReplacement(
         data,
@@ -398,7 +400,8 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
         platform,
         { package: dist, file: e.path },
       );
-      writeFileSync(dest, out, { mode });
+      if (out.length > SYNC_COPY_MAX) await writeFile(dest, out, { mode });
+      else writeFileSync(dest, out, { mode });
       chmodSync(dest, mode);
       result.stats.replaced++;
       let sha = sha256Buffer(out);
@@ -423,14 +426,16 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
       let linked = false;
       if (!opts.copy && !e.noLink) {
         try {
-          (opts.hardlink ?? linkSync)(src, dest);
+          if (opts.hardlink) await opts.hardlink(src, dest);
+          else linkSync(src, dest);
           linked = true;
         } catch (err) {
           if (!HARDLINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
         }
       }
       if (!linked) {
-        copyFileSync(src, dest);
+        if (srcStat.size > SYNC_COPY_MAX) await copyFile(src, dest);
+        else copyFileSync(src, dest);
         chmodSync(dest, mode);
       }
       if (linked) result.stats.hardlinked++;

@@ -6,11 +6,13 @@
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pendingExitCleanups } from '../../src/cleanup.js';
+import { pendingExitCleanups, runExitCleanups } from '../../src/cleanup.js';
 import { diskFullError, InstallError, UnsafeArchiveError } from '../../src/errors.js';
 import { extractPackage } from '../../src/install/extract/index.js';
 import { deserializeError, ExtractPool, extractPool, extractWorkerCount, serializeError } from '../../src/install/extract/pool.js';
+import { extractCached } from '../../src/install/download.js';
 import { readModes, writeModes } from '../../src/install/extract-modes.js';
 import { haveCli, listDir, snapshotTree, writeConda, writeTarBz2, type TarEntrySpec } from '../support/archives.js';
 
@@ -44,7 +46,8 @@ function noise(size: number, seed: number): Buffer {
 const entries: TarEntrySpec[] = [
   { name: 'info/index.json', content: '{"name":"p","version":"1","build":"0"}' },
   { name: 'bin/tool', content: '#!/bin/sh\necho hi\n', mode: 0o755 },
-  { name: 'share/p/data.bin', content: noise(1 << 20, 7) },
+  // one byte over the buffered limit: streamed to disk (the other path of SafeWriter.file)
+  { name: 'share/p/data.bin', content: noise((1 << 20) + 1, 7), mode: 0o640 },
   { name: 'share/p/group-writable.txt', content: 'g\n', mode: 0o664 },
   { name: 'share/p/link', type: 'symlink', linkname: 'data.bin' },
   { name: 'lib/libp.so.1', content: 'ELF-ish\n', mode: 0o755 },
@@ -72,6 +75,7 @@ describe.skipIf(!tools)('extraction on worker threads', () => {
         expect(dt).toBeInstanceOf(Map);
         expect([...dt!].sort()).toEqual([...dh!].sort());
         expect(mt!.get('share/p/group-writable.txt')).toBe(0o664);
+        expect(mt!.get('share/p/data.bin')).toBe(0o640);
         expect(mt!.get('lib/libp.so')).toBe(0o755);
         // The mode record written from the worker's report equals the one read back from the tree.
         await writeModes(join(c.out, 'there'), mt);
@@ -106,6 +110,63 @@ describe.skipIf(!tools)('extraction on worker threads', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it('a job stopped in the middle of its extraction fails with E_EXTRACT_IO and nothing is written after', async () => {
+    const c = await caseDir();
+    const big = join(c.archives, 'big-1-0.conda');
+    await writeConda(big, {
+      stem: 'big-1-0',
+      info: entries.slice(0, 1),
+      pkg: Array.from({ length: 3000 }, (_, i) => ({ name: `share/d${i % 30}/f${i}.bin`, content: noise(16 * 1024, i) })),
+    });
+    const pool = new ExtractPool(1);
+    const job = pool.run(big, join(c.out, 'a')).catch((e: unknown) => e);
+    // wait until the worker is writing (its staging directory holds files)
+    const staging = async () => (await listDir(c.out)).find((n) => n.includes('.extracting-'));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const s = await staging();
+      if (s && (await listDir(join(c.out, s))).includes('share')) break;
+      if (Date.now() > deadline) throw new Error('the worker never started writing');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await pool.close();
+    const e = await job;
+    expect(e).toBeInstanceOf(InstallError);
+    expect((e as InstallError).code).toBe('E_EXTRACT_IO');
+    const s = (await staging())!;
+    const count = async () => Object.keys(await snapshotTree(join(c.out, s))).length;
+    const before = await count();
+    expect(before).toBeLessThan(3000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await count()).toBe(before);
+    expect(await listDir(c.out)).not.toContain('a');
+  });
+
+  it('workers that cannot start (or whose module fails to load) fall back to extracting in-process', async () => {
+    const c = await caseDir();
+    const archive = join(c.archives, 'p-1-0.conda');
+    await writeConda(archive, { stem: 'p-1-0', info: entries.slice(0, 1), pkg: entries.slice(1) });
+    const here = await extractPackage(archive, join(c.out, 'here'));
+    for (const [label, make] of [
+      ['constructor throws', () => { throw new Error('worker threads are not available'); }],
+      ['module fails to load', () => new Worker('throw new Error("cannot load the extractor")', { eval: true })],
+    ] as const) {
+      const pool = new ExtractPool(2, make as () => Worker);
+      try {
+        const dest = join(c.out, label.replace(/ /g, '-'));
+        const [r1, r2] = await Promise.all([pool.run(archive, dest), pool.run(archive, `${dest}-2`)]);
+        expect(pool.inProcess, label).toBe(true);
+        for (const [r, d] of [[r1, dest], [r2, `${dest}-2`]] as const) {
+          expect(r.files).toBe(here.files);
+          expect(await snapshotTree(d)).toEqual(await snapshotTree(join(c.out, 'here')));
+        }
+      } finally {
+        await pool.close();
+      }
+    }
+    expect(pendingExitCleanups()).toBe(0);
   });
 
   it('stopping the pool fails the running and the queued job with E_EXTRACT_IO; the next pool works', async () => {
@@ -157,5 +218,57 @@ describe('errors across the thread boundary', () => {
     expect(extractWorkerCount({ CONDA_GO_LOCK_EXTRACT_WORKERS: '0' })).toBe(0);
     expect(extractWorkerCount({ CONDA_GO_LOCK_EXTRACT_WORKERS: '3' })).toBe(3);
     expect(extractWorkerCount({ CONDA_GO_LOCK_EXTRACT_WORKERS: 'lots' })).toBe(extractWorkerCount({}));
+  });
+});
+
+describe.skipIf(!tools)('the modes the extractor reports', () => {
+  it('follow a replaced entry and a hard link, and match the disk under a umask set after loading', async () => {
+    const c = await caseDir();
+    const archive = join(c.archives, 'm-1-0.tar.bz2');
+    await writeTarBz2(archive, [
+      { name: 'info/index.json', content: '{}' },
+      { name: 'bin/a', content: 'first\n', mode: 0o644 },
+      { name: 'bin/a', content: 'second\n', mode: 0o755 },
+      { name: 'bin/b', type: 'link', linkname: 'bin/a' },
+      { name: 'share/c', content: 'c\n', mode: 0o644 },
+    ]);
+    const old = process.umask(0o077);
+    try {
+      const r = await extractPackage(archive, join(c.out, 'x'));
+      expect(r.modes!.get('bin/a')).toBe(0o755);
+      expect(r.modes!.get('bin/b')).toBe(0o755);
+      expect(r.modes!.get('share/c')).toBe(0o644);
+      for (const [p, m] of r.modes!) expect((await stat(join(c.out, 'x', p))).mode & 0o7777, p).toBe(m);
+    } finally {
+      process.umask(old);
+    }
+  });
+});
+
+// Last in this file: runExitCleanups() runs once per process.
+describe.skipIf(!tools)('an interrupt during a cached extraction on a worker', () => {
+  it('stops the worker, then removes the temporary tree and the staging directory', async () => {
+    if (extractWorkerCount() === 0) return; // one core: extraction is in-process
+    const cache = join(tmp, 'interrupt-cache');
+    const archive = join(tmp, 'interrupt-1-0.conda');
+    await writeConda(archive, {
+      stem: 'interrupt-1-0',
+      info: entries.slice(0, 1),
+      pkg: Array.from({ length: 3000 }, (_, i) => ({ name: `share/d${i % 30}/f${i}.bin`, content: noise(16 * 1024, i) })),
+    });
+    const pool = extractPool()!;
+    const job = extractCached((a, d) => pool.run(a, d), archive, 'k'.repeat(64), cache).catch((e: unknown) => e);
+    const extracted = join(cache, 'extracted');
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const s = (await listDir(extracted)).find((n) => n.includes('.extracting-'));
+      if (s && (await listDir(join(extracted, s))).includes('share')) break;
+      if (Date.now() > deadline) throw new Error('the worker never started writing');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await runExitCleanups();
+    expect(await job).toBeInstanceOf(InstallError);
+    expect(await listDir(extracted)).toEqual([]);
+    expect(pendingExitCleanups()).toBe(0);
   });
 });

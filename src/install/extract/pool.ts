@@ -32,6 +32,7 @@ export interface SerializedError {
   errno?: number;
   syscall?: string;
   path?: string;
+  stack?: string;
   cause?: SerializedError;
 }
 
@@ -43,6 +44,7 @@ export function serializeError(e: unknown, depth = 0): SerializedError {
   if (typeof x.errno === 'number') out.errno = x.errno;
   if (typeof x.syscall === 'string') out.syscall = x.syscall;
   if (typeof x.path === 'string') out.path = x.path;
+  if (typeof e.stack === 'string') out.stack = e.stack;
   if (e.cause !== undefined && depth < 8) out.cause = serializeError(e.cause, depth + 1);
   return out;
 }
@@ -64,6 +66,8 @@ export function deserializeError(s: SerializedError): Error {
       if (s.errno !== undefined) e.errno = s.errno;
       if (s.syscall !== undefined) e.syscall = s.syscall;
       if (s.path !== undefined) e.path = s.path;
+      // A bug's stack is the worker's, where it happened.
+      if (s.stack !== undefined) e.stack = s.stack;
       return e;
     }
   }
@@ -86,6 +90,8 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  /** The worker's module has loaded (it said `ready`). */
+  online: boolean;
   job?: Job;
 }
 
@@ -101,16 +107,32 @@ export class ExtractPool {
   private readonly queue: Job[] = [];
   private forgetCleanup: (() => void) | undefined;
   private closed = false;
+  /**
+   * Set when a worker cannot be created or fails before it is running (worker threads unavailable,
+   * its module does not load): from then on jobs are extracted in-process, as the solver's
+   * parallel.ts falls back too. A job its worker never started is run in-process as well.
+   */
+  private broken = false;
+  private running = 0;
 
   get isClosed(): boolean {
     return this.closed;
   }
 
-  constructor(readonly size: number) {}
+  /** Whether extraction fell back to this thread (see `broken`). */
+  get inProcess(): boolean {
+    return this.broken;
+  }
+
+  constructor(
+    readonly size: number,
+    /** Makes a worker (tests inject one that cannot start). */
+    private readonly createWorker: () => Worker = newWorker,
+  ) {}
 
   /** Extract `archive` into `dest` on a worker (same contract as extractPackage). */
   run(archive: string, dest: string): Promise<ExtractResult> {
-    if (this.closed) return Promise.reject(new InstallError(`cannot extract ${archive}: the extraction workers were stopped`, { code: 'E_EXTRACT_IO' }));
+    if (this.closed) return Promise.reject(stopped(archive));
     return new Promise<ExtractResult>((resolve, reject) => {
       this.queue.push({ archive, dest, resolve, reject });
       this.dispatch();
@@ -118,65 +140,105 @@ export class ExtractPool {
   }
 
   private dispatch(): void {
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && !this.closed) {
+      if (this.broken) {
+        this.runHere(this.queue.shift()!);
+        continue;
+      }
       let slot = this.slots.find((s) => s.job === undefined);
-      if (!slot && this.slots.length < this.size) slot = this.spawn();
+      if (!slot && this.slots.length < this.size) {
+        try {
+          slot = this.spawn();
+        } catch {
+          this.broken = true;
+          continue;
+        }
+      }
       if (!slot) return;
       const job = this.queue.shift()!;
       slot.job = job;
-      // Only a pool with work holds the event loop, and has an exit cleanup registered.
-      this.forgetCleanup ??= onExitCleanup(() => this.close());
+      this.busy(+1);
       slot.worker.ref();
       slot.worker.postMessage({ archive: job.archive, dest: job.dest });
     }
   }
 
-  private spawn(): Slot {
-    const worker = newWorker();
-    const slot: Slot = { worker };
-    this.slots.push(slot);
-    worker.on('message', (m: { result?: ExtractResult; error?: SerializedError }) => {
-      const job = slot.job;
-      slot.job = undefined;
-      worker.unref();
-      if (job) {
-        if (m.error) job.reject(deserializeError(m.error));
-        else job.resolve(m.result!);
-      }
-      this.dispatch();
-      this.forgetWhenIdle();
-    });
-    const lost = (why: string) => {
-      const i = this.slots.indexOf(slot);
-      if (i >= 0) this.slots.splice(i, 1);
-      const job = slot.job;
-      slot.job = undefined;
-      job?.reject(new InstallError(`cannot extract ${job.archive}: the extraction worker ${why}`, { code: 'E_EXTRACT_IO' }));
-      if (!this.closed) this.dispatch();
-      this.forgetWhenIdle();
-    };
-    worker.on('error', (e) => lost(`failed (${e instanceof Error ? e.message : String(e)})`));
-    worker.on('exit', (code) => lost(`exited (status ${code})`));
-    return slot;
-  }
-
-  private forgetWhenIdle(): void {
-    if (this.queue.length === 0 && this.slots.every((s) => s.job === undefined)) {
+  /** Only a pool with work holds an exit cleanup (and, through ref(), the event loop). */
+  private busy(delta: number): void {
+    this.running += delta;
+    if (this.running > 0) this.forgetCleanup ??= onExitCleanup(() => this.close());
+    else {
       this.forgetCleanup?.();
       this.forgetCleanup = undefined;
     }
   }
 
+  private runHere(job: Job): void {
+    this.busy(+1);
+    import('./index.js')
+      .then(({ extractPackage }) => extractPackage(job.archive, job.dest))
+      .then(job.resolve, job.reject)
+      .finally(() => this.busy(-1));
+  }
+
+  private spawn(): Slot {
+    const worker = this.createWorker();
+    const slot: Slot = { worker, online: false };
+    this.slots.push(slot);
+    const settle = (): Job | undefined => {
+      const job = slot.job;
+      slot.job = undefined;
+      if (job) this.busy(-1);
+      return job;
+    };
+    worker.on('message', (m: { ready?: true; result?: ExtractResult; error?: SerializedError }) => {
+      if (m.ready) {
+        slot.online = true;
+        return;
+      }
+      worker.unref();
+      const job = settle();
+      if (job) {
+        if (m.error) job.reject(deserializeError(m.error));
+        else job.resolve(m.result!);
+      }
+      this.dispatch();
+    });
+    let gone = false;
+    const lost = (why: string) => {
+      if (gone) return;
+      gone = true;
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      const job = settle();
+      if (!slot.online && !this.closed) {
+        // Never ran: nothing of the job was written; extract here from now on.
+        this.broken = true;
+        if (job) this.runHere(job);
+      } else {
+        job?.reject(new InstallError(`cannot extract ${job.archive}: the extraction worker ${why}`, { code: 'E_EXTRACT_IO' }));
+      }
+      if (!this.closed) this.dispatch();
+      void worker.terminate();
+    };
+    worker.on('error', (e) => lost(`failed (${e instanceof Error ? e.message : String(e)})`));
+    worker.on('messageerror', (e) => lost(`sent an unreadable answer (${e instanceof Error ? e.message : String(e)})`));
+    worker.on('exit', (code) => lost(`exited (status ${code})`));
+    return slot;
+  }
+
   /** Stop the workers; queued and running jobs fail. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(stopped(job.archive));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.forgetCleanup?.();
     this.forgetCleanup = undefined;
-    for (const job of this.queue.splice(0)) {
-      job.reject(new InstallError(`cannot extract ${job.archive}: the extraction workers were stopped`, { code: 'E_EXTRACT_IO' }));
-    }
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
+}
+
+function stopped(archive: string): InstallError {
+  return new InstallError(`cannot extract ${archive}: the extraction workers were stopped`, { code: 'E_EXTRACT_IO' });
 }
 
 let shared: ExtractPool | undefined;
@@ -188,6 +250,9 @@ let shared: ExtractPool | undefined;
 export function extractPool(): ExtractPool | undefined {
   const size = extractWorkerCount();
   if (size === 0) return undefined;
-  if (!shared || shared.isClosed || shared.size !== size) shared = new ExtractPool(size);
+  if (!shared || shared.isClosed || shared.size !== size) {
+    void shared?.close();
+    shared = new ExtractPool(size);
+  }
   return shared;
 }

@@ -24,6 +24,7 @@ import {
   constants as fsConstants,
   copyFileSync,
   fchmodSync,
+  fstatSync,
   futimesSync,
   linkSync,
   mkdirSync,
@@ -54,8 +55,6 @@ const SYNC_YIELD_MS = 20;
  */
 export const KEPT_MODE_BITS = 0o775;
 
-/** The process umask, so we can skip a chmod when open(2)'s mode already comes out right. */
-const UMASK = process.umask();
 const MAX_SYMLINKS = 100_000;
 
 type Node =
@@ -138,9 +137,12 @@ export class SafeWriter {
   /**
    * The permission bits (0o7777) every regular file was left with, by the same keys as `digests`
    * (and likewise not kept where names fold case): the cache's mode record (extract-modes.ts) is
-   * written from it instead of walking the tree again.
+   * written from it instead of walking the tree again. Dropped (undefined) when the first file's
+   * bits on disk are not the ones set (a file system that ignores chmod): the walk then records
+   * what is there.
    */
-  readonly modes: Map<string, number> | undefined = FOLD_CASE ? undefined : new Map();
+  modes: Map<string, number> | undefined = FOLD_CASE ? undefined : new Map();
+  private modesChecked = false;
   /** Accepted oddities, reported in ExtractResult.warnings. */
   readonly warnings: string[] = [];
   private writeError: unknown;
@@ -263,7 +265,7 @@ export class SafeWriter {
       }
       if (hash) this.digests!.set(keyOf(parts), hash.digest('hex'));
       fchmodSync(fd, mode);
-      this.modes?.set(keyOf(parts), mode);
+      this.recordMode(fd, keyOf(parts), mode);
       if (opts.mtime !== undefined && !Number.isNaN(opts.mtime.getTime())) futimesSync(fd, opts.mtime, opts.mtime);
     } finally {
       closeSync(fd);
@@ -375,17 +377,33 @@ export class SafeWriter {
     this.stats.files++;
     this.stats.bytes += data.length;
     this.digests?.set(k, createHash('sha256').update(data).digest('hex'));
-    this.writeNow(name, path, data, mode, mtime);
-    this.modes?.set(k, mode);
+    this.writeNow(name, k, path, data, mode, mtime);
   }
 
-  /** open(O_EXCL) + write + fchmod (only when the umask removed bits) + futimes + close. */
-  private writeNow(name: string, path: string, data: Uint8Array, mode: number, mtime?: Date): void {
+  /** Note the bits a file was given; the first time, check that the file system kept them. */
+  private recordMode(fd: number, k: string, mode: number): void {
+    if (this.modes === undefined) return;
+    if (!this.modesChecked) {
+      this.modesChecked = true;
+      if ((fstatSync(fd).mode & 0o7777) !== mode) {
+        this.modes = undefined;
+        return;
+      }
+    }
+    this.modes.set(k, mode);
+  }
+
+  /**
+   * open(O_EXCL) + write + fchmod + futimes + close. The fchmod is not skipped when the umask would
+   * give the same bits: a default ACL on the directory can take bits away too.
+   */
+  private writeNow(name: string, k: string, path: string, data: Uint8Array, mode: number, mtime?: Date): void {
     let fd: number | undefined;
     try {
       fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode);
       for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
-      if ((mode & ~UMASK) !== mode) fchmodSync(fd, mode);
+      fchmodSync(fd, mode);
+      this.recordMode(fd, k, mode);
       if (mtime !== undefined && !Number.isNaN(mtime.getTime())) futimesSync(fd, mtime, mtime);
     } catch (e) {
       this.writeError ??= new InstallError(`${this.archive}: cannot write entry "${printable(name)}": ${e instanceof Error ? e.message : String(e)}`, {

@@ -9,3 +9,5 @@ parentPort!.on('message', (m: { archive: string; dest: string }) => {
     (e: unknown) => parentPort!.postMessage({ error: serializeError(e) }),
   );
 });
+// Loaded: a failure from here on is the job's, not the worker's start-up (pool.ts falls back in-process for those).
+parentPort!.postMessage({ ready: true });

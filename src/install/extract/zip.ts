@@ -71,26 +71,37 @@ export class ZipReader {
   /**
    * A stored (uncompressed) member read straight from the file in 1 MiB pieces: a .conda's
    * pkg-*.tar.zst is stored, and yauzl's reader takes it 16 KiB at a time (one thread-pool
-   * round trip each, thousands per package). The local header's bounds are checked by yauzl;
-   * a file that ends early is an error here, as yauzl's size validation would make it.
+   * round trip each, thousands per package). The local header's bounds are checked by yauzl. The
+   * bytes come from the file yauzl opened (its descriptor, held for the read like yauzl's own
+   * streams hold it), not from whatever the path names now; a file that ends early is an error, as
+   * yauzl's size validation would make it.
    */
   private async openStored(member: ZipMember): Promise<AsyncIterable<Uint8Array>> {
+    const reader = (this.zip as unknown as { reader?: { fd?: unknown; ref?: () => void; unref?: () => void } }).reader;
+    const fd = reader?.fd;
+    if (typeof fd !== 'number' || typeof reader?.ref !== 'function' || typeof reader.unref !== 'function') {
+      return await this.zip.openReadStreamPromise(member.entry);
+    }
     const { fileDataStart } = await this.zip.readLocalFileHeaderPromise(member.entry, { minimal: true });
     const size = member.entry.compressedSize;
     const archive = this.archive;
     const name = member.name;
     async function* read(): AsyncGenerator<Uint8Array> {
       let got = 0;
+      reader!.ref!();
       try {
-        for await (const chunk of createReadStream(archive, { start: fileDataStart, end: fileDataStart + size - 1, highWaterMark: 1 << 20 })) {
+        const stream = createReadStream('', { fd: fd as number, autoClose: false, start: fileDataStart, end: fileDataStart + size - 1, highWaterMark: 1 << 20 });
+        for await (const chunk of stream) {
           got += (chunk as Buffer).length;
           yield chunk as Buffer;
         }
       } catch (e) {
         throw wrapZipError(archive, e);
+      } finally {
+        reader!.unref!();
       }
       if (got !== size) {
-        throw new UnsafeArchiveError(`${archive}: zip member "${name}" ends after ${got} of its ${size} bytes; delete the file and download it again`);
+        throw new UnsafeArchiveError(`${archive}: zip member "${name}" is truncated (${got} of its ${size} bytes); delete the file and download it again`);
       }
     }
     return read();
