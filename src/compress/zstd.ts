@@ -28,7 +28,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { open, readFile, stat } from 'node:fs/promises';
 import * as zlib from 'node:zlib';
 import { ZSTDDecoder } from 'zstddec/stream';
-import { drainedOrClosed } from '../drain.js';
 import { zstdFrames } from './zstd-frames.js';
 
 let decoder: Promise<ZSTDDecoder> | undefined;
@@ -311,71 +310,5 @@ async function* cliChunks(input: Uint8Array | string): AsyncGenerator<Buffer> {
     }
   } finally {
     if (!done) child.kill();
-  }
-}
-
-/**
- * Decode a .conda member: a stream of `size` compressed bytes. A member of CLI_MIN_BYTES or more
- * goes through a `zstd -dcq` child when the program exists (native speed, and the decoding runs on
- * another core), smaller ones (and any member when `CONDA_GO_LOCK_ZSTD=wasm|node`) through the
- * streaming WASM decoder; Node's built-in zstd is not used for streams (on Node 22 it accepts a
- * cut-short frame, and only a whole buffer can be checked frame by frame first). Corrupt, truncated
- * or empty data throws `corrupt(cause)` either way.
- */
-export async function* decodeZstdMember(
-  source: AsyncIterable<Uint8Array>,
-  size: number,
-  corrupt: (cause?: unknown) => Error,
-  forced: string | undefined = process.env.CONDA_GO_LOCK_ZSTD,
-): AsyncGenerator<Buffer> {
-  const cli = forced === 'cli' || (forced !== 'wasm' && forced !== 'node' && size >= CLI_MIN_BYTES && haveCli());
-  if (!cli) {
-    yield* decodeZstdStream(source, corrupt);
-    return;
-  }
-  const child = spawn('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let err = '';
-  let spawnError: Error | undefined;
-  let sourceError: unknown;
-  let fed = 0;
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  child.on('error', (e) => (spawnError = e));
-  const stdin = child.stdin;
-  stdin.on('error', () => undefined); // zstd exits early on corrupt input: EPIPE is expected
-  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  // The member's bytes go in while the output is read; the source is always run to its end or
-  // returned (so a file it holds open is released), even when zstd stops early.
-  const feeding = (async () => {
-    try {
-      for await (const chunk of source) {
-        if (stdin.destroyed) break;
-        fed += chunk.length;
-        if (!stdin.write(chunk)) {
-          await drainedOrClosed(stdin);
-          if (stdin.destroyed) break;
-        }
-      }
-    } catch (e) {
-      sourceError = e;
-      child.kill();
-    } finally {
-      if (!stdin.destroyed) stdin.end();
-    }
-  })();
-  let done = false;
-  try {
-    for await (const out of child.stdout) yield out as Buffer;
-    const code = await closed;
-    await feeding;
-    done = true;
-    if (sourceError !== undefined) throw sourceError;
-    if (spawnError) throw new ZstdError(`cannot run zstd (${spawnError.message}); set CONDA_GO_LOCK_ZSTD=wasm to decode without it`);
-    if (fed === 0) throw corrupt();
-    if (code !== 0) throw corrupt(new Error(err.trim().split('\n').pop() || `zstd exited with ${code}`));
-  } finally {
-    if (!done) {
-      child.kill();
-      stdin.destroy();
-    }
   }
 }

@@ -56,17 +56,6 @@ const entries: TarEntrySpec[] = [
 
 const tools = haveCli('zstd') && haveCli('bzip2');
 
-/** Wait until an extraction below `dir` is writing: its staging directory (`.….extracting-*`) holds share/. */
-async function untilWriting(dir: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const s = (await listDir(dir)).find((n) => n.includes('.extracting-'));
-    if (s && (await listDir(join(dir, s))).includes('share')) return;
-    if (Date.now() > deadline) throw new Error('the worker never started writing');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe.skipIf(!tools)('extraction on worker threads', () => {
   it('gives the tree, statistics, digests and modes an in-process extraction gives (.conda and .tar.bz2)', async () => {
     expect(extractWorkerCount({ CONDA_GO_LOCK_EXTRACT_WORKERS: '2' })).toBe(2);
@@ -133,8 +122,15 @@ describe.skipIf(!tools)('extraction on worker threads', () => {
     });
     const pool = new ExtractPool(1);
     const job = pool.run(big, join(c.out, 'a')).catch((e: unknown) => e);
+    // wait until the worker is writing (its staging directory holds files)
     const staging = async () => (await listDir(c.out)).find((n) => n.includes('.extracting-'));
-    await untilWriting(c.out);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const s = await staging();
+      if (s && (await listDir(join(c.out, s))).includes('share')) break;
+      if (Date.now() > deadline) throw new Error('the worker never started writing');
+      await new Promise((r) => setTimeout(r, 5));
+    }
     await pool.close();
     const e = await job;
     expect(e).toBeInstanceOf(InstallError);
@@ -263,7 +259,13 @@ describe.skipIf(!tools)('an interrupt during a cached extraction on a worker', (
     const pool = extractPool()!;
     const job = extractCached((a, d) => pool.run(a, d), archive, 'k'.repeat(64), cache).catch((e: unknown) => e);
     const extracted = join(cache, 'extracted');
-    await untilWriting(extracted);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const s = (await listDir(extracted)).find((n) => n.includes('.extracting-'));
+      if (s && (await listDir(join(extracted, s))).includes('share')) break;
+      if (Date.now() > deadline) throw new Error('the worker never started writing');
+      await new Promise((r) => setTimeout(r, 5));
+    }
     await runExitCleanups();
     expect(await job).toBeInstanceOf(InstallError);
     expect(await listDir(extracted)).toEqual([]);

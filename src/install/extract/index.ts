@@ -27,7 +27,7 @@ import { SafeWriter, type WriterStats } from './safe-writer.js';
 import { withStaging, type StagingOptions } from './staging.js';
 import { extractTarStream } from './tar.js';
 import { ZipReader, wrapZipError, type ZipMember } from './zip.js';
-import { decodeZstdMember } from '../../compress/zstd.js';
+import { decodeZstdStream } from '../../compress/zstd.js';
 
 export { hashFile, type FileDigest } from './hash.js';
 export { checkEntryName } from './safe-writer.js';
@@ -189,7 +189,7 @@ async function extractCondaInto(archive: string, writer: SafeWriter, warnings: s
       const stream = await zip.open(m);
       const corrupt = (cause?: unknown) =>
         new UnsafeArchiveError(`${what}: corrupt or truncated zstd data; delete the file and download it again`, { cause });
-      await extractTarStream(decodeZstdMember(stream, m.entry.compressedSize, corrupt), writer, { what });
+      await extractTarStream(decodeZstdStream(stream, corrupt), writer, { what });
     }
     return metadata;
   } finally {

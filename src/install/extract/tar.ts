@@ -5,8 +5,7 @@
  * tar-stream 3 is built on streamx, so we feed it by hand (write + drain) instead of Node's
  * `pipeline`, and read entries with its async iterator.
  */
-import { extract as tarExtract, type Header } from 'tar-stream';
-import { drainedOrClosed } from '../../drain.js';
+import { extract as tarExtract, type Extract, type Header } from 'tar-stream';
 import { CondaGoLockError, InstallError, UnsafeArchiveError } from '../../errors.js';
 import type { SafeWriter } from './safe-writer.js';
 
@@ -32,6 +31,17 @@ function stripPrefix(name: string, strip: string | undefined, what: string, kind
   return trimmed.slice(strip.length + 1);
 }
 
+function waitDrain(ex: Extract): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      ex.off('drain', done);
+      ex.off('close', done);
+      resolve();
+    };
+    ex.on('drain', done);
+    ex.on('close', done);
+  });
+}
 
 function isFsError(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
@@ -46,7 +56,7 @@ export async function extractTarStream(source: AsyncIterable<Uint8Array>, writer
     try {
       for await (const chunk of source) {
         if (ex.destroyed) return;
-        if (!ex.write(chunk)) await drainedOrClosed(ex);
+        if (!ex.write(chunk)) await waitDrain(ex);
       }
       if (!ex.destroyed) ex.end(undefined);
     } catch (e) {
