@@ -340,6 +340,12 @@ type Fetched = {
   digests?: ReadonlyMap<string, string>;
 };
 
+/** The conda packages linked into a directory, in install order (what the records are written from). */
+type LinkedPackages = {
+  linked: Array<{ p: LockedCondaPackage; f: Fetched; rec: Awaited<ReturnType<typeof linkOne>> }>;
+  resigner: ReturnType<typeof hostResigner>;
+};
+
 /** A byte-compiled file python writes itself (`__pycache__/x.cpython-39.pyc`, python 2's `x.pyc`). */
 const PYTHON_CACHE_FILE = /\.pyc$/;
 
@@ -405,6 +411,9 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
   const physical = await followPrefixLinks(prefix);
   assertCacheOutside(opts.cacheDir, [prefix, physical]);
   const lock = await acquirePrefixLock(physical);
+  // Linking a new prefix while its packages still download (see below): its staging dir and the linking.
+  let earlyStaging: string | undefined;
+  let earlyLink: Promise<LinkedPackages> | undefined;
   let committed = false;
   try {
     for (const what of await recoverInterrupted(physical)) warn(`interrupted earlier install: ${what}`);
@@ -600,7 +609,39 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         return w ? wheelCredentials.explainDenied(err, w) : err;
       },
     });
-    const settled = await Promise.allSettled([fetchGo(), ...toLink.map((p) => limit(() => fetchOne(p))), wheelFetch]);
+    /** Link the packages into `destDir` in install order, each once `fetchedOf` has it. */
+    const linkPackagesInto = async (destDir: string, fetchedOf: (p: LockedCondaPackage) => Fetched | Promise<Fetched>): Promise<LinkedPackages> => {
+      const owners = new Map<string, string>();
+      const safeDirs = new Set<string>();
+      const resigner = hostResigner({ allowUnsigned: opts.allowUnsigned });
+      const linked: LinkedPackages['linked'] = [];
+      for (const p of installOrder(toLink)) {
+        const f = await fetchedOf(p);
+        const rec = await linkOne(f, destDir, { prefix, platform, python, owners, safeDirs, copy: opts.copy, warn, extract, cacheDir: opts.cacheDir, go: go !== undefined, resigner }, result);
+        linked.push({ p, f, rec });
+      }
+      return { linked, resigner };
+    };
+    const fetches = toLink.map((p) => limit(() => fetchOne(p)));
+    // A new prefix whose paths need no check across all packages first (path-checks.ts: a platform
+    // with case-sensitive, non-Windows paths on a case-sensitive file system): each package is linked
+    // into the staging directory as soon as it and those before it in install order are here, while
+    // the others still download and extract. Failures are reported as before: a download's first
+    // (in lockfile order) once every download has settled, then a link error.
+    if (!existing && !caseInsensitivePlatform(platform) && !isWindowsPlatform(platform) && !(await caseInsensitiveDir(dirname(physical)))) {
+      const stage = (earlyStaging = await createStaging(physical));
+      const fetchOf = new Map(toLink.map((p, i) => [p.name, fetches[i]!]));
+      earlyLink = (async () => {
+        const pythonFetch = python ? fetchOf.get('python') : undefined;
+        if (python && pythonFetch && (needsPython || wheels.length > 0 || pkgs.some((p) => p.subdir === 'noarch'))) {
+          const sp = await sitePackagesPathOf((await pythonFetch).extracted);
+          if (sp) python.sitePackagesPath = sp;
+        }
+        return linkPackagesInto(stage, (p) => fetchOf.get(p.name)!);
+      })();
+      earlyLink.catch(() => undefined); // awaited below; a download failure is reported first
+    }
+    const settled = await Promise.allSettled([fetchGo(), ...fetches, wheelFetch]);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const goArchive = (settled[0] as PromiseFulfilledResult<string | undefined>).value;
@@ -618,7 +659,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       if (sp) python.sitePackagesPath = sp;
     }
 
-    await checkPathsBeforeLinking({
+    if (!earlyLink) await checkPathsBeforeLinking({
       fetched,
       keep,
       python,
@@ -629,16 +670,8 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       reextract: (f, why) => reextractCached(f, why, { warn, extract, cacheDir: opts.cacheDir }),
     });
 
-    const linkAll = async (destDir: string, metaRoot: string) => {
-      const owners = new Map<string, string>();
-      const safeDirs = new Set<string>();
-      const resigner = hostResigner({ allowUnsigned: opts.allowUnsigned });
-      const linked: Array<{ p: LockedCondaPackage; f: Fetched; rec: Awaited<ReturnType<typeof linkOne>> }> = [];
-      for (const p of installOrder(toLink)) {
-        const f = byName.get(p.name)!;
-        const rec = await linkOne(f, destDir, { prefix, platform, python, owners, safeDirs, copy: opts.copy, warn, extract, cacheDir: opts.cacheDir, go: go !== undefined, resigner }, result);
-        linked.push({ p, f, rec });
-      }
+    const linkAll = async (destDir: string, metaRoot: string, done?: LinkedPackages) => {
+      const { linked, resigner } = done ?? (await linkPackagesInto(destDir, (p) => byName.get(p.name)!));
       // noarch: python sources are byte-compiled by the environment's python once everything is linked (pyc.ts).
       const pyc = await compileLinked(linked, destDir);
       for (const { p, f, rec } of linked) {
@@ -736,9 +769,10 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
 
     if (!existing) {
       // A new prefix: built in a staging sibling and renamed into place.
-      const staging = await createStaging(physical);
+      const staging = earlyStaging ?? (await createStaging(physical));
+      earlyStaging = undefined; // owned here from now on
       try {
-        await linkAll(staging, staging);
+        await linkAll(staging, staging, earlyLink ? await earlyLink : undefined);
         if (wheels.length > 0) result.wheels = (await installWheelsInto(staging)).installed.map((w) => `${w.name}-${w.version}`);
         await writeFileAtomic(join(staging, CONDA_META, HISTORY_FILE), historyEntry);
         await writePrefixState(staging, newState);
@@ -872,6 +906,11 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       ) ?? err
     );
   } finally {
+    if (earlyStaging) {
+      // A download (or anything before the new prefix's own try) failed while packages were linked early.
+      await earlyLink?.catch(() => undefined);
+      await removeStaging(earlyStaging);
+    }
     await lock.release();
   }
 }

@@ -6,6 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InstallError, IntegrityError, LockfileError, NetworkError } from '../../src/errors.js';
 import { installLockfile, type InstallOptions } from '../../src/install/install.js';
+import { installOrder } from '../../src/install/order.js';
 import { lockFilePath } from '../../src/install/transaction.js';
 import { verifyPrefix } from '../../src/install/verify.js';
 import type { LockedCondaPackage, LockedGoToolchain, Lockfile } from '../../src/lockfile/model.js';
@@ -321,6 +322,48 @@ describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () 
     expect((await readdir(join(p.cacheDir, 'pkgs', mutex.sha256))).sort()).toEqual([mutex.fn]);
     expect((await stat(join(p.cacheDir, 'pkgs', mutex.sha256, mutex.fn))).size).toBe(mutex.size);
     await expect(stat(p.prefix)).rejects.toThrow();
+  });
+
+  it('a new prefix is linked while a later package still downloads; that one failing leaves neither prefix nor staging', async () => {
+    const lf = lockfile([await locked(ZLIB_LINUX, 'linux-64'), await locked(R_MUTEX, 'linux-64'), await locked(PATCHES, 'linux-64')]);
+    const last = installOrder(lf.packages).at(-1)!;
+    const lastPath = `/pkgs/${[ZLIB_LINUX, R_MUTEX, PATCHES].find((s) => s.name === last.name)!.file}`;
+    server.fault({ path: lastPath, fault: { kind: 'delay', ms: 1500 } });
+    /** While the install runs: whether the staging dir beside the prefix held linked files before the last archive was in the cache. */
+    const watchStaging = (p: { prefix: string; cacheDir: string }, until: Promise<unknown>) => {
+      const lastArchive = join(p.cacheDir, 'pkgs', last.sha256, last.fn);
+      let done = false;
+      void until.finally(() => (done = true)).catch(() => undefined);
+      return (async () => {
+        while (!done) {
+          for (const n of await readdir(dirname(p.prefix)).catch(() => [] as string[])) {
+            if (!n.startsWith(`${basename(p.prefix)}.cgl-staging-`)) continue;
+            const linked = (await readdir(join(dirname(p.prefix), n)).catch(() => [])).length > 0;
+            if (linked && (await stat(lastArchive).then(() => false, () => true))) return true;
+          }
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        return false;
+      })();
+    };
+
+    const ok = paths('early-ok');
+    const run = installLockfile(opts(lf, 'linux-64', ok));
+    expect(await watchStaging(ok, run)).toBe(true);
+    await run;
+    expect((await verifyPrefix({ prefix: ok.prefix, lockfile: lf, platform: 'linux-64' })).ok).toBe(true);
+    expect(await siblings(ok)).toEqual(['env']);
+
+    // the last package's pinned sha256 is wrong: its (slow) download fails after the others were linked
+    const bad = structuredClone(lf);
+    bad.packages.find((x) => x.name === last.name)!.sha256 = 'f'.repeat(64);
+    const failing = paths('early-fail');
+    const run2 = installLockfile(opts(bad, 'linux-64', failing));
+    expect(await watchStaging(failing, run2)).toBe(true);
+    const err = await run2.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect((err as Error).message).toContain(`${last.name}-${last.version}-${last.build}: sha256 mismatch`);
+    expect(await siblings(failing)).toEqual([]);
   });
 
   it('wrong sha256 in the lockfile → IntegrityError; an existing prefix is left untouched', async () => {
