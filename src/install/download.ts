@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { IntegrityError, InstallError, noteDiskFullPath } from '../errors.js';
-import { onExitCleanup, settledWithin } from '../cleanup.js';
+import { exitSignal, onExitCleanup, settledWithin } from '../cleanup.js';
 import { withAtomicFile } from '../fs/atomic.js';
 import { writeModes } from './extract-modes.js';
 import { redactUrl } from '../net/redact.js';
@@ -206,17 +206,22 @@ export async function extractCached(
   // Interrupted (SIGINT/SIGTERM) or crashed meanwhile: the half-extracted tree goes (src/cleanup.ts),
   // once the extraction has stopped (a worker's is stopped by the pool's own exit cleanup; one on
   // this thread gets EXIT_SETTLE_MS), with the extractor's staging sibling `.<tmp>.extracting-*`.
-  const forget = onExitCleanup(async () => {
-    if (extracting) await settledWithin(extracting);
+  const removeTemps = async () => {
     await rm(tmp, { recursive: true, force: true });
     const stagingPrefix = `.${basename(tmp)}.extracting-`;
     for (const n of await readdir(dirname(tmp)).catch(() => [] as string[])) {
       if (n.startsWith(stagingPrefix)) await rm(join(dirname(tmp), n), { recursive: true, force: true });
     }
+  };
+  const forget = onExitCleanup(async () => {
+    if (extracting) await settledWithin(extracting);
+    await removeTemps();
   });
   let digests: ReadonlyMap<string, string> | undefined;
   try {
     const r = await (extracting = extract(archivePath, tmp));
+    // Interrupted meanwhile: the exit cleanup is removing tmp; do not move it into place.
+    if (exitSignal.aborted) throw new InstallError(`extracting ${archivePath} was interrupted`, { code: 'E_EXTRACT_IO' });
     // sha256s of the files as written (src/install/extract), so the linker need not read them back
     const d = (r as { digests?: unknown } | undefined)?.digests;
     if (d instanceof Map) digests = d as ReadonlyMap<string, string>;
@@ -237,7 +242,8 @@ export async function extractCached(
       throw err;
     }
   } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
+    // (with the extractor's own staging sibling, which a worker that died mid-way leaves)
+    await removeTemps();
     throw noteDiskFullPath(err, tmp);
   } finally {
     forget();

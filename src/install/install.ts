@@ -74,7 +74,7 @@ import {
 } from './journal.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { testKillPoint, testPausePoint } from './test-hooks.js';
-import { onExitCleanup } from '../cleanup.js';
+import { exitSignal, onExitCleanup } from '../cleanup.js';
 
 export type GoInstaller = (
   archivePath: string,
@@ -533,7 +533,8 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     result.plan = plan;
     opts.onPlan?.(plan);
 
-    // Download + extract what is linked (nothing of the prefix changes before all of it is here).
+    // Download + extract what is linked (nothing of the prefix changes before all of it is here; a new
+    // prefix's staging dir may be linked into meanwhile, see `early` below).
     // Loaded lazily so that callers that inject their own extractor / Go installer do not load them.
     const extract: Extractor =
       opts.extract ??
@@ -592,6 +593,14 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         task?.done();
       }
     };
+    // A new prefix whose paths need no check across all packages first (path-checks.ts: a platform
+    // with case-sensitive, non-Windows paths on a case-sensitive file system): each package is linked
+    // into the staging directory as soon as it and those before it in install order are here, while
+    // the others still download and extract. Failures are reported as before: a download's first
+    // (in lockfile order) once every download has settled, then a link error. Decided (and the
+    // staging dir made) before any download starts, so none runs on while this fails.
+    const early = !existing && !caseInsensitivePlatform(platform) && !isWindowsPlatform(platform) && !(await caseInsensitiveDir(dirname(physical)));
+    if (early) earlyStaging = await createStaging(physical);
     // Wait for every download to settle before failing, so nothing keeps writing into the cache after
     // we return; the first failure in lockfile order is the one reported.
     const limit = createLimit(concurrency);
@@ -609,6 +618,8 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         return w ? wheelCredentials.explainDenied(err, w) : err;
       },
     });
+    /** A download failed: the early linking stops at the next package (the failure is what is reported). */
+    let downloadFailed = false;
     /** Link the packages into `destDir` in install order, each once `fetchedOf` has it. */
     const linkPackagesInto = async (destDir: string, fetchedOf: (p: LockedCondaPackage) => Fetched | Promise<Fetched>): Promise<LinkedPackages> => {
       const owners = new Map<string, string>();
@@ -617,19 +628,16 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       const linked: LinkedPackages['linked'] = [];
       for (const p of installOrder(toLink)) {
         const f = await fetchedOf(p);
+        if (downloadFailed || exitSignal.aborted) throw new InstallError(`linking into ${destDir} stopped: a download failed or the install was interrupted`);
         const rec = await linkOne(f, destDir, { prefix, platform, python, owners, safeDirs, copy: opts.copy, warn, extract, cacheDir: opts.cacheDir, go: go !== undefined, resigner }, result);
         linked.push({ p, f, rec });
       }
       return { linked, resigner };
     };
     const fetches = toLink.map((p) => limit(() => fetchOne(p)));
-    // A new prefix whose paths need no check across all packages first (path-checks.ts: a platform
-    // with case-sensitive, non-Windows paths on a case-sensitive file system): each package is linked
-    // into the staging directory as soon as it and those before it in install order are here, while
-    // the others still download and extract. Failures are reported as before: a download's first
-    // (in lockfile order) once every download has settled, then a link error.
-    if (!existing && !caseInsensitivePlatform(platform) && !isWindowsPlatform(platform) && !(await caseInsensitiveDir(dirname(physical)))) {
-      const stage = (earlyStaging = await createStaging(physical));
+    for (const f of fetches) f.catch(() => (downloadFailed = true)); // (all are awaited below)
+    if (earlyStaging) {
+      const stage = earlyStaging;
       const fetchOf = new Map(toLink.map((p, i) => [p.name, fetches[i]!]));
       earlyLink = (async () => {
         const pythonFetch = python ? fetchOf.get('python') : undefined;
@@ -1016,9 +1024,11 @@ async function linkOne(
 ): Promise<{ paths: InstalledPath[]; hardlinked: boolean; noarch?: NoArchKind }> {
   const p = f.pkg;
   const dist = distOf(p);
-  // A package from a conda-lock / @EXPLICIT file carries no noarch kind: its own index.json says.
-  const noarch = p.noarch ?? (p.subdir === 'noarch' ? await noarchOf(f.extracted) : undefined);
+  // A package from a conda-lock / @EXPLICIT file carries no noarch kind: its own index.json says
+  // (read again after a re-extraction: a damaged cache entry may have lost it).
+  let noarch: NoArchKind | undefined;
   const link = async (extractedDir: string) => {
+    noarch = p.noarch ?? (p.subdir === 'noarch' ? await noarchOf(extractedDir) : undefined);
     await checkInstallerOwned(extractedDir, dist, ctx.go);
     return linkPackage({
       extractedDir,

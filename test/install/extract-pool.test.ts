@@ -6,6 +6,8 @@
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pendingExitCleanups, runExitCleanups } from '../../src/cleanup.js';
@@ -176,6 +178,23 @@ describe.skipIf(!tools)('extraction on worker threads', () => {
       }
     }
     expect(pendingExitCleanups()).toBe(0);
+  });
+
+  it('an idle pool does not keep the process alive: a process that extracted once and does nothing more exits', async () => {
+    const c = await caseDir();
+    const archive = join(c.archives, 'p-1-0.conda');
+    await writeConda(archive, { stem: 'p-1-0', info: entries.slice(0, 1), pkg: entries.slice(1) });
+    const pool = pathToFileURL(join(process.cwd(), 'src/install/extract/pool.ts')).href;
+    const script = `const { ExtractPool } = await import(${JSON.stringify(pool)}); const r = await new ExtractPool(2).run(${JSON.stringify(archive)}, ${JSON.stringify(join(c.out, 'x'))}); console.log('files', r.files);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill(), 30_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(timer);
+    expect(out).toContain(`files ${entries.filter((e) => e.type !== 'symlink').length}`);
+    expect(code).toBe(0);
   });
 
   it('stopping the pool fails the running and the queued job with E_EXTRACT_IO; the next pool works', async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InstallError, IntegrityError, LockfileError, NetworkError } from '../../src/errors.js';
@@ -15,7 +16,7 @@ import { writeLockfile } from '../../src/lockfile/write.js';
 import { HttpClient } from '../../src/net/http.js';
 import { startChannelServer, type ChannelServer } from '../support/channel-server.js';
 import { fixture, haveFixtures } from '../support/fixtures.js';
-import { fakeGoArchive } from '../support/archives.js';
+import { fakeGoArchive, writeTarBz2 } from '../support/archives.js';
 
 interface PkgSpec {
   file: string;
@@ -364,6 +365,37 @@ describe.skipIf(!haveFixtures)('installLockfile through a real HTTP server', () 
     expect(err).toBeInstanceOf(IntegrityError);
     expect((err as Error).message).toContain(`${last.name}-${last.version}-${last.build}: sha256 mismatch`);
     expect(await siblings(failing)).toEqual([]);
+  });
+
+  it('a noarch: python record without its noarch kind (conda-lock, @EXPLICIT) whose cached index.json is gone is still placed in site-packages', async () => {
+    const pkgFile = join(root, 'foo-1.0-py_0.tar.bz2');
+    const init = 'print("foo")\n';
+    await writeTarBz2(pkgFile, [
+      { name: 'info/index.json', content: JSON.stringify({ name: 'foo', version: '1.0', build: 'py_0', build_number: 0, subdir: 'noarch', noarch: 'python', depends: [] }) },
+      { name: 'info/paths.json', content: JSON.stringify({ paths_version: 1, paths: [{ _path: 'site-packages/foo/__init__.py', path_type: 'hardlink', sha256: createHash('sha256').update(init).digest('hex'), size_in_bytes: init.length }] }) },
+      { name: 'site-packages/foo/__init__.py', content: init },
+    ]);
+    const bytes = await readFile(pkgFile);
+    const foo: LockedCondaPackage = {
+      platform: 'linux-64', name: 'foo', version: '1.0', build: 'py_0', build_number: 0, subdir: 'noarch',
+      channel: 'file:///channel', url: pathToFileURL(pkgFile).href, fn: 'foo-1.0-py_0.tar.bz2', ...digest(bytes),
+      depends: [], constrains: [], license: 'test',
+    };
+    const lf = lockfile([foo]);
+    const p = paths('noarch-reextract');
+    const o = (prefix: string) => ({ ...opts(lf, 'linux-64', { prefix, cacheDir: p.cacheDir }), pythonVersion: '3.7' });
+    await installLockfile(o(p.prefix));
+    const where = 'lib/python3.7/site-packages/foo/__init__.py';
+    expect(await readFile(join(p.prefix, where), 'utf8')).toBe(init);
+    // the cache entry loses its metadata; the archive is verified, so it is extracted again
+    const ex = join(p.cacheDir, 'extracted', foo.sha256);
+    await rm(join(ex, 'info', 'index.json'));
+    await rm(join(ex, 'info', 'paths.json'));
+    const second = join(p.base, 'env2');
+    const r = await installLockfile(o(second));
+    expect(r.warnings.some((w) => w.includes('extracting again'))).toBe(true);
+    expect(await readFile(join(second, where), 'utf8')).toBe(init);
+    await expect(stat(join(second, 'site-packages'))).rejects.toThrow();
   });
 
   it('wrong sha256 in the lockfile → IntegrityError; an existing prefix is left untouched', async () => {
