@@ -174,7 +174,9 @@ async function main(): Promise<void> {
     const lockfile = join(work, 'conda-go-lock.yml');
     // (not execFileSync: the server runs in this process)
     await timed([process.execPath, cli, 'lock', '-f', env, '-p', 'linux-64', '--lockfile', lockfile, '--cache-dir', join(work, 'lock-cache'), '-q']);
-    // the native pipeline's script: download, then both members through unzip | zstd | tar
+    // the native pipeline's script: download, then both members through unzip | zstd | tar (each
+    // package's info/ into a directory of its own: two tars writing the same info/paths.json at once
+    // fail with "File exists")
     const list = join(work, 'urls.txt');
     writeFileSync(list, ch.fns.map((f) => `${server.url('/bench')}/linux-64/${f}`).join('\n') + '\n');
     const script = join(work, 'native.sh');
@@ -186,7 +188,7 @@ async function main(): Promise<void> {
         'set -e',
         'prefix="$1"; dl="$2"; mkdir -p "$prefix" "$dl"',
         `xargs -P 2 -I URL sh -c 'set -e; f="$1/$(basename "$2")"; curl -sf -o "$f" "$2"; ` +
-          `unzip -p "$f" "pkg-*.tar.zst" | zstd -q -d -c | tar -xf - -C "$0"; unzip -p "$f" "info-*.tar.zst" | zstd -q -d -c | tar -xf - -C "$0"' "$prefix" "$dl" URL < "${list}"`,
+          `unzip -p "$f" "pkg-*.tar.zst" | zstd -q -d -c | tar -xf - -C "$0"; i="$0/.info/$(basename "$f")"; mkdir -p "$i"; unzip -p "$f" "info-*.tar.zst" | zstd -q -d -c | tar -xf - -C "$i"' "$prefix" "$dl" URL < "${list}"`,
       ].join('\n'),
     );
     // Every run writes into directories of its own and nothing is deleted until the end: on ext4
@@ -225,7 +227,7 @@ async function main(): Promise<void> {
       process.stderr.write('.');
     }
     // the prefixes hold the same files (ours adds conda-meta/)
-    const count = (d: string) => Number(execFileSync('sh', ['-c', `find "${d}" -type f -not -path '*/conda-meta/*' -not -path "${d}/info/*" | wc -l`]).toString().trim());
+    const count = (d: string) => Number(execFileSync('sh', ['-c', `find "${d}" -type f -not -path '*/conda-meta/*' -not -path "${d}/info/*" -not -path "${d}/.info/*" | wc -l`]).toString().trim());
     const filesOurs = count(lastOurs);
     const filesNative = count(lastNative);
     const pairs = ours.map((o, i) => o.wall / native[i]!.wall);
