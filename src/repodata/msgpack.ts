@@ -32,30 +32,30 @@ class Reader {
     if (this.pos + n > this.buf.length) throw new MsgpackError(`unexpected end of MessagePack data at byte ${this.pos}`);
   }
 
+  /** Take `n` bytes: their offset, the position moved past them (truncation checked). */
+  take(n: number): number {
+    this.need(n);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
   u8(): number {
     this.need(1);
     return this.buf[this.pos++]!;
   }
 
   u16(): number {
-    this.need(2);
-    const v = this.view.getUint16(this.pos);
-    this.pos += 2;
-    return v;
+    return this.view.getUint16(this.take(2));
   }
 
   u32(): number {
-    this.need(4);
-    const v = this.view.getUint32(this.pos);
-    this.pos += 4;
-    return v;
+    return this.view.getUint32(this.take(4));
   }
 
   /** A string of `len` bytes at the current position. */
   str(len: number): string {
-    this.need(len);
-    const start = this.pos;
-    this.pos += len;
+    const start = this.take(len);
     const b = this.buf;
     // Short ASCII strings (nearly every repodata string) without a call into the UTF-8 decoder, and
     // in one piece: a string concatenated char by char is a rope that every Map lookup must flatten.
@@ -90,6 +90,7 @@ class Reader {
   }
 
   value(depth: number): unknown {
+    let at: number;
     const b = this.u8();
     if (b < 0x80) return b;
     if (b >= 0xe0) return b - 0x100;
@@ -100,13 +101,10 @@ class Reader {
     if (n >= 0) return this.str(n);
     n = this.binLen(b);
     if (n >= 0) {
-      this.need(n);
-      const out = this.buf.subarray(this.pos, this.pos + n);
-      this.pos += n;
-      return out;
+      at = this.take(n);
+      return this.buf.subarray(at, at + n);
     }
     const v = this.view;
-    let r: number;
     switch (b) {
       case 0xc0:
         return null;
@@ -115,15 +113,9 @@ class Reader {
       case 0xc3:
         return true;
       case 0xca:
-        this.need(4);
-        r = v.getFloat32(this.pos);
-        this.pos += 4;
-        return r;
+        return v.getFloat32(this.take(4));
       case 0xcb:
-        this.need(8);
-        r = v.getFloat64(this.pos);
-        this.pos += 8;
-        return r;
+        return v.getFloat64(this.take(8));
       case 0xcc:
         return this.u8();
       case 0xcd:
@@ -131,28 +123,17 @@ class Reader {
       case 0xce:
         return this.u32();
       case 0xcf:
-        this.need(8);
-        r = v.getUint32(this.pos) * 2 ** 32 + v.getUint32(this.pos + 4);
-        this.pos += 8;
-        return r;
+        at = this.take(8);
+        return v.getUint32(at) * 2 ** 32 + v.getUint32(at + 4);
       case 0xd0:
-        this.need(1);
-        return v.getInt8(this.pos++);
+        return v.getInt8(this.take(1));
       case 0xd1:
-        this.need(2);
-        r = v.getInt16(this.pos);
-        this.pos += 2;
-        return r;
+        return v.getInt16(this.take(2));
       case 0xd2:
-        this.need(4);
-        r = v.getInt32(this.pos);
-        this.pos += 4;
-        return r;
+        return v.getInt32(this.take(4));
       case 0xd3:
-        this.need(8);
-        r = v.getInt32(this.pos) * 2 ** 32 + v.getUint32(this.pos + 4);
-        this.pos += 8;
-        return r;
+        at = this.take(8);
+        return v.getInt32(at) * 2 ** 32 + v.getUint32(at + 4);
       case 0xdc:
         return this.array(this.u16(), depth);
       case 0xdd:
