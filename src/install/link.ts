@@ -40,24 +40,17 @@ import { entryPointScript, noarchPythonPath, readEntryPoints, scriptsDir, type P
 import { windowsEntryPointFiles } from './windows-entry-points.js';
 import { needsResign, type Resigner } from './macho.js';
 import { isInside } from '../fs/inside.js';
-import { sha256File } from './extract/hash.js';
+import { LoopTurns } from '../loop-turns.js';
+import { sha256File, sha256FileSized } from './extract/hash.js';
 
-/**
+/*
  * The per-file calls of linking are synchronous: through the async API each one is a thread-pool
  * round trip (futex + eventfd wake-ups), which cost a cold install more system time than the calls
- * themselves. The loop gives the event loop a turn every LINK_YIELD_MS, so signals and the
+ * themselves. The loop gives the event loop a turn between files (LoopTurns), so signals and the
  * progress line are not held up by a large package.
  */
-const LINK_YIELD_MS = 20;
-/** Files up to this size are read whole (synchronously) to hash them; larger ones are streamed. */
-const SYNC_HASH_MAX = 1 << 20;
 /** Files above this size are copied / read / written with the async calls: one sync call would hold the event loop. */
 const SYNC_COPY_MAX = 4 << 20;
-
-function sha256Small(path: string): { sha256: string; size: number } {
-  const data = readFileSync(path);
-  return { sha256: createHash('sha256').update(data).digest('hex'), size: data.length };
-}
 
 export type PathType = 'hardlink' | 'softlink' | 'directory';
 
@@ -342,12 +335,9 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
     owners.set(rel, dist);
   };
 
-  let lastYield = performance.now();
+  const turns = new LoopTurns();
   for (const e of entries) {
-    if (performance.now() - lastYield > LINK_YIELD_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      lastYield = performance.now();
-    }
+    await turns.maybe();
     const rel = targetPath(e.path);
     const src = join(extractedDir, e.path);
     const dest = join(destDir, rel);
@@ -442,8 +432,7 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
       else result.stats.copied++;
       // A hard link is the extracted file itself: its sha256 is known when this run extracted it.
       const known = linked && !opts.hardlink ? opts.digests?.get(e.path) : undefined;
-      const { sha256, size } =
-        known !== undefined ? { sha256: known, size: srcStat.size } : srcStat.size <= SYNC_HASH_MAX ? sha256Small(dest) : await sha256File(dest);
+      const { sha256, size } = known !== undefined ? { sha256: known, size: srcStat.size } : await sha256FileSized(dest, srcStat.size);
       checkSource(e, sha256);
       installed = { _path: rel, path_type: 'hardlink', sha256, sha256_in_prefix: sha256, size_in_bytes: size };
     }

@@ -1,6 +1,6 @@
 /** Stream a file through its hashes without holding it in memory: the one place install code hashes files. */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 
 export interface FileDigest {
   size: number;
@@ -30,6 +30,19 @@ export async function sha256File(path: string): Promise<{ sha256: string; size: 
     size += (chunk as Buffer).length;
   }
   return { sha256: h.digest('hex'), size };
+}
+
+/** Files up to this size are hashed by sha256FileSized with one synchronous read (no thread-pool round trips). */
+const SYNC_HASH_MAX = 1 << 20;
+
+/**
+ * sha256File for a file whose size is known (an lstat the caller made): a small one is read whole,
+ * synchronously; a larger one is streamed.
+ */
+export async function sha256FileSized(path: string, size: number): Promise<{ sha256: string; size: number }> {
+  if (size > SYNC_HASH_MAX) return sha256File(path);
+  const data = readFileSync(path);
+  return { sha256: createHash('sha256').update(data).digest('hex'), size: data.length };
 }
 
 /** The sha256 (hex) of a file, streamed. */

@@ -36,18 +36,18 @@ import {
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { InstallError, UnsafeArchiveError } from '../../errors.js';
+import { LoopTurns } from '../../loop-turns.js';
 
 /** Case-insensitive file systems (macOS, Windows) must not let `Lib` and `lib/x` dodge the checks. */
 const FOLD_CASE = process.platform === 'darwin' || process.platform === 'win32';
 const MAX_SYMLINK_HOPS = 40;
-/**
+/*
  * Every file-system call here is synchronous, on the spot. A package is mostly small files, and
  * the async API hands each call to the libuv thread pool: a cold install then spent most of its
  * system time waking pool threads and the event loop (futex + eventfd per call, ~4 calls a file),
  * more than in the calls themselves. Synchronous calls hold the event loop, so the writer gives it
- * a turn every SYNC_YIELD_MS: a signal's cleanup, the progress line and the downloads still run.
+ * a turn between them (LoopTurns).
  */
-const SYNC_YIELD_MS = 20;
 /**
  * The permission bits kept from an archive entry: the archive's own, group-write included (conda
  * keeps 0o775 / 0o664 as packed: 5,426 files of the real defaults-2020 set have them), but never
@@ -228,7 +228,7 @@ export class SafeWriter {
       throw this.unsafe(name, `is a directory, but an earlier entry made it a ${node.kind}`);
     }
     if (node === undefined) {
-      await this.letLoopRun();
+      await this.turns.maybe();
       mkdirSync(this.abs(parts));
       this.nodes.set(k, { kind: 'dir' });
       this.stats.directories++;
@@ -248,7 +248,7 @@ export class SafeWriter {
       await this.writeBuffered(name, keyOf(parts), path, content, mode, opts.mtime);
       return;
     }
-    await this.letLoopRun();
+    await this.turns.maybe();
     // O_EXCL: fails on anything already there, including a (dangling) symlink — never follows one.
     const fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
     // Record it immediately so an error below still leaves our bookkeeping truthful.
@@ -261,7 +261,7 @@ export class SafeWriter {
         hash?.update(chunk);
         for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
         this.stats.bytes += chunk.length;
-        await this.letLoopRun();
+        await this.turns.maybe();
       }
       if (hash) this.digests!.set(keyOf(parts), hash.digest('hex'));
       fchmodSync(fd, mode);
@@ -310,7 +310,7 @@ export class SafeWriter {
       await this.replaceable(name, parts, 'symlink');
       this.nodes.set(k, node);
     }
-    await this.letLoopRun();
+    await this.turns.maybe();
     symlinkSync(target, this.abs(parts));
     this.stats.symlinks++;
   }
@@ -336,7 +336,7 @@ export class SafeWriter {
     this.throwWriteError();
     await this.ensureParents(name, parts);
     await this.replaceable(name, parts, 'hard link');
-    await this.letLoopRun();
+    await this.turns.maybe();
     try {
       linkSync(this.abs(targetParts), this.abs(parts));
     } catch (e) {
@@ -359,20 +359,12 @@ export class SafeWriter {
     throw this.unsafe(name, `is a ${type} entry; conda packages and Go archives never contain one`);
   }
 
-  private lastYield = performance.now();
-
-  /** Give the event loop a turn when the synchronous calls have held it for SYNC_YIELD_MS. */
-  private async letLoopRun(): Promise<void> {
-    if (performance.now() - this.lastYield > SYNC_YIELD_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      this.lastYield = performance.now();
-    }
-  }
+  private readonly turns = new LoopTurns();
 
   /** Write a file held whole. O_EXCL still guarantees a fresh file, never something reached through a symlink. */
   private async writeBuffered(name: string, k: string, path: string, data: Uint8Array, mode: number, mtime?: Date): Promise<void> {
     this.throwWriteError();
-    await this.letLoopRun();
+    await this.turns.maybe();
     this.nodes.set(k, { kind: 'file' });
     this.stats.files++;
     this.stats.bytes += data.length;
@@ -406,25 +398,26 @@ export class SafeWriter {
       this.recordMode(fd, k, mode);
       if (mtime !== undefined && !Number.isNaN(mtime.getTime())) futimesSync(fd, mtime, mtime);
     } catch (e) {
-      this.writeError ??= new InstallError(`${this.archive}: cannot write entry "${printable(name)}": ${e instanceof Error ? e.message : String(e)}`, {
-        code: 'E_EXTRACT_IO',
-        cause: e,
-      });
-      throw this.writeError;
+      this.failWrite(name, e);
     } finally {
       if (fd !== undefined) {
         try {
           closeSync(fd);
         } catch (e) {
           // A failed close (a full disk on NFS) is the entry's error too, unless a write failed first.
-          this.writeError ??= new InstallError(`${this.archive}: cannot write entry "${printable(name)}": ${e instanceof Error ? e.message : String(e)}`, {
-            code: 'E_EXTRACT_IO',
-            cause: e,
-          });
-          throw this.writeError;
+          this.failWrite(name, e);
         }
       }
     }
+  }
+
+  /** Keep the first write failure (E_EXTRACT_IO naming the entry) and throw it. */
+  private failWrite(name: string, e: unknown): never {
+    this.writeError ??= new InstallError(`${this.archive}: cannot write entry "${printable(name)}": ${e instanceof Error ? e.message : String(e)}`, {
+      code: 'E_EXTRACT_IO',
+      cause: e,
+    });
+    throw this.writeError;
   }
 
   private throwWriteError(): void {
