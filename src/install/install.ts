@@ -634,17 +634,22 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       }
       return { linked, resigner };
     };
+    // CEP-17: a python whose site-packages is not lib/pythonX.Y/site-packages (free-threaded
+    // 3.13t: lib/python3.13t/site-packages) says so in its info/index.json. Read from the python
+    // extracted now (before linking anything early), else the one installed before.
+    const wantsSitePackages = python !== undefined && (needsPython || wheels.length > 0 || pkgs.some((p) => p.subdir === 'noarch' && !p.noarch));
+    const useSitePackagesOf = async (pyDir: string) => {
+      const sp = pyDir ? await sitePackagesPathOf(pyDir) : undefined;
+      if (sp) python!.sitePackagesPath = sp;
+    };
     const fetches = toLink.map((p) => limit(() => fetchOne(p)));
     for (const f of fetches) f.catch(() => (downloadFailed = true)); // (all are awaited below)
     if (earlyStaging) {
       const stage = earlyStaging;
       const fetchOf = new Map(toLink.map((p, i) => [p.name, fetches[i]!]));
       earlyLink = (async () => {
-        const pythonFetch = python ? fetchOf.get('python') : undefined;
-        if (python && pythonFetch && (needsPython || wheels.length > 0 || pkgs.some((p) => p.subdir === 'noarch'))) {
-          const sp = await sitePackagesPathOf((await pythonFetch).extracted);
-          if (sp) python.sitePackagesPath = sp;
-        }
+        const pythonFetch = fetchOf.get('python');
+        if (wantsSitePackages && pythonFetch) await useSitePackagesOf((await pythonFetch).extracted);
         return linkPackagesInto(stage, (p) => fetchOf.get(p.name)!);
       })();
       earlyLink.catch(() => undefined); // awaited below; a download failure is reported first
@@ -658,13 +663,8 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     result.downloaded += wheelsFetched.downloaded;
     result.reused += wheelsFetched.reused;
     const byName = new Map(fetched.map((f) => [f.pkg.name, f]));
-    // CEP-17: a python whose site-packages is not lib/pythonX.Y/site-packages (free-threaded
-    // 3.13t: lib/python3.13t/site-packages) says so in its info/index.json.
-    if (python && (needsPython || wheels.length > 0 || pkgs.some((p) => p.subdir === 'noarch' && !p.noarch))) {
-      const pythonFetched = byName.get('python');
-      const pyDir = pythonFetched?.extracted ?? (oldPython ? String(oldPython.extracted_package_dir ?? '') : '');
-      const sp = pyDir ? await sitePackagesPathOf(pyDir) : undefined;
-      if (sp) python.sitePackagesPath = sp;
+    if (wantsSitePackages && !earlyLink) {
+      await useSitePackagesOf(byName.get('python')?.extracted ?? (oldPython ? String(oldPython.extracted_package_dir ?? '') : ''));
     }
 
     if (!earlyLink) await checkPathsBeforeLinking({
