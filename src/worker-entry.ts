@@ -5,9 +5,11 @@
  * TypeScript: a small bootstrap registers tsx's ESM loader inside the worker (a worker's `execArgv`
  * does not carry `--import`, and vitest's transform does not reach worker threads), then imports the
  * .ts entry. Used by the solver (src/solver/parallel.ts) and package extraction
- * (src/install/extract/pool.ts).
+ * (src/install/extract/pool.ts); an error crosses back through serializeError (and, for extraction,
+ * deserializeError).
  */
 import { existsSync } from 'node:fs';
+import { InstallError, IntegrityError, UnsafeArchiveError } from './errors.js';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
@@ -27,4 +29,53 @@ export function workerEntry(callerUrl: string, name: string): WorkerEntry {
   const entry = new URL(`./${name}.ts`, callerUrl).href;
   const code = `(async () => { const m = await import(${JSON.stringify(tsxApi)}); (m.register ?? m.default.register)(); await import(${JSON.stringify(entry)}); })().catch((e) => { throw e; });`;
   return { target: code, eval: true };
+}
+
+/** An error as it crosses the thread boundary (custom fields such as `code` would be lost otherwise). */
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  errno?: number;
+  syscall?: string;
+  path?: string;
+  stack?: string;
+  cause?: SerializedError;
+}
+
+export function serializeError(e: unknown, depth = 0): SerializedError {
+  if (!(e instanceof Error)) return { name: 'Error', message: String(e) };
+  const x = e as NodeJS.ErrnoException;
+  const out: SerializedError = { name: e.name, message: e.message };
+  if (typeof x.code === 'string') out.code = x.code;
+  if (typeof x.errno === 'number') out.errno = x.errno;
+  if (typeof x.syscall === 'string') out.syscall = x.syscall;
+  if (typeof x.path === 'string') out.path = x.path;
+  if (typeof e.stack === 'string') out.stack = e.stack;
+  if (e.cause !== undefined && depth < 8) out.cause = serializeError(e.cause, depth + 1);
+  return out;
+}
+
+export function deserializeError(s: SerializedError): Error {
+  const cause = s.cause ? deserializeError(s.cause) : undefined;
+  const opts = cause ? { cause } : {};
+  switch (s.name) {
+    case 'UnsafeArchiveError':
+      return new UnsafeArchiveError(s.message, opts);
+    case 'IntegrityError':
+      return new IntegrityError(s.message, opts);
+    case 'InstallError':
+      return new InstallError(s.message, { ...opts, code: s.code as NonNullable<ConstructorParameters<typeof InstallError>[1]>['code'] });
+    default: {
+      const e = new Error(s.message, opts) as NodeJS.ErrnoException;
+      e.name = s.name;
+      if (s.code !== undefined) e.code = s.code;
+      if (s.errno !== undefined) e.errno = s.errno;
+      if (s.syscall !== undefined) e.syscall = s.syscall;
+      if (s.path !== undefined) e.path = s.path;
+      // A bug's stack is the worker's, where it happened.
+      if (s.stack !== undefined) e.stack = s.stack;
+      return e;
+    }
+  }
 }

@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { workerEntry, type WorkerEntry } from '../worker-entry.js';
+import { workerEntry, type SerializedError, type WorkerEntry } from '../worker-entry.js';
 import type { MatchSpec } from '../conda/matchspec.js';
 import type { PackageRecord, RepoDataRecord } from '../conda/record.js';
 import { CondaGoLockError, PackageNotFoundError, UnsatisfiableError } from '../errors.js';
@@ -29,14 +29,14 @@ export interface WorkerRequest {
 
 export type WorkerResponse =
   | { id: number; ok: true; records: RepoDataRecord[]; stats: SolveStats }
-  | { id: number; ok: false; error: { name: string; message: string; code?: string; stack?: string } };
+  | { id: number; ok: false; error: SerializedError };
 
 /** An error from the worker that is none of the known kinds (a bug): keeps the worker's stack. */
 export class SolverWorkerError extends CondaGoLockError {
   readonly code = 'E_SOLVER_WORKER';
 }
 
-function rehydrate(e: { name: string; message: string; stack?: string }): Error {
+function rehydrate(e: SerializedError): Error {
   switch (e.name) {
     case 'UnsatisfiableError':
       return new UnsatisfiableError(e.message);

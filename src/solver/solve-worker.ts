@@ -4,7 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { MatchSpec } from '../conda/matchspec.js';
-import { CondaGoLockError } from '../errors.js';
+import { serializeError } from '../worker-entry.js';
 import { solve } from './index.js';
 import type { WorkerRequest, WorkerResponse } from './parallel.js';
 
@@ -27,17 +27,7 @@ port.on('message', (req: WorkerRequest) => {
     });
     res = { id: req.id, ok: true, records: result.records, stats: result.stats };
   } catch (err) {
-    const e = err as Error;
-    res = {
-      id: req.id,
-      ok: false,
-      error: {
-        name: e?.name ?? 'Error',
-        message: e?.message ?? String(err),
-        code: err instanceof CondaGoLockError ? err.code : undefined,
-        stack: e?.stack,
-      },
-    };
+    res = { id: req.id, ok: false, error: serializeError(err) };
   }
   port.postMessage(res);
 });

@@ -1,7 +1,7 @@
 /** One extraction worker of pool.ts: extracts each package it is sent and answers with the result or the error. */
 import { parentPort } from 'node:worker_threads';
 import { extractPackage } from './index.js';
-import { serializeError } from './pool.js';
+import { serializeError } from '../../worker-entry.js';
 
 parentPort!.on('message', (m: { archive: string; dest: string }) => {
   extractPackage(m.archive, m.dest).then(
