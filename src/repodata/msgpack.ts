@@ -251,16 +251,9 @@ export class MapEntry {
     onBin: (keyStart: number, keyLength: number, offset: number) => void,
     onOther: (key: string, value: unknown) => void,
   ): boolean {
+    const n = this.openMap();
+    if (n < 0) return false;
     const r = this.r;
-    const start = r.pos;
-    const b = r.buf[start];
-    const n = b === undefined ? -1 : r.mapLen(r.u8());
-    if (n < 0) {
-      r.pos = start;
-      return false;
-    }
-    if (this.depth >= MAX_DEPTH) throw new MsgpackError('MessagePack data nested too deeply');
-    this.take();
     r.need(n * 2);
     const buf = r.buf;
     for (let i = 0; i < n; i++) {
@@ -276,14 +269,11 @@ export class MapEntry {
         onOther(r.key(this.depth), r.value(this.depth + 1));
         continue;
       }
-      r.need(keyLen);
-      const keyStart = r.pos;
-      r.pos += keyLen;
+      const keyStart = r.take(keyLen);
       const v = r.pos;
       if (length < 256 && buf[v] === 0xc4 && buf[v + 1] === length) {
         r.pos = v + 2;
-        r.need(length);
-        r.pos += length;
+        r.take(length);
         onBin(keyStart, keyLen, v + 2);
       } else {
         r.pos = keyStart;
@@ -296,17 +286,23 @@ export class MapEntry {
 
   /** When the value is a map: walk its entries (see walkMap) and return true; else false, nothing read. */
   walkMap(onEntry: (key: string, entry: MapEntry) => void): boolean {
+    const n = this.openMap();
+    if (n < 0) return false;
+    walkEntries(this.r, n, this.depth, onEntry);
+    return true;
+  }
+
+  /** When the value is a map: take it and return its entry count (the reader after the header); else -1, nothing read. */
+  private openMap(): number {
     const r = this.r;
     const start = r.pos;
-    const b = r.buf[start];
-    const n = b === undefined ? -1 : r.mapLen(r.u8());
+    const n = r.buf[start] === undefined ? -1 : r.mapLen(r.u8());
     if (n < 0) {
       r.pos = start;
-      return false;
+      return -1;
     }
     if (this.depth >= MAX_DEPTH) throw new MsgpackError('MessagePack data nested too deeply');
     this.take();
-    walkEntries(r, n, this.depth, onEntry);
-    return true;
+    return n;
   }
 }
