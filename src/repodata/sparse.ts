@@ -81,15 +81,88 @@ function keyText(b: Buffer, s: number, e: number): string {
   return b.toString("latin1", s, e);
 }
 
+/**
+ * The text as 32-bit words, for the word-at-a-time string skip: word k holds the bytes from
+ * 4k - lead (lead = the Buffer's byteOffset mod 4, so the words are aligned). Only the text's own
+ * bytes are ever matched (lower bytes of the first word are masked off, bytes past the last whole
+ * word are read one by one). Big-endian hosts get no words and use the byte loop.
+ */
+interface Words {
+  w: Uint32Array;
+  lead: number;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function wordsOf(b: Uint8Array): Words {
+  if (!LITTLE_ENDIAN) return { w: new Uint32Array(0), lead: 0 };
+  const lead = b.byteOffset & 3;
+  return { w: new Uint32Array(b.buffer, b.byteOffset - lead, (b.length + lead) >>> 2), lead };
+}
+
+/**
+ * Index of the first '"' or '\\' at or after j (b.length when there is none). Four bytes per step:
+ * a byte equal to c makes (x - 0x01010101) & ~x & 0x80808080 nonzero for x = word ^ c repeated, and
+ * its lowest set bit is the first such byte. A borrow from a masked-off lower byte can flag a byte
+ * that is not one, so the byte found is checked. Most of repodata's bytes are inside strings
+ * (hashes, depends, licenses), so this is the scan's hot loop.
+ */
+function special(b: Uint8Array, words: Words, j: number): number {
+  const n = b.length;
+  const { w, lead } = words;
+  const last = w.length - 1;
+  while (j < n) {
+    let k = (j + lead) >> 2;
+    if (k > last) {
+      for (; j < n; j++) {
+        const d = b[j]!;
+        if (d === Q || d === BS) return j;
+      }
+      return n;
+    }
+    const sh = ((j + lead) & 3) << 3;
+    let x = w[k]! ^ 0x22222222;
+    let y = w[k]! ^ 0x5c5c5c5c;
+    let m = (((((x - 0x01010101) & ~x) | ((y - 0x01010101) & ~y)) & 0x80808080) >>> sh) << sh;
+    while (m === 0 && k < last) {
+      const v = w[++k]!;
+      x = v ^ 0x22222222;
+      y = v ^ 0x5c5c5c5c;
+      m = (((x - 0x01010101) & ~x) | ((y - 0x01010101) & ~y)) & 0x80808080;
+    }
+    if (m === 0) {
+      j = ((k + 1) << 2) - lead;
+      continue;
+    }
+    const at = (k << 2) - lead + ((31 - Math.clz32(m & -m)) >> 3);
+    const d = b[at]!;
+    if (d === Q || d === BS) return at;
+    j = at + 1;
+  }
+  return n;
+}
+
+/** Index of the closing quote of the string whose opening quote is at i, or -1 when the text ends first. */
+function closingQuote(b: Uint8Array, words: Words, i: number): number {
+  const n = b.length;
+  let j = i + 1;
+  for (;;) {
+    j = special(b, words, j);
+    if (j >= n) return -1;
+    if (b[j] === Q) return j;
+    j += 2; // an escape: the next byte is taken as it is
+  }
+}
+
 /** Out-parameter of scanRecord: [nameStart, nameEnd] or [-1, -1]. */
 const nameAt = new Int32Array(2);
 
 /**
  * Walk one record object starting at its '{' (b[start]); returns the index after its closing '}',
  * or -1 when the text ends first. Depth 1 holds the record's own keys; the string value of key
- * "name" is reported in `out`. The hot loop of the scan: locals only, strings skipped inline.
+ * "name" is reported in `out`. The hot loop of the scan: locals only.
  */
-function scanRecord(b: Uint8Array, start: number, out: Int32Array): number {
+function scanRecord(b: Uint8Array, words: Words, start: number, out: Int32Array): number {
   const n = b.length;
   let i = start;
   let depth = 0;
@@ -100,10 +173,8 @@ function scanRecord(b: Uint8Array, start: number, out: Int32Array): number {
   while (i < n) {
     const c = b[i]!;
     if (c === Q) {
-      let j = i + 1;
-      let d = 0;
-      while (j < n && (d = b[j]!) !== Q) j += d === BS ? 2 : 1;
-      if (j >= n) return -1;
+      const j = closingQuote(b, words, i);
+      if (j < 0) return -1;
       if (depth === 1) {
         if (keyNext) {
           wantName = j - i === 5 && b[i + 1] === 0x6e && b[i + 2] === 0x61 && b[i + 3] === 0x6d && b[i + 4] === 0x65;
@@ -161,6 +232,7 @@ const enum State {
  */
 export class RepoDataScanner {
   private buf: Buffer = Buffer.alloc(0);
+  private words: Words = wordsOf(this.buf);
   /** Absolute offset of buf[0]. */
   private base = 0;
   private i = 0;
@@ -209,7 +281,9 @@ export class RepoDataScanner {
 
   private run(): void {
     const tail = this.buf.subarray(this.i);
-    this.buf = this.pending.length === 0 ? tail : Buffer.concat([tail, ...this.pending]);
+    // no copy when nothing is left over (the whole text in one piece; a piece that starts a record)
+    this.buf = this.pending.length === 0 ? tail : tail.length === 0 && this.pending.length === 1 ? this.pending[0]! : Buffer.concat([tail, ...this.pending]);
+    this.words = wordsOf(this.buf);
     this.base += this.i;
     this.i = 0;
     this.pending = [];
@@ -250,18 +324,10 @@ export class RepoDataScanner {
 
   /** Index of the closing quote of the string whose opening quote is at `i`. */
   private stringEnd(i: number): number {
-    const b = this.buf;
-    const n = b.length;
-    let j = i + 1;
-    for (;;) {
-      if (j >= n) {
-        if (!this.final) throw INCOMPLETE;
-        throw this.bad('unterminated string', i);
-      }
-      const c = b[j]!;
-      if (c === Q) return j;
-      j += c === BS ? 2 : 1;
-    }
+    const j = closingQuote(this.buf, this.words, i);
+    if (j >= 0) return j;
+    if (!this.final) throw INCOMPLETE;
+    throw this.bad('unterminated string', i);
   }
 
   /** Skip one JSON value starting at this.i (after whitespace); returns its end (exclusive). */
@@ -409,7 +475,7 @@ export class RepoDataScanner {
           this.skipValue();
         } else {
           const vs = this.i;
-          const end = scanRecord(b, vs, nameAt);
+          const end = scanRecord(b, this.words, vs, nameAt);
           if (end < 0) {
             if (!this.final) throw INCOMPLETE;
             throw this.bad('truncated record', vs);

@@ -174,6 +174,37 @@ describe('sparse index on synthetic repodata', () => {
     expect(() => sparse.records('b')).toThrow(/src\.json.*b-1\.0-h0_0\.tar\.bz2/);
   });
 
+  it('strings with escapes, quotes, brackets and multi-byte text at every byte alignment: every record found whole, with its own name', () => {
+    // The string skip reads four bytes at a time (aligned words, a borrow can flag a wrong byte):
+    // put every tricky byte at every position of a word, in Buffers starting at every offset mod 4.
+    let x = 7;
+    const rnd = (k: number) => ((x = (x * 1103515245 + 12345) % 2 ** 31), x % k);
+    const parts = ['\\', '"', '\\"', '#', ']', '}', '{', '[', ',', ':', 'é', '€', '😀', 'name', '"name"', 'a', 'bc', ' ', '\u0022', '\n'];
+    const str = () => Array.from({ length: rnd(12) }, () => parts[rnd(parts.length)]).join('');
+    const packages: Record<string, unknown> = {};
+    for (let k = 0; k < 400; k++) {
+      const name = `p${k % 37}${str()}`;
+      packages[`${str()}-${k}.tar.bz2`] = { build: str(), depends: [str(), str()], license: str(), name, extra: { name: str() }, version: `${k}` };
+    }
+    const text = JSON.stringify({ info: { subdir: 'linux-64' }, packages });
+    const want = new Map<string, unknown[]>();
+    for (const r of Object.values(packages) as Array<{ name: string }>) want.set(r.name, [...(want.get(r.name) ?? []), r]);
+    for (let lead = 0; lead < 4; lead++) {
+      const big = Buffer.alloc(text.length * 4 + 8, 0x22); // quotes around the text: only its own bytes may count
+      const len = big.write(text, lead + 4);
+      const buf = big.subarray(lead + 4, lead + 4 + len);
+      const data = scanRepoData(buf)!;
+      expect(data.names).toEqual([...want.keys()]);
+      let o = 0;
+      data.names.forEach((name, k) => {
+        const got = [];
+        for (let r = 0; r < data.counts[2 * k]! + data.counts[2 * k + 1]!; r++, o += 4) got.push(JSON.parse(buf.toString('utf8', data.table[o]!, data.table[o + 1]!)));
+        expect(got, name).toEqual(want.get(name));
+      });
+      expect(asJson(scanInPieces(buf, 13, lead + 1))).toBe(asJson(data));
+    }
+  });
+
   it('an index does not deserialise from other bytes', () => {
     expect(deserialiseIndex(Buffer.from('not an index'))).toBeUndefined();
     const good = serialiseIndex(scanRepoData(Buffer.from(JSON.stringify(doc)))!);
