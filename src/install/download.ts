@@ -26,8 +26,8 @@ export interface Downloader {
   download(
     url: string,
     destFile: string,
-    opts?: { expectedSize?: number; onProgress?: (received: number, total: number | undefined) => void },
-  ): Promise<{ size: number; sha256: string; md5: string }>;
+    opts?: { expectedSize?: number; md5?: boolean; onProgress?: (received: number, total: number | undefined) => void },
+  ): Promise<{ size: number; sha256: string; md5?: string }>;
 }
 
 /** What a pinned artifact promises. */
@@ -48,14 +48,14 @@ const redactForMessage = redactUrl;
 /** Check size, then sha256 (or md5 when there is no sha256). Returns a problem description or undefined. */
 export function integrityProblem(
   a: PinnedArtifact,
-  got: { size: number; sha256: string; md5: string },
+  got: { size: number; sha256: string; md5?: string },
 ): { field: 'size' | 'sha256' | 'md5'; expected: string; actual: string } | undefined {
   if (a.size !== undefined && a.size !== got.size) return { field: 'size', expected: String(a.size), actual: String(got.size) };
   if (a.sha256) {
     if (a.sha256.toLowerCase() !== got.sha256) return { field: 'sha256', expected: a.sha256.toLowerCase(), actual: got.sha256 };
     return undefined;
   }
-  if (a.md5 && a.md5.toLowerCase() !== got.md5) return { field: 'md5', expected: a.md5.toLowerCase(), actual: got.md5 };
+  if (a.md5 && a.md5.toLowerCase() !== got.md5) return { field: 'md5', expected: a.md5.toLowerCase(), actual: got.md5 ?? '(not computed)' };
   return undefined;
 }
 
@@ -152,7 +152,8 @@ export async function fetchVerified(
   const dir = join(cacheDir, kind, cacheKey(a));
   const file = join(dir, safeFileName(a.fn, a.label));
   if (await exists(file)) {
-    if (!integrityProblem(a, await hashFile(file))) return { path: file, cached: true };
+    // md5 only where it is the pin (integrityProblem reads it only without a sha256)
+    if (!integrityProblem(a, await hashFile(file, { md5: !a.sha256 }))) return { path: file, cached: true };
     await rm(file, { force: true });
   }
   await mkdir(dir, { recursive: true });
@@ -165,7 +166,7 @@ export async function fetchVerified(
       file,
       async (part) => {
         // Size and hashes are checked here, not by the client, so the error names the package.
-        const got = await http.download(a.url, part, { onProgress });
+        const got = await http.download(a.url, part, { onProgress, md5: !a.sha256 });
         const problem = integrityProblem(a, got);
         if (problem) {
           throw (mismatch = new IntegrityError(

@@ -24,7 +24,7 @@ export interface HashingDownloader {
     url: string,
     destFile: string,
     opts?: { expectedSize?: number; expectedMd5?: string },
-  ): Promise<{ size: number; sha256: string; md5: string }>;
+  ): Promise<{ size: number; sha256: string; md5?: string }>;
 }
 
 export interface CompleteSha256Options {

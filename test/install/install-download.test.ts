@@ -73,6 +73,25 @@ describe('fetchVerified', () => {
     expect(http.calls).toHaveLength(2);
   });
 
+  it('asks for the md5 only where it is the pin: a sha256 pin is checked without one, an md5-only pin still catches a wrong md5', async () => {
+    const asked: Array<boolean | undefined> = [];
+    const http: Downloader = {
+      async download(_url, dest, opts) {
+        asked.push(opts?.md5);
+        await writeFile(dest, body);
+        const { md5, ...rest } = hashes(body);
+        return opts?.md5 === false ? rest : { ...rest, md5 };
+      },
+    };
+    expect((await fetchVerified(http, art(), join(root, 'm1'))).cached).toBe(false);
+    expect((await fetchVerified(http, art({ sha256: undefined }), join(root, 'm2'))).cached).toBe(false);
+    expect(asked).toEqual([false, true]);
+    // the cached copy is re-hashed the same way: still found good by each pin
+    expect((await fetchVerified(http, art(), join(root, 'm1'))).cached).toBe(true);
+    expect((await fetchVerified(http, art({ sha256: undefined }), join(root, 'm2'))).cached).toBe(true);
+    await expect(fetchVerified(http, art({ sha256: undefined, md5: '0'.repeat(32) }), join(root, 'm3'))).rejects.toThrow(/md5 mismatch/);
+  });
+
   it('a mismatch names package, URL, expected and actual, and leaves no cache entry', async () => {
     const cache = join(root, 'c2');
     const http = fakeHttp({ 'https://user:pw@x/t/tok123/pkg-1-0.conda': Buffer.from('evil') });

@@ -191,6 +191,14 @@ describe('HttpClient.download', () => {
     expect(progress.at(-1)).toBe(BODY.length);
   });
 
+  it('md5: false skips the md5 (an expected md5 still computes and checks it)', async () => {
+    const r = await fast().download(server.url('/data.bin'), join(dir, 'nomd5.bin'), { md5: false });
+    expect(r).toEqual({ size: BODY.length, sha256: SHA });
+    const m = await fast().download(server.url('/data.bin'), join(dir, 'md5.bin'), { md5: false, expectedMd5: MD5 });
+    expect(m.md5).toBe(MD5);
+    await expect(fast().download(server.url('/data.bin'), join(dir, 'bad.bin'), { md5: false, expectedMd5: '0'.repeat(32) })).rejects.toThrow(/md5 mismatch/);
+  });
+
   it('retries a truncated body and leaves no temp file behind', async () => {
     server.fault({ path: '/data.bin', fault: { kind: 'truncate', bytes: 4096 }, times: 1 });
     const dest = join(dir, 'trunc.bin');
