@@ -4,15 +4,27 @@
  * and call `maybe()` between them, which gives the loop a turn (setImmediate) once they have held it
  * for `everyMs`: a signal's cleanup, the progress line and the downloads are not held up.
  */
+import { exitSignal } from './cleanup.js';
+import { InstallError } from './errors.js';
+
 export class LoopTurns {
   private last = performance.now();
 
-  constructor(private readonly everyMs = 20) {}
+  /**
+   * `signal`: once aborted, `maybe()` throws an InstallError instead of going on (default: the
+   * process's exitSignal, so an extraction or a linking on the main thread stops within a turn of an
+   * interrupt, and the exit cleanup that waits for it removes a tree nobody writes into any more).
+   */
+  constructor(
+    private readonly everyMs = 20,
+    private readonly signal: AbortSignal = exitSignal,
+  ) {}
 
   async maybe(): Promise<void> {
     if (performance.now() - this.last > this.everyMs) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       this.last = performance.now();
     }
+    if (this.signal.aborted) throw new InstallError('stopped: the process is exiting', { code: 'E_EXTRACT_IO' });
   }
 }

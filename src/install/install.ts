@@ -57,6 +57,7 @@ import {
   acquirePrefixLock,
   assertReplaceablePrefix,
   createStaging,
+  noteStagingWriter,
   recoverInterrupted,
   removeStaging,
   swapIntoPlace,
@@ -653,6 +654,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         return linkPackagesInto(stage, (p) => fetchOf.get(p.name)!);
       })();
       earlyLink.catch(() => undefined); // awaited below; a download failure is reported first
+      noteStagingWriter(stage, earlyLink);
     }
     const settled = await Promise.allSettled([fetchGo(), ...fetches, wheelFetch]);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -780,8 +782,14 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       const staging = earlyStaging ?? (await createStaging(physical));
       earlyStaging = undefined; // owned here from now on
       try {
-        await linkAll(staging, staging, earlyLink ? await earlyLink : undefined);
-        if (wheels.length > 0) result.wheels = (await installWheelsInto(staging)).installed.map((w) => `${w.name}-${w.version}`);
+        const linking = (async () => linkAll(staging, staging, earlyLink ? await earlyLink : undefined))();
+        noteStagingWriter(staging, linking);
+        await linking;
+        if (wheels.length > 0) {
+          const installing = installWheelsInto(staging);
+          noteStagingWriter(staging, installing);
+          result.wheels = (await installing).installed.map((w) => `${w.name}-${w.version}`);
+        }
         await writeFileAtomic(join(staging, CONDA_META, HISTORY_FILE), historyEntry);
         await writePrefixState(staging, newState);
         await testPausePoint('staged');

@@ -40,6 +40,7 @@ import { entryPointScript, noarchPythonPath, readEntryPoints, scriptsDir, type P
 import { windowsEntryPointFiles } from './windows-entry-points.js';
 import { needsResign, type Resigner } from './macho.js';
 import { isInside } from '../fs/inside.js';
+import { testSlowPoint } from './test-hooks.js';
 import { LoopTurns } from '../loop-turns.js';
 import { sha256File, sha256FileSized } from './extract/hash.js';
 
@@ -335,8 +336,12 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
     owners.set(rel, dist);
   };
 
+  // (LoopTurns also stops the loop, throwing, once the process is exiting: the staging directory's
+  // exit cleanup waits for this to settle before removing the tree)
   const turns = new LoopTurns();
+  const slowDown = testSlowPoint('link');
   for (const e of entries) {
+    if (slowDown) await slowDown();
     await turns.maybe();
     const rel = targetPath(e.path);
     const src = join(extractedDir, e.path);

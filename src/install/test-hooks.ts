@@ -27,3 +27,16 @@ export async function testPausePoint(name: string): Promise<void> {
   process.stderr.write(`paused at ${name}\n`);
   await new Promise<never>(() => setInterval(() => {}, 60_000));
 }
+
+/**
+ * Slow-down points for the signal tests: `CONDA_GO_LOCK_TEST_SLOW=<point>:<ms>` makes each pass through
+ * that point wait `ms` milliseconds, so a test can interrupt work while it is going on: `link` (each
+ * file the linker puts into a prefix or a staging directory). Read once; unset, `testSlowPoint` is
+ * undefined and callers skip it.
+ */
+const slow = /^([a-z-]+):(\d+)$/.exec(process.env.CONDA_GO_LOCK_TEST_SLOW ?? '');
+export function testSlowPoint(name: string): (() => Promise<void>) | undefined {
+  if (!slow || slow[1] !== name) return undefined;
+  const ms = Number(slow[2]);
+  return () => new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { exitSignal, onExitCleanup } from '../cleanup.js';
+import { exitSignal, onExitCleanup, settledWithin } from '../cleanup.js';
 import { InstallError } from '../errors.js';
 import { removeTree } from './journal.js';
 
@@ -248,8 +248,35 @@ export async function createStaging(prefix: string): Promise<string> {
   const staging = `${prefix}.cgl-staging-${rand()}`;
   await mkdir(dirname(prefix), { recursive: true });
   await mkdir(staging);
-  stagingCleanups.set(staging, onExitCleanup(() => rm(staging, { recursive: true, force: true })));
+  stagingCleanups.set(
+    staging,
+    onExitCleanup(async () => {
+      // Whatever is still linking into it stops at its next turn (LoopTurns); remove the tree after.
+      const writers = stagingWriters.get(staging);
+      if (writers?.size) await settledWithin(Promise.allSettled([...writers]));
+      await rm(staging, { recursive: true, force: true });
+    }),
+  );
   return staging;
+}
+
+/** What is writing into each staging directory now (noteStagingWriter). */
+const stagingWriters = new Map<string, Set<Promise<unknown>>>();
+
+/**
+ * `writer` (a linking, a wheel installation) writes into `staging` until it settles: an interrupt's
+ * cleanup waits for it (at most EXIT_SETTLE_MS) before removing the directory, so no file is created
+ * in it after the tree was removed.
+ */
+export function noteStagingWriter(staging: string, writer: Promise<unknown>): void {
+  let set = stagingWriters.get(staging);
+  if (!set) stagingWriters.set(staging, (set = new Set()));
+  const writers = set;
+  writers.add(writer);
+  const done = () => {
+    writers.delete(writer);
+  };
+  writer.then(done, done);
 }
 
 /** Crash cleanups of the staging dirs this process created, until they are swapped in or removed. */
@@ -258,6 +285,7 @@ const stagingCleanups = new Map<string, () => void>();
 function forgetStaging(staging: string): void {
   stagingCleanups.get(staging)?.();
   stagingCleanups.delete(staging);
+  stagingWriters.delete(staging);
 }
 
 /**

@@ -22,6 +22,7 @@ let server: ChannelServer;
 let dir: string;
 let lockV1: string;
 let lockV2: string;
+let lockMany: string;
 let seq = 0;
 
 const lockEnv = (name: string, deps: string[]): Promise<string> => lockTestEnv(dir, server.url('/chan'), name, deps);
@@ -31,10 +32,13 @@ beforeAll(async () => {
   await writeChannel(join(dir, 'chan'), [
     { name: 'zlib', version: '1.2.11', files: { 'lib/libz.so.1.2.11': 'zlib\n' } },
     { name: 'xz', version: '5.2.5', files: { 'bin/xz': '#!/bin/sh\necho xz\n', 'lib/liblzma.so.5': 'lzma\n' } },
+    // many files in many directories: linked slowly (CONDA_GO_LOCK_TEST_SLOW=link:<ms>) to be interrupted
+    { name: 'many', version: '1.0', files: Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`share/many/d${i % 40}/f${i}.txt`, `file ${i}\n`])) },
   ]);
   server = await new ChannelServer().mount('/chan', join(dir, 'chan')).start();
   lockV1 = await lockEnv('v1', ['zlib']);
   lockV2 = await lockEnv('v2', ['zlib', 'xz']);
+  lockMany = await lockEnv('many', ['zlib', 'many']);
 }, 60_000);
 afterAll(async () => {
   await server.stop();
@@ -157,6 +161,28 @@ describe('install interrupted', () => {
     expect(temps(cacheDir)).toEqual([]);
     expect((await runCli([...installArgs(prefix, lockV1, cacheDir), '-q'])).code).toBe(0);
     expect((await verify(prefix, lockV1)).code).toBe(0);
+  });
+
+  it('SIGINT while files are being linked into the staging directory: the linking stops, then the staging directory goes; nothing reappears', async () => {
+    const prefix = join(dir, `env-linking-${seq++}`);
+    const cacheDir = join(dir, `cache-linking-${seq++}`);
+    const cli = startCli(installArgs(prefix, lockMany, cacheDir), { CONDA_GO_LOCK_TEST_SLOW: 'link:5' });
+    const stagedFiles = () => {
+      const staging = siblings(prefix).find((n) => n.includes('.cgl-staging-'));
+      const share = staging && join(dirname(prefix), staging, 'share', 'many');
+      return share && existsSync(share) ? readdirSync(share).length : 0;
+    };
+    await cli.until(() => stagedFiles() >= 5, 'files linked into the staging directory');
+    cli.child.kill('SIGINT');
+    expect((await cli.closed).code).toBe(130);
+    expect(siblings(prefix)).toEqual([]);
+    // the linker wrote nothing after the tree was removed (its next mkdir would have made it again)
+    await new Promise((r) => setTimeout(r, 300));
+    expect(siblings(prefix)).toEqual([]);
+    expect(existsSync(prefix)).toBe(false);
+    expect(temps(cacheDir)).toEqual([]);
+    expect((await runCli([...installArgs(prefix, lockMany, cacheDir), '-q'])).code).toBe(0);
+    expect((await verify(prefix, lockMany)).code).toBe(0);
   });
 
   it('SIGTERM during an update before its commit: the stage is removed and the environment is as it was; the update then succeeds', async () => {
