@@ -4,7 +4,14 @@
  * Layout under the cache directory:
  * - `repodata/<sha256(redacted url)>.json`: metadata `{ url (redacted), status, etag, lastModified, time, size }`;
  * - `repodata/<sha256(redacted url)>.bin`: the response body exactly as served (still compressed);
- * - `shards/<sha256>.msgpack.zst`: content-addressed shards (valid forever, verified when read);
+ * - `shards/<sha256>.msgpack`: content-addressed CEP-16 shards stored decompressed (named by the
+ *   sha256 of the compressed shard the index lists, which was verified when it was downloaded), so a
+ *   warm lock decompresses nothing; the file is the sha256 of the decompressed bytes (32 bytes) and
+ *   then those bytes, checked when read (a torn write is a miss, not a decode error);
+ * - `shards/<sha256>.msgpack.zst`: a shard as served, as earlier versions of this cache kept it (still
+ *   read: verified against its name, then stored decompressed as above);
+ * - a shard index (repodata_shards.msgpack.zst) is kept like other raw bodies, but decompressed once
+ *   it has been read, so revalidating it (304) costs no zstd either;
  * - `repodata/.<key>.<random>.zst.tmp`: a new repodata.json.zst body spooled to disk while it waits to
  *   be decoded (`spoolPath`), removed once decoded;
  * - full repodata (repodata.json / .json.zst) is stored decoded, so a warm lock neither decompresses
@@ -320,5 +327,26 @@ export class RepodataCache {
 
   async putShard(sha256: string, body: Uint8Array): Promise<void> {
     await writeAtomic(this.shardPath(sha256), body);
+  }
+
+  private decodedShardPath(sha256: string): string {
+    return join(this.dir, 'shards', `${sha256}.msgpack`);
+  }
+
+  /** A shard stored decompressed (putDecodedShard), if its bytes are whole. */
+  async getDecodedShard(sha256: string): Promise<Buffer | undefined> {
+    try {
+      const file = await readFile(this.decodedShardPath(sha256));
+      if (file.length < 32) return undefined;
+      const body = file.subarray(32);
+      return createHash('sha256').update(body).digest().equals(file.subarray(0, 32)) ? body : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Store the decompressed bytes of the (verified) shard whose compressed sha256 is `sha256`. */
+  async putDecodedShard(sha256: string, decoded: Uint8Array): Promise<void> {
+    await writeAtomic(this.decodedShardPath(sha256), Buffer.concat([createHash('sha256').update(decoded).digest(), decoded]));
   }
 }

@@ -30,7 +30,7 @@ import { makeContext, normaliseRecord, RepoDataIndex, safeRecord, type ParseRepo
 import { RepoDataScanner, scanRepoData, SparseRepoData, type SparseIndexData } from './sparse.js';
 import { decodeMsgpack } from './msgpack.js';
 import { decodeShardIndex, type ShardHashes } from './shard-index.js';
-import { decompressZstd, zstdChunks, zstdFileChunks, ZstdError } from '../compress/zstd.js';
+import { decompressZstd, isZstd, zstdChunks, zstdFileChunks, ZstdError } from '../compress/zstd.js';
 
 /** What the gateway needs from a channel (src/conda/channel.ts `Channel` fits). */
 export interface GatewayChannel {
@@ -187,6 +187,7 @@ class ShardSource implements Source {
     readonly channel: GatewayChannel,
     readonly subdir: string,
     private readonly index: ShardIndex,
+    /** The shard's msgpack bytes (decompressed), verified against `sha256`. */
     private readonly fetchShard: (url: string, sha256: string, name: string) => Promise<Buffer>,
   ) {}
 
@@ -203,10 +204,10 @@ class ShardSource implements Source {
 
   private async load(name: string, sha: string): Promise<RepoDataRecord[]> {
     const url = `${this.index.shardsBase}${sha}.msgpack.zst`;
-    const compressed = await this.fetchShard(url, sha, name);
+    const bytes = await this.fetchShard(url, sha, name);
     let shard: unknown;
     try {
-      shard = decodeMsgpack(await decompressZstd(compressed));
+      shard = decodeMsgpack(bytes);
     } catch (err) {
       throw new IntegrityError(`shard for '${name}' at ${redactUrl(url)} cannot be decoded: ${(err as Error).message}`, {
         cause: err,
@@ -584,7 +585,10 @@ export class Gateway {
     const source = redactUrl(url);
     const onUnsafe = this.unsafeReporter(channel, subdir);
     if (file === SHARDS_INDEX) {
-      const index = await this.decodeIndex(body, url, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source, onUnsafe });
+      const { index, decompressed } = await this.decodeIndex(body, url, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source, onUnsafe });
+      // A body as served: keep it decompressed in the cache, with its validators, so the next lock
+      // (revalidated with 304, or offline) reads the index without zstd.
+      if (decompressed && !url.startsWith('file:')) await this.keepDecompressed(url, decompressed);
       return new ShardSource(channel, subdir, index, (u, sha, name) => this.fetchShard(u, sha, name));
     }
     const json = file.endsWith('.zst') ? await this.decompress(body, url) : body;
@@ -818,10 +822,13 @@ export class Gateway {
     body: Buffer,
     url: string,
     parseOpts: { channel: string; subdir: string; baseUrl: string; source: string; onUnsafe?: (fn: string, reason: string) => void },
-  ): Promise<ShardIndex> {
+  ): Promise<{ index: ShardIndex; decompressed?: Buffer }> {
     let decoded: ReturnType<typeof decodeShardIndex>;
+    // the cache keeps it decompressed (keepDecompressed); a zstd frame is what the server sent
+    const decompressed = isZstd(body) ? await decompressZstd(body).catch((err: unknown) => err as Error) : undefined;
     try {
-      decoded = decodeShardIndex(await decompressZstd(body));
+      if (decompressed instanceof Error) throw decompressed;
+      decoded = decodeShardIndex(decompressed ?? body);
     } catch (err) {
       throw new NetworkError(`shard index ${redactUrl(url)} cannot be decoded: ${(err as Error).message}`, {
         code: 'E_BAD_RESPONSE',
@@ -834,27 +841,45 @@ export class Gateway {
     const sbu = typeof info.shards_base_url === 'string' ? info.shards_base_url : '';
     const shardsBase = sbu === '' ? url.slice(0, url.lastIndexOf('/') + 1) : withSlash(new URL(sbu, url).href);
     const ctx = makeContext(parseOpts, info);
-    return { shards, shardsBase, ctx };
+    return { index: { shards, shardsBase, ctx }, decompressed: decompressed as Buffer | undefined };
   }
 
-  /** Shards are content-addressed: a cached copy whose bytes hash to `sha256` is always valid. */
+  /** Replace a cached body (a shard index just read) by its decompressed bytes, keeping its validators. */
+  private async keepDecompressed(url: string, decompressed: Buffer): Promise<void> {
+    const entry = await this.cache.get(url).catch(() => undefined);
+    if (!entry?.body) return;
+    await this.cache.put(url, decompressed, { etag: entry.meta.etag, lastModified: entry.meta.lastModified }).catch(() => undefined);
+  }
+
+  /**
+   * A shard's msgpack bytes. Shards are content-addressed: a download is checked against `sha256`,
+   * then stored decompressed under that name (so a warm lock runs no zstd), and that copy is always
+   * valid. A compressed copy cached by an older conda-go-lock is verified the same way and converted.
+   */
   private async fetchShard(url: string, sha256: string, name: string): Promise<Buffer> {
-    const cached = await this.cache.getShard(sha256);
-    if (cached) return cached;
-    if (url.startsWith('file:')) {
-      const res = await this.http.request(url);
-      this.verifyShard(res.body, sha256, url, name);
-      return res.body;
+    const local = url.startsWith('file:');
+    if (!local) {
+      const decoded = await this.cache.getDecodedShard(sha256);
+      if (decoded) return decoded;
     }
-    if (this.offline) {
-      throw new OfflineCacheMissError(
-        `offline: shard for '${name}' (${redactUrl(url)}) is not in the cache — run once without --offline`,
-      );
+    let compressed = local ? undefined : await this.cache.getShard(sha256);
+    if (!compressed) {
+      if (this.offline && !local) {
+        throw new OfflineCacheMissError(
+          `offline: shard for '${name}' (${redactUrl(url)}) is not in the cache — run once without --offline`,
+        );
+      }
+      compressed = (await this.http.request(url)).body;
+      this.verifyShard(compressed, sha256, url, name);
     }
-    const res = await this.http.request(url);
-    this.verifyShard(res.body, sha256, url, name);
-    await this.cache.putShard(sha256, res.body);
-    return res.body;
+    let bytes: Buffer;
+    try {
+      bytes = await decompressZstd(compressed);
+    } catch (err) {
+      throw new IntegrityError(`shard for '${name}' at ${redactUrl(url)} cannot be decoded: ${(err as Error).message}`, { cause: err });
+    }
+    if (!local) await this.cache.putDecodedShard(sha256, bytes).catch(() => undefined);
+    return bytes;
   }
 
   private verifyShard(body: Buffer, sha256: string, url: string, name: string): void {

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Channel } from '../../src/conda/channel.js';
 import { Gateway, specName, type GatewayOptions } from '../../src/repodata/gateway.js';
 import { defaultCacheDir } from '../../src/repodata/cache.js';
 import { parseRepoData } from '../../src/repodata/parse.js';
 import { HttpClient } from '../../src/net/http.js';
+import { isZstd } from '../../src/compress/zstd.js';
 import { IntegrityError, NetworkError, OfflineCacheMissError } from '../../src/errors.js';
 import { ChannelServer, startChannelServer } from '../support/channel-server.js';
 import { fixture, haveFixtures } from '../support/fixtures.js';
@@ -117,6 +118,42 @@ describe.skipIf(!haveFixtures)('Gateway with CEP-16 shards (conda-format-repo fi
     expect(recs).toHaveLength(2);
     expect(server.requestsTo(/\.msgpack\.zst$/).filter((r) => !r.path.endsWith('repodata_shards.msgpack.zst'))).toHaveLength(0);
     expect(statuses(/repodata_shards\.msgpack\.zst$/)).toContain(304);
+  });
+
+  it('a warm lock reads the shard index and the shards decompressed from the cache (no zstd); a torn copy is a miss, an old compressed copy is converted', async () => {
+    const cacheDir = await freshCacheDir();
+    const first = await gateway(cacheDir).query([chan('/sharded')], ['linux-64'], ['zlib']);
+    const files = await listFiles(cacheDir);
+    // the shards as msgpack (after a 32-byte sha256 of it), no compressed copies
+    const shardFiles = files.filter((f) => f.includes('/shards/'));
+    expect(shardFiles.map((f) => f.split('/').pop()).sort()).toEqual([`${LIBGCC_SHARD}.msgpack`, `${ZLIB_SHARD}.msgpack`]);
+    for (const f of shardFiles) expect(isZstd((await readFile(f)).subarray(32))).toBe(false);
+    // the index body kept decompressed (a msgpack map), under the same validators
+    const bodies = files.filter((f) => f.endsWith('.bin'));
+    expect(bodies.length).toBeGreaterThan(0);
+    for (const f of bodies) expect(isZstd(await readFile(f))).toBe(false);
+
+    const warm = async () => {
+      server.requests.length = 0;
+      const recs = await gateway(cacheDir).query([chan('/sharded')], ['linux-64'], ['zlib']);
+      expect(recs).toEqual(first);
+      // (noarch has no shard index here: 404)
+      expect(statuses(/repodata_shards\.msgpack\.zst$/).sort()).toEqual([304, 404]);
+      return server.requestsTo(/[0-9a-f]{64}\.msgpack\.zst$/).length;
+    };
+    expect(await warm()).toBe(0);
+    // a torn decoded shard: fetched again (one request), verified, stored again
+    const zlibFile = shardFiles.find((f) => f.includes(ZLIB_SHARD))!;
+    const whole = await readFile(zlibFile);
+    await writeFile(zlibFile, whole.subarray(0, whole.length - 3));
+    expect(await warm()).toBe(1);
+    expect(await readFile(zlibFile)).toEqual(whole);
+    // a compressed shard as an older cache kept it: used without a request, then stored decompressed
+    await rm(zlibFile);
+    const served = await readFile(join(fixture('shards', 'conda-format-repo'), 'linux-64', `${ZLIB_SHARD}.msgpack.zst`));
+    await writeFile(join(dirname(zlibFile), `${ZLIB_SHARD}.msgpack.zst`), served);
+    expect(await warm()).toBe(0);
+    expect(await readFile(zlibFile)).toEqual(whole);
   });
 
   it('subdirRecords returns every record of the subdir', async () => {
