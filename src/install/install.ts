@@ -74,8 +74,8 @@ import {
   type Journal,
 } from './journal.js';
 import { writeFileAtomic } from '../fs/atomic.js';
-import { testKillPoint, testPausePoint } from './test-hooks.js';
-import { exitSignal, onExitCleanup } from '../cleanup.js';
+import { testKillPoint, testPausePoint, testSlowPoint } from './test-hooks.js';
+import { exitSignal, onExitCleanup, settledWithin } from '../cleanup.js';
 
 export type GoInstaller = (
   archivePath: string,
@@ -782,16 +782,19 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       const staging = earlyStaging ?? (await createStaging(physical));
       earlyStaging = undefined; // owned here from now on
       try {
-        const linking = (async () => linkAll(staging, staging, earlyLink ? await earlyLink : undefined))();
-        noteStagingWriter(staging, linking);
-        await linking;
-        if (wheels.length > 0) {
-          const installing = installWheelsInto(staging);
-          noteStagingWriter(staging, installing);
-          result.wheels = (await installing).installed.map((w) => `${w.name}-${w.version}`);
-        }
-        await writeFileAtomic(join(staging, CONDA_META, HISTORY_FILE), historyEntry);
-        await writePrefixState(staging, newState);
+        // Everything written into the staging directory, as one writer: an interrupt's cleanup waits
+        // for it before removing the tree (the linker stops at its next turn; a wheel install, the
+        // pyc compile and the metadata writes are short), so nothing is made in it after that.
+        const building = (async () => {
+          await linkAll(staging, staging, earlyLink ? await earlyLink : undefined);
+          if (wheels.length > 0) result.wheels = (await installWheelsInto(staging)).installed.map((w) => `${w.name}-${w.version}`);
+          const slowDown = testSlowPoint('stage-meta');
+          if (slowDown) await slowDown();
+          await writeFileAtomic(join(staging, CONDA_META, HISTORY_FILE), historyEntry);
+          await writePrefixState(staging, newState);
+        })();
+        noteStagingWriter(staging, building);
+        await building;
         await testPausePoint('staged');
         // The prefix may have been created meanwhile by something that is not us: check again.
         await assertReplaceablePrefix(physical);
@@ -813,10 +816,15 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     }
     const txn = await beginTransaction(physical);
     // Interrupted (SIGINT/SIGTERM, src/cli/main.ts) before the commit: the stage goes, the prefix is as it was.
-    let forgetStage: (() => void) | undefined = onExitCleanup(() => removeTree(txnDir(physical)));
+    // (once what is being written into the stage has stopped: the linker stops at its next turn)
+    let staging: Promise<unknown> | undefined;
+    let forgetStage: (() => void) | undefined = onExitCleanup(async () => {
+      if (staging) await settledWithin(staging);
+      await removeTree(txnDir(physical));
+    });
     let restagedWheelFiles = new Set<string>();
     try {
-      await linkAll(txn.stage, txn.metaRoot);
+      await (staging = linkAll(txn.stage, txn.metaRoot));
       if (damagedWheelList.length > 0) {
         const archiveOf = new Map(wheels.map((w, i) => [w.filename, wheelsFetched.paths[i]!]));
         const items = damagedWheelList.map((d) => ({ pin: d.pin, wheel: archiveOf.get(d.pin.filename)! }));
@@ -903,6 +911,10 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     };
     // From here on the stage is kept whatever happens: once the journal is written the next run rolls
     // forward from it (a signal in the middle of the commit must not delete what the journal names).
+    // Interrupted meanwhile: the stage is being removed, so the journal must not be written (the next
+    // run would roll forward from files that are gone). Checked in the same tick as forgetStage, so an
+    // interrupt from here on leaves the stage alone.
+    if (exitSignal.aborted) throw new InstallError(`the update of ${prefix} was interrupted before its commit; nothing was changed`);
     forgetStage();
     forgetStage = undefined;
     await commitTransaction(physical, journal);

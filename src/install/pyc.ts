@@ -17,6 +17,7 @@
  * (an osx-64 prefix made on linux) is not compiled, and the caller says so in one line.
  */
 import { spawn } from 'node:child_process';
+import { exitSignal } from '../cleanup.js';
 import { lstat, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, posix, relative, sep } from 'node:path';
@@ -133,8 +134,13 @@ function runDriver(python: string, items: Array<[string, string]>, cwd: string):
       errLen += b.length;
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 10 * 60_000);
+    // Interrupted: stop compiling (what it wrote is in a staging directory or stage being removed).
+    const stop = () => child.kill('SIGKILL');
+    exitSignal.addEventListener('abort', stop, { once: true });
+    child.on('close', () => exitSignal.removeEventListener('abort', stop));
     child.on('error', (e) => {
       clearTimeout(timer);
+      exitSignal.removeEventListener('abort', stop);
       resolveRun({ written: [], error: e.message });
     });
     child.on('close', (code, signal) => {

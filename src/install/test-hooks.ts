@@ -31,7 +31,8 @@ export async function testPausePoint(name: string): Promise<void> {
 /**
  * Slow-down points for the signal tests: `CONDA_GO_LOCK_TEST_SLOW=<point>:<ms>` makes each pass through
  * that point wait `ms` milliseconds, so a test can interrupt work while it is going on: `link` (each
- * file the linker puts into a prefix or a staging directory). Read once; unset, `testSlowPoint` is
+ * file the linker puts into a prefix or a staging directory), `stage-meta` (a new prefix's staging
+ * directory is linked, its history and state not written yet). Read once; unset, `testSlowPoint` is
  * undefined and callers skip it.
  */
 const slow = /^([a-z-]+):(\d+)$/.exec(process.env.CONDA_GO_LOCK_TEST_SLOW ?? '');

@@ -300,10 +300,14 @@ export async function swapIntoPlace(staging: string, prefix: string): Promise<vo
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+  // Interrupted meanwhile: the staging directory is being removed (src/cleanup.ts); never move what is
+  // left of it into place. Checked in the same tick as forgetStaging, so an interrupt from here on
+  // leaves it alone (a staging directory left by a kill is removed by the next run, recoverInterrupted).
+  if (exitSignal.aborted) throw new InstallError(`moving the new environment into ${prefix} was interrupted; nothing was changed`);
+  forgetStaging(staging);
   if (aside) await rename(prefix, aside);
   try {
     await rename(staging, prefix);
-    forgetStaging(staging);
   } catch (err) {
     if (aside) await rename(aside, prefix).catch(() => {});
     throw new InstallError(`could not move the new environment into ${prefix}: ${(err as Error).message}`, { cause: err });

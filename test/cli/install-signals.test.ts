@@ -185,6 +185,26 @@ describe('install interrupted', () => {
     expect((await verify(prefix, lockMany)).code).toBe(0);
   });
 
+  it('SIGINT after the staging directory is linked, while its metadata is written: it is removed once that is done, and nothing is moved into place', async () => {
+    const prefix = join(dir, `env-meta-${seq++}`);
+    const cacheDir = join(dir, `cache-meta-${seq++}`);
+    // after the linking, a 1.5 s pause before the history and state files are written
+    const cli = startCli(installArgs(prefix, lockV1, cacheDir), { CONDA_GO_LOCK_TEST_SLOW: 'stage-meta:1500' });
+    const linked = () => {
+      const staging = siblings(prefix).find((n) => n.includes('.cgl-staging-'));
+      const meta = staging && join(dirname(prefix), staging, 'conda-meta');
+      return !!meta && existsSync(meta) && readdirSync(meta).some((n) => n.startsWith('zlib-'));
+    };
+    await cli.until(linked, 'the staging directory linked');
+    cli.child.kill('SIGINT');
+    expect((await cli.closed).code).toBe(130);
+    // the metadata written after the signal did not make the staging directory again, nor a prefix
+    expect(siblings(prefix)).toEqual([]);
+    expect(existsSync(prefix)).toBe(false);
+    expect((await runCli([...installArgs(prefix, lockV1, cacheDir), '-q'])).code).toBe(0);
+    expect((await verify(prefix, lockV1)).code).toBe(0);
+  });
+
   it('SIGTERM during an update before its commit: the stage is removed and the environment is as it was; the update then succeeds', async () => {
     const prefix = join(dir, `env-prepared-${seq++}`);
     const cacheDir = join(dir, `cache-prepared-${seq++}`);

@@ -203,6 +203,16 @@ describe('sparse index on synthetic repodata', () => {
       });
       expect(asJson(scanInPieces(buf, 13, lead + 1))).toBe(asJson(data));
     }
+    // a closing quote in the last bytes, past the last whole word, of text held whole
+    for (let lead = 0; lead < 4; lead++) {
+      for (let k = 0; k < 8; k++) {
+        const tail = `{"packages":{"a-1-0.tar.bz2":{"name":"a","version":"1"}},"zz":"${'x'.repeat(k)}"}`;
+        const big = Buffer.alloc(tail.length + 8, 0x22);
+        big.write(tail, lead);
+        const d = scanRepoData(big.subarray(lead, lead + tail.length));
+        expect(d?.names, `lead ${lead}, ${k} bytes`).toEqual(['a']);
+      }
+    }
   });
 
   it('an index does not deserialise from other bytes', () => {
