@@ -6,6 +6,8 @@
  * `.part` download) and unregisters it once that is gone. Tasks must be idempotent and quick.
  */
 
+import { setMaxListeners } from 'node:events';
+
 export type CleanupTask = () => void | Promise<void>;
 
 const tasks = new Set<CleanupTask>();
@@ -19,6 +21,9 @@ const exitController = new AbortController();
  * about to exit.
  */
 export const exitSignal: AbortSignal = exitController.signal;
+// One listener per request in flight (src/net/http.ts), per pyc compile, ...: many at once by design,
+// so no MaxListenersExceededWarning on the user's terminal during a lock that fetches hundreds of shards.
+setMaxListeners(0, exitSignal);
 
 /**
  * Register `task`; the returned function unregisters it (call it once the resource is gone). `last`

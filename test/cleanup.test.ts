@@ -8,6 +8,18 @@ import { describe, expect, it } from 'vitest';
 import { exitSignal, onExitCleanup, pendingExitCleanups, runExitCleanups } from '../src/cleanup.js';
 
 describe('exit cleanups', () => {
+  it('the exit signal takes any number of listeners (one per request in flight) without a MaxListenersExceededWarning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    const listeners = Array.from({ length: 50 }, () => () => undefined);
+    for (const l of listeners) exitSignal.addEventListener('abort', l);
+    await new Promise((r) => setTimeout(r, 20));
+    for (const l of listeners) exitSignal.removeEventListener('abort', l);
+    process.off('warning', onWarning);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('run the lock last, after slower tasks; a second call waits for the same run', async () => {
     const order: string[] = [];
     onExitCleanup(() => void order.push('lock released'), { last: true });

@@ -85,6 +85,22 @@ function temps(root: string): string[] {
 /** Names next to the prefix that an install leaves while it runs (lock, staging, old prefix). */
 const siblings = (prefix: string) => readdirSync(dirname(prefix)).filter((n) => n.startsWith(`${basename(prefix)}.`));
 
+/** The entries of `rel` inside the prefix's staging directory ([] while there is none). */
+function inStaging(prefix: string, ...rel: string[]): string[] {
+  const staging = siblings(prefix).find((n) => n.includes('.cgl-staging-'));
+  const d = staging && join(dirname(prefix), staging, ...rel);
+  return d && existsSync(d) ? readdirSync(d) : [];
+}
+
+/** After an interrupted first install: nothing beside the prefix, no prefix, no temp file; then it installs and verifies. */
+async function expectNothingLeftThenInstall(prefix: string, lf: string, cacheDir: string): Promise<void> {
+  expect(siblings(prefix)).toEqual([]);
+  expect(existsSync(prefix)).toBe(false);
+  expect(temps(cacheDir)).toEqual([]);
+  expect((await runCli([...installArgs(prefix, lf, cacheDir), '-q'])).code).toBe(0);
+  expect((await verify(prefix, lf)).code).toBe(0);
+}
+
 async function verify(prefix: string, lf: string) {
   return runCli(['verify', '--lockfile', lf, '-p', prefix, '--platform', 'linux-64']);
 }
@@ -156,33 +172,20 @@ describe('install interrupted', () => {
     expect(siblings(prefix).some((n) => n.includes('.cgl-staging-'))).toBe(true);
     cli.child.kill('SIGINT');
     expect((await cli.closed).code).toBe(130);
-    expect(siblings(prefix)).toEqual([]);
-    expect(existsSync(prefix)).toBe(false);
-    expect(temps(cacheDir)).toEqual([]);
-    expect((await runCli([...installArgs(prefix, lockV1, cacheDir), '-q'])).code).toBe(0);
-    expect((await verify(prefix, lockV1)).code).toBe(0);
+    await expectNothingLeftThenInstall(prefix, lockV1, cacheDir);
   });
 
   it('SIGINT while files are being linked into the staging directory: the linking stops, then the staging directory goes; nothing reappears', async () => {
     const prefix = join(dir, `env-linking-${seq++}`);
     const cacheDir = join(dir, `cache-linking-${seq++}`);
     const cli = startCli(installArgs(prefix, lockMany, cacheDir), { CONDA_GO_LOCK_TEST_SLOW: 'link:5' });
-    const stagedFiles = () => {
-      const staging = siblings(prefix).find((n) => n.includes('.cgl-staging-'));
-      const share = staging && join(dirname(prefix), staging, 'share', 'many');
-      return share && existsSync(share) ? readdirSync(share).length : 0;
-    };
-    await cli.until(() => stagedFiles() >= 5, 'files linked into the staging directory');
+    await cli.until(() => inStaging(prefix, 'share', 'many').length >= 5, 'files linked into the staging directory');
     cli.child.kill('SIGINT');
     expect((await cli.closed).code).toBe(130);
     expect(siblings(prefix)).toEqual([]);
     // the linker wrote nothing after the tree was removed (its next mkdir would have made it again)
     await new Promise((r) => setTimeout(r, 300));
-    expect(siblings(prefix)).toEqual([]);
-    expect(existsSync(prefix)).toBe(false);
-    expect(temps(cacheDir)).toEqual([]);
-    expect((await runCli([...installArgs(prefix, lockMany, cacheDir), '-q'])).code).toBe(0);
-    expect((await verify(prefix, lockMany)).code).toBe(0);
+    await expectNothingLeftThenInstall(prefix, lockMany, cacheDir);
   });
 
   it('SIGINT after the staging directory is linked, while its metadata is written: it is removed once that is done, and nothing is moved into place', async () => {
@@ -190,19 +193,11 @@ describe('install interrupted', () => {
     const cacheDir = join(dir, `cache-meta-${seq++}`);
     // after the linking, a 1.5 s pause before the history and state files are written
     const cli = startCli(installArgs(prefix, lockV1, cacheDir), { CONDA_GO_LOCK_TEST_SLOW: 'stage-meta:1500' });
-    const linked = () => {
-      const staging = siblings(prefix).find((n) => n.includes('.cgl-staging-'));
-      const meta = staging && join(dirname(prefix), staging, 'conda-meta');
-      return !!meta && existsSync(meta) && readdirSync(meta).some((n) => n.startsWith('zlib-'));
-    };
-    await cli.until(linked, 'the staging directory linked');
+    await cli.until(() => inStaging(prefix, 'conda-meta').some((n) => n.startsWith('zlib-')), 'the staging directory linked');
     cli.child.kill('SIGINT');
     expect((await cli.closed).code).toBe(130);
     // the metadata written after the signal did not make the staging directory again, nor a prefix
-    expect(siblings(prefix)).toEqual([]);
-    expect(existsSync(prefix)).toBe(false);
-    expect((await runCli([...installArgs(prefix, lockV1, cacheDir), '-q'])).code).toBe(0);
-    expect((await verify(prefix, lockV1)).code).toBe(0);
+    await expectNothingLeftThenInstall(prefix, lockV1, cacheDir);
   });
 
   it('SIGTERM during an update before its commit: the stage is removed and the environment is as it was; the update then succeeds', async () => {
