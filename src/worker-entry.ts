@@ -5,8 +5,8 @@
  * TypeScript: a small bootstrap registers tsx's ESM loader inside the worker (a worker's `execArgv`
  * does not carry `--import`, and vitest's transform does not reach worker threads), then imports the
  * .ts entry. Used by the solver (src/solver/parallel.ts) and package extraction
- * (src/install/extract/pool.ts); an error crosses back through serializeError (and, for extraction,
- * deserializeError).
+ * (src/install/extract/pool.ts); an error crosses back through serializeError and deserializeError,
+ * each caller naming the classes it rebuilds (ErrorMakers).
  */
 import { existsSync } from 'node:fs';
 import { InstallError, IntegrityError, UnsafeArchiveError } from './errors.js';
@@ -56,26 +56,34 @@ export function serializeError(e: unknown, depth = 0): SerializedError {
   return out;
 }
 
-export function deserializeError(s: SerializedError): Error {
-  const cause = s.cause ? deserializeError(s.cause) : undefined;
+/** How to rebuild the error classes a worker's caller knows, by name (the rest come back as plain Errors). */
+export type ErrorMakers = Record<string, (s: SerializedError, opts: { cause?: Error }) => Error>;
+
+/** Package extraction's classes (src/install/extract/pool.ts). */
+const EXTRACT_ERRORS: ErrorMakers = {
+  UnsafeArchiveError: (s, opts) => new UnsafeArchiveError(s.message, opts),
+  IntegrityError: (s, opts) => new IntegrityError(s.message, opts),
+  InstallError: (s, opts) => new InstallError(s.message, { ...opts, code: s.code as NonNullable<ConstructorParameters<typeof InstallError>[1]>['code'] }),
+};
+
+/**
+ * The error a worker sent (serializeError), as its class when `makers` knows the name; otherwise
+ * `other(s)` when given (the solver wraps a bug in SolverWorkerError), else a plain Error keeping the
+ * name, code, errno, syscall, path (ENOSPC stays findable for diskFullError) and the worker's stack.
+ */
+export function deserializeError(s: SerializedError, makers: ErrorMakers = EXTRACT_ERRORS, other?: (s: SerializedError) => Error): Error {
+  const cause = s.cause ? deserializeError(s.cause, makers) : undefined;
   const opts = cause ? { cause } : {};
-  switch (s.name) {
-    case 'UnsafeArchiveError':
-      return new UnsafeArchiveError(s.message, opts);
-    case 'IntegrityError':
-      return new IntegrityError(s.message, opts);
-    case 'InstallError':
-      return new InstallError(s.message, { ...opts, code: s.code as NonNullable<ConstructorParameters<typeof InstallError>[1]>['code'] });
-    default: {
-      const e = new Error(s.message, opts) as NodeJS.ErrnoException;
-      e.name = s.name;
-      if (s.code !== undefined) e.code = s.code;
-      if (s.errno !== undefined) e.errno = s.errno;
-      if (s.syscall !== undefined) e.syscall = s.syscall;
-      if (s.path !== undefined) e.path = s.path;
-      // A bug's stack is the worker's, where it happened.
-      if (s.stack !== undefined) e.stack = s.stack;
-      return e;
-    }
-  }
+  const make = Object.hasOwn(makers, s.name) ? makers[s.name] : undefined;
+  if (make) return make(s, opts);
+  if (other) return other(s);
+  const e = new Error(s.message, opts) as NodeJS.ErrnoException;
+  e.name = s.name;
+  if (s.code !== undefined) e.code = s.code;
+  if (s.errno !== undefined) e.errno = s.errno;
+  if (s.syscall !== undefined) e.syscall = s.syscall;
+  if (s.path !== undefined) e.path = s.path;
+  // A bug's stack is the worker's, where it happened.
+  if (s.stack !== undefined) e.stack = s.stack;
+  return e;
 }

@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { workerEntry, type SerializedError, type WorkerEntry } from '../worker-entry.js';
+import { deserializeError, workerEntry, type ErrorMakers, type SerializedError, type WorkerEntry } from '../worker-entry.js';
 import type { MatchSpec } from '../conda/matchspec.js';
 import type { PackageRecord, RepoDataRecord } from '../conda/record.js';
 import { CondaGoLockError, PackageNotFoundError, UnsatisfiableError } from '../errors.js';
@@ -36,20 +36,19 @@ export class SolverWorkerError extends CondaGoLockError {
   readonly code = 'E_SOLVER_WORKER';
 }
 
-function rehydrate(e: SerializedError): Error {
-  switch (e.name) {
-    case 'UnsatisfiableError':
-      return new UnsatisfiableError(e.message);
-    case 'PackageNotFoundError':
-      return new PackageNotFoundError(e.message);
-    case 'SolverTimeoutError':
-      return new SolverTimeoutError(e.message);
-    default: {
-      const err = new SolverWorkerError(`${e.name}: ${e.message}`);
-      if (e.stack) err.stack = e.stack;
-      return err;
-    }
-  }
+/** The solver's errors as `solve` throws them; anything else from a worker is a bug (SolverWorkerError, with its stack). */
+const SOLVER_ERRORS: ErrorMakers = {
+  UnsatisfiableError: (s) => new UnsatisfiableError(s.message),
+  PackageNotFoundError: (s) => new PackageNotFoundError(s.message),
+  SolverTimeoutError: (s) => new SolverTimeoutError(s.message),
+};
+
+function rehydrate(s: SerializedError): Error {
+  return deserializeError(s, SOLVER_ERRORS, (bug) => {
+    const err = new SolverWorkerError(`${bug.name}: ${bug.message}`);
+    if (bug.stack) err.stack = bug.stack;
+    return err;
+  });
 }
 
 function toRequest(id: number, o: SolveOptions): WorkerRequest {
