@@ -817,14 +817,14 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
     const txn = await beginTransaction(physical);
     // Interrupted (SIGINT/SIGTERM, src/cli/main.ts) before the commit: the stage goes, the prefix is as it was.
     // (once what is being written into the stage has stopped: the linker stops at its next turn)
-    let staging: Promise<unknown> | undefined;
+    let stageWriter: Promise<unknown> | undefined;
     let forgetStage: (() => void) | undefined = onExitCleanup(async () => {
-      if (staging) await settledWithin(staging);
+      if (stageWriter) await settledWithin(stageWriter);
       await removeTree(txnDir(physical));
     });
     let restagedWheelFiles = new Set<string>();
     try {
-      await (staging = linkAll(txn.stage, txn.metaRoot));
+      await (stageWriter = linkAll(txn.stage, txn.metaRoot));
       if (damagedWheelList.length > 0) {
         const archiveOf = new Map(wheels.map((w, i) => [w.filename, wheelsFetched.paths[i]!]));
         const items = damagedWheelList.map((d) => ({ pin: d.pin, wheel: archiveOf.get(d.pin.filename)! }));

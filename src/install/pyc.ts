@@ -137,7 +137,6 @@ function runDriver(python: string, items: Array<[string, string]>, cwd: string):
     // Interrupted: stop compiling (what it wrote is in a staging directory or stage being removed).
     const stop = () => child.kill('SIGKILL');
     exitSignal.addEventListener('abort', stop, { once: true });
-    child.on('close', () => exitSignal.removeEventListener('abort', stop));
     child.on('error', (e) => {
       clearTimeout(timer);
       exitSignal.removeEventListener('abort', stop);
@@ -145,6 +144,7 @@ function runDriver(python: string, items: Array<[string, string]>, cwd: string):
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      exitSignal.removeEventListener('abort', stop);
       const text = Buffer.concat(out).toString('utf8');
       if (code !== 0) {
         const why = Buffer.concat(err).toString('utf8').trim().split('\n').pop() ?? '';

@@ -269,9 +269,8 @@ const stagingWriters = new Map<string, Set<Promise<unknown>>>();
  * in it after the tree was removed.
  */
 export function noteStagingWriter(staging: string, writer: Promise<unknown>): void {
-  let set = stagingWriters.get(staging);
-  if (!set) stagingWriters.set(staging, (set = new Set()));
-  const writers = set;
+  const writers = stagingWriters.get(staging) ?? new Set<Promise<unknown>>();
+  stagingWriters.set(staging, writers);
   writers.add(writer);
   const done = () => {
     writers.delete(writer);

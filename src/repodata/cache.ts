@@ -131,6 +131,19 @@ export class RepodataCache {
     await writeAtomic(p.meta, JSON.stringify(meta, null, 1));
   }
 
+  /**
+   * Replace a stored 200 body by another form of the same response (a shard index, decompressed),
+   * keeping its validators and time; only the metadata is read. Body first, then the metadata with the
+   * new size: a crash in between leaves a size mismatch, i.e. a miss.
+   */
+  async replaceBody(url: string, body: Uint8Array): Promise<void> {
+    const p = this.paths(url);
+    const meta = await this.readMeta(p.meta);
+    if (meta?.status !== 200) return;
+    await writeAtomic(p.body, body);
+    await writeAtomic(p.meta, JSON.stringify({ ...meta, size: body.length }, null, 1));
+  }
+
   /** Remember that the server answered 404 (lets offline runs know a subdir does not exist). */
   async putNotFound(url: string): Promise<void> {
     const p = this.paths(url);
@@ -323,10 +336,6 @@ export class RepodataCache {
     } catch {
       return undefined;
     }
-  }
-
-  async putShard(sha256: string, body: Uint8Array): Promise<void> {
-    await writeAtomic(this.shardPath(sha256), body);
   }
 
   private decodedShardPath(sha256: string): string {

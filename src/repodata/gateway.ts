@@ -588,7 +588,7 @@ export class Gateway {
       const { index, decompressed } = await this.decodeIndex(body, url, { channel: channel.baseUrl, subdir, baseUrl: publicBase, source, onUnsafe });
       // A body as served: keep it decompressed in the cache, with its validators, so the next lock
       // (revalidated with 304, or offline) reads the index without zstd.
-      if (decompressed && !url.startsWith('file:')) await this.keepDecompressed(url, decompressed);
+      if (decompressed && !url.startsWith('file:')) await this.cache.replaceBody(url, decompressed).catch(() => undefined);
       return new ShardSource(channel, subdir, index, (u, sha, name) => this.fetchShard(u, sha, name));
     }
     const json = file.endsWith('.zst') ? await this.decompress(body, url) : body;
@@ -824,10 +824,10 @@ export class Gateway {
     parseOpts: { channel: string; subdir: string; baseUrl: string; source: string; onUnsafe?: (fn: string, reason: string) => void },
   ): Promise<{ index: ShardIndex; decompressed?: Buffer }> {
     let decoded: ReturnType<typeof decodeShardIndex>;
-    // the cache keeps it decompressed (keepDecompressed); a zstd frame is what the server sent
-    const decompressed = isZstd(body) ? await decompressZstd(body).catch((err: unknown) => err as Error) : undefined;
+    // a zstd frame is the body as the server sent it; the cache keeps it decompressed (decodeSource)
+    let decompressed: Buffer | undefined;
     try {
-      if (decompressed instanceof Error) throw decompressed;
+      if (isZstd(body)) decompressed = await decompressZstd(body);
       decoded = decodeShardIndex(decompressed ?? body);
     } catch (err) {
       throw new NetworkError(`shard index ${redactUrl(url)} cannot be decoded: ${(err as Error).message}`, {
@@ -841,14 +841,7 @@ export class Gateway {
     const sbu = typeof info.shards_base_url === 'string' ? info.shards_base_url : '';
     const shardsBase = sbu === '' ? url.slice(0, url.lastIndexOf('/') + 1) : withSlash(new URL(sbu, url).href);
     const ctx = makeContext(parseOpts, info);
-    return { index: { shards, shardsBase, ctx }, decompressed: decompressed as Buffer | undefined };
-  }
-
-  /** Replace a cached body (a shard index just read) by its decompressed bytes, keeping its validators. */
-  private async keepDecompressed(url: string, decompressed: Buffer): Promise<void> {
-    const entry = await this.cache.get(url).catch(() => undefined);
-    if (!entry?.body) return;
-    await this.cache.put(url, decompressed, { etag: entry.meta.etag, lastModified: entry.meta.lastModified }).catch(() => undefined);
+    return { index: { shards, shardsBase, ctx }, decompressed };
   }
 
   /**
