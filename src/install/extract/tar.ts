@@ -1,13 +1,10 @@
 /**
- * Feed a tar byte stream through tar-stream into a SafeWriter. tar-stream only parses headers;
- * every decision about what may be written where is the SafeWriter's.
- *
- * tar-stream 3 is built on streamx, so we feed it by hand (write + drain) instead of Node's
- * `pipeline`, and read entries with its async iterator.
+ * Feed a tar byte stream into a SafeWriter. tar-reader.ts only parses the format; every decision
+ * about what may be written where is the SafeWriter's.
  */
-import { extract as tarExtract, type Extract, type Header } from 'tar-stream';
 import { CondaGoLockError, InstallError, UnsafeArchiveError } from '../../errors.js';
 import type { SafeWriter } from './safe-writer.js';
+import { readTar, type TarHeader } from './tar-reader.js';
 
 export interface TarOptions {
   /** Name of the tar data in messages, e.g. "pkg-zlib-1.2.11.tar.zst in zlib-1.2.11.conda". */
@@ -31,18 +28,6 @@ function stripPrefix(name: string, strip: string | undefined, what: string, kind
   return trimmed.slice(strip.length + 1);
 }
 
-function waitDrain(ex: Extract): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      ex.off('drain', done);
-      ex.off('close', done);
-      resolve();
-    };
-    ex.on('drain', done);
-    ex.on('close', done);
-  });
-}
-
 function isFsError(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === 'string' && /^E[A-Z]+$/.test(code);
@@ -50,34 +35,15 @@ function isFsError(e: unknown): boolean {
 
 /** Extract every entry of the tar byte stream `source` through `writer`. */
 export async function extractTarStream(source: AsyncIterable<Uint8Array>, writer: SafeWriter, opts: TarOptions): Promise<void> {
-  const ex = tarExtract();
-  let feedError: unknown;
-  const feeding = (async () => {
-    try {
-      for await (const chunk of source) {
-        if (ex.destroyed) return;
-        if (!ex.write(chunk)) await waitDrain(ex);
-      }
-      if (!ex.destroyed) ex.end(undefined);
-    } catch (e) {
-      feedError = e;
-      ex.destroy(e instanceof Error ? e : new Error(String(e)));
-    }
-  })();
   let current: string | undefined;
   try {
-    for await (const entry of ex) {
-      current = entry.header.name;
-      await handleEntry(entry.header, entry as unknown as EntryBody, writer, opts);
-    }
-    await feeding;
-    if (feedError !== undefined) throw feedError;
     // An empty tar is legitimate: metapackages ship a pkg-*.tar.zst with no entries.
-  } catch (e) {
-    ex.destroy(null);
-    await feeding;
-    // Prefer the root cause: a decompression error surfaces in the tar parser as a destroy.
-    const err = feedError ?? e;
+    for await (const entry of readTar(source, { wholeUpTo: SMALL_FILE })) {
+      current = entry.header.name;
+      await handleEntry(entry.header, entry.body, writer, opts);
+    }
+  } catch (err) {
+    // (a decompression error is the decompressor's own CondaGoLockError)
     if (err instanceof CondaGoLockError) throw err;
     if (isFsError(err)) {
       throw new InstallError(
@@ -95,44 +61,29 @@ export async function extractTarStream(source: AsyncIterable<Uint8Array>, writer
 /** Files up to this size are read whole and written in the background. */
 const SMALL_FILE = 1 << 20;
 
-type EntryBody = AsyncIterable<Uint8Array> & { resume(): unknown };
-
-async function handleEntry(header: Header, body: EntryBody, writer: SafeWriter, opts: TarOptions): Promise<void> {
-  const type: string = header.type ?? 'file';
+async function handleEntry(header: TarHeader, body: Buffer | AsyncIterable<Buffer>, writer: SafeWriter, opts: TarOptions): Promise<void> {
   const name = stripPrefix(header.name, opts.strip, opts.what, 'entry');
-  if (name === null) {
-    body.resume();
-    return;
-  }
-  switch (type) {
+  if (name === null) return;
+  const meta = { mode: header.mode, mtime: header.mtime };
+  switch (header.type) {
     case 'file':
     case 'contiguous-file':
-      if (header.size <= SMALL_FILE) {
-        // Buffer small files so the writer can write them in the background while we parse on.
-        const chunks: Uint8Array[] = [];
-        for await (const c of body) chunks.push(c);
-        await writer.file(name, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), { mode: header.mode, mtime: header.mtime });
-      } else {
-        await writer.file(name, body, { mode: header.mode, mtime: header.mtime });
-      }
+      // (small files come whole, so the writer writes them in one call)
+      await writer.file(name, body, meta);
       return;
     case 'directory':
-      body.resume();
       await writer.directory(name, header.mode);
       return;
     case 'symlink':
-      body.resume();
-      await writer.symlink(name, header.linkname ?? '', { mode: header.mode, mtime: header.mtime });
+      await writer.symlink(name, header.linkname, meta);
       return;
     case 'link': {
-      body.resume();
-      const target = stripPrefix(header.linkname ?? '', opts.strip, opts.what, `hard link target of "${header.name}"`);
+      const target = stripPrefix(header.linkname, opts.strip, opts.what, `hard link target of "${header.name}"`);
       if (target === null) writer.refuse(name, 'hard link to a directory');
       await writer.hardlink(name, target);
       return;
     }
     default:
-      body.resume();
-      writer.refuse(name, type);
+      writer.refuse(name, header.type);
   }
 }
