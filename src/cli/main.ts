@@ -135,7 +135,14 @@ Examples:
   conda-go-lock install -p ./env --platform osx-arm64 --no-go
   conda-go-lock install -p ./env --repair             # put back files that were deleted or edited
   eval "$(conda-go-lock shell-hook -p ./env)"         # then: go version`)
-    .action(async (opts) => run(async () => (await import('./commands/install.js')).installCommand(opts)));
+    .action(async (opts) =>
+      run(async () => {
+        // One extraction worker starts while the install's modules load and the lockfile is read (the
+        // install starts the others once it knows how many packages it extracts).
+        void import('../install/extract/pool.js').then((m) => m.extractPool()?.prestart(1));
+        return (await import('./commands/install.js')).installCommand(opts);
+      }),
+    );
 
   categoryOptions(program
     .command('verify')

@@ -32,6 +32,11 @@ import { zstdFrames } from './zstd-frames.js';
 
 let decoder: Promise<ZSTDDecoder> | undefined;
 
+/** Instantiate the WASM decoder now (an extraction worker does this while it waits for its first job). */
+export function warmZstdDecoder(): Promise<unknown> {
+  return getDecoder();
+}
+
 function getDecoder(): Promise<ZSTDDecoder> {
   decoder ??= (async () => {
     const d = new ZSTDDecoder();

@@ -542,7 +542,11 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
       (await (async () => {
         // On worker threads (src/install/extract/pool.ts) where the machine has more than one core.
         const pool = (await import('./extract/pool.js')).extractPool();
-        if (pool) return (archive: string, dest: string) => pool.run(archive, dest);
+        if (pool) {
+          // as many workers as packages will be extracted, started while the first ones download
+          pool.prestart(await countUncached(toLink, opts.cacheDir, pool.size));
+          return (archive: string, dest: string) => pool.run(archive, dest);
+        }
         return (await import('./extract/index.js')).extractPackage;
       })());
     const concurrency = opts.concurrency ?? 4;
@@ -1016,6 +1020,17 @@ function assertCacheOutside(cacheDir: string, prefixes: readonly string[]): void
 }
 
 /** Replace a cached extraction that turned out incomplete or modified by a fresh one of the verified archive. */
+/** How many of `pkgs` have no extraction in the package cache (counting stops at `upTo`). */
+async function countUncached(pkgs: readonly LockedCondaPackage[], cacheDir: string, upTo: number): Promise<number> {
+  let n = 0;
+  for (const p of pkgs) {
+    if (n >= upTo) break;
+    const key = cacheKey({ label: distOf(p), url: p.url, fn: p.fn, sha256: p.sha256, md5: p.md5 });
+    if (!(await stat(join(cacheDir, 'extracted', key, 'info')).then(() => true, () => false))) n++;
+  }
+  return n;
+}
+
 async function reextractCached(f: Fetched, why: string, ctx: { warn: (m: string) => void; extract: Extractor; cacheDir: string }): Promise<void> {
   ctx.warn(`${distOf(f.pkg)}: cached extraction ${f.extracted} ${why}; extracting again`);
   await rm(f.extracted, { recursive: true, force: true });

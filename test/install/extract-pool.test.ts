@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pendingExitCleanups, runExitCleanups } from '../../src/cleanup.js';
 import { diskFullError, InstallError, UnsafeArchiveError } from '../../src/errors.js';
 import { extractPackage } from '../../src/install/extract/index.js';
-import { ExtractPool, extractPool, extractWorkerCount } from '../../src/install/extract/pool.js';
+import { ExtractPool, extractPool, extractWorkerCount, newExtractWorker } from '../../src/install/extract/pool.js';
 import { deserializeError, serializeError } from '../../src/worker-entry.js';
 import { extractCached } from '../../src/install/download.js';
 import { readModes, writeModes } from '../../src/install/extract-modes.js';
@@ -195,6 +195,39 @@ describe.skipIf(!tools)('extraction on worker threads', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     clearTimeout(timer);
     expect(out).toContain(`files ${entries.filter((e) => e.type !== 'symlink').length}`);
+    expect(code).toBe(0);
+  });
+
+  it('prestart starts the workers before any job, never more than the pool size; they take the jobs and, idle, keep no process alive', async () => {
+    const c = await caseDir();
+    const archive = join(c.archives, 'p-1-0.conda');
+    await writeConda(archive, { stem: 'p-1-0', info: entries.slice(0, 1), pkg: entries.slice(1) });
+    const made: Worker[] = [];
+    const pool = new ExtractPool(2, () => {
+      const w = newExtractWorker();
+      made.push(w);
+      return w;
+    });
+    try {
+      pool.prestart(5);
+      expect(made).toHaveLength(2);
+      const results = await Promise.all([1, 2, 3].map((i) => pool.run(archive, join(c.out, `x${i}`))));
+      expect(results.map((r) => r.files)).toEqual([1, 2, 3].map(() => entries.filter((e) => e.type !== 'symlink').length));
+      expect(made).toHaveLength(2);
+      expect(pool.inProcess).toBe(false);
+    } finally {
+      await pool.close();
+    }
+    const src = pathToFileURL(join(process.cwd(), 'src/install/extract/pool.ts')).href;
+    const script = `const { ExtractPool } = await import(${JSON.stringify(src)}); new ExtractPool(2).prestart(); await new Promise((r) => setTimeout(r, 300)); console.log('waited');`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill(), 20_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(timer);
+    expect(out).toContain('waited');
     expect(code).toBe(0);
   });
 

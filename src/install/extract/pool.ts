@@ -47,7 +47,7 @@ interface Slot {
 }
 
 /** A new extraction worker (worker.ts beside this module; src/worker-entry.ts). */
-function newWorker(): Worker {
+export function newExtractWorker(): Worker {
   const entry = workerEntry(import.meta.url, 'worker');
   // SHARE_ENV: the extractor reads $CONDA_GO_LOCK_BZIP2 / $CONDA_GO_LOCK_ZSTD as this thread sees them now.
   return new Worker(entry.target, { eval: entry.eval, env: SHARE_ENV });
@@ -78,8 +78,27 @@ export class ExtractPool {
   constructor(
     readonly size: number,
     /** Makes a worker (tests inject one that cannot start). */
-    private readonly createWorker: () => Worker = newWorker,
+    private readonly createWorker: () => Worker = newExtractWorker,
   ) {}
+
+  /**
+   * Start up to `n` workers now, before there is a job for them: a cold install calls this as soon
+   * as it knows how many packages it will extract, so the workers' start-up (a Node.js thread, the
+   * extractor's modules, the zstd WASM) overlaps the downloads instead of following the first one.
+   * Idle workers never hold the event loop.
+   */
+  prestart(n: number = this.size): void {
+    while (!this.closed && !this.broken && this.slots.length < Math.min(n, this.size)) {
+      let slot: Slot;
+      try {
+        slot = this.spawn();
+      } catch {
+        this.broken = true;
+        return;
+      }
+      slot.worker.unref();
+    }
+  }
 
   /** Extract `archive` into `dest` on a worker (same contract as extractPackage). */
   run(archive: string, dest: string): Promise<ExtractResult> {
