@@ -283,24 +283,30 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
   const safeDirs = opts.safeDirs ?? new Set<string>();
   const assertInside = (relDir: string, rel: string): void => {
     if (relDir === '.' || relDir === '' || safeDirs.has(relDir)) return;
+    const abs = join(destDir, relDir);
+    let st;
+    try {
+      st = lstatSync(abs, { throwIfNoEntry: false });
+    } catch {
+      st = undefined; // (ENOTDIR: a file on the way; the mkdir below says so)
+    }
+    const up = posix.dirname(relDir);
+    // Not there yet: it is created below its parent, so check the parent.
+    if (st === undefined) return assertInside(up, rel);
+    // A real directory in a checked one needs no realpath.
+    if (st.isDirectory() && (up === '.' || safeDirs.has(up))) {
+      safeDirs.add(relDir);
+      return;
+    }
     let real: string;
     try {
-      real = realpathSync.native(join(destDir, relDir));
+      real = realpathSync.native(abs);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw err;
-      // Not there yet (or a dangling link): it is created below its parent, so check the parent.
-      let st;
-      try {
-        st = lstatSync(join(destDir, relDir), { throwIfNoEntry: false });
-      } catch {
-        st = undefined;
-      }
-      if (st?.isSymbolicLink()) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (st.isSymbolicLink()) {
         throw new UnsafeArchiveError(`${dist}: refusing to write ${rel} through the dangling symbolic link ${relDir}`);
       }
-      assertInside(posix.dirname(relDir), rel);
-      return;
+      return assertInside(up, rel);
     }
     if (!isInside(real, rootReal)) {
       throw new UnsafeArchiveError(`${dist}: refusing to write ${rel}: ${relDir} is a symbolic link leading outside the prefix`);
@@ -308,16 +314,45 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
     safeDirs.add(relDir);
   };
 
-  /** Directories this call created or found (a directory is never removed while a package is linked). */
-  const madeDirs = new Set<string>();
-  /** Make `dest` writable for `rel`: parents created, an earlier package's file removed (and reported). */
-  const claim = (rel: string, dest: string): void => {
-    assertInside(posix.dirname(rel), rel);
+  /** Check and make the directory `rel` goes into (once per directory). */
+  const makeParent = (rel: string, dest: string): void => {
+    const relDir = posix.dirname(rel);
+    assertInside(relDir, rel);
     const parent = dirname(dest);
     if (!madeDirs.has(parent)) {
       mkdirSync(parent, { recursive: true });
       madeDirs.add(parent);
+      // checked above, or made just now below a checked directory
+      if (relDir !== '.') safeDirs.add(relDir);
     }
+  };
+  /**
+   * The common case, a file of this run's extraction whose content is the one paths.json records:
+   * hard-linked into a path nothing occupies, without an lstat of the source (its digest says it is
+   * the regular file the extractor wrote) or of the target (link() fails on anything there, a
+   * symlink included). False when anything differs; the general path below then does it all again.
+   */
+  const fastLink = (e: PackagePath, src: string, rel: string, dest: string, digest: string | undefined): boolean => {
+    if (digest === undefined || e.size === undefined || e.sha256 === undefined || e.sha256.toLowerCase() !== digest) return false;
+    makeParent(rel, dest);
+    try {
+      linkSync(src, dest);
+    } catch {
+      return false;
+    }
+    owners.set(rel, dist);
+    result.stats.hardlinked++;
+    // (sha256 and size as paths.json records them: the digest of the file linked matched)
+    result.paths.push({ _path: rel, path_type: 'hardlink', sha256: digest, sha256_in_prefix: digest, size_in_bytes: e.size });
+    return true;
+  };
+  const fastOk = !opts.copy && !opts.hardlink && opts.digests !== undefined;
+
+  /** Directories this call created or found (a directory is never removed while a package is linked). */
+  const madeDirs = new Set<string>();
+  /** Make `dest` writable for `rel`: parents created, an earlier package's file removed (and reported). */
+  const claim = (rel: string, dest: string): void => {
+    makeParent(rel, dest);
     const st = lstatSync(dest, { throwIfNoEntry: false });
     if (st) {
       if (st.isDirectory()) throw new InstallError(`${dist}: cannot install file ${rel}: a directory of that name exists`);
@@ -353,6 +388,8 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
       result.paths.push({ _path: rel, path_type: 'directory' });
       continue;
     }
+
+    if (fastOk && e.pathType === 'hardlink' && !e.placeholder && !e.noLink && fastLink(e, src, rel, dest, opts.digests!.get(e.path))) continue;
 
     let srcStat;
     try {

@@ -62,6 +62,16 @@ async function makePackage(
   return d;
 }
 
+const linkPlain = linkPackage;
+/** linkPackage as a fresh extraction calls it: with the sha256 of every file (here: paths.json's, which match). */
+async function linkWithDigests(opts: Parameters<typeof linkPackage>[0]): ReturnType<typeof linkPackage> {
+  const pj = JSON.parse(await readFile(join(opts.extractedDir, 'info', 'paths.json'), 'utf8')) as { paths: Array<{ _path: string; sha256?: string }> };
+  const digests = new Map(pj.paths.filter((p) => p.sha256).map((p) => [p._path, p.sha256!]));
+  const res = await linkPackage({ ...opts, digests });
+  expect(res.mismatches).toEqual([]);
+  return res;
+}
+
 describe('linkPackage with paths.json', () => {
   it('hard-links plain files, rewrites placeholder files, recreates symlinks and directories', async () => {
     const pkg = await makePackage([
@@ -153,7 +163,11 @@ describe('linkPackage with paths.json', () => {
     expect(await readdir(dest)).toEqual([]);
   });
 
-  it('never writes through a symlink that leads outside the prefix; inside links are fine', async () => {
+  it.each([
+    ['as found on disk', false],
+    ["with this run's digests (hard links made without an lstat of source or target)", true],
+  ])('never writes through a symlink that leads outside the prefix; inside links are fine (%s)', async (_, withDigests) => {
+    const linkPackage = withDigests ? linkWithDigests : linkPlain;
     const outside = await dir('outside');
     const first = await makePackage([
       { path: 'lib/real.txt', content: 'r' },
@@ -193,7 +207,11 @@ describe('linkPackage with paths.json', () => {
     );
   });
 
-  it('a later package clobbers a path of an earlier one; the clobber is reported', async () => {
+  it.each([
+    ['as found on disk', false],
+    ["with this run's digests", true],
+  ])('a later package clobbers a path of an earlier one; the clobber is reported (%s)', async (_, withDigests) => {
+    const linkPackage = withDigests ? linkWithDigests : linkPlain;
     const first = await makePackage([{ path: 'bin/tool', content: 'from first' }, { path: 'share/first', content: '1' }]);
     const second = await makePackage([{ path: 'bin/tool', content: 'from second' }]);
     const dest = await dir('prefix');
