@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { fstatSync, mkdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InstallError, UnsafeArchiveError } from '../../src/errors.js';
 import { extractPackage, hashFile } from '../../src/install/extract/index.js';
+import { ZipReader } from '../../src/install/extract/zip.js';
 import {
   buildTar,
   bzip2,
@@ -532,6 +533,26 @@ describe.skipIf(!haveTools)('compression edge cases', () => {
     expect(err).toBeInstanceOf(UnsafeArchiveError);
     expect((err as Error).message).toMatch(/truncated tar data/);
     expect(await listDir(c.out)).toEqual([]);
+  });
+
+  it.skipIf(!haveTools)("a stored member read in part leaves the archive's descriptor open until the zip is closed, and closed once", async () => {
+    const c = await caseDir();
+    const archive = join(c.archives, 'st-1-0.conda');
+    // incompressible, so the pkg member stays above the size read straight from the descriptor
+    await writeConda(archive, { stem: 'st-1-0', info: entries.slice(0, 1), pkg: [{ name: 'lib/blob.bin', content: randomBytes(3 << 20) }] });
+    const zip = await ZipReader.open(archive);
+    const pkg = (await zip.members()).find((m) => m.name.startsWith('pkg-'))!;
+    expect(pkg.entry.compressedSize).toBeGreaterThan(1 << 20);
+    const fd = (zip as unknown as { zip: { reader: { fd: number } } }).zip.reader.fd;
+    for await (const piece of await zip.open(pkg)) {
+      expect(piece.length).toBeGreaterThan(0);
+      break; // as an extraction that fails in the middle stops reading
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fstatSync(fd).isFile()).toBe(true);
+    zip.close();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(() => fstatSync(fd)).toThrow(/EBADF/);
   });
 
   it('corrupt bzip2 bytes → UnsafeArchiveError naming the archive', async () => {

@@ -1,5 +1,6 @@
 /** yauzl helpers: open a zip, list its members with names checked by US, open member streams. */
-import { createReadStream } from 'node:fs';
+import { read } from 'node:fs';
+import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { Entry, ZipFile } from 'yauzl';
@@ -23,6 +24,9 @@ export interface ZipMember {
 
 /** Stored members at least this big are read directly (openStored); smaller ones take few of yauzl's 16 KiB reads anyway. */
 const STORED_DIRECT_MIN = 256 * 1024;
+/** The pieces a stored member is read in. */
+const PIECE = 1 << 20;
+const readAt = promisify(read);
 
 export class ZipReader {
   private constructor(
@@ -95,14 +99,19 @@ export class ZipReader {
     const size = member.entry.compressedSize;
     const archive = this.archive;
     const name = member.name;
-    async function* read(): AsyncGenerator<Uint8Array> {
+    async function* pieces(): AsyncGenerator<Uint8Array> {
       let got = 0;
       reader!.ref!();
       try {
-        const stream = createReadStream('', { fd: fd as number, autoClose: false, start: fileDataStart, end: fileDataStart + size - 1, highWaterMark: 1 << 20 });
-        for await (const chunk of stream) {
-          got += (chunk as Buffer).length;
-          yield chunk as Buffer;
+        // fs.read on the descriptor, not a ReadStream over it: a stream destroyed early (an error
+        // in the tar, a full disk, an interrupt) closes its descriptor even with autoClose: false,
+        // and yauzl's close() then closed that number a second time, by then maybe another file's.
+        while (got < size) {
+          const want = Math.min(PIECE, size - got);
+          const { bytesRead, buffer } = await readAt(fd as number, Buffer.allocUnsafe(want), 0, want, fileDataStart + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+          yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
         }
       } catch (e) {
         throw wrapZipError(archive, e);
@@ -113,7 +122,7 @@ export class ZipReader {
         throw new UnsafeArchiveError(`${archive}: zip member "${name}" is truncated (${got} of its ${size} bytes); delete the file and download it again`);
       }
     }
-    return read();
+    return pieces();
   }
 
   /** Read a small member whole (metadata.json, a symlink target). */
