@@ -20,11 +20,23 @@ export class LoopTurns {
     private readonly signal: AbortSignal = exitSignal,
   ) {}
 
-  async maybe(): Promise<void> {
-    if (performance.now() - this.last > this.everyMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      this.last = performance.now();
-    }
+  /**
+   * A promise of the turn when one is due, else nothing (no promise for the thousands of calls that
+   * need none). Throws once the signal is aborted, then or after the turn.
+   */
+  maybe(): Promise<void> | undefined {
+    if (performance.now() - this.last > this.everyMs) return this.turn();
+    this.check();
+    return undefined;
+  }
+
+  private async turn(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.last = performance.now();
+    this.check();
+  }
+
+  private check(): void {
     if (this.signal.aborted) throw new InstallError('stopped: the process is exiting', { code: 'E_EXTRACT_IO' });
   }
 }

@@ -177,7 +177,7 @@ export class SafeWriter {
    * Make sure every parent of `parts` is a real directory we created (or create it), never a
    * symlink or a file. Returns nothing; throws UnsafeArchiveError on a violation.
    */
-  private async ensureParents(name: string, parts: readonly string[]): Promise<void> {
+  private ensureParents(name: string, parts: readonly string[]): void {
     let missingFrom = -1;
     for (let i = 1; i < parts.length; i++) {
       const node = this.nodes.get(keyOf(parts.slice(0, i)));
@@ -204,7 +204,7 @@ export class SafeWriter {
   }
 
   /** Remove an existing file or symlink at `parts` (a later tar entry replaces an earlier one). */
-  private async replaceable(name: string, parts: readonly string[], newKind: string): Promise<void> {
+  private replaceable(name: string, parts: readonly string[], newKind: string): void {
     const k = keyOf(parts);
     const node = this.nodes.get(k);
     if (node === undefined) return;
@@ -221,7 +221,7 @@ export class SafeWriter {
   async directory(name: string, mode?: number): Promise<void> {
     const parts = checkEntryName(this.archive, name);
     if (parts.length === 0) return; // "./" — the root itself
-    await this.ensureParents(name, parts);
+    this.ensureParents(name, parts);
     const k = keyOf(parts);
     const node = this.nodes.get(k);
     if (node !== undefined && node.kind !== 'dir') {
@@ -240,8 +240,8 @@ export class SafeWriter {
   async file(name: string, content: AsyncIterable<Uint8Array> | Uint8Array, opts: FileEntryOptions = {}): Promise<void> {
     const parts = checkEntryName(this.archive, name);
     if (parts.length === 0) throw this.unsafe(name, 'is a file entry for the archive root');
-    await this.ensureParents(name, parts);
-    await this.replaceable(name, parts, 'file');
+    this.ensureParents(name, parts);
+    this.replaceable(name, parts, 'file');
     const path = this.abs(parts);
     const mode = opts.mode === undefined || (opts.mode & 0o777) === 0 ? 0o644 : opts.mode & KEPT_MODE_BITS;
     if (content instanceof Uint8Array) {
@@ -284,7 +284,7 @@ export class SafeWriter {
     if (parts.length === 0) throw this.unsafe(name, 'is a symlink entry for the archive root');
     const targetParts = checkLinkTarget(this.archive, name, target);
     if (this.stats.symlinks >= MAX_SYMLINKS) throw this.unsafe(name, `exceeds the limit of ${MAX_SYMLINKS} symlinks`);
-    await this.ensureParents(name, parts);
+    this.ensureParents(name, parts);
     const k = keyOf(parts);
     const previous = this.nodes.get(k);
     if (previous?.kind === 'dir') throw this.unsafe(name, 'would replace the directory created by an earlier entry with a symlink');
@@ -307,7 +307,7 @@ export class SafeWriter {
     if (previous) {
       // Replace an earlier file/symlink of the same name (tar semantics: last entry wins).
       this.nodes.set(k, previous);
-      await this.replaceable(name, parts, 'symlink');
+      this.replaceable(name, parts, 'symlink');
       this.nodes.set(k, node);
     }
     await this.turns.maybe();
@@ -334,8 +334,8 @@ export class SafeWriter {
     }
     if (keyOf(targetParts) === keyOf(parts)) return; // a link to itself: nothing to do
     this.throwWriteError();
-    await this.ensureParents(name, parts);
-    await this.replaceable(name, parts, 'hard link');
+    this.ensureParents(name, parts);
+    this.replaceable(name, parts, 'hard link');
     await this.turns.maybe();
     try {
       linkSync(this.abs(targetParts), this.abs(parts));
