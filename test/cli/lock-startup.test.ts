@@ -5,7 +5,7 @@
  * a warm lock that takes well under a second. Run in a fresh process: the test runner loads its own.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server.stop();
+  await rm(dir, { recursive: true, force: true });
 });
 
 /** Run `lock` in a child process; returns its exit code and the packages it loaded through require (CommonJS). */

@@ -1,11 +1,19 @@
-import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { pendingExitCleanups, runExitCleanups } from '../../src/cleanup.js';
 import { withAtomicFile, writeFileAtomic } from '../../src/fs/atomic.js';
 
-const dir = () => mkdtemp(join(tmpdir(), 'cgl-atomic-'));
+const made: string[] = [];
+const dir = async () => {
+  const d = await mkdtemp(join(tmpdir(), 'cgl-atomic-'));
+  made.push(d);
+  return d;
+};
+afterAll(async () => {
+  for (const d of made) await rm(d, { recursive: true, force: true });
+});
 
 describe('atomic file replacement', () => {
   it('replaces a file and leaves nothing else in the directory', async () => {

@@ -3,7 +3,7 @@
  * over its path: an archive that put a symbolic link there (to one of its own files) cannot make us
  * write the record through it.
  */
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,5 +20,6 @@ describe('mode record of a hostile extraction', () => {
     expect(readFileSync(join(dir, 'bin', 'x'), 'utf8')).toBe('#!/bin/sh\necho x\n');
     expect(lstatSync(join(dir, MODES_FILE)).isFile()).toBe(true);
     expect((await readModes(dir))?.get('bin/x')).toBe(0o755);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -4,11 +4,21 @@
  * directories made for them, and a record that names anything outside the prefix is refused.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync as mkdtempSyncFs, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { rollBackWheelMove, writeMoveIntent, WHEEL_MOVE_FILE } from '../../src/install/wheel/move-intent.js';
+
+const roots: string[] = [];
+const mkdtempSync = (prefix: string) => {
+  const d = mkdtempSyncFs(prefix);
+  roots.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of roots) rmSync(d, { recursive: true, force: true });
+});
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 

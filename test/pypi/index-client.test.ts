@@ -11,6 +11,13 @@ import { PypiIndexServer } from '../support/pypi-index-server.js';
 
 const http = new HttpClient({ retries: 0, timeoutMs: 5000 });
 
+const caches: string[] = [];
+async function tempCache(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'cgl-pypi-'));
+  caches.push(d);
+  return d;
+}
+
 describe.skipIf(!haveFixtures)('PyPI index client against a loopback index', () => {
   let server: PypiIndexServer;
   let cacheDir: string;
@@ -23,12 +30,13 @@ describe.skipIf(!haveFixtures)('PyPI index client against a loopback index', () 
   });
   afterAll(async () => {
     await server.stop();
+    for (const d of caches) await rm(d, { recursive: true, force: true });
     await rm(cacheDir, { recursive: true, force: true });
   });
 
   it('asks for PEP 691 JSON, reads files, hashes and PEP 658 metadata (hash-checked)', async () => {
     server.mode.html = false;
-    const c = client({ cache: await mkdtemp(join(tmpdir(), 'cgl-pypi-')) });
+    const c = client({ cache: await tempCache() });
     const found = (await c.project('Requests'))!;
     expect(found.page.format).toBe('json');
     expect(server.log.at(-1)!.accept).toContain('application/vnd.pypi.simple.v1+json');
@@ -44,11 +52,11 @@ describe.skipIf(!haveFixtures)('PyPI index client against a loopback index', () 
   });
 
   it('falls back to PEP 503 HTML when the index has no JSON, with the same files', async () => {
-    const cj = client({ cache: await mkdtemp(join(tmpdir(), 'cgl-pypi-')) });
+    const cj = client({ cache: await tempCache() });
     const json = (await cj.project('requests'))!.page;
     server.mode.html = true;
     try {
-      const ch = client({ cache: await mkdtemp(join(tmpdir(), 'cgl-pypi-')) });
+      const ch = client({ cache: await tempCache() });
       const html = (await ch.project('requests'))!.page;
       expect(html.format).toBe('html');
       expect(html.files.map((f) => [f.filename, f.url, f.sha256, Boolean(f.coreMetadata)])).toEqual(
@@ -64,7 +72,7 @@ describe.skipIf(!haveFixtures)('PyPI index client against a loopback index', () 
   it('without metadata files, reads METADATA from the wheel zip and hashes the download', async () => {
     server.mode.noMetadata = true;
     try {
-      const c = client({ cache: await mkdtemp(join(tmpdir(), 'cgl-pypi-')) });
+      const c = client({ cache: await tempCache() });
       const f = (await c.project('six'))!.page.files.find((x) => x.filename === 'six-1.11.0-py2.py3-none-any.whl')!;
       expect(f.coreMetadata).toBe(false);
       const md = await c.metadata(f);
@@ -78,7 +86,7 @@ describe.skipIf(!haveFixtures)('PyPI index client against a loopback index', () 
   });
 
   it('revalidates with ETag (304), works --offline from the cache, and names the URL on an offline miss', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'cgl-pypi-'));
+    const dir = await tempCache();
     await client({ cache: dir }).project('six');
     const before = server.log.length;
     const again = client({ cache: dir });
@@ -106,7 +114,7 @@ describe.skipIf(!haveFixtures)('PyPI index client against a loopback index', () 
           { url: server.indexUrl, redacted: server.indexUrl },
         ],
         http,
-        cacheDir: await mkdtemp(join(tmpdir(), 'cgl-pypi-')),
+        cacheDir: await tempCache(),
       });
       expect((await c.project('six'))!.index).toBe(other.indexUrl);
       expect((await c.project('requests'))!.index).toBe(server.indexUrl);
