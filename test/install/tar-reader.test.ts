@@ -5,13 +5,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, linkSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extract as tarStreamExtract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTar, TarFormatError, type TarEntry } from '../../src/install/extract/tar-reader.js';
+import { ZipReader } from '../../src/install/extract/zip.js';
 import { buildTar, haveCli } from '../support/archives.js';
+import { fixture, fixturesSkipReason, haveFixtures } from '../support/fixtures.js';
 
 interface Seen {
   name: string;
@@ -179,6 +181,33 @@ describe.skipIf(!haveCli('python3'))("archives Python's tarfile writes", () => {
       expect(got.at(-1)).toMatchObject({ name: `pkg/${'é'.repeat(120)}.txt`, size: 1000, sha256: sha(Buffer.alloc(1000, 'x')), mtime: 1600000000 });
     });
   }
+});
+
+describe.skipIf(!haveFixtures || !haveCli('zstd'))('the 35 real defaults-2020 packages', () => {
+  if (!haveFixtures) it.skip(fixturesSkipReason, () => {});
+  it('every member reads as tar-stream reads it', async () => {
+    const dir = fixture('packages', 'defaults-2020-linux-64');
+    let entries = 0;
+    for (const fn of readdirSync(dir).filter((f) => f.endsWith('.conda'))) {
+      const zip = await ZipReader.open(join(dir, fn));
+      const members = (await zip.members()).filter((m) => m.name.endsWith('.tar.zst'));
+      expect(members).toHaveLength(2);
+      for (const m of members) {
+        const member = m.name;
+        const parts: Uint8Array[] = [];
+        for await (const c of await zip.open(m)) parts.push(c);
+        const zst = Buffer.concat(parts);
+        const r = spawnSync('zstd', ['-q', '-d', '-c'], { input: zst, maxBuffer: 1 << 30 });
+        expect(r.status, `${fn} ${member}: ${r.stderr}`).toBe(0);
+        const data = r.stdout;
+        const got = await readAll(inPieces(data, [131072]), 1 << 20);
+        expect(got, `${fn} ${member}`).toEqual(await byTarStream(data));
+        entries += got.length;
+      }
+      zip.close();
+    }
+    expect(entries).toBeGreaterThan(5000);
+  }, 120_000);
 });
 
 /** A header block written by hand (ustar), its checksum filled in. */
