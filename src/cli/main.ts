@@ -137,9 +137,9 @@ Examples:
   eval "$(conda-go-lock shell-hook -p ./env)"         # then: go version`)
     .action(async (opts) =>
       run(async () => {
-        // One extraction worker starts while the install's modules load and the lockfile is read (the
-        // install starts the others once it knows how many packages it extracts).
-        void import('../install/extract/pool.js').then((m) => m.extractPool()?.prestart(1));
+        // An extraction worker starts while the install's modules load and the lockfile is read, when
+        // the cache is cold (the install starts the others once it knows what it extracts).
+        void import('../install/extract/pool.js').then((m) => m.prestartForColdCache(opts.cacheDir), () => {});
         return (await import('./commands/install.js')).installCommand(opts);
       }),
     );

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pendingExitCleanups, runExitCleanups } from '../../src/cleanup.js';
 import { diskFullError, InstallError, UnsafeArchiveError } from '../../src/errors.js';
 import { extractPackage } from '../../src/install/extract/index.js';
-import { ExtractPool, extractPool, extractWorkerCount, newExtractWorker } from '../../src/install/extract/pool.js';
+import { ExtractPool, extractPool, extractWorkerCount, newExtractWorker, prestartForColdCache } from '../../src/install/extract/pool.js';
 import { deserializeError, serializeError } from '../../src/worker-entry.js';
 import { extractCached } from '../../src/install/download.js';
 import { readModes, writeModes } from '../../src/install/extract-modes.js';
@@ -229,6 +229,20 @@ describe.skipIf(!tools)('extraction on worker threads', () => {
     clearTimeout(timer);
     expect(out).toContain('waited');
     expect(code).toBe(0);
+  });
+
+  it('an install starts a worker at once only for a package cache that holds no extraction', async () => {
+    if (extractWorkerCount() === 0) return; // a one-core machine extracts in-process
+    const c = await caseDir();
+    const shared = extractPool()!;
+    await shared.close();
+    const slots = () => (extractPool() as unknown as { slots: unknown[] }).slots.length;
+    await mkdir(join(c.out, 'warm', 'extracted'), { recursive: true });
+    await prestartForColdCache(join(c.out, 'warm'));
+    expect(slots()).toBe(0);
+    await prestartForColdCache(join(c.out, 'cold'));
+    expect(slots()).toBe(1);
+    await extractPool()!.close();
   });
 
   it('stopping the pool fails the running and the queued job with E_EXTRACT_IO; the next pool works', async () => {
