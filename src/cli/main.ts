@@ -139,7 +139,10 @@ Examples:
       run(async () => {
         // An extraction worker starts while the install's modules load and the lockfile is read, when
         // the cache is cold (the install starts the others once it knows what it extracts).
-        void import('../install/extract/pool.js').then((m) => m.prestartForColdCache(opts.cacheDir), () => {});
+        // (best effort: whatever fails here, e.g. no home directory for the default cache, the install reports itself)
+        void import('../install/extract/pool.js')
+          .then((m) => m.prestartForColdCache(opts.cacheDir))
+          .catch(() => {});
         return (await import('./commands/install.js')).installCommand(opts);
       }),
     );

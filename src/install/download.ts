@@ -197,7 +197,7 @@ export async function extractCached(
   archivePath: string,
   key: string,
   cacheDir: string,
-): Promise<{ path: string; cached: boolean; digests?: ReadonlyMap<string, string> }> {
+): Promise<{ path: string; cached: boolean; digests?: ReadonlyMap<string, string>; sizes?: ReadonlyMap<string, number> }> {
   const dest = join(cacheDir, 'extracted', key);
   if (await exists(join(dest, 'info'))) return { path: dest, cached: true };
   await mkdir(dirname(dest), { recursive: true });
@@ -219,6 +219,7 @@ export async function extractCached(
     await removeTemps();
   });
   let digests: ReadonlyMap<string, string> | undefined;
+  let sizes: ReadonlyMap<string, number> | undefined;
   try {
     const r = await (extracting = extract(archivePath, tmp));
     // Interrupted meanwhile: the exit cleanup is removing tmp; do not move it into place.
@@ -226,6 +227,8 @@ export async function extractCached(
     // sha256s of the files as written (src/install/extract), so the linker need not read them back
     const d = (r as { digests?: unknown } | undefined)?.digests;
     if (d instanceof Map) digests = d as ReadonlyMap<string, string>;
+    const z = (r as { sizes?: unknown } | undefined)?.sizes;
+    if (z instanceof Map) sizes = z as ReadonlyMap<string, number>;
     // The archive's modes, for `install --repair` (a chmod through a hard link changes the cache too):
     // as the extractor wrote them when it says, else read back from the tree.
     const m = (r as { modes?: unknown } | undefined)?.modes;
@@ -249,5 +252,5 @@ export async function extractCached(
   } finally {
     forget();
   }
-  return digests ? { path: dest, cached: false, digests } : { path: dest, cached: false };
+  return digests ? { path: dest, cached: false, digests, ...(sizes ? { sizes } : {}) } : { path: dest, cached: false };
 }

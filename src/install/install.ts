@@ -339,6 +339,8 @@ type Fetched = {
   key: string;
   /** sha256 of the extracted files when this run extracted them (the linker then need not hash them). */
   digests?: ReadonlyMap<string, string>;
+  /** The byte count of each file of that extraction, by the same paths. */
+  sizes?: ReadonlyMap<string, number>;
 };
 
 /** The conda packages linked into a directory, in install order (what the records are written from). */
@@ -574,7 +576,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         if (modeChanged.has(p.name)) await rm(join(opts.cacheDir, 'extracted', key), { recursive: true, force: true });
         const ex = await extractCached(extract, got.path, key, opts.cacheDir);
         await checkIndexJson(ex.path, p);
-        return { pkg: p, archive: got.path, extracted: ex.path, extractedFromCache: ex.cached, key, digests: ex.digests };
+        return { pkg: p, archive: got.path, extracted: ex.path, extractedFromCache: ex.cached, key, digests: ex.digests, sizes: ex.sizes };
       } finally {
         task?.done();
       }
@@ -1080,6 +1082,7 @@ async function linkOne(
       resigner: ctx.resigner,
       // only for the extraction this run made (a re-extraction's files are hashed)
       digests: extractedDir === f.extracted && !f.extractedFromCache ? f.digests : undefined,
+      sizes: extractedDir === f.extracted && !f.extractedFromCache ? f.sizes : undefined,
     });
   };
   const reextract = (why: string) => reextractCached(f, why, ctx);

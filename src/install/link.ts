@@ -117,6 +117,8 @@ export interface LinkOptions {
    * hash it. Absent for a cached extraction, which is hashed (it may have been modified since).
    */
   digests?: ReadonlyMap<string, string>;
+  /** The byte count of the same files, from the same extraction (with both, a hard link needs no lstat of its source). */
+  sizes?: ReadonlyMap<string, number>;
   warn?: (message: string) => void;
   /**
    * Makes a hard link (default: fs.linkSync). Tests inject one failing with EXDEV (cache and prefix
@@ -328,12 +330,13 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
   };
   /**
    * The common case, a file of this run's extraction whose content is the one paths.json records:
-   * hard-linked into a path nothing occupies, without an lstat of the source (its digest says it is
-   * the regular file the extractor wrote) or of the target (link() fails on anything there, a
-   * symlink included). False when anything differs; the general path below then does it all again.
+   * hard-linked into a path nothing occupies, without an lstat of the source (its digest and byte
+   * count, recorded as the extractor wrote it, say it is that regular file) or of the target (link()
+   * fails on anything there, a symlink included). False when anything differs; the general path
+   * below then does it all again.
    */
-  const fastLink = (e: PackagePath, src: string, rel: string, dest: string, digest: string | undefined): boolean => {
-    if (digest === undefined || e.size === undefined || e.sha256 === undefined || e.sha256.toLowerCase() !== digest) return false;
+  const fastLink = (e: PackagePath, src: string, rel: string, dest: string, digest: string | undefined, size: number | undefined): boolean => {
+    if (digest === undefined || size === undefined || e.sha256 === undefined || e.sha256.toLowerCase() !== digest) return false;
     makeParent(rel, dest);
     try {
       linkSync(src, dest);
@@ -342,11 +345,10 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
     }
     owners.set(rel, dist);
     result.stats.hardlinked++;
-    // (sha256 and size as paths.json records them: the digest of the file linked matched)
-    result.paths.push({ _path: rel, path_type: 'hardlink', sha256: digest, sha256_in_prefix: digest, size_in_bytes: e.size });
+    result.paths.push({ _path: rel, path_type: 'hardlink', sha256: digest, sha256_in_prefix: digest, size_in_bytes: size });
     return true;
   };
-  const fastOk = !opts.copy && !opts.hardlink && opts.digests !== undefined;
+  const fastOk = !opts.copy && !opts.hardlink && opts.digests !== undefined && opts.sizes !== undefined;
 
   /** Directories this call created or found (a directory is never removed while a package is linked). */
   const madeDirs = new Set<string>();
@@ -389,7 +391,7 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
       continue;
     }
 
-    if (fastOk && e.pathType === 'hardlink' && !e.placeholder && !e.noLink && fastLink(e, src, rel, dest, opts.digests!.get(e.path))) continue;
+    if (fastOk && e.pathType === 'hardlink' && !e.placeholder && !e.noLink && fastLink(e, src, rel, dest, opts.digests!.get(e.path), opts.sizes!.get(e.path))) continue;
 
     let srcStat;
     try {

@@ -93,8 +93,9 @@ describe.skipIf(!tools)('extraction on worker threads', () => {
         const here = await extractPackage(archive, join(c.out, 'here'));
         const there = await pool.run(archive, join(c.out, 'there'));
         expect(await snapshotTree(join(c.out, 'there'))).toEqual(await snapshotTree(join(c.out, 'here')));
-        const { digests: dh, modes: mh, ...restHere } = here;
-        const { digests: dt, modes: mt, ...restThere } = there;
+        const { digests: dh, modes: mh, sizes: sh, ...restHere } = here;
+        const { digests: dt, modes: mt, sizes: st, ...restThere } = there;
+        expect([...st!].sort()).toEqual([...sh!].sort());
         expect({ ...restThere, destDir: '' }).toEqual({ ...restHere, destDir: '' });
         expect(dt).toBeInstanceOf(Map);
         expect([...dt!].sort()).toEqual([...dh!].sort());

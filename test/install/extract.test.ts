@@ -111,7 +111,7 @@ describe.skipIf(!haveFixtures)(`real packages (${haveFixtures ? 'fixtures found'
   });
 
   it.skipIf(process.platform === 'darwin' || process.platform === 'win32')(
-    'digests: the sha256 of every regular file as written, by path (the linker uses them instead of reading the files back)',
+    'digests and sizes: the sha256 and byte count of every regular file as written, by path (the linker uses them instead of reading the files back)',
     async () => {
       const c = await caseDir();
       for (const archive of [fixture('packages', 'mock-2.0.0-py37_1000.conda'), fixture('packages', 'mock-2.0.0-py37_1000.tar.bz2')]) {
@@ -121,9 +121,11 @@ describe.skipIf(!haveFixtures)(`real packages (${haveFixtures ? 'fixtures found'
         const files = Object.entries(tree).filter(([, n]) => n.type === 'file');
         expect(files.length).toBeGreaterThan(10);
         expect(r.digests?.size).toBe(files.length);
+        expect(r.sizes?.size).toBe(files.length);
         for (const [rel] of files) {
-          const onDisk = createHash('sha256').update(await readFile(join(dest, rel))).digest('hex');
-          expect(r.digests?.get(rel), rel).toBe(onDisk);
+          const bytes = await readFile(join(dest, rel));
+          expect(r.digests?.get(rel), rel).toBe(createHash('sha256').update(bytes).digest('hex'));
+          expect(r.sizes?.get(rel), rel).toBe(bytes.length);
         }
       }
     },

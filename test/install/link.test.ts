@@ -63,11 +63,13 @@ async function makePackage(
 }
 
 const linkPlain = linkPackage;
-/** linkPackage as a fresh extraction calls it: with the sha256 of every file (here: paths.json's, which match). */
+/** linkPackage as a fresh extraction calls it: with the sha256 (here: paths.json's, which match) and byte count of every file. */
 async function linkWithDigests(opts: Parameters<typeof linkPackage>[0]): ReturnType<typeof linkPackage> {
   const pj = JSON.parse(await readFile(join(opts.extractedDir, 'info', 'paths.json'), 'utf8')) as { paths: Array<{ _path: string; sha256?: string }> };
-  const digests = new Map(pj.paths.filter((p) => p.sha256).map((p) => [p._path, p.sha256!]));
-  const res = await linkPackage({ ...opts, digests });
+  const files = pj.paths.filter((p) => p.sha256);
+  const digests = new Map(files.map((p) => [p._path, p.sha256!]));
+  const sizes = new Map(await Promise.all(files.map(async (p) => [p._path, (await stat(join(opts.extractedDir, p._path))).size] as const)));
+  const res = await linkPackage({ ...opts, digests, sizes });
   expect(res.mismatches).toEqual([]);
   return res;
 }
@@ -137,6 +139,20 @@ describe('linkPackage with paths.json', () => {
     const plain = await linkPackage({ extractedDir: pkg, destDir: await dir('prefix'), targetPrefix: '/env', platform: 'linux-64', dist: 'foo-1.0-0' });
     expect(plain.paths.find((p) => p._path === 'lib/libfoo.so.1.0')?.sha256).toBe(sha('ELF...binary'));
     expect(plain.mismatches).toEqual([]);
+  });
+
+  it.each([
+    ['as found on disk', false],
+    ["with this run's digests", true],
+  ])('records the size of the file linked, whatever paths.json says (%s)', async (_, withDigests) => {
+    const pkg = await makePackage([{ path: 'lib/a.txt', content: 'abcdef' }]);
+    const pj = JSON.parse(await readFile(join(pkg, 'info/paths.json'), 'utf8'));
+    pj.paths[0].size_in_bytes = 999;
+    await writeFile(join(pkg, 'info/paths.json'), JSON.stringify(pj));
+    const dest = await dir('prefix');
+    const res = await (withDigests ? linkWithDigests : linkPlain)({ extractedDir: pkg, destDir: dest, targetPrefix: dest, platform: 'linux-64', dist: 's-1-0' });
+    expect(res.paths).toMatchObject([{ _path: 'lib/a.txt', size_in_bytes: 6, sha256: sha('abcdef') }]);
+    expect(res.stats.hardlinked).toBe(1);
   });
 
   it('copies instead of hard-linking with copy: true', async () => {

@@ -302,6 +302,30 @@ describe('malformed and unusual data', () => {
     expect((err as Error).message).toMatch(/bad size "-3"/);
   });
 
+  it('a directory, a link or a device that claims data is refused: where the next header starts would be ours alone', async () => {
+    const hidden = Buffer.concat([header({ name: 'hidden-file', size: 1 }), body(Buffer.from('h'))]);
+    for (const type of ['5', '1', '2', '3', '6']) {
+      const err = await errorOf(Buffer.concat([header({ name: 'd', type, size: hidden.length }), hidden, end]));
+      expect(err, type).toBeInstanceOf(TarFormatError);
+      expect((err as Error).message).toMatch(/claims 1024 bytes of data/);
+    }
+  });
+
+  it('pax records of keywords we do not use are checked and dropped; a run of extension headers has a limit', async () => {
+    const many = Buffer.from(Array.from({ length: 20_000 }, (_, i) => {
+      const rec = ` SCHILY.k${i}=v\n`;
+      return `${rec.length + String(rec.length + 2).length}${rec}`;
+    }).join(''));
+    const records = Buffer.concat([many, Buffer.from('21 path=from-pax.txt\n')]);
+    const data = Buffer.concat([header({ name: 'P', type: 'g', size: records.length }), body(records), header({ name: 'f' }), end]);
+    expect(await readAll(inPieces(data, [65536]))).toMatchObject([{ name: 'from-pax.txt' }]);
+    const small = Buffer.from('12 uid=1000\n');
+    const run = Array.from({ length: 65 }, () => Buffer.concat([header({ name: 'P', type: 'x', size: small.length }), body(small)]));
+    const err = await errorOf(Buffer.concat([...run, header({ name: 'f' }), end]));
+    expect((err as Error).message).toMatch(/more than 64 extension headers in a row/);
+    expect(await readAll(inPieces(Buffer.concat([...run.slice(0, 64), header({ name: 'f' }), end]), [512]))).toMatchObject([{ name: 'f' }]);
+  });
+
   it('other entry kinds come out with their type letter and their data skipped', async () => {
     const data = Buffer.concat([header({ name: 'sparse', type: 'S', size: 10 }), body(Buffer.alloc(10)), header({ name: 'fifo', type: '6' }), header({ name: 'after', size: 1 }), body(Buffer.from('z')), end]);
     expect((await readAll(inPieces(data, [100]))).map((e) => [e.name, e.type])).toEqual([

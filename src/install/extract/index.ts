@@ -44,6 +44,8 @@ export interface ExtractResult extends WriterStats {
   warnings: string[];
   /** sha256 of each regular file written, by its path below destDir (not kept where names fold case). */
   digests?: Map<string, string>;
+  /** Byte count of each regular file written, by the same paths as `digests` (and likewise not kept where names fold case). */
+  sizes?: Map<string, number>;
   /** Permission bits of each regular file written, by the same paths as `digests` (and likewise not kept where names fold case). */
   modes?: Map<string, number>;
 }
@@ -111,7 +113,7 @@ export async function extractPackage(archivePath: string, destDir: string, opts:
       await extractTarStream(bzip2DecompressFile(archivePath), writer, { what: archivePath });
     }
     await writer.finish();
-    return { archive: archivePath, destDir, format: fmt, condaMetadata, warnings: [...warnings, ...writer.warnings], ...writer.stats, digests: writer.digests, modes: writer.modes };
+    return { archive: archivePath, destDir, format: fmt, condaMetadata, warnings: [...warnings, ...writer.warnings], ...writer.stats, digests: writer.digests, sizes: writer.sizes, modes: writer.modes };
   });
 }
 

@@ -142,6 +142,8 @@ export class SafeWriter {
    * what is there.
    */
   modes: Map<string, number> | undefined = FOLD_CASE ? undefined : new Map();
+  /** The byte count of every regular file written, by the same keys as `digests` (and likewise not kept where names fold case). */
+  readonly sizes: Map<string, number> | undefined = FOLD_CASE ? undefined : new Map();
   private modesChecked = false;
   /** Accepted oddities, reported in ExtractResult.warnings. */
   readonly warnings: string[] = [];
@@ -214,6 +216,7 @@ export class SafeWriter {
     this.nodes.delete(k);
     this.digests?.delete(k);
     this.modes?.delete(k);
+    this.sizes?.delete(k);
     if (node.kind === 'symlink') this.stats.symlinks--;
     else this.stats.files--;
   }
@@ -255,15 +258,18 @@ export class SafeWriter {
     this.nodes.set(keyOf(parts), { kind: 'file' });
     this.stats.files++;
     const hash = this.digests ? createHash('sha256') : undefined;
+    let written = 0;
     try {
       for await (const chunk of content) {
         if (chunk.length === 0) continue;
         hash?.update(chunk);
         for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
         this.stats.bytes += chunk.length;
+        written += chunk.length;
         await this.turns.maybe();
       }
       if (hash) this.digests!.set(keyOf(parts), hash.digest('hex'));
+      this.sizes?.set(keyOf(parts), written);
       fchmodSync(fd, mode);
       this.recordMode(fd, keyOf(parts), mode);
       if (opts.mtime !== undefined && !Number.isNaN(opts.mtime.getTime())) futimesSync(fd, opts.mtime, opts.mtime);
@@ -350,6 +356,8 @@ export class SafeWriter {
     if (targetDigest !== undefined) this.digests!.set(keyOf(parts), targetDigest);
     const targetMode = this.modes?.get(keyOf(targetParts));
     if (targetMode !== undefined) this.modes!.set(keyOf(parts), targetMode);
+    const targetSize = this.sizes?.get(keyOf(targetParts));
+    if (targetSize !== undefined) this.sizes!.set(keyOf(parts), targetSize);
     this.stats.files++;
     this.stats.hardlinks++;
   }
@@ -369,6 +377,7 @@ export class SafeWriter {
     this.stats.files++;
     this.stats.bytes += data.length;
     this.digests?.set(k, createHash('sha256').update(data).digest('hex'));
+    this.sizes?.set(k, data.length);
     this.writeNow(name, k, path, data, mode, mtime);
   }
 

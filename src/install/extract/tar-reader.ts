@@ -157,7 +157,10 @@ function number(b: Buffer, off: number, len: number, field: string, strict: bool
     }
     let v = 0;
     for (let i = off + 1; i < off + len; i++) v = v * 256 + b[i]!;
-    if (!Number.isSafeInteger(v)) throw new TarFormatError(`header field "${field}" is too large`);
+    if (!Number.isSafeInteger(v)) {
+      if (strict) throw new TarFormatError(`header field "${field}" is too large`);
+      return NaN;
+    }
     return v;
   }
   let i = off;
@@ -223,25 +226,42 @@ const TYPES: Record<number, TarEntryType> = {
   0x37: 'contiguous-file',
 };
 
-/** pax records (`<length> <key>=<value>\n`, the length counting the whole record). */
-export function parsePax(data: Buffer): Map<string, string> {
-  const out = new Map<string, string>();
+/** The pax keywords we use; the others (uid, uname, atime, SCHILY.*, ...) are checked for form and dropped. */
+interface PaxFields {
+  path?: string;
+  linkpath?: string;
+  size?: number;
+  mtime?: Date;
+}
+
+/**
+ * pax records (`<length> <key>=<value>\n`, the length counting the whole record), read into `into`
+ * (a later record or header overrides an earlier one). Only the four keywords we use are kept, so a
+ * header of a million other keys costs its parse and nothing after.
+ */
+function parsePax(data: Buffer, into: PaxFields): PaxFields {
   let at = 0;
   while (at < data.length) {
     // a NUL-padded tail (some writers pad the block)
     if (data[at] === 0) break;
     const space = data.indexOf(0x20, at);
-    const len = space < 0 ? NaN : Number(data.toString('latin1', at, space));
+    const len = space < 0 || space - at > 20 ? NaN : Number(data.toString('latin1', at, space));
     if (!Number.isSafeInteger(len) || len <= space - at + 1 || at + len > data.length || data[at + len - 1] !== 0x0a) {
       throw new TarFormatError('a pax extended header has a malformed record');
     }
-    const record = data.toString('utf8', space + 1, at + len - 1);
-    const eq = record.indexOf('=');
-    if (eq <= 0) throw new TarFormatError('a pax extended header has a record without a key');
-    out.set(record.slice(0, eq), record.slice(eq + 1));
+    const end = at + len - 1;
+    const eq = data.indexOf(0x3d, space + 1);
+    if (eq <= space + 1 || eq >= end) throw new TarFormatError('a pax extended header has a record without a key');
+    const key = data.toString('latin1', space + 1, eq);
+    if (key === 'path' || key === 'linkpath') into[key] = data.toString('utf8', eq + 1, end);
+    else if (key === 'size') into.size = paxSize(data.toString('latin1', eq + 1, end));
+    else if (key === 'mtime') {
+      const t = paxTime(data.toString('latin1', eq + 1, end));
+      if (t !== undefined) into.mtime = t;
+    }
     at += len;
   }
-  return out;
+  return into;
 }
 
 function paxSize(v: string): number {
@@ -251,16 +271,21 @@ function paxSize(v: string): number {
 
 function paxTime(v: string): Date | undefined {
   const s = Number(v);
-  return /^-?\d+(\.\d+)?$/.test(v) && Number.isFinite(s) ? new Date(s * 1000) : undefined;
+  const d = /^-?\d+(\.\d+)?$/.test(v) && Number.isFinite(s) ? new Date(s * 1000) : undefined;
+  return d === undefined || Number.isNaN(d.getTime()) ? undefined : d;
 }
+
+/** Extension headers in a row with no entry after them: real archives have one to three. */
+const MAX_EXTENSIONS_IN_A_ROW = 64;
 
 /**
  * The header side of the format, synchronous: each 512-byte header block in, what it is out. The
  * extension headers (pax, GNU long names) it is told about apply to the next entry.
  */
 class Headers {
-  private global: Map<string, string> | undefined;
-  private pax: Map<string, string> | undefined;
+  private global: PaxFields | undefined;
+  private pax: PaxFields | undefined;
+  private inARow = 0;
   private longName: string | undefined;
   private longLink: string | undefined;
   /** The type letter of the extension header `block` returned the size of. */
@@ -278,6 +303,7 @@ class Headers {
     let size = number(block, 124, 12, 'size', true);
     if (flag === 0x78 /* x */ || flag === 0x67 /* g */ || flag === 0x4c /* L */ || flag === 0x4b /* K */) {
       if (size > MAX_EXTENSION) throw new TarFormatError(`an extension header of ${size} bytes is larger than ${MAX_EXTENSION}`);
+      if (++this.inARow > MAX_EXTENSIONS_IN_A_ROW) throw new TarFormatError(`more than ${MAX_EXTENSIONS_IN_A_ROW} extension headers in a row`);
       this.extFlag = flag;
       return size;
     }
@@ -288,19 +314,17 @@ class Headers {
     let linkname = this.longLink ?? text(block, 157, 100);
     const mode = number(block, 100, 8, 'mode', false) & 0o7777;
     const seconds = number(block, 136, 12, 'mtime', false);
-    let mtime = Number.isFinite(seconds) ? new Date(seconds * 1000) : undefined;
-    for (const records of [this.global, this.pax]) {
-      if (records === undefined) continue;
-      const path = records.get('path');
-      if (path !== undefined) name = path;
-      const link = records.get('linkpath');
-      if (link !== undefined) linkname = link;
-      const s = records.get('size');
-      if (s !== undefined) size = paxSize(s);
-      const t = records.get('mtime');
-      if (t !== undefined) mtime = paxTime(t) ?? mtime;
+    let mtime: Date | undefined = new Date(seconds * 1000);
+    if (Number.isNaN(mtime.getTime())) mtime = undefined;
+    for (const fields of [this.global, this.pax]) {
+      if (fields === undefined) continue;
+      if (fields.path !== undefined) name = fields.path;
+      if (fields.linkpath !== undefined) linkname = fields.linkpath;
+      if (fields.size !== undefined) size = fields.size;
+      if (fields.mtime !== undefined) mtime = fields.mtime;
     }
     this.pax = this.longName = this.longLink = undefined;
+    this.inARow = 0;
     let type: TarEntryType = TYPES[flag] ?? `type "${String.fromCharCode(flag)}"`;
     if (type === 'file' && name.endsWith('/')) type = 'directory'; // old tars: a directory by its name
     const header: TarHeader = { name, type, size, mode, linkname };
@@ -311,8 +335,8 @@ class Headers {
   /** The content of the extension header `block` announced. */
   extension(data: Buffer): void {
     const flag = this.extFlag;
-    if (flag === 0x78) this.pax = new Map([...(this.pax ?? []), ...parsePax(data)]);
-    else if (flag === 0x67) this.global = new Map([...(this.global ?? []), ...parsePax(data)]);
+    if (flag === 0x78) this.pax = parsePax(data, this.pax ?? {});
+    else if (flag === 0x67) this.global = parsePax(data, this.global ?? {});
     else if (flag === 0x4c) this.longName = text(data, 0, data.length);
     else this.longLink = text(data, 0, data.length);
   }
@@ -349,7 +373,10 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, opts: TarReadO
       const { size, type } = header;
       const pad = padding(size);
       if (type !== 'file' && type !== 'contiguous-file') {
-        // (a hard link may carry data, a device none; either way nothing to write)
+        // Data after a directory, a link or a device: tar programs disagree on whether to skip it
+        // (Python's tarfile, what conda extracts with, does not: it reads on for a header there), so
+        // where the next entry starts would be ours alone. Other kinds are refused by the writer.
+        if (size !== 0 && !type.startsWith('type ')) throw new TarFormatError(`the ${type} entry "${header.name}" claims ${size} bytes of data`);
         yield { header, body: EMPTY };
         if (!(await chunks.skip(size + pad))) throw truncated(`the entry "${header.name}"`);
       } else if (size <= wholeUpTo) {
