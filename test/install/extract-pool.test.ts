@@ -69,6 +69,23 @@ async function manyFiles(archive: string, count: number, size: number): Promise<
   return archive;
 }
 
+/**
+ * Run `body` (ESM, with `ExtractPool` imported) in a process of its own: its output, and its exit
+ * code, or null when it was still running after 30 s (a pool that kept it alive).
+ */
+async function poolScript(body: string): Promise<{ out: string; code: number | null }> {
+  const pool = pathToFileURL(join(process.cwd(), 'src/install/extract/pool.ts')).href;
+  const script = `const { ExtractPool } = await import(${JSON.stringify(pool)}); ${body}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const timer = setTimeout(() => child.kill(), 30_000);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearTimeout(timer);
+  return { out, code };
+}
+
 /** Wait until an extraction below `dir` is writing: its staging directory (`.….extracting-*`) holds share/. */
 async function untilWriting(dir: string): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -186,15 +203,7 @@ describe.skipIf(!tools)('extraction on worker threads', () => {
     const c = await caseDir();
     const archive = join(c.archives, 'p-1-0.conda');
     await writeConda(archive, { stem: 'p-1-0', info: entries.slice(0, 1), pkg: entries.slice(1) });
-    const pool = pathToFileURL(join(process.cwd(), 'src/install/extract/pool.ts')).href;
-    const script = `const { ExtractPool } = await import(${JSON.stringify(pool)}); const r = await new ExtractPool(2).run(${JSON.stringify(archive)}, ${JSON.stringify(join(c.out, 'x'))}); console.log('files', r.files);`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill(), 30_000);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    clearTimeout(timer);
+    const { out, code } = await poolScript(`const r = await new ExtractPool(2).run(${JSON.stringify(archive)}, ${JSON.stringify(join(c.out, 'x'))}); console.log('files', r.files);`);
     expect(out).toContain(`files ${entries.filter((e) => e.type !== 'symlink').length}`);
     expect(code).toBe(0);
   });
@@ -219,15 +228,7 @@ describe.skipIf(!tools)('extraction on worker threads', () => {
     } finally {
       await pool.close();
     }
-    const src = pathToFileURL(join(process.cwd(), 'src/install/extract/pool.ts')).href;
-    const script = `const { ExtractPool } = await import(${JSON.stringify(src)}); new ExtractPool(2).prestart(); await new Promise((r) => setTimeout(r, 300)); console.log('waited');`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill(), 20_000);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    clearTimeout(timer);
+    const { out, code } = await poolScript(`new ExtractPool(2).prestart(); await new Promise((r) => setTimeout(r, 300)); console.log('waited');`);
     expect(out).toContain('waited');
     expect(code).toBe(0);
   });
