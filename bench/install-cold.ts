@@ -10,6 +10,11 @@
  *                                           [--ours path/to/bin/conda-go-lock.js] [--base path/to/old/bin/conda-go-lock.js]
  *                                           [--work DIR]   (where prefixes + caches go: default $TMPDIR)
  *
+ * On a disk whose speed wanders (a shared VM's), a RAM-backed ext4 of its own gives steadier figures
+ * (as root; ~14 GB for 9 repeats with --base):
+ *   truncate -s 14G /dev/shm/ext4.img && mkfs.ext4 -q -F /dev/shm/ext4.img && mkdir -p /mnt/e4 && mount -o loop /dev/shm/ext4.img /mnt/e4
+ *   node --import tsx bench/install-cold.ts --work /mnt/e4 ...      (mkfs again before each run: deleted inodes slow the next one)
+ *
  * Packages (generated once per option set under $TMPDIR/conda-go-lock-bench/install-<n>-<mb>): .conda
  * files (zip -0 of metadata.json + info-*.tar.zst + pkg-*.tar.zst, `zstd -10` from stdin like
  * conda-package-handling) with info/index.json and info/paths.json (sha256 + size per file), text
@@ -242,6 +247,7 @@ async function main(): Promise<void> {
     line('ours (conda-go-lock install)', ours, `**${median(pairs).toFixed(2)}×**`, filesOurs);
     line('native (curl; unzip -p | zstd -d | tar -x; 2 at a time)', native, '1.00', filesNative);
     if (base.length) line('base', base, `${median(pairsBase).toFixed(2)}×`, '');
+    console.log(`paired ours/native per run: ${pairs.map((x) => x.toFixed(2)).join(' ')}${pairsBase.length ? `; base/native: ${pairsBase.map((x) => x.toFixed(2)).join(' ')}` : ''}`);
     if (filesOurs !== filesNative) console.log(`WARNING: ${filesOurs} files in our prefix, ${filesNative} in the native one`);
     console.log(`archives ${(statSync(join(chDir, 'linux-64', ch.fns[0]!)).size / 2 ** 20).toFixed(2)} MiB (first) … ${(ch.bytes / 2 ** 20).toFixed(1)} MiB total`);
   } finally {
