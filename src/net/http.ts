@@ -21,7 +21,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Readable, Transform, pipeline as pipelineStreams } from 'node:stream';
+import { Readable, pipeline as pipelineStreams } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -571,17 +571,15 @@ export class HttpClient {
         const onProgress = options.onProgress;
         const timer = idle;
         onProgress?.(0, total);
-        const hasher = new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            timer?.touch(chunk.length);
-            sha256.update(chunk);
-            md5?.update(chunk);
-            received += chunk.length;
-            onProgress?.(received, total);
-            cb(null, chunk);
-          },
+        // (hashed as the chunks pass: a listener beside the pipe, not a Transform stage of its own)
+        body.on('data', (chunk: Buffer) => {
+          timer?.touch(chunk.length);
+          sha256.update(chunk);
+          md5?.update(chunk);
+          received += chunk.length;
+          onProgress?.(received, total);
         });
-        await pipeline(body, hasher, createWriteStream(tmp));
+        await pipeline(body, createWriteStream(tmp, { highWaterMark: 1 << 20 }));
         idle?.done();
         checkLength(headers, received, url, false);
         const result: DownloadResult = { size: received, sha256: sha256.digest('hex') };
