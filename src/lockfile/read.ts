@@ -5,7 +5,8 @@
  * (and column) where possible, and the field (`packages[3].sha256`, with the package it belongs to).
  */
 import { readFile } from 'node:fs/promises';
-import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
+import { yaml } from '../yaml-lazy.js';
 import { Channel } from '../conda/channel.js';
 import { unsafeRecordField } from '../conda/record.js';
 import { escapeControl } from '../escape.js';
@@ -58,6 +59,7 @@ type Locate = (segs: Array<string | number>, wantKey?: boolean) => string;
 
 /** The generic reader: `yaml` with positions, for any YAML (hand-edited files) and for every error message. */
 export function parseLockfileWithYaml(text: string, path = '<lockfile>'): Lockfile {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, version: '1.2' });
   if (doc.errors.length > 0) {
@@ -218,6 +220,7 @@ function owner(data: unknown, segs: Array<string | number>): string {
 
 /** `:line:col` of the deepest existing node on `segs` (or of the key when `wantKey`). */
 function lineOf(doc: Document, lc: LineCounter, segs: Array<string | number>, wantKey = false): string {
+  const { isMap, isNode, isPair, isScalar, isSeq } = yaml();
   let node: unknown = doc.contents;
   let keyNode: Node | undefined;
   let best: Node | undefined = isNode(node) ? node : undefined;

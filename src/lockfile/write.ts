@@ -11,7 +11,8 @@
  *   error the target is left untouched. Identical content is not rewritten.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { Document, Scalar, isMap, isPair, isScalar, isSeq, visit } from 'yaml';
+import type { Document } from 'yaml';
+import { yaml } from '../yaml-lazy.js';
 import { LockfileError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import type { Lockfile } from './model.js';
@@ -52,6 +53,7 @@ export function isAmbiguousPlainScalar(s: string): boolean {
 }
 
 function buildDocument(lf: Lockfile): Document {
+  const { Document, Scalar, isMap, isPair, isScalar, isSeq, visit } = yaml();
   const doc = new Document(lf);
   visit(doc, {
     Scalar(key, node, path) {

@@ -86,3 +86,18 @@ describe.skipIf(!haveZstdCli)('lock start-up', () => {
     expect(run.packages).toContain('smol-toml');
   }, 60_000);
 });
+
+describe('reading our own lockfile', () => {
+  it('does not load yaml (the fast reader takes it); a file with a mistake still gets its line, yaml loaded then', async () => {
+    const lockfile = join(projectRoot, 'lockfiles', 'python-go', 'conda-go-lock.yml');
+    const run = await lockInChild(['tree', '--lockfile', lockfile, '-p', 'linux-64', '--depth', '1']);
+    expect(run.code).toBe(0);
+    expect(run.packages).not.toContain('yaml');
+    const broken = join(dir, 'broken-lock.yml');
+    await writeFile(broken, (await readFile(lockfile, 'utf8')).replace(/^(\s+sha256: )[0-9a-f]{64}$/m, '$1nothex'));
+    const bad = await lockInChild(['tree', '--lockfile', broken, '-p', 'linux-64']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/broken-lock\.yml:\d+/);
+    expect(bad.packages).toContain('yaml');
+  }, 60_000);
+});

@@ -15,7 +15,7 @@
  * of its categories (`LockedCondaPackage.categories`), so the CLI selects them exactly as for our own
  * lockfiles (src/lockfile/categories.ts); `categories` here keeps only those (import uses it).
  */
-import { isMap, LineCounter, parseDocument } from 'yaml';
+import { yaml } from '../../yaml-lazy.js';
 import { LockfileError } from '../../errors.js';
 import { LOCKFILE_VERSION, type LockedCondaPackage, type Lockfile } from '../model.js';
 import { comparePackages } from '../normalise.js';
@@ -43,6 +43,7 @@ export function isCondaLockData(data: unknown): boolean {
 const HEX = (n: number) => new RegExp(`^[0-9a-fA-F]{${n}}$`);
 
 export function parseCondaLockV1(text: string, path: string, opts: ForeignReadOptions = {}): ForeignLockfile {
+  const { isMap, LineCounter, parseDocument } = yaml();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length > 0) {

@@ -3,7 +3,7 @@
  * The format is recognised from the content, not the file name.
  */
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
+import { yaml } from '../../yaml-lazy.js';
 import { parseLockfile, readLockfile } from '../read.js';
 import { isCondaLockData, parseCondaLockV1, type ForeignLockfile, type ForeignReadOptions } from './conda-lock.js';
 import { isExplicitText, parseExplicit } from './explicit.js';
@@ -28,7 +28,7 @@ export async function readAnyLockfile(path: string, opts: ForeignReadOptions = {
   if (/^package:/m.test(text)) {
     let data: unknown;
     try {
-      data = parse(text);
+      data = yaml().parse(text);
     } catch {
       data = undefined;
     }
