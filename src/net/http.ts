@@ -577,7 +577,12 @@ export class HttpClient {
           sha256.update(chunk);
           md5?.update(chunk);
           received += chunk.length;
-          onProgress?.(received, total);
+          try {
+            onProgress?.(received, total);
+          } catch (e) {
+            // (a failing progress callback fails the download: the chunk it threw on would not be written)
+            body.destroy(e instanceof Error ? e : new Error(String(e)));
+          }
         });
         await pipeline(body, createWriteStream(tmp, { highWaterMark: 1 << 20 }));
         idle?.done();

@@ -191,6 +191,16 @@ describe('HttpClient.download', () => {
     expect(progress.at(-1)).toBe(BODY.length);
   });
 
+  it('a progress callback that throws fails the download and leaves no file (never a short one that looks whole)', async () => {
+    const dest = join(dir, 'progress-throws.bin');
+    const onProgress = (n: number) => {
+      if (n > 0) throw new Error('progress display broke'); // on the first chunk
+    };
+    await expect(fast().download(server.url('/data.bin'), dest, { onProgress })).rejects.toThrow(/progress display broke/);
+    await expect(readFile(dest)).rejects.toThrow(/ENOENT/);
+    expect(await listParts()).toEqual([]);
+  });
+
   it('md5: false skips the md5 (an expected md5 still computes and checks it)', async () => {
     const r = await fast().download(server.url('/data.bin'), join(dir, 'nomd5.bin'), { md5: false });
     expect(r).toEqual({ size: BODY.length, sha256: SHA });
