@@ -1,7 +1,7 @@
 /**
  * The `yaml` package, loaded on first use. Reading our own lockfile takes the fast reader
  * (src/lockfile/read-fast.ts) and never needs it, but a static import loaded it anyway at the start
- * of every `install`, `verify` and `check`: ~30 ms of the main thread before anything else could
+ * of every `install`, `verify`, `tree` and `diff`: ~30 ms of the main thread before anything else could
  * run. (`require`, not `import()`: the readers that need it are synchronous; yaml is CommonJS.)
  */
 import { createRequire } from 'node:module';

@@ -184,6 +184,11 @@ export async function fetchVerified(
   return { path: file, cached: false };
 }
 
+/** Whether `<cacheDir>/extracted/<key>/` holds a (complete: renamed into place whole) extraction. */
+export function hasCachedExtraction(key: string, cacheDir: string): Promise<boolean> {
+  return exists(join(cacheDir, 'extracted', key, 'info'));
+}
+
 /** Extractor signature (src/install/extract: `extractPackage(archivePath, destDir)`). */
 export type Extractor = (archivePath: string, destDir: string) => Promise<unknown>;
 
@@ -199,7 +204,7 @@ export async function extractCached(
   cacheDir: string,
 ): Promise<{ path: string; cached: boolean; digests?: ReadonlyMap<string, string>; sizes?: ReadonlyMap<string, number> }> {
   const dest = join(cacheDir, 'extracted', key);
-  if (await exists(join(dest, 'info'))) return { path: dest, cached: true };
+  if (await hasCachedExtraction(key, cacheDir)) return { path: dest, cached: true };
   await mkdir(dirname(dest), { recursive: true });
   await removeStaleTemps(dirname(dest));
   const tmp = `${dest}.tmp-${tempSuffix()}`;

@@ -37,7 +37,7 @@ import {
   type PrefixRecord,
   type PrefixState,
 } from './conda-meta.js';
-import { cacheKey, extractCached, fetchVerified, type Downloader, type Extractor } from './download.js';
+import { cacheKey, extractCached, fetchVerified, hasCachedExtraction, type Downloader, type Extractor } from './download.js';
 import { channelCredentials, indexCredentials } from './credentials.js';
 import type { EnvLike } from '../conda/channel-env.js';
 import { linkPackage, readPackagePaths, type Clobber, type InstalledPath } from './link.js';
@@ -572,7 +572,7 @@ export async function installLockfile(opts: InstallOptions): Promise<InstallResu
         }
         if (got.cached) result.reused++;
         else result.downloaded++;
-        const key = cacheKey({ label, url: p.url, fn: p.fn, sha256: p.sha256, md5: p.md5 });
+        const key = extractionKey(p);
         if (modeChanged.has(p.name)) await rm(join(opts.cacheDir, 'extracted', key), { recursive: true, force: true });
         const ex = await extractCached(extract, got.path, key, opts.cacheDir);
         await checkIndexJson(ex.path, p);
@@ -1021,18 +1021,22 @@ function assertCacheOutside(cacheDir: string, prefixes: readonly string[]): void
   }
 }
 
-/** Replace a cached extraction that turned out incomplete or modified by a fresh one of the verified archive. */
+/** The package cache key of a package's archive and of its extraction. */
+function extractionKey(p: LockedCondaPackage): string {
+  return cacheKey({ label: distOf(p), url: p.url, fn: p.fn, sha256: p.sha256, md5: p.md5 });
+}
+
 /** How many of `pkgs` have no extraction in the package cache (counting stops at `upTo`). */
 async function countUncached(pkgs: readonly LockedCondaPackage[], cacheDir: string, upTo: number): Promise<number> {
   let n = 0;
   for (const p of pkgs) {
     if (n >= upTo) break;
-    const key = cacheKey({ label: distOf(p), url: p.url, fn: p.fn, sha256: p.sha256, md5: p.md5 });
-    if (!(await stat(join(cacheDir, 'extracted', key, 'info')).then(() => true, () => false))) n++;
+    if (!(await hasCachedExtraction(extractionKey(p), cacheDir))) n++;
   }
   return n;
 }
 
+/** Replace a cached extraction that turned out incomplete or modified by a fresh one of the verified archive. */
 async function reextractCached(f: Fetched, why: string, ctx: { warn: (m: string) => void; extract: Extractor; cacheDir: string }): Promise<void> {
   ctx.warn(`${distOf(f.pkg)}: cached extraction ${f.extracted} ${why}; extracting again`);
   await rm(f.extracted, { recursive: true, force: true });

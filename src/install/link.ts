@@ -316,6 +316,8 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
     safeDirs.add(relDir);
   };
 
+  /** Directories this call created or found (a directory is never removed while a package is linked). */
+  const madeDirs = new Set<string>();
   /** Check and make the directory `rel` goes into (once per directory). */
   const makeParent = (rel: string, dest: string): void => {
     const relDir = posix.dirname(rel);
@@ -350,8 +352,6 @@ export async function linkPackage(opts: LinkOptions): Promise<LinkResult> {
   };
   const fastOk = !opts.copy && !opts.hardlink && opts.digests !== undefined && opts.sizes !== undefined;
 
-  /** Directories this call created or found (a directory is never removed while a package is linked). */
-  const madeDirs = new Set<string>();
   /** Make `dest` writable for `rel`: parents created, an earlier package's file removed (and reported). */
   const claim = (rel: string, dest: string): void => {
     makeParent(rel, dest);

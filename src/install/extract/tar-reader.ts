@@ -167,7 +167,6 @@ function number(b: Buffer, off: number, len: number, field: string, strict: bool
   const end = off + len;
   while (i < end && (b[i] === 0x20 || b[i] === 0)) i++;
   let v = 0;
-  let digits = 0;
   for (; i < end; i++) {
     const c = b[i]!;
     if (c === 0x20 || c === 0) break;
@@ -176,13 +175,12 @@ function number(b: Buffer, off: number, len: number, field: string, strict: bool
       break;
     }
     v = v * 8 + (c - 0x30);
-    digits++;
   }
   if (strict) {
     // nothing but padding after the number
     for (; i < end; i++) if (b[i] !== 0x20 && b[i] !== 0) throw new TarFormatError(`header field "${field}" is not an octal number`);
   }
-  return digits === 0 ? 0 : v;
+  return v;
 }
 
 function text(b: Buffer, off: number, len: number): string {

@@ -58,7 +58,7 @@ export async function extractTarStream(source: AsyncIterable<Uint8Array>, writer
   }
 }
 
-/** Files up to this size are read whole and written in the background. */
+/** Files up to this size come from the reader whole and are written in one call. */
 const SMALL_FILE = 1 << 20;
 
 async function handleEntry(header: TarHeader, body: Buffer | AsyncIterable<Buffer>, writer: SafeWriter, opts: TarOptions): Promise<void> {
@@ -68,7 +68,6 @@ async function handleEntry(header: TarHeader, body: Buffer | AsyncIterable<Buffe
   switch (header.type) {
     case 'file':
     case 'contiguous-file':
-      // (small files come whole, so the writer writes them in one call)
       await writer.file(name, body, meta);
       return;
     case 'directory':
